@@ -1,0 +1,122 @@
+"""Languages: the gettext catalogs in ``locales/`` and Babel's formatting.
+
+Two languages: simplified Chinese (``zh_Hans``, the default) and English.
+Every sentence a person reads is a message id in the catalogs, written as a
+whole sentence with named placeholders. Dates, times and numbers are
+formatted by Babel for the reader's locale, in the trial's time zone, from
+aware datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from babel.dates import format_skeleton, get_datetime_format
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from core.messages import RuleError
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+
+Lang = Literal["zh_Hans", "en"]
+LANGUAGES: tuple[Lang, ...] = ("zh_Hans", "en")
+DEFAULT_LANGUAGE: Lang = "zh_Hans"
+
+# The catalogs are named by language and script; Babel's CLDR data formats
+# better with a territory (``zh_Hans`` alone lacks some date skeletons).
+_BABEL_LOCALE: dict[Lang, str] = {"zh_Hans": "zh_Hans_CN", "en": "en"}
+
+
+class CatalogMissing(RuntimeError):
+    """The compiled catalog is absent: run ``make catalogs``."""
+
+
+@cache
+def _translations(lang: Lang) -> Translations:
+    mo = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if not mo.exists():
+        raise CatalogMissing(f"{mo} is missing; run `make catalogs` to compile the catalogs")
+    with mo.open("rb") as handle:
+        return Translations(handle, domain=DOMAIN)
+
+
+def parse_language(code: str | None) -> Lang | None:
+    """Map a user's language code to a supported language, or None.
+
+    Accepts our own keys (``zh``, ``zh_Hans``, ``en``) and Telegram's IETF tags
+    (``zh-hans``, ``zh-CN``, ``en-GB``). Any Chinese that is not Traditional
+    (``zh-Hant``, ``zh-TW``, ``zh-HK``, ``zh-MO``) maps to ``zh_Hans``. The
+    match is done by hand because ``Locale.negotiate`` does not match
+    ``zh-CN`` to ``zh_Hans``.
+    """
+    if not code:
+        return None
+    parts = code.replace("_", "-").lower().split("-")
+    if parts[0] == "en":
+        return "en"
+    if parts[0] in {"zh", "中文", "cn"}:
+        traditional = {"hant", "tw", "hk", "mo"}
+        return None if traditional.intersection(parts[1:]) else "zh_Hans"
+    return None
+
+
+def choose_language(stored: str | None, telegram_code: str | None) -> Lang:
+    """The person's stored choice, else their Telegram language, else Chinese."""
+    return parse_language(stored) or parse_language(telegram_code) or DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """One reader's language: messages, dates, times and numbers."""
+
+    lang: Lang
+    zone: tzinfo
+
+    def _(self, msgid: str, /, **params: object) -> str:
+        """The translated sentence with its named placeholders filled."""
+        text = _translations(self.lang).ugettext(msgid)
+        return text.format(**params) if params else text
+
+    def n_(self, singular: str, plural: str, n: int, /, **params: object) -> str:
+        """A sentence whose form depends on the number ``n`` (also a placeholder)."""
+        text = _translations(self.lang).ungettext(singular, plural, n)
+        return text.format(n=n, **params)
+
+    def error(self, error: RuleError) -> str:
+        """A rule's refusal in this reader's language."""
+        return self._(error.msgid, **error.params)
+
+    @property
+    def babel_locale(self) -> str:
+        return _BABEL_LOCALE[self.lang]
+
+    def date(self, day: date, skeleton: str = "yMMMEd") -> str:
+        """A date such as "Tue, Dec 1, 2026" or "2026年12月1日周二"."""
+        return format_skeleton(skeleton, day, locale=self.babel_locale)
+
+    def datetime(self, instant: datetime) -> str:
+        """An aware instant in the trial's time zone: its date and 24-hour time,
+        joined the way the locale joins them ("Tue, Dec 1, 2026, 20:00")."""
+        local = self._local(instant)
+        pattern = str(get_datetime_format("medium", locale=self.babel_locale))
+        return pattern.replace("{1}", self.date(local.date())).replace("{0}", self.time(local))
+
+    def time(self, instant: datetime) -> str:
+        """The wall-clock time of an aware instant in the trial's time zone."""
+        return format_skeleton("Hm", self._local(instant), locale=self.babel_locale)
+
+    def _local(self, instant: datetime) -> datetime:
+        if instant.tzinfo is None:
+            raise ValueError("naive datetime: instants must be aware")
+        return instant.astimezone(self.zone)
+
+    def number(self, value: Decimal | int) -> str:
+        """A number in the reader's locale, keeping every decimal place entered."""
+        return format_decimal(value, locale=self.babel_locale, decimal_quantization=False)

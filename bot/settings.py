@@ -1,0 +1,26 @@
+"""Configuration from the environment (and a ``.env`` file), per DESIGN.md section 5."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.protocol import Protocol, load_protocol
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; names are the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_base_url: str | None = Field(default=None, alias="TELEGRAM_BASE_URL")
+    database_url: str = Field(default="sqlite:///data/trial.db", alias="DATABASE_URL")
+    trial_timezone: str = Field(default="Asia/Shanghai", alias="TRIAL_TIMEZONE")
+    protocol_file: Path | None = Field(default=None, alias="PROTOCOL_FILE")
+
+    def protocol(self) -> Protocol:
+        """The protocol file in force (the bundled one unless PROTOCOL_FILE is set)."""
+        return load_protocol(self.protocol_file)

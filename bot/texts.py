@@ -1,0 +1,39 @@
+"""Names of protocol things as people read them, marked for translation.
+
+The rules in ``core`` use stable keys (``belimumab_infusion``); this module
+holds the English sentence for each, which the catalogs translate.
+"""
+
+from __future__ import annotations
+
+from core.messages import N_
+from core.schedule import EventKind, Slot
+
+ARM_NAMES: dict[str, str] = {
+    "belimumab_mt": N_("Belimumab plus multi-target therapy"),
+    "mt_only": N_("Multi-target therapy only"),
+}
+
+EVENT_TITLES: dict[EventKind, str] = {
+    EventKind.MP_PULSE: N_("Methylprednisolone pulse, day {number}"),
+    EventKind.BELIMUMAB_INFUSION: N_("Belimumab infusion {number}"),
+    EventKind.URINE_COLLECTION: N_("24-hour urine collection {number}"),
+    EventKind.RENAL_ASSESSMENT: N_("Renal assessment {number}"),
+    EventKind.SLEDAI: N_("SLEDAI-2K assessment {number}"),
+    EventKind.CD20: N_("CD20 B-cell count {number}"),
+    EventKind.ORAL_DOSE: N_("Daily medication, study day {number}"),
+}
+
+SLOT_TITLES: dict[Slot, str] = {
+    Slot.INFUSION_EVENING_BEFORE: N_("reminder the evening before the infusion"),
+    Slot.INFUSION_MORNING: N_("reminder on the morning of the infusion"),
+    Slot.URINE_INSTRUCTIONS: N_("how to collect, the evening before"),
+    Slot.URINE_START: N_("start now: discard this first void"),
+    Slot.URINE_END: N_("last void into the container, then bring it"),
+    Slot.VISIT_EVENING_BEFORE: N_("visit reminder: fasting, what to bring"),
+    Slot.DOSE_1: N_("daily medication"),
+    Slot.DOSE_2: N_("daily medication"),
+    Slot.DOSE_3: N_("daily medication"),
+    Slot.DOSE_4: N_("daily medication"),
+    Slot.DOSE_AFTER_DRAW: N_("morning medication after the blood draw"),
+}

@@ -1,0 +1,30 @@
+"""Translatable messages raised by the rules.
+
+The rules are pure and know no language. When a rule refuses a value it raises
+:class:`RuleError` carrying an English *message id* (a whole sentence with named
+placeholders) and the values for those placeholders. The bot looks the id up in
+the person's catalog (``locales/``) and fills in the placeholders, so a nurse
+typing in a Chinese chat reads the refusal in Chinese.
+
+``N_`` marks a string for ``pybabel extract`` without translating it here.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction into the catalogs; return it unchanged."""
+    return message
+
+
+class RuleError(ValueError):
+    """A value the rules refuse, with a translatable explanation.
+
+    ``msgid`` is an English sentence with ``{named}`` placeholders, marked with
+    :func:`N_`; ``params`` fills them. ``str(error)`` is the English text.
+    """
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        self.msgid = msgid
+        self.params: dict[str, object] = params
+        super().__init__(msgid.format(**params))

@@ -1,0 +1,100 @@
+"""The protocol file: the bundled one encodes the registry, a wrong one says what is wrong."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from core.protocol import BUNDLED_PROTOCOL, Protocol, ProtocolError, load_protocol, parse_protocol
+
+BUNDLED = BUNDLED_PROTOCOL.read_text(encoding="utf-8")
+
+
+def test_bundled_protocol_follows_the_registry(protocol: Protocol) -> None:
+    # Registry: "10mg per kilogram at weeks 2, 4, and 6, and every 4 weeks for 24 weeks".
+    assert protocol.belimumab.weeks() == [2, 4, 6, 10, 14, 18, 22]
+    assert protocol.belimumab.mg_per_kg == Decimal(10)
+    assert (protocol.mp_pulse.total_mg_min, protocol.mp_pulse.total_mg_max) == (1500, 3000)
+    assert protocol.medication.mmf_g_per_day_min == Decimal("1.0")
+    assert protocol.medication.mmf_g_per_day_max == Decimal("1.5")
+    assert (protocol.medication.tacrolimus_mg_per_day_min, protocol.medication.tacrolimus_mg_per_day_max) == (2, 4)
+    assert protocol.response.cr_protein_below_g_24h == Decimal("0.4")
+    assert protocol.response.cr_albumin_above_g_dl == Decimal("3.5")
+    assert protocol.trial.induction_weeks == 24
+    assert protocol.gets_belimumab("belimumab_mt") and not protocol.gets_belimumab("mt_only")
+
+
+def test_published_variant_is_expressible_without_code() -> None:
+    # A results paper gave belimumab at baseline, weeks 2 and 4: only the file changes.
+    text = BUNDLED.replace("initial_weeks = [2, 4, 6]", "initial_weeks = [0, 2, 4]").replace(
+        "then_every_weeks = 4", "then_every_weeks = 0"
+    )
+    assert parse_protocol(text).belimumab.weeks() == [0, 2, 4]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "initial_weeks = [2, 4, 6]",
+            'initial_weeks = [2, "four", 6]',
+            ["belimumab.initial_weeks.1", "'four'", "valid integer"],
+        ),
+        ('out_of_range = "flag"', 'out_of_range = "warn"', ["medication.out_of_range", "'warn'", "'flag' or 'refuse'"]),
+        ("mg_per_kg = 10", "mg_per_kg = -10", ["belimumab.mg_per_kg", "-10", "greater than 0"]),
+        ('[quiet_hours]\nstart = "22:00"', '[quiet_hours]\nstart = "19:00"', ["reminders.evening_before", "quiet hours 19:00-07:00"]),
+        ('infusion_morning = "07:00"', 'infusion_morning = "09:30"', ["infusion_morning", "earlier than belimumab.time"]),
+        ("weeks = [0, 4, 8, 12, 16, 20, 24]", "weeks = [0, 4, 8, 12, 16, 20, 28]", ["renal_assessment.weeks", "induction_weeks (24)"]),
+        ("weeks = [0, 12, 24]", "weeks = [12, 0, 24]", ["sledai", "increasing"]),
+        ('emergency_number = "120"', 'emergency_number = "call us"', ["site.emergency_number", "'call us'"]),
+        ("F = 73", "F = 73\nX = 80", ["reference_ranges.creatinine_uln_umol_l.X", "unknown key"]),
+        ('time = "08:00"', 'tme = "08:00"', ["renal_assessment.time: missing", "renal_assessment.tme: unknown key"]),
+    ],
+)
+def test_a_wrong_file_names_key_value_and_expectation(old: str, new: str, expected: list[str]) -> None:
+    assert old in BUNDLED
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(BUNDLED.replace(old, new, 1), "site.toml")
+    message = str(caught.value)
+    assert message.startswith("site.toml: the protocol file is not valid")
+    for part in expected:
+        assert part in message
+
+
+def test_not_toml_and_missing_file_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(ProtocolError, match="not valid TOML"):
+        parse_protocol("arms = [", "broken.toml")
+    with pytest.raises(ProtocolError, match="cannot read the protocol file"):
+        load_protocol(tmp_path / "nowhere.toml")
+
+
+def test_protocol_file_variable_points_to_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(BUNDLED.replace('evening_before = "20:00"', 'evening_before = "19:30"'), encoding="utf-8")
+    monkeypatch.setenv("PROTOCOL_FILE", str(site))
+    assert Settings().protocol().reminders.evening_before == time(19, 30)
+    monkeypatch.delenv("PROTOCOL_FILE")
+    assert Settings().protocol().reminders.evening_before == time(20, 0)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "wall", "quiet"),
+    [
+        ("22:00", "07:00", "21:59", False),
+        ("22:00", "07:00", "22:00", True),
+        ("22:00", "07:00", "03:00", True),
+        ("22:00", "07:00", "06:59", True),
+        ("22:00", "07:00", "07:00", False),
+        ("01:00", "05:00", "00:59", False),
+        ("01:00", "05:00", "01:00", True),
+        ("01:00", "05:00", "05:00", False),
+    ],
+)
+def test_quiet_hours_are_half_open_and_may_wrap_midnight(start: str, end: str, wall: str, quiet: bool) -> None:
+    text = BUNDLED.replace('[quiet_hours]\nstart = "22:00"\nend = "07:00"', f'[quiet_hours]\nstart = "{start}"\nend = "{end}"')
+    hours = parse_protocol(text).quiet_hours
+    assert hours.contains(time.fromisoformat(wall)) is quiet
