@@ -8,20 +8,28 @@ calendar, ``endpoints`` re-derives the response endpoints from a lab file,
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from bot.i18n import LANGUAGES, Lang, Translator, parse_language
 from bot.plan_view import plan_as_json, render_plan
+from bot.response_view import assessment_lines, class_name, endpoints_as_json
 from bot.settings import Settings
+from core.endpoints import COLUMNS, LabFileError, derive_endpoints
 from core.messages import RuleError
 from core.protocol import ProtocolError
 from core.schedule import Enrollment, plan, trial_zone
 
 Command = Callable[[argparse.Namespace, Settings], int]
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why (exit code 2)."""
 
 
 def _day(text: str) -> date:
@@ -35,7 +43,9 @@ def _kg(text: str) -> Decimal:
     try:
         value = Decimal(text.removesuffix("kg").strip())
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"expected a weight in kg such as 62.5, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a weight in kg such as 62.5, got {text!r}"
+        ) from None
     if not value.is_finite():
         raise argparse.ArgumentTypeError(f"expected a weight in kg such as 62.5, got {text!r}")
     return value
@@ -52,11 +62,53 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     protocol = settings.protocol()
     enrollment = Enrollment(args.arm, args.day0, settings.trial_timezone, args.daily_doses)
     the_plan = plan(protocol, enrollment)
+    has_infusions = protocol.gets_belimumab(args.arm)
+    dose = protocol.belimumab.dose_plan(args.weight) if args.weight and has_infusions else None
     if args.json:
-        print(json.dumps(plan_as_json(the_plan), ensure_ascii=False, indent=2))
+        print(json.dumps(plan_as_json(the_plan, dose), ensure_ascii=False, indent=2))
         return 0
     t = Translator(args.lang, trial_zone(settings.trial_timezone))
-    print(render_plan(t, protocol, enrollment, the_plan))
+    print(render_plan(t, protocol, enrollment, the_plan, args.weight))
+    return 0
+
+
+def _lab_rows(path: Path) -> list[tuple[int, dict[str, str | None]]]:
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read the lab file: {exc.strerror}") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CommandError(f"{path}: line 1: missing columns: {', '.join(missing)}")
+        return [(reader.line_num, row) for row in reader]
+
+
+def cmd_endpoints(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-derive each patient's week-24 and cumulative response from a lab file."""
+    protocol = settings.protocol()
+    try:
+        results = derive_endpoints(_lab_rows(args.labs), protocol.response_options())
+    except LabFileError as exc:
+        lines = (f"{args.labs}: {line}" for line in str(exc).splitlines())
+        raise CommandError("\n".join(lines)) from None
+    if args.json:
+        print(json.dumps([endpoints_as_json(r) for r in results], ensure_ascii=False, indent=2))
+        return 0
+    t = Translator(args.lang, trial_zone(settings.trial_timezone))
+    for r in results:
+        print(
+            t._(
+                "{patient}: week 24 {week24}; cumulative {cumulative}.",
+                patient=r.patient_id,
+                week24=class_name(t, r.result.week24),
+                cumulative=class_name(t, r.result.cumulative),
+            )
+        )
+        final = r.assessments.get(r.result.endpoint_week)
+        if final is not None:
+            print("\n".join("  " + line for line in assessment_lines(t, final)[1:]))
     return 0
 
 
@@ -87,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="a JSON list of events")
     p.set_defaults(func=cmd_plan)
 
+    e = sub.add_parser("endpoints", help="re-derive the response endpoints from a lab file")
+    e.add_argument("--labs", required=True, type=Path, help="long-format lab CSV")
+    e.add_argument("--lang", type=_lang, default="zh_Hans", help="zh or en")
+    e.add_argument("--json", action="store_true", help="a JSON list, one entry per patient")
+    e.set_defaults(func=cmd_endpoints)
+
     d = sub.add_parser("demo", help="show the plan of a sample patient of each arm")
     d.add_argument("--day0", type=_day, default=date(2026, 12, 1))
     d.set_defaults(func=cmd_demo)
@@ -99,11 +157,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Command = args.func
     try:
         return func(args, settings)
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     except ProtocolError as exc:
         print(exc, file=sys.stderr)
         return 2
     except RuleError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # The refusal in the language the command was asked to speak.
+        lang: Lang = getattr(args, "lang", "en")
+        print(Translator(lang, trial_zone("UTC")).error(exc), file=sys.stderr)
         return 2
 
 

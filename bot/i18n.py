@@ -9,8 +9,8 @@ aware datetimes.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -32,6 +32,10 @@ DEFAULT_LANGUAGE: Lang = "zh_Hans"
 # The catalogs are named by language and script; Babel's CLDR data formats
 # better with a territory (``zh_Hans`` alone lacks some date skeletons).
 _BABEL_LOCALE: dict[Lang, str] = {"zh_Hans": "zh_Hans_CN", "en": "en"}
+
+
+# RuleError placeholders whose values are message ids (names of things).
+_NAME_PARAMS = frozenset({"analyte", "item", "status"})
 
 
 class CatalogMissing(RuntimeError):
@@ -77,7 +81,7 @@ class Translator:
     """One reader's language: messages, dates, times and numbers."""
 
     lang: Lang
-    zone: tzinfo
+    zone: dt.tzinfo
 
     def _(self, msgid: str, /, **params: object) -> str:
         """The translated sentence with its named placeholders filled."""
@@ -90,33 +94,49 @@ class Translator:
         return text.format(n=n, **params)
 
     def error(self, error: RuleError) -> str:
-        """A rule's refusal in this reader's language."""
-        return self._(error.msgid, **error.params)
+        """A rule's refusal in this reader's language.
+
+        Some placeholders hold names that are sentences of their own (the
+        analyte "Serum creatinine"); those are translated too.
+        """
+        params = {
+            key: self._(value) if key in _NAME_PARAMS and isinstance(value, str) else value
+            for key, value in error.params.items()
+        }
+        return self._(error.msgid, **params)
 
     @property
     def babel_locale(self) -> str:
         return _BABEL_LOCALE[self.lang]
 
-    def date(self, day: date, skeleton: str = "yMMMEd") -> str:
+    def date(self, day: dt.date, skeleton: str = "yMMMEd") -> str:
         """A date such as "Tue, Dec 1, 2026" or "2026年12月1日周二"."""
         return format_skeleton(skeleton, day, locale=self.babel_locale)
 
-    def datetime(self, instant: datetime) -> str:
+    def datetime(self, instant: dt.datetime) -> str:
         """An aware instant in the trial's time zone: its date and 24-hour time,
         joined the way the locale joins them ("Tue, Dec 1, 2026, 20:00")."""
         local = self._local(instant)
         pattern = str(get_datetime_format("medium", locale=self.babel_locale))
         return pattern.replace("{1}", self.date(local.date())).replace("{0}", self.time(local))
 
-    def time(self, instant: datetime) -> str:
+    def time(self, instant: dt.datetime) -> str:
         """The wall-clock time of an aware instant in the trial's time zone."""
         return format_skeleton("Hm", self._local(instant), locale=self.babel_locale)
 
-    def _local(self, instant: datetime) -> datetime:
+    def _local(self, instant: dt.datetime) -> dt.datetime:
         if instant.tzinfo is None:
             raise ValueError("naive datetime: instants must be aware")
         return instant.astimezone(self.zone)
 
     def number(self, value: Decimal | int) -> str:
-        """A number in the reader's locale, keeping every decimal place entered."""
-        return format_decimal(value, locale=self.babel_locale, decimal_quantization=False)
+        """A number in the reader's locale, keeping every decimal place entered.
+
+        "0.40" stays "0.40": a clinical value is shown as the lab wrote it.
+        Babel alone drops trailing zeros, so the pattern carries the places.
+        """
+        exact = Decimal(value)
+        exponent = exact.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        pattern = "#,##0." + "0" * places if places else "#,##0"
+        return format_decimal(exact, format=pattern, locale=self.babel_locale)

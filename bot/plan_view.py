@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from bot.i18n import Translator
 from bot.texts import ARM_NAMES, EVENT_TITLES, SLOT_TITLES
+from core.dosing import BelimumabPlan
 from core.protocol import Protocol
 from core.schedule import Enrollment, EventKind, Plan, PlannedEvent, PlannedReminder
 
@@ -26,8 +28,26 @@ def _reminders_by_event(plan: Plan) -> dict[str, list[PlannedReminder]]:
     return grouped
 
 
-def render_plan(t: Translator, protocol: Protocol, enrollment: Enrollment, plan: Plan) -> str:
+def dose_line(t: Translator, dose: BelimumabPlan) -> str:
+    """One line a nurse can prepare the infusion from."""
+    return t._(
+        "Dose from {weight} kg: {dose} mg; vials {vials}; withdraw {volume} mL.",
+        weight=t.number(dose.weight_kg),
+        dose=t.number(dose.dose_mg),
+        vials=" + ".join(f"{size} mg" for size in dose.vials),
+        volume=t.number(dose.volume_ml_display),
+    )
+
+
+def render_plan(
+    t: Translator,
+    protocol: Protocol,
+    enrollment: Enrollment,
+    plan: Plan,
+    weight_kg: Decimal | None = None,
+) -> str:
     """A calendar a coordinator can check against the protocol before go-live."""
+    dose = protocol.belimumab.dose_plan(weight_kg) if weight_kg is not None else None
     lines = [
         t._(
             "Study plan: {arm}, day 0 on {day0} (time zone {zone}).",
@@ -56,6 +76,8 @@ def render_plan(t: Translator, protocol: Protocol, enrollment: Enrollment, plan:
             )
         else:
             lines.append(t._("Week {week} · {when} · {title}", **params))
+        if dose is not None and event.kind == EventKind.BELIMUMAB_INFUSION:
+            lines.append("    " + dose_line(t, dose))
         for reminder in reminders.get(event.key, []):
             lines.append(
                 t._(
@@ -76,9 +98,20 @@ def render_plan(t: Translator, protocol: Protocol, enrollment: Enrollment, plan:
     return "\n".join(lines)
 
 
-def plan_as_json(plan: Plan) -> list[dict[str, Any]]:
-    """Events with their windows and reminders; dates ISO 8601, instants in UTC."""
+def plan_as_json(plan: Plan, dose: BelimumabPlan | None = None) -> list[dict[str, Any]]:
+    """Events with their windows and reminders; dates ISO 8601, instants in UTC.
+
+    With a dose plan, each belimumab infusion carries it (decimals as text).
+    """
     reminders = _reminders_by_event(plan)
+    dose_json = None
+    if dose is not None:
+        dose_json = {
+            "weight_kg": str(dose.weight_kg),
+            "dose_mg": str(dose.dose_mg),
+            "vials_mg": list(dose.vials),
+            "volume_ml": str(dose.volume_ml_display),
+        }
     return [
         {
             "kind": str(event.kind),
@@ -92,10 +125,18 @@ def plan_as_json(plan: Plan) -> list[dict[str, Any]]:
             "starts_at": event.starts_at.isoformat(),
             "ends_at": event.ends_at.isoformat() if event.ends_at else None,
             "reminders": [
-                {"slot": str(r.slot), "due": r.due.isoformat(), "announces": r.announces.isoformat()}
+                {
+                    "slot": str(r.slot),
+                    "due": r.due.isoformat(),
+                    "announces": r.announces.isoformat(),
+                }
                 for r in reminders.get(event.key, [])
             ],
+            **(
+                {"dose": dose_json}
+                if dose_json and event.kind == EventKind.BELIMUMAB_INFUSION
+                else {}
+            ),
         }
         for event in plan.events
     ]
-

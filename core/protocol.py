@@ -27,6 +27,10 @@ from pydantic import (
     model_validator,
 )
 
+from core.dosing import BelimumabPlan, belimumab_plan
+from core.response import Cumulative, RbcBaselineInactive, ResponseOptions
+from core.units import Quantity, Unit
+
 BUNDLED_PROTOCOL = Path(__file__).parent / "data" / "protocol.toml"
 
 Week = Annotated[int, Field(ge=0, le=104)]
@@ -82,6 +86,15 @@ class Belimumab(_Section):
         if self.initial_weeks[-1] > self.through_week:
             raise ValueError("initial_weeks must not go past through_week")
         return self
+
+    def dose_plan(self, weight_kg: Decimal) -> BelimumabPlan:
+        """The dose, vials and volume for a weight, with this protocol's numbers."""
+        return belimumab_plan(
+            weight_kg,
+            self.mg_per_kg,
+            tuple(self.vial_sizes_mg),
+            self.concentration_mg_per_ml,
+        )
 
     def weeks(self) -> list[int]:
         """Infusion weeks: the initial weeks, then every ``then_every_weeks``.
@@ -201,7 +214,7 @@ class Response(_Section):
     active_rbc_above_per_ul: PositiveDecimal
     active_wbc_above_per_hpf: PositiveDecimal
     pr_rbc_when_baseline_inactive: Literal["literal", "met_if_week_inactive"]
-    cumulative: Literal["any_assessment", "week24_only"]
+    cumulative: Literal["any_assessment"]
 
 
 class AdverseEvents(_Section):
@@ -284,6 +297,29 @@ class Protocol(_Section):
 
     def gets_belimumab(self, arm: str) -> bool:
         return self.arms[arm].belimumab
+
+    def response_options(self) -> ResponseOptions:
+        """The response rules' thresholds and readings from this file."""
+        r = self.response
+        uln = self.reference_ranges.creatinine_uln_umol_l
+        return ResponseOptions(
+            cr_protein_below=Quantity(r.cr_protein_below_g_24h, Unit.G_PER_24H),
+            cr_albumin_above=Quantity(r.cr_albumin_above_g_dl, Unit.G_PER_DL),
+            pr_protein_fall_more_than=r.pr_protein_fall_more_than,
+            pr_protein_below=Quantity(r.pr_protein_below_g_24h, Unit.G_PER_24H),
+            pr_rbc_fall_more_than=r.pr_rbc_fall_more_than,
+            pr_creatinine_rise_less_than=r.pr_creatinine_rise_less_than,
+            sediment_rbc_above=(
+                Quantity(r.active_rbc_above_per_ul, Unit.PER_UL),
+                Quantity(r.active_rbc_above_per_hpf, Unit.PER_HPF),
+            ),
+            sediment_wbc_above=(Quantity(r.active_wbc_above_per_hpf, Unit.PER_HPF),),
+            creatinine_uln_female=Quantity(uln.F, Unit.UMOL_PER_L),
+            creatinine_uln_male=Quantity(uln.M, Unit.UMOL_PER_L),
+            pr_rbc_when_baseline_inactive=RbcBaselineInactive(r.pr_rbc_when_baseline_inactive),
+            cumulative=Cumulative(r.cumulative),
+            endpoint_week=self.trial.induction_weeks,
+        )
 
 
 class ProtocolError(Exception):

@@ -21,7 +21,10 @@ def test_bundled_protocol_follows_the_registry(protocol: Protocol) -> None:
     assert (protocol.mp_pulse.total_mg_min, protocol.mp_pulse.total_mg_max) == (1500, 3000)
     assert protocol.medication.mmf_g_per_day_min == Decimal("1.0")
     assert protocol.medication.mmf_g_per_day_max == Decimal("1.5")
-    assert (protocol.medication.tacrolimus_mg_per_day_min, protocol.medication.tacrolimus_mg_per_day_max) == (2, 4)
+    assert (
+        protocol.medication.tacrolimus_mg_per_day_min,
+        protocol.medication.tacrolimus_mg_per_day_max,
+    ) == (2, 4)
     assert protocol.response.cr_protein_below_g_24h == Decimal("0.4")
     assert protocol.response.cr_albumin_above_g_dl == Decimal("3.5")
     assert protocol.trial.induction_weeks == 24
@@ -44,18 +47,44 @@ def test_published_variant_is_expressible_without_code() -> None:
             'initial_weeks = [2, "four", 6]',
             ["belimumab.initial_weeks.1", "'four'", "valid integer"],
         ),
-        ('out_of_range = "flag"', 'out_of_range = "warn"', ["medication.out_of_range", "'warn'", "'flag' or 'refuse'"]),
+        (
+            'out_of_range = "flag"',
+            'out_of_range = "warn"',
+            ["medication.out_of_range", "'warn'", "'flag' or 'refuse'"],
+        ),
         ("mg_per_kg = 10", "mg_per_kg = -10", ["belimumab.mg_per_kg", "-10", "greater than 0"]),
-        ('[quiet_hours]\nstart = "22:00"', '[quiet_hours]\nstart = "19:00"', ["reminders.evening_before", "quiet hours 19:00-07:00"]),
-        ('infusion_morning = "07:00"', 'infusion_morning = "09:30"', ["infusion_morning", "earlier than belimumab.time"]),
-        ("weeks = [0, 4, 8, 12, 16, 20, 24]", "weeks = [0, 4, 8, 12, 16, 20, 28]", ["renal_assessment.weeks", "induction_weeks (24)"]),
+        (
+            '[quiet_hours]\nstart = "22:00"',
+            '[quiet_hours]\nstart = "19:00"',
+            ["reminders.evening_before", "quiet hours 19:00-07:00"],
+        ),
+        (
+            'infusion_morning = "07:00"',
+            'infusion_morning = "09:30"',
+            ["infusion_morning", "earlier than belimumab.time"],
+        ),
+        (
+            "weeks = [0, 4, 8, 12, 16, 20, 24]",
+            "weeks = [0, 4, 8, 12, 16, 20, 28]",
+            ["renal_assessment.weeks", "induction_weeks (24)"],
+        ),
         ("weeks = [0, 12, 24]", "weeks = [12, 0, 24]", ["sledai", "increasing"]),
-        ('emergency_number = "120"', 'emergency_number = "call us"', ["site.emergency_number", "'call us'"]),
+        (
+            'emergency_number = "120"',
+            'emergency_number = "call us"',
+            ["site.emergency_number", "'call us'"],
+        ),
         ("F = 73", "F = 73\nX = 80", ["reference_ranges.creatinine_uln_umol_l.X", "unknown key"]),
-        ('time = "08:00"', 'tme = "08:00"', ["renal_assessment.time: missing", "renal_assessment.tme: unknown key"]),
+        (
+            'time = "08:00"',
+            'tme = "08:00"',
+            ["renal_assessment.time: missing", "renal_assessment.tme: unknown key"],
+        ),
     ],
 )
-def test_a_wrong_file_names_key_value_and_expectation(old: str, new: str, expected: list[str]) -> None:
+def test_a_wrong_file_names_key_value_and_expectation(
+    old: str, new: str, expected: list[str]
+) -> None:
     assert old in BUNDLED
     with pytest.raises(ProtocolError) as caught:
         parse_protocol(BUNDLED.replace(old, new, 1), "site.toml")
@@ -72,9 +101,13 @@ def test_not_toml_and_missing_file_are_explained(tmp_path: Path) -> None:
         load_protocol(tmp_path / "nowhere.toml")
 
 
-def test_protocol_file_variable_points_to_another_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_protocol_file_variable_points_to_another_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     site = tmp_path / "site.toml"
-    site.write_text(BUNDLED.replace('evening_before = "20:00"', 'evening_before = "19:30"'), encoding="utf-8")
+    site.write_text(
+        BUNDLED.replace('evening_before = "20:00"', 'evening_before = "19:30"'), encoding="utf-8"
+    )
     monkeypatch.setenv("PROTOCOL_FILE", str(site))
     assert Settings().protocol().reminders.evening_before == time(19, 30)
     monkeypatch.delenv("PROTOCOL_FILE")
@@ -94,7 +127,12 @@ def test_protocol_file_variable_points_to_another_file(tmp_path: Path, monkeypat
         ("01:00", "05:00", "05:00", False),
     ],
 )
-def test_quiet_hours_are_half_open_and_may_wrap_midnight(start: str, end: str, wall: str, quiet: bool) -> None:
-    text = BUNDLED.replace('[quiet_hours]\nstart = "22:00"\nend = "07:00"', f'[quiet_hours]\nstart = "{start}"\nend = "{end}"')
+def test_quiet_hours_are_half_open_and_may_wrap_midnight(
+    start: str, end: str, wall: str, quiet: bool
+) -> None:
+    text = BUNDLED.replace(
+        '[quiet_hours]\nstart = "22:00"\nend = "07:00"',
+        f'[quiet_hours]\nstart = "{start}"\nend = "{end}"',
+    )
     hours = parse_protocol(text).quiet_hours
     assert hours.contains(time.fromisoformat(wall)) is quiet

@@ -23,7 +23,14 @@ from core.schedule import (
 )
 
 SHANGHAI = "Asia/Shanghai"
-ZONES = ["Asia/Shanghai", "Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
+ZONES = [
+    "Asia/Shanghai",
+    "Europe/London",
+    "America/New_York",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "UTC",
+]
 BUNDLED = BUNDLED_PROTOCOL.read_text(encoding="utf-8")
 
 days0 = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
@@ -42,7 +49,9 @@ def weeks_of(p: Plan, kind: EventKind, day0: date) -> list[int]:
 
 @given(day0=days0, arm=arms, zone=zones)
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_belimumab_only_in_its_arm_at_weeks_2_4_6_10_14_18_22(protocol: Protocol, day0: date, arm: str, zone: str) -> None:
+def test_belimumab_only_in_its_arm_at_weeks_2_4_6_10_14_18_22(
+    protocol: Protocol, day0: date, arm: str, zone: str
+) -> None:
     p = plan(protocol, Enrollment(arm, day0, zone))
     expected = [2, 4, 6, 10, 14, 18, 22] if arm == "belimumab_mt" else []
     assert weeks_of(p, EventKind.BELIMUMAB_INFUSION, day0) == expected
@@ -108,7 +117,13 @@ minutes = st.integers(min_value=0, max_value=24 * 60 - 1).map(lambda m: time(m /
 )
 @settings(max_examples=150, deadline=None)
 def test_invariants_hold_for_any_valid_protocol(
-    day0: date, zone: str, quiet_start: time, quiet_end: time, evening: time, morning: time, dose: time
+    day0: date,
+    zone: str,
+    quiet_start: time,
+    quiet_end: time,
+    evening: time,
+    morning: time,
+    dose: time,
 ) -> None:
     """Any site's valid choices keep the invariants, in zones with daylight saving too."""
     text = (
@@ -128,7 +143,9 @@ def test_invariants_hold_for_any_valid_protocol(
 
 @given(day0=days0, arm=arms, zone=zones, doses=st.booleans())
 @settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_same_input_same_plan(protocol: Protocol, day0: date, arm: str, zone: str, doses: bool) -> None:
+def test_same_input_same_plan(
+    protocol: Protocol, day0: date, arm: str, zone: str, doses: bool
+) -> None:
     enrollment = Enrollment(arm, day0, zone, doses)
     assert plan(protocol, enrollment) == plan(protocol, enrollment)
 
@@ -146,7 +163,9 @@ def test_reminders_of_a_belimumab_patient(protocol: Protocol) -> None:
         return r.due.astimezone(zone).replace(tzinfo=None)
 
     # Infusion 1 on 2026-12-15 (week 2) at 09:00.
-    assert local(Slot.INFUSION_EVENING_BEFORE, "belimumab_infusion:1") == datetime(2026, 12, 14, 20, 0)
+    assert local(Slot.INFUSION_EVENING_BEFORE, "belimumab_infusion:1") == datetime(
+        2026, 12, 14, 20, 0
+    )
     assert local(Slot.INFUSION_MORNING, "belimumab_infusion:1") == datetime(2026, 12, 15, 7, 0)
     # Week-24 visit on 2027-05-18: collection from 05-17 07:00 to 05-18 07:00.
     assert local(Slot.URINE_INSTRUCTIONS, "urine_collection:7") == datetime(2027, 5, 16, 20, 0)
@@ -190,11 +209,19 @@ def test_past_day0_still_plans_from_day0(protocol: Protocol) -> None:
 @pytest.mark.parametrize(
     ("enrollment", "message"),
     [
-        (Enrollment("placebo", date(2026, 12, 1), SHANGHAI), "Unknown arm placebo; expected one of: belimumab_mt, mt_only."),
-        (Enrollment("mt_only", date(2026, 12, 1), "Mars/Olympus"), "Unknown time zone Mars/Olympus"),
+        (
+            Enrollment("placebo", date(2026, 12, 1), SHANGHAI),
+            "Unknown arm placebo; expected one of: belimumab_mt, mt_only.",
+        ),
+        (
+            Enrollment("mt_only", date(2026, 12, 1), "Mars/Olympus"),
+            "Unknown time zone Mars/Olympus",
+        ),
     ],
 )
-def test_bad_enrollment_is_refused(protocol: Protocol, enrollment: Enrollment, message: str) -> None:
+def test_bad_enrollment_is_refused(
+    protocol: Protocol, enrollment: Enrollment, message: str
+) -> None:
     with pytest.raises(RuleError, match=message.replace("(", r"\(")) as caught:
         plan(protocol, enrollment)
     assert caught.value.msgid.startswith("Unknown")

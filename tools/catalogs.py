@@ -75,8 +75,12 @@ def _placeholders(text: str) -> set[str]:
 
 
 def _message_problems(lang: str, message: Message) -> Iterator[str]:
-    ids = message.id if isinstance(message.id, tuple) else (message.id,)
-    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    ids = (message.id,) if isinstance(message.id, str) else tuple(message.id)
+    strings = (
+        tuple(str(s or "") for s in message.string)
+        if isinstance(message.string, tuple | list)
+        else (str(message.string or ""),)
+    )
     if message.fuzzy:
         yield f"{lang}: fuzzy: {ids[0]!r}"
     if not all(strings):

@@ -1,0 +1,455 @@
+"""Adverse events: CTCAE v5.0 coding and grading, seriousness, the reporting clock.
+
+Rules from clinical-facts §6:
+
+- grade with CTCAE v5.0 and store the version with every grade;
+- a bilingual term list for the terms likely in this trial, free text for
+  anything else, kept verbatim and marked *uncoded*;
+- seriousness follows ICH E2A (death, life-threatening, hospitalisation,
+  disability, congenital anomaly, important medical event); "severe" is not
+  "serious";
+- a serious event is reported within 24 hours of the site becoming aware.
+
+Pure: no clock reads; the caller passes "now".
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import Enum, StrEnum
+
+from core.ctcae_terms import CTCAE_VERSION, GENERAL_GRADES, TERMS, CtcaeTerm, GradeText
+from core.messages import N_, RuleError
+
+__all__ = [
+    "CTCAE_VERSION",
+    "GENERAL_GRADES",
+    "SAE_REPORTING_HOURS",
+    "TERMS",
+    "CodedEvent",
+    "CtcaeTerm",
+    "GradeText",
+    "MatchKind",
+    "Seriousness",
+    "TermMatch",
+    "check_grade",
+    "code_event",
+    "grade_text",
+    "hours_left",
+    "is_overdue",
+    "match_term",
+    "normalise",
+    "parse_seriousness",
+    "reporting_deadline",
+    "term_by_key",
+    "time_left",
+]
+
+# clinical-facts §6: "this site's clock is 24 hours from awareness".
+SAE_REPORTING_HOURS = 24
+
+_ALL_GRADES = (1, 2, 3, 4, 5)
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def normalise(text: str) -> str:
+    """Reduce free text to a comparison key: NFKC, case-folded, letters and digits only.
+
+    Rule: case, whitespace and punctuation never distinguish two terms, so
+    "Lung-infection.", " LUNG  infection" and full-width "ＵＴＩ" compare equal
+    to the listed forms. Letters and digits are kept exactly: no spelling
+    correction (clinical-facts §6: free text that is not a listed term stays
+    uncoded rather than silently becoming another term).
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    # Keep letters (L*), digits (N*) and combining marks (M*); drop punctuation,
+    # symbols, separators and controls, which carry no meaning for a term name.
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
+
+
+class MatchKind(Enum):
+    """How free text matched a CTCAE term."""
+
+    TERM = "term"  # the English CTCAE term itself
+    CHINESE_NAME = "chinese_name"  # the Chinese name of the term
+    SYNONYM_EN = "synonym_en"  # an English synonym
+    SYNONYM_ZH = "synonym_zh"  # a Chinese synonym
+
+    @property
+    def is_synonym(self) -> bool:
+        """True when the match went through a synonym rather than the term's own name."""
+        return self in (MatchKind.SYNONYM_EN, MatchKind.SYNONYM_ZH)
+
+
+@dataclass(frozen=True, slots=True)
+class TermMatch:
+    """A free-text entry resolved to a CTCAE term.
+
+    ``matched`` is the listed form that matched (e.g. "pneumonia" for an entry
+    "Pneumonia."), so the caller can show "Pneumonia -> Lung infection (synonym)".
+    """
+
+    term: CtcaeTerm
+    matched: str
+    kind: MatchKind
+
+
+def _build_index(terms: tuple[CtcaeTerm, ...]) -> dict[str, TermMatch]:
+    index: dict[str, TermMatch] = {}
+    for term in terms:
+        forms: list[tuple[str, MatchKind]] = [
+            (term.term_en, MatchKind.TERM),
+            (term.term_zh, MatchKind.CHINESE_NAME),
+            *((s, MatchKind.SYNONYM_EN) for s in term.synonyms_en),
+            *((s, MatchKind.SYNONYM_ZH) for s in term.synonyms_zh),
+        ]
+        for form, kind in forms:
+            key = normalise(form)
+            if not key:
+                raise ValueError(f"term list: {form!r} of {term.key} normalises to nothing")
+            existing = index.get(key)
+            if existing is not None and existing.term.key != term.key:
+                # One spelling may never point at two terms: refuse to load.
+                raise ValueError(
+                    f"term list: {form!r} of {term.key} collides with "
+                    f"{existing.matched!r} of {existing.term.key}"
+                )
+            # The term's own names come first in ``forms``, so they win over a
+            # synonym that normalises to the same key.
+            index.setdefault(key, TermMatch(term=term, matched=form, kind=kind))
+    return index
+
+
+_INDEX: dict[str, TermMatch] = _build_index(TERMS)
+_BY_KEY: dict[str, CtcaeTerm] = {t.key: t for t in TERMS}
+
+
+def match_term(text: str) -> TermMatch | None:
+    """Resolve free text to a CTCAE v5.0 term from the trial's list, or None.
+
+    Rule (clinical-facts §6): compare the normalised text (see :func:`normalise`)
+    with the English term, the Chinese name and the synonyms in both languages;
+    only an exact normalised match counts. Anything else -- including typos such
+    as "lung infectoin" and neighbouring CTCAE terms such as "pneumonitis" --
+    returns None, and the caller keeps the text verbatim as an uncoded event.
+    SOURCE: CTCAE v5.0 term names; synonyms from ``core.ctcae_terms``.
+    """
+    key = normalise(text)
+    if not key:
+        return None
+    return _INDEX.get(key)
+
+
+def term_by_key(key: str) -> CtcaeTerm:
+    """Return the term stored under ``key`` (e.g. "lung_infection"); KeyError if unknown.
+
+    Rule: stored events refer to terms by their stable key, never by display name.
+    SOURCE: ``core.ctcae_terms.TERMS``.
+    """
+    return _BY_KEY[key]
+
+
+# --------------------------------------------------------------------------- grades
+
+
+def _grades_label(grades: tuple[int, ...]) -> str:
+    # Digits and a dash read the same in both languages, so the placeholder
+    # value needs no translation.
+    if grades == tuple(range(grades[0], grades[-1] + 1)):
+        return f"{grades[0]}-{grades[-1]}"
+    return ", ".join(str(g) for g in grades)
+
+
+def check_grade(term: CtcaeTerm | None, grade: int) -> int:
+    """Return ``grade`` if CTCAE v5.0 defines it for ``term``; raise RuleError otherwise.
+
+    Rule: CTCAE grades run from 1 to 5 and a term has only the grades CTCAE
+    defines for it (e.g. Shingles 1-3, Anaphylaxis 3-5, Lung infection 2-5).
+    ``term=None`` is an uncoded (free-text) event: the general grades 1-5 apply.
+    SOURCE: CTCAE v5.0 (grade cells marked "-" do not exist); clinical-facts §6.
+    """
+    # bool is an int subclass; True is not a grade.
+    if isinstance(grade, bool) or not isinstance(grade, int) or grade not in _ALL_GRADES:
+        raise RuleError(
+            N_("CTCAE grades run from 1 to 5; {grade} is not a grade."),
+            grade=str(grade),
+        )
+    if term is None:
+        return grade
+    if grade not in term.grade_numbers:
+        raise RuleError(
+            N_("{term} has no grade {grade}; CTCAE v5.0 grades it {grades} only."),
+            term=term.term_en,
+            grade=grade,
+            grades=_grades_label(term.grade_numbers),
+            # Extra values for the bot: the Chinese name and the stable key.
+            term_zh=term.term_zh,
+            term_key=term.key,
+        )
+    return grade
+
+
+def grade_text(term: CtcaeTerm | None, grade: int) -> GradeText:
+    """The bilingual wording of ``grade`` for ``term`` (general wording when uncoded).
+
+    Rule: a coded event shows its term's CTCAE v5.0 grade text; an uncoded one
+    shows the general grade definition (clinical-facts §6: 1 mild; 2 moderate,
+    limiting instrumental ADL; 3 severe, hospitalisation indicated, limiting
+    self-care ADL; 4 life-threatening; 5 death). Refuses grades the term lacks.
+    SOURCE: CTCAE v5.0.
+    """
+    check_grade(term, grade)
+    if term is None:
+        return GENERAL_GRADES[grade - 1]
+    text = term.grade_text(grade)
+    # check_grade has just confirmed the grade exists for this term.
+    assert text is not None
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class CodedEvent:
+    """An adverse event as entered, with its CTCAE coding and grade.
+
+    ``term`` and ``match`` are None for an uncoded event; ``verbatim`` is always
+    the text as entered. ``ctcae_version`` is stored with every grade.
+    """
+
+    verbatim: str
+    match: TermMatch | None
+    grade: int
+    grade_text: GradeText
+    ctcae_version: str
+
+    @property
+    def term(self) -> CtcaeTerm | None:
+        """The CTCAE term, or None when the event is uncoded."""
+        return self.match.term if self.match is not None else None
+
+    @property
+    def coded(self) -> bool:
+        """True when the verbatim text matched a listed CTCAE term."""
+        return self.match is not None
+
+
+def code_event(verbatim: str, grade: int) -> CodedEvent:
+    """Code free text against the term list and check its grade, recording the version.
+
+    Rule (clinical-facts §6): grade with CTCAE v5.0 and store the version with
+    every grade; accept free text for anything not on the list and mark it
+    uncoded (general grades 1-5 apply). Refuses empty text and impossible grades.
+    SOURCE: CTCAE v5.0; clinical-facts §6.
+    """
+    if not verbatim.strip():
+        raise RuleError(N_("Describe the adverse event in a few words."))
+    match = match_term(verbatim)
+    term = match.term if match is not None else None
+    return CodedEvent(
+        verbatim=verbatim.strip(),
+        match=match,
+        grade=check_grade(term, grade),
+        grade_text=grade_text(term, grade),
+        ctcae_version=CTCAE_VERSION,
+    )
+
+
+# --------------------------------------------------------------------------- seriousness
+
+
+class Seriousness(StrEnum):
+    """The ICH E2A seriousness criteria (clinical-facts §6)."""
+
+    DEATH = "death"
+    LIFE_THREATENING = "life_threatening"
+    HOSPITALIZATION = "hospitalization"
+    DISABILITY = "disability"
+    CONGENITAL_ANOMALY = "congenital_anomaly"
+    IMPORTANT_MEDICAL_EVENT = "important_medical_event"
+
+    @property
+    def name_en(self) -> str:
+        """The criterion as ICH E2A words it."""
+        return _SERIOUSNESS_INFO[self].name_en
+
+    @property
+    def name_zh(self) -> str:
+        """The criterion in Chinese (wording of China's GCP, 2020)."""
+        return _SERIOUSNESS_INFO[self].name_zh
+
+    @property
+    def accepted_words(self) -> tuple[str, ...]:
+        """Words a user may type for this criterion, in both languages."""
+        info = _SERIOUSNESS_INFO[self]
+        return (self.value, *info.words_en, *info.words_zh)
+
+
+@dataclass(frozen=True, slots=True)
+class _SeriousnessInfo:
+    name_en: str
+    name_zh: str
+    words_en: tuple[str, ...]  # first word is the one shown in refusals
+    words_zh: tuple[str, ...]  # first word is the one shown in refusals
+
+
+_SERIOUSNESS_INFO: dict[Seriousness, _SeriousnessInfo] = {
+    Seriousness.DEATH: _SeriousnessInfo(
+        "Results in death",
+        "导致死亡",
+        ("death", "died", "dead", "fatal"),
+        ("死亡", "导致死亡"),
+    ),
+    Seriousness.LIFE_THREATENING: _SeriousnessInfo(
+        "Is life-threatening",
+        "危及生命",
+        ("life-threatening",),
+        ("危及生命", "威胁生命"),
+    ),
+    Seriousness.HOSPITALIZATION: _SeriousnessInfo(
+        "Requires inpatient hospitalisation or prolongation of existing hospitalisation",
+        "需要住院治疗或延长住院时间",
+        (
+            "hospitalization",
+            "hospitalisation",
+            "hospital",
+            "hospitalized",
+            "hospitalised",
+            "admission",
+            "admitted",
+            "prolonged hospitalization",
+            "prolonged hospitalisation",
+        ),
+        ("住院", "入院", "延长住院", "住院治疗"),
+    ),
+    Seriousness.DISABILITY: _SeriousnessInfo(
+        "Results in persistent or significant disability/incapacity",
+        "导致永久或严重的残疾或功能丧失",
+        ("disability", "disabling", "incapacity"),
+        ("残疾", "致残", "功能丧失"),
+    ),
+    Seriousness.CONGENITAL_ANOMALY: _SeriousnessInfo(
+        "Is a congenital anomaly/birth defect",
+        "先天畸形或出生缺陷",
+        ("congenital", "congenital anomaly", "birth defect"),
+        ("先天畸形", "先天性异常", "出生缺陷"),
+    ),
+    Seriousness.IMPORTANT_MEDICAL_EVENT: _SeriousnessInfo(
+        "Is an important medical event",
+        "其他重要医学事件",
+        ("important", "ime", "important medical event", "medically important"),
+        ("重要医学事件", "其他重要医学事件"),
+    ),
+}
+
+# Intensity words. ICH E2A: "severe" describes intensity, "serious" is defined by
+# outcome; in Chinese 严重 is used for "serious", 重度 for "severe". None of these
+# names a criterion, so they get their own explanation.
+_SEVERITY_WORDS = frozenset(normalise(w) for w in ("severe", "severity", "grade 3", "重度", "严重"))
+
+_SERIOUSNESS_INDEX: dict[str, Seriousness] = {}
+for _criterion in Seriousness:
+    for _word in _criterion.accepted_words:
+        _key = normalise(_word)
+        if _SERIOUSNESS_INDEX.setdefault(_key, _criterion) is not _criterion:
+            raise ValueError(f"seriousness word {_word!r} names two criteria")
+        if _key in _SEVERITY_WORDS:
+            raise ValueError(f"seriousness word {_word!r} is also a severity word")
+
+_ACCEPTED_LABEL = ", ".join(
+    f"{info.words_en[0]}/{info.words_zh[0]}" for info in _SERIOUSNESS_INFO.values()
+)
+
+
+def parse_seriousness(text: str) -> Seriousness:
+    """Read one ICH E2A seriousness criterion from a word typed in English or Chinese.
+
+    Rule: an event is serious if it results in death, is life-threatening,
+    requires or prolongs hospitalisation, causes persistent or significant
+    disability, is a congenital anomaly, or is an important medical event.
+    "Severe" (intensity) is not "serious" and is refused with that explanation.
+    Matching is exact after :func:`normalise`.
+    SOURCE: ICH E2A §II.B; clinical-facts §6.
+    """
+    key = normalise(text)
+    criterion = _SERIOUSNESS_INDEX.get(key)
+    if criterion is not None:
+        return criterion
+    if key in _SEVERITY_WORDS:
+        raise RuleError(
+            N_(
+                '"{text}" describes how intense the event is, not why it is serious. '
+                "Name the seriousness criterion: {accepted}."
+            ),
+            text=text.strip(),
+            accepted=_ACCEPTED_LABEL,
+        )
+    raise RuleError(
+        N_('"{text}" is not a seriousness criterion. Use one of: {accepted}.'),
+        text=text.strip(),
+        accepted=_ACCEPTED_LABEL,
+    )
+
+
+# --------------------------------------------------------------------------- reporting clock
+
+
+def _require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
+        raise RuleError(
+            N_("The time {moment} has no time zone; enter it with its time zone."),
+            moment=moment.isoformat(sep=" ", timespec="minutes"),
+        )
+
+
+def reporting_deadline(aware_at: datetime, hours: int = SAE_REPORTING_HOURS) -> datetime:
+    """Return the moment a serious event must be reported by: awareness + ``hours``.
+
+    Rule (clinical-facts §6): the investigator reports a serious adverse event
+    immediately; this site's clock is 24 hours from the moment the site became
+    aware. ``hours`` is elapsed time, so the deadline is exact across daylight-
+    saving changes. The result is in ``aware_at``'s time zone. A naive datetime
+    is refused (RuleError, a ValueError): the clock needs an absolute moment.
+    SOURCE: clinical-facts §6 (the site's 24-hour clock; ICH E2A sets only regulator timelines).
+    """
+    _require_aware(aware_at)
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours <= 0:
+        raise ValueError(f"reporting window must be a positive whole number of hours: {hours!r}")
+    deadline_utc = aware_at.astimezone(UTC) + timedelta(hours=hours)
+    return deadline_utc.astimezone(aware_at.tzinfo)
+
+
+def time_left(deadline: datetime, now: datetime) -> timedelta:
+    """Elapsed time from ``now`` to ``deadline``; negative when the deadline has passed.
+
+    Rule: the reporting clock counts real elapsed time between two absolute
+    moments, whatever time zones they are written in. Both must be aware.
+    SOURCE: clinical-facts §6 (show the 24-hour clock).
+    """
+    _require_aware(deadline)
+    _require_aware(now)
+    # Converting to UTC first: subtracting two datetimes that share a tzinfo
+    # object compares wall clocks, which is wrong across a DST change.
+    return deadline.astimezone(UTC) - now.astimezone(UTC)
+
+
+def hours_left(deadline: datetime, now: datetime) -> Decimal:
+    """Hours from ``now`` to ``deadline`` as an exact Decimal; negative means overdue.
+
+    Rule: as :func:`time_left`, expressed in hours for display (e.g. Decimal("1.5")).
+    SOURCE: clinical-facts §6.
+    """
+    microseconds = time_left(deadline, now) // timedelta(microseconds=1)
+    return Decimal(microseconds) / Decimal(3_600_000_000)
+
+
+def is_overdue(deadline: datetime, now: datetime) -> bool:
+    """True once ``now`` is strictly after ``deadline``.
+
+    Rule: a report made at the deadline itself is on time ("within 24 hours").
+    SOURCE: clinical-facts §6.
+    """
+    return time_left(deadline, now) < timedelta(0)
