@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from bot import cli_store
 from bot.i18n import LANGUAGES, Lang, Translator, parse_language
 from bot.plan_view import plan_as_json, render_plan
 from bot.response_view import assessment_lines, class_name, endpoints_as_json
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="show the plan of a sample patient of each arm")
     d.add_argument("--day0", type=_day, default=date(2026, 12, 1))
     d.set_defaults(func=cmd_demo)
+    cli_store.register(sub)
     return parser
 
 

@@ -10,6 +10,8 @@ from babel.messages.pofile import read_po
 
 from core.protocol import Protocol, load_protocol
 
+pytest_plugins = ["tests.store_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

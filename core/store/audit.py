@@ -1,0 +1,262 @@
+"""The audit trail: an append-only, hash-chained list of every change.
+
+Issue 3: each record holds "sequence, instant, actor (staff or patient ID, or
+``system``), action, entity and key, before and after (JSON), reason where
+one was given, and a hash chained to the previous record".
+
+- ``hash`` is the SHA-256 of the canonical JSON (sorted keys,
+  ``ensure_ascii=False``, no spaces) of every other field, ``seq`` and
+  ``prev_hash`` included; ``prev_hash`` of record 1 is 64 zeros. Editing,
+  deleting or reordering a record therefore breaks either its own hash, the
+  next record's link or the run of sequence numbers.
+- ``audit_head`` holds the last sequence number and hash. Every appender
+  locks that row (``SELECT ... FOR UPDATE``) so two PostgreSQL transactions
+  cannot both append record *n*; on SQLite ``BEGIN IMMEDIATE`` already lets
+  one writer at a time in. :func:`verify` does not trust the head: it walks
+  the records by ``seq`` and only then compares the head with the last one,
+  which is how a deleted tail shows up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Literal, TypeAlias
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from core.store.models import AuditHead, AuditRecord
+
+GENESIS_HASH = "0" * 64
+SYSTEM = "system"
+
+JsonValue: TypeAlias = "bool | int | str | list[JsonValue] | dict[str, JsonValue] | None"
+
+_ACTOR = re.compile(r"^(system|staff:[0-9]+|patient:[A-Za-z0-9_-]{1,32})$")
+
+
+def staff_actor(staff_id: int) -> str:
+    """The audit actor for a member of staff (their row id, never a name)."""
+    return f"staff:{staff_id}"
+
+
+def patient_actor(study_id: str) -> str:
+    """The audit actor for a patient (their study ID, never a name)."""
+    return f"patient:{study_id}"
+
+
+def check_actor(actor: str) -> str:
+    """Refuse an actor that is not ``system``, ``staff:<id>`` or ``patient:<study ID>``.
+
+    Issue 3: the actor is "staff or patient ID, or ``system``"; the fixed form
+    keeps names out of the trail.
+    """
+    if not _ACTOR.match(actor):
+        raise ValueError(
+            f"actor must be 'system', 'staff:<id>' or 'patient:<study ID>', got {actor!r}"
+        )
+    return actor
+
+
+def to_json_value(value: object) -> JsonValue:
+    """A stored value as JSON: instants ISO 8601 in UTC, dates ISO, decimals as text."""
+    match value:
+        case None | bool() | int() | str():
+            return value
+        case Enum():
+            return to_json_value(value.value)
+        case datetime():
+            if value.tzinfo is None:
+                raise ValueError("naive datetime in an audit payload")
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
+        case date():
+            return value.isoformat()
+        case Decimal():
+            return str(value)
+        case Mapping():
+            return {str(k): to_json_value(v) for k, v in value.items()}
+        case list() | tuple():
+            return [to_json_value(v) for v in value]
+    raise TypeError(f"cannot put a {type(value).__name__} in the audit trail")
+
+
+def canonical_json(value: object) -> str:
+    """Canonical JSON text: sorted keys, no spaces, non-ASCII kept as is."""
+    return json.dumps(
+        to_json_value(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_hash(record: AuditRecord) -> str:
+    """The hash a record must carry: over every field but ``hash`` itself."""
+    payload = {
+        "seq": record.seq,
+        "at": to_json_value(record.at),
+        "actor": record.actor,
+        "action": record.action,
+        "entity": record.entity,
+        "entity_key": record.entity_key,
+        "before": record.before,
+        "after": record.after,
+        "reason": record.reason,
+        "prev_hash": record.prev_hash,
+    }
+    return sha256_hex(canonical_json(payload))
+
+
+def lock_head(session: Session) -> AuditHead:
+    """Lock and return the chain head, creating it on first use.
+
+    ``SELECT ... FOR UPDATE`` on PostgreSQL (ignored by SQLite, where the
+    write transaction is already exclusive). The first append of a new
+    database inserts the head with ``ON CONFLICT DO NOTHING`` so two first
+    writers cannot both create it.
+    """
+    query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    head = session.exec(query).first()
+    if head is not None:
+        return head
+    values = {"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(postgresql.insert(AuditHead).values(values).on_conflict_do_nothing())
+    else:
+        session.execute(sqlite.insert(AuditHead).values(values).on_conflict_do_nothing())
+    return session.exec(query.execution_options(populate_existing=True)).one()
+
+
+def append(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_key: str,
+    before: str | None = None,
+    after: str | None = None,
+    reason: str | None = None,
+) -> AuditRecord:
+    """Append one record to the chain in the session's transaction.
+
+    ``before`` and ``after`` are canonical JSON text (see
+    :func:`canonical_json`) or None.
+    """
+    head = lock_head(session)
+    record = AuditRecord(
+        seq=head.last_seq + 1,
+        at=at,
+        actor=check_actor(actor),
+        action=action,
+        entity=entity,
+        entity_key=entity_key,
+        before=before,
+        after=after,
+        reason=reason,
+        prev_hash=head.last_hash,
+        hash="",
+    )
+    record.hash = record_hash(record)
+    session.add(record)
+    head.last_seq = record.seq
+    head.last_hash = record.hash
+    session.flush()
+    return record
+
+
+ProblemKind = Literal["hash", "link", "gap", "head"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    """The first place where the chain does not hold.
+
+    ``kind``: ``hash`` (the record's content does not match its hash: edited
+    or moved), ``link`` (its ``prev_hash`` is not the previous record's hash),
+    ``gap`` (sequence number ``seq`` is missing) or ``head`` (the head row
+    disagrees with the last record: the tail was deleted).
+    """
+
+    seq: int
+    kind: ProblemKind
+    message: str
+
+
+def verify_chain(session: Session, batch: int = 1000) -> AuditProblem | None:
+    """Walk the records by ``seq``; return the first problem, or None if all hold."""
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    last: AuditRecord | None = None
+    while True:
+        query = (
+            select(AuditRecord)
+            .where(AuditRecord.seq >= expected_seq)
+            .order_by(col(AuditRecord.seq))
+            .limit(batch)
+        )
+        rows: Sequence[AuditRecord] = session.exec(query).all()
+        if not rows:
+            break
+        for record in rows:
+            if record.seq != expected_seq:
+                return AuditProblem(
+                    expected_seq,
+                    "gap",
+                    f"record {expected_seq} is missing (the next one is {record.seq})",
+                )
+            if record_hash(record) != record.hash:
+                return AuditProblem(
+                    record.seq,
+                    "hash",
+                    f"record {record.seq} does not match its hash (edited or moved)",
+                )
+            if record.prev_hash != prev_hash:
+                return AuditProblem(
+                    record.seq,
+                    "link",
+                    f"record {record.seq} does not link to record {record.seq - 1}",
+                )
+            prev_hash = record.hash
+            expected_seq += 1
+            last = record
+    return _check_head(session, last)
+
+
+def _check_head(session: Session, last: AuditRecord | None) -> AuditProblem | None:
+    head = session.get(AuditHead, 1)
+    last_seq = last.seq if last is not None else 0
+    last_hash = last.hash if last is not None else GENESIS_HASH
+    if head is None:
+        if last is None:
+            return None
+        return AuditProblem(last_seq, "head", "the audit head row is missing")
+    if head.last_seq == last_seq and head.last_hash == last_hash:
+        return None
+    if head.last_seq > last_seq:
+        return AuditProblem(
+            last_seq + 1,
+            "head",
+            f"record {last_seq + 1} is missing: the head says the chain ends at "
+            f"{head.last_seq} but the last record is {last_seq}",
+        )
+    return AuditProblem(
+        last_seq,
+        "head",
+        f"the head (record {head.last_seq}) does not match the last record ({last_seq})",
+    )
+
+
+def verify(session: Session) -> int | None:
+    """The sequence number of the first record that does not hold, or None."""
+    problem = verify_chain(session)
+    return None if problem is None else problem.seq

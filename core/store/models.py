@@ -1,0 +1,440 @@
+"""The trial's tables (SQLModel), as issue 3 lists them.
+
+Nothing here holds a name or a phone number: a patient is a study ID, a
+member of staff is a Telegram user id and a role (issue 3, DESIGN.md section
+4: "Logs carry study IDs, never names or phone numbers").
+
+Conventions:
+
+- integer surrogate keys; natural keys (study ID, Telegram ids, token hash)
+  are UNIQUE;
+- every instant is a :class:`~core.store.types.UtcDateTime` (aware, UTC);
+- every clinical number is a :class:`~core.store.types.DecimalText` (the text
+  entered, exactly);
+- every closed vocabulary (status, role, sex, ...) is a short string with a
+  CHECK constraint (``Enum(native_enum=False)``), so a typo cannot land in
+  the table and PostgreSQL needs no custom types;
+- JSON payloads (SLEDAI items, vial plans, audit before/after) are stored as
+  canonical JSON text, so what is hashed is what is stored;
+- constraint names follow :data:`NAMING_CONVENTION`, so migrations can refer
+  to them on both databases.
+
+Schema changes are Alembic migrations (``migrations/``); a test checks that
+these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from core.schedule import EventKind, Slot
+from core.store.types import DecimalText, UtcDateTime
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+# Set before any table is declared: names are attached when constraints are.
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+ACTOR_LENGTH = 64
+
+
+class PatientStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    COMPLETED = "completed"
+
+
+class Sex(StrEnum):
+    F = "F"
+    M = "M"
+
+
+class Language(StrEnum):
+    ZH_HANS = "zh_Hans"
+    EN = "en"
+
+
+class StaffRole(StrEnum):
+    NURSE = "nurse"
+    INVESTIGATOR = "investigator"
+    COORDINATOR = "coordinator"
+
+
+class InviteRole(StrEnum):
+    PATIENT = "patient"
+    NURSE = "nurse"
+    INVESTIGATOR = "investigator"
+    COORDINATOR = "coordinator"
+
+
+class EventStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class ReminderStatus(StrEnum):
+    """The outbox states (DESIGN.md section 3, issue 3).
+
+    ``pending`` waits for its due instant; a worker moves it to ``sending``
+    when it claims it; then ``sent`` (with the Telegram message id),
+    ``failed`` (gave up), ``uncertain`` (the worker died after the request
+    left: Telegram may or may not have delivered it), ``skipped`` (no longer
+    relevant, e.g. the event is done), ``missed`` (its time passed before it
+    could be sent: never sent late) or ``cancelled`` (the event moved or the
+    patient left).
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    SKIPPED = "skipped"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class Drug(StrEnum):
+    MP = "mp"
+    BELIMUMAB = "belimumab"
+    MMF = "mmf"
+    TACROLIMUS = "tacrolimus"
+
+
+class Cd20Unit(StrEnum):
+    PER_UL = "/uL"
+    PERCENT = "%"
+
+
+class TriageStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    CONVERTED = "converted"
+
+
+def _enum(cls: type[StrEnum], name: str) -> SAEnum:
+    """A closed vocabulary stored as its values in a VARCHAR with a CHECK."""
+    return SAEnum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+def _actor() -> String:
+    return String(ACTOR_LENGTH)
+
+
+class Patient(SQLModel, table=True):
+    __tablename__ = "patient"
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: str = Field(sa_type=String(32), unique=True)
+    arm: str = Field(sa_type=String(32))
+    day0: date
+    sex: Sex = Field(sa_type=_enum(Sex, "sex"))
+    weight_kg: str = Field(sa_type=DecimalText())
+    language: Language = Field(sa_type=_enum(Language, "language"))
+    timezone: str = Field(sa_type=String(64))
+    telegram_user_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+    telegram_chat_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+    status: PatientStatus = Field(
+        default=PatientStatus.ACTIVE, sa_type=_enum(PatientStatus, "status")
+    )
+    unreachable_since: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    daily_dose_reminders: bool = False
+    withdrawn_reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class Staff(SQLModel, table=True):
+    __tablename__ = "staff"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=BigInteger, unique=True)
+    telegram_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    role: StaffRole = Field(sa_type=_enum(StaffRole, "role"))
+    language: Language | None = Field(default=None, sa_type=_enum(Language, "language"))
+    active: bool = True
+    created_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invite. Only the SHA-256 of the token is kept."""
+
+    __tablename__ = "invite"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'patient' AND patient_id IS NOT NULL)"
+            " OR (role <> 'patient' AND patient_id IS NULL)",
+            name="patient_iff_patient_role",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    role: InviteRole = Field(sa_type=_enum(InviteRole, "role"))
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    created_by: str = Field(sa_type=_actor())
+    created_at: datetime = Field(sa_type=UtcDateTime())
+    expires_at: datetime = Field(sa_type=UtcDateTime())
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    used_by_telegram_user_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class PlannedEventRow(SQLModel, table=True):
+    """One event of a patient's plan (``core.schedule.PlannedEvent``) and what happened."""
+
+    __tablename__ = "planned_event"
+    __table_args__ = (UniqueConstraint("patient_id", "kind", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    kind: EventKind = Field(sa_type=_enum(EventKind, "kind"))
+    number: int
+    week: int
+    target_date: date
+    scheduled_date: date
+    window_before: int
+    window_after: int
+    starts_at: datetime = Field(sa_type=UtcDateTime())
+    ends_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    status: EventStatus = Field(default=EventStatus.PLANNED, sa_type=_enum(EventStatus, "status"))
+    actual_date: date | None = None
+    deviation_reason: str | None = Field(default=None, sa_type=Text)
+
+
+class Reminder(SQLModel, table=True):
+    """The outbox: one message to send, unique per patient, event and slot."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "event_id", "slot"),
+        Index(None, "status", "due_at"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    event_id: int = Field(foreign_key="planned_event.id", index=True)
+    slot: Slot = Field(sa_type=_enum(Slot, "slot"))
+    due_at: datetime = Field(sa_type=UtcDateTime())
+    announces_at: datetime = Field(sa_type=UtcDateTime())
+    status: ReminderStatus = Field(
+        default=ReminderStatus.PENDING, sa_type=_enum(ReminderStatus, "status")
+    )
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    last_error: str | None = Field(default=None, sa_type=Text)
+    telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    claimed_by: str | None = Field(default=None, sa_type=String(64))
+    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    is_repeat: bool = False
+    response: str | None = Field(default=None, sa_type=String(32))
+    responded_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+class DoseAdministration(SQLModel, table=True):
+    """A dose given (MP, belimumab: with the weight and vial plan used) or an
+    oral dose the patient confirmed (then ``reminder_id`` names the reminder
+    answered and the amount may be unknown)."""
+
+    __tablename__ = "dose_administration"
+    __table_args__ = (
+        CheckConstraint("given_on IS NOT NULL OR given_at IS NOT NULL", name="given_when"),
+        CheckConstraint(
+            "drug NOT IN ('mp', 'belimumab') OR (amount IS NOT NULL AND unit IS NOT NULL)",
+            name="infusion_has_amount",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    drug: Drug = Field(sa_type=_enum(Drug, "drug"))
+    amount: str | None = Field(default=None, sa_type=DecimalText())
+    unit: str | None = Field(default=None, sa_type=String(16))
+    given_on: date | None = None
+    given_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    weight_kg: str | None = Field(default=None, sa_type=DecimalText())
+    vial_plan: str | None = Field(default=None, sa_type=Text)
+    event_id: int | None = Field(default=None, foreign_key="planned_event.id")
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id")
+    recorded_by: str = Field(sa_type=_actor())
+    recorded_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class LabResult(SQLModel, table=True):
+    """One analyte as entered: value and reference limits as text, in the unit given."""
+
+    __tablename__ = "lab_result"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="planned_event.id")
+    week: int | None = None
+    analyte: str = Field(sa_type=String(40))
+    value: str = Field(sa_type=DecimalText())
+    unit: str = Field(sa_type=String(16))
+    ref_low: str | None = Field(default=None, sa_type=DecimalText())
+    ref_high: str | None = Field(default=None, sa_type=DecimalText())
+    ref_unit: str | None = Field(default=None, sa_type=String(16))
+    collected_at: datetime = Field(sa_type=UtcDateTime())
+    uti: bool = False
+    entered_by: str = Field(sa_type=_actor())
+    entered_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class SledaiAssessment(SQLModel, table=True):
+    """A SLEDAI-2K score; ``items`` is JSON text: ``[{"item", "cause", "scored"}]``."""
+
+    __tablename__ = "sledai_assessment"
+    __table_args__ = (
+        CheckConstraint("total >= 0 AND renal_total >= 0 AND renal_total <= total", name="totals"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    week: int
+    assessed_on: date
+    total: int
+    renal_total: int
+    items: str = Field(sa_type=Text)
+    entered_by: str = Field(sa_type=_actor())
+    entered_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class Cd20Count(SQLModel, table=True):
+    __tablename__ = "cd20_count"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    week: int
+    value: str = Field(sa_type=DecimalText())
+    unit: Cd20Unit = Field(sa_type=_enum(Cd20Unit, "unit"))
+    collected_at: datetime = Field(sa_type=UtcDateTime())
+    entered_by: str = Field(sa_type=_actor())
+    entered_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class AdverseEvent(SQLModel, table=True):
+    """An adverse event, CTCAE-graded, with the six ICH E2A seriousness criteria.
+
+    ``serious`` is derived from the six flags, never stored, so it cannot
+    disagree with them. A patient report that led to this event points here
+    (``patient_report.linked_ae_id``); several reports may describe one event.
+    """
+
+    __tablename__ = "adverse_event"
+    __table_args__ = (
+        CheckConstraint("grade BETWEEN 1 AND 5", name="grade_range"),
+        CheckConstraint("NOT coded OR term IS NOT NULL", name="coded_has_term"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    ctcae_version: str = Field(sa_type=String(8))
+    term: str | None = Field(default=None, sa_type=String(200))
+    verbatim: str = Field(sa_type=Text)
+    coded: bool = False
+    grade: int
+    death: bool = False
+    life_threatening: bool = False
+    hospitalization: bool = False
+    disability: bool = False
+    congenital_anomaly: bool = False
+    important_medical_event: bool = False
+    onset_date: date
+    awareness_at: datetime = Field(sa_type=UtcDateTime())
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    acknowledged_by: str | None = Field(default=None, sa_type=_actor())
+    relatedness: str | None = Field(default=None, sa_type=String(32))
+    action: str | None = Field(default=None, sa_type=String(32))
+    outcome: str | None = Field(default=None, sa_type=String(32))
+    reported_by: str = Field(sa_type=_actor())
+    reported_at: datetime = Field(sa_type=UtcDateTime())
+
+    @property
+    def serious(self) -> bool:
+        """ICH E2A: serious if any of the six criteria is met."""
+        return any(
+            (
+                self.death,
+                self.life_threatening,
+                self.hospitalization,
+                self.disability,
+                self.congenital_anomaly,
+                self.important_medical_event,
+            )
+        )
+
+
+class PatientReport(SQLModel, table=True):
+    """Something a patient reported through the bot, and its triage."""
+
+    __tablename__ = "patient_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    category: str = Field(sa_type=String(32))
+    severity: str = Field(sa_type=String(32))
+    onset: str = Field(sa_type=Text)
+    free_text: str | None = Field(default=None, sa_type=Text)
+    red_flag: bool = False
+    triage_status: TriageStatus = Field(
+        default=TriageStatus.OPEN, sa_type=_enum(TriageStatus, "triage_status")
+    )
+    linked_ae_id: int | None = Field(default=None, foreign_key="adverse_event.id")
+    triage_note: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime())
+    triaged_by: str | None = Field(default=None, sa_type=_actor())
+    triaged_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+class AuditRecord(SQLModel, table=True):
+    """One link of the audit chain; see :mod:`core.store.audit`."""
+
+    __tablename__ = "audit_record"
+    __table_args__ = (
+        CheckConstraint("seq >= 1", name="seq_positive"),
+        Index(None, "entity", "entity_key"),
+    )
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UtcDateTime())
+    actor: str = Field(sa_type=_actor())
+    action: str = Field(sa_type=String(64))
+    entity: str = Field(sa_type=String(64))
+    entity_key: str = Field(sa_type=Text)
+    before: str | None = Field(default=None, sa_type=Text)
+    after: str | None = Field(default=None, sa_type=Text)
+    reason: str | None = Field(default=None, sa_type=Text)
+    prev_hash: str = Field(sa_type=String(64))
+    hash: str = Field(sa_type=String(64))
+
+
+class AuditHead(SQLModel, table=True):
+    """The single row every appender locks, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_seq: int
+    last_hash: str = Field(sa_type=String(64))

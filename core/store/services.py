@@ -1,0 +1,368 @@
+"""What the bot and the scheduler do with the store, one function per action.
+
+Writers take a :class:`~core.store.uow.UnitOfWork` (one transaction, audited);
+readers take a session. Logs name study IDs and row ids only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from core.messages import N_, RuleError
+from core.protocol import Protocol
+from core.schedule import Enrollment, EventKind, Plan, PlannedReminder, plan
+from core.store.models import (
+    EventStatus,
+    Invite,
+    Language,
+    Patient,
+    PatientStatus,
+    PlannedEventRow,
+    Reminder,
+    ReminderStatus,
+    Sex,
+    Staff,
+    StaffRole,
+)
+from core.store.types import check_decimal_text
+from core.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MISSED_AT_ENROLLMENT = "due before enrollment; never sent late"
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex of an invite token: only this is stored, never the token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# --- enrollment -------------------------------------------------------------------
+
+
+def enroll_patient(
+    uow: UnitOfWork,
+    protocol: Protocol,
+    *,
+    study_id: str,
+    arm: str,
+    day0: date,
+    sex: Sex | str,
+    weight_kg: str,
+    language: Language | str,
+    timezone: str,
+    daily_dose_reminders: bool,
+    now: datetime | None = None,
+) -> Patient:
+    """Enroll a patient: the patient, the plan's events and every reminder, in one transaction.
+
+    Issue 3: "Enrolling a patient writes the patient, the planned events and
+    every reminder in one transaction, in bulk (not one INSERT round-trip per
+    row)". The plan is ``core.schedule.plan``. Issue 5: "reminders already
+    past are recorded as not sent and never sent late": a reminder due before
+    ``now`` (default: the unit of work's instant) is stored as ``missed``.
+
+    ``weight_kg`` is the text entered (validated as a decimal number by the
+    caller's rules; stored exactly). A study ID already enrolled is refused
+    with a :class:`RuleError`.
+    """
+    moment = now if now is not None else uow.now
+    the_sex = Sex(sex)
+    the_language = Language(language)
+    weight = check_decimal_text(weight_kg)
+    the_plan = plan(protocol, Enrollment(arm, day0, timezone, daily_dose_reminders))
+
+    session = uow.session
+    if patient_by_study_id(session, study_id) is not None:
+        raise RuleError(N_("Study ID {study_id} is already enrolled."), study_id=study_id)
+
+    patient = uow.add(
+        Patient(
+            study_id=study_id,
+            arm=arm,
+            day0=day0,
+            sex=the_sex,
+            weight_kg=weight,
+            language=the_language,
+            timezone=timezone,
+            daily_dose_reminders=daily_dose_reminders,
+            status=PatientStatus.ACTIVE,
+            created_at=moment,
+        ),
+        "patient.enrolled",
+    )
+    assert patient.id is not None
+    summary: dict[str, object] = {"patient_id": patient.id, "study_id": study_id}
+    uow.bulk_insert(
+        PlannedEventRow,
+        _event_rows(patient.id, the_plan),
+        "plan.events_created",
+        entity_key=str(patient.id),
+        summary=summary,
+    )
+    ids = event_ids(session, patient.id)
+    reminder_rows = _reminder_rows(patient.id, the_plan.reminders, ids, moment)
+    missed = sum(1 for row in reminder_rows if row["status"] == ReminderStatus.MISSED)
+    uow.bulk_insert(
+        Reminder,
+        reminder_rows,
+        "plan.reminders_created",
+        entity_key=str(patient.id),
+        summary={**summary, "missed": missed},
+    )
+    log.info(
+        "enrolled %s (patient %d): %d events, %d reminders, %d already past",
+        study_id,
+        patient.id,
+        len(the_plan.events),
+        len(reminder_rows),
+        missed,
+    )
+    return patient
+
+
+def _event_rows(patient_id: int, the_plan: Plan) -> list[dict[str, object]]:
+    return [
+        {
+            "patient_id": patient_id,
+            "kind": e.kind,
+            "number": e.number,
+            "week": e.week,
+            "target_date": e.target_date,
+            "scheduled_date": e.scheduled_date,
+            "window_before": e.window_before,
+            "window_after": e.window_after,
+            "starts_at": e.starts_at,
+            "ends_at": e.ends_at,
+            "status": EventStatus.PLANNED,
+        }
+        for e in the_plan.events
+    ]
+
+
+def _reminder_rows(
+    patient_id: int,
+    reminders: Sequence[PlannedReminder],
+    ids: dict[tuple[EventKind, int], int],
+    now: datetime,
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for r in reminders:
+        past = r.due < now
+        rows.append(
+            {
+                "patient_id": patient_id,
+                "event_id": ids[(r.event_kind, r.event_number)],
+                "slot": r.slot,
+                "due_at": r.due,
+                "announces_at": r.announces,
+                "status": ReminderStatus.MISSED if past else ReminderStatus.PENDING,
+                "attempts": 0,
+                "last_error": MISSED_AT_ENROLLMENT if past else None,
+                "is_repeat": False,
+            }
+        )
+    return rows
+
+
+def event_ids(session: Session, patient_id: int) -> dict[tuple[EventKind, int], int]:
+    """A patient's event ids by (kind, number), in one query."""
+    query = select(PlannedEventRow.id, PlannedEventRow.kind, PlannedEventRow.number).where(
+        PlannedEventRow.patient_id == patient_id
+    )
+    out: dict[tuple[EventKind, int], int] = {}
+    for event_id, kind, number in session.exec(query):
+        assert event_id is not None
+        out[(EventKind(kind), number)] = event_id
+    return out
+
+
+# --- the outbox ------------------------------------------------------------------
+
+
+def claim_due_reminders(
+    uow: UnitOfWork, *, limit: int, worker: str, now: datetime | None = None
+) -> list[Reminder]:
+    """Claim up to ``limit`` due reminders for ``worker``: ``pending -> sending``.
+
+    Due: ``due_at <= now`` and any retry back-off over, oldest first. The
+    rows are selected ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, and the unit
+    of work already holds the writers' lock, so two workers never claim the
+    same reminder; SQLite has one writer at a time. Each claim counts as an
+    attempt. One audit record covers the batch.
+    """
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    moment = now if now is not None else uow.now
+    query = (
+        select(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.due_at <= moment,
+            or_(col(Reminder.next_attempt_at).is_(None), col(Reminder.next_attempt_at) <= moment),
+        )
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = list(uow.session.exec(query).all())
+    if not claimed:
+        return []
+    for reminder in claimed:
+        reminder.status = ReminderStatus.SENDING
+        reminder.claimed_by = worker
+        reminder.claimed_at = moment
+        reminder.attempts += 1
+    uow.session.flush()
+    ids = [r.id for r in claimed]
+    uow.audit(
+        "reminder.claimed",
+        "reminder",
+        ",".join(str(i) for i in ids),
+        after={"ids": ids, "status": ReminderStatus.SENDING, "claimed_by": worker},
+    )
+    log.debug("worker %s claimed reminders %s", worker, ids)
+    return claimed
+
+
+def mark_reminder_sent(uow: UnitOfWork, reminder: Reminder, *, message_id: int) -> Reminder:
+    """A claimed reminder reached Telegram: ``sending -> sent`` with the message id."""
+    _require_status(reminder, ReminderStatus.SENDING)
+    return uow.update(
+        reminder,
+        "reminder.sent",
+        status=ReminderStatus.SENT,
+        telegram_message_id=message_id,
+        sent_at=uow.now,
+        last_error=None,
+    )
+
+
+def mark_reminder_failed(
+    uow: UnitOfWork, reminder: Reminder, *, error: str, retry_at: datetime | None
+) -> Reminder:
+    """A send failed: back to ``pending`` until ``retry_at``, or ``failed`` for good.
+
+    ``error`` must not carry personal data (Telegram's error text does not).
+    """
+    _require_status(reminder, ReminderStatus.SENDING)
+    if retry_at is None:
+        return uow.update(
+            reminder, "reminder.failed", status=ReminderStatus.FAILED, last_error=error
+        )
+    return uow.update(
+        reminder,
+        "reminder.retry_scheduled",
+        status=ReminderStatus.PENDING,
+        next_attempt_at=retry_at,
+        last_error=error,
+    )
+
+
+def mark_interrupted_uncertain(uow: UnitOfWork, *, worker: str | None = None) -> list[int]:
+    """Reminders left ``sending`` by a worker that stopped become ``uncertain``.
+
+    After a crash the store cannot know whether Telegram delivered the
+    message, so it is neither resent (it might arrive twice) nor counted as
+    sent (DESIGN.md section 4: "none is sent twice because of a restart").
+    ``worker`` limits this to one worker's claims.
+    """
+    query = select(Reminder).where(Reminder.status == ReminderStatus.SENDING).with_for_update()
+    if worker is not None:
+        query = query.where(Reminder.claimed_by == worker)
+    rows = list(uow.session.exec(query).all())
+    for reminder in rows:
+        reminder.status = ReminderStatus.UNCERTAIN
+        reminder.last_error = "interrupted while sending"
+    if not rows:
+        return []
+    uow.session.flush()
+    ids = [r.id for r in rows if r.id is not None]
+    uow.audit(
+        "reminder.uncertain",
+        "reminder",
+        ",".join(str(i) for i in ids),
+        after={"ids": ids, "status": ReminderStatus.UNCERTAIN},
+    )
+    return ids
+
+
+def _require_status(reminder: Reminder, status: ReminderStatus) -> None:
+    if reminder.status != status:
+        raise ValueError(f"reminder {reminder.id} is {reminder.status}, not {status}")
+
+
+# --- queries ---------------------------------------------------------------------
+
+
+def patient_by_study_id(session: Session, study_id: str) -> Patient | None:
+    return session.exec(select(Patient).where(Patient.study_id == study_id)).first()
+
+
+def patient_by_chat(session: Session, chat_id: int) -> Patient | None:
+    return session.exec(select(Patient).where(Patient.telegram_chat_id == chat_id)).first()
+
+
+def patient_by_telegram_user(session: Session, user_id: int) -> Patient | None:
+    return session.exec(select(Patient).where(Patient.telegram_user_id == user_id)).first()
+
+
+def staff_by_telegram_user(session: Session, user_id: int) -> Staff | None:
+    return session.exec(select(Staff).where(Staff.telegram_user_id == user_id)).first()
+
+
+def active_staff(session: Session, role: StaffRole | None = None) -> list[Staff]:
+    """Active staff, optionally of one role (e.g. the coordinators to alert)."""
+    query = select(Staff).where(col(Staff.active).is_(True)).order_by(col(Staff.id))
+    if role is not None:
+        query = query.where(Staff.role == role)
+    return list(session.exec(query).all())
+
+
+def active_patients(session: Session) -> list[Patient]:
+    query = select(Patient).where(Patient.status == PatientStatus.ACTIVE)
+    return list(session.exec(query.order_by(col(Patient.study_id))).all())
+
+
+def events_of_patient(session: Session, patient_id: int) -> list[PlannedEventRow]:
+    """A patient's events in calendar order."""
+    query = (
+        select(PlannedEventRow)
+        .where(PlannedEventRow.patient_id == patient_id)
+        .order_by(col(PlannedEventRow.starts_at), col(PlannedEventRow.id))
+    )
+    return list(session.exec(query).all())
+
+
+def reminders_of_patient(session: Session, patient_id: int) -> list[Reminder]:
+    query = (
+        select(Reminder)
+        .where(Reminder.patient_id == patient_id)
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+    )
+    return list(session.exec(query).all())
+
+
+def pending_reminders_between(session: Session, start: datetime, end: datetime) -> list[Reminder]:
+    """Pending reminders due in ``[start, end)``, oldest first (to arm the scheduler)."""
+    query = (
+        select(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.due_at >= start,
+            Reminder.due_at < end,
+        )
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+    )
+    return list(session.exec(query).all())
+
+
+def invite_by_token(session: Session, token: str) -> Invite | None:
+    """The invite whose token hashes to the stored hash (the token is never stored)."""
+    return session.exec(select(Invite).where(Invite.token_hash == hash_token(token))).first()

@@ -1,0 +1,57 @@
+"""Alembic environment: the database comes from the config built in
+``core.store.migrate`` (or ``DATABASE_URL``), the target is ``SQLModel.metadata``."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from core.store.db import DEFAULT_URL, make_engine, normalise_url
+from core.store.migrate import context_options
+
+config = context.config
+
+
+def _url() -> str:
+    url = config.attributes.get("url") or os.environ.get("DATABASE_URL") or DEFAULT_URL
+    return normalise_url(url).render_as_string(hide_password=False)
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, **context_options(connection))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_offline() -> None:
+    """``--sql`` mode: print the SQL instead of running it."""
+    context.configure(
+        url=_url(),
+        target_metadata=SQLModel.metadata,
+        literal_binds=True,
+        render_as_batch=normalise_url(_url()).get_backend_name() == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(_url())
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
