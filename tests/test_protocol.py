@@ -18,7 +18,10 @@ def test_bundled_protocol_follows_the_registry(protocol: Protocol) -> None:
     # Registry: "10mg per kilogram at weeks 2, 4, and 6, and every 4 weeks for 24 weeks".
     assert protocol.belimumab.weeks() == [2, 4, 6, 10, 14, 18, 22]
     assert protocol.belimumab.mg_per_kg == Decimal(10)
-    assert (protocol.mp_pulse.total_mg_min, protocol.mp_pulse.total_mg_max) == (Decimal(1500), Decimal(3000))
+    assert (protocol.mp_pulse.total_mg_min, protocol.mp_pulse.total_mg_max) == (
+        Decimal(1500),
+        Decimal(3000),
+    )
     assert protocol.medication.mmf_g_per_day_min == Decimal("1.0")
     assert protocol.medication.mmf_g_per_day_max == Decimal("1.5")
     assert protocol.medication.tacrolimus_mg_per_day_min == Decimal(2)
