@@ -127,6 +127,39 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the bot (long polling) until stopped."""
+    from bot.runner import NotConfigured, run_bot
+
+    try:
+        run_bot(settings)
+    except NotConfigured as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a one-time staff invitation link."""
+    from bot.runner import NotConfigured, invite_link
+    from core.store.models import InviteRole
+
+    try:
+        print(invite_link(settings, InviteRole(args.role), args.bot_username))
+    except NotConfigured as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_local_api(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the local Bot API server (rehearsals without Telegram)."""
+    import asyncio
+
+    from bot.local_api.server import serve_forever
+
+    asyncio.run(serve_forever(args.host, args.port, flood_limits=not args.no_flood_limits))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--lang", type=_lang, default="zh_Hans", help="zh or en")
     e.add_argument("--json", action="store_true", help="a JSON list, one entry per patient")
     e.set_defaults(func=cmd_endpoints)
+
+    r = sub.add_parser("run", help="run the bot (TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL)")
+    r.set_defaults(func=cmd_run)
+
+    i = sub.add_parser("invite", help="print a one-time invitation link for a member of staff")
+    i.add_argument("--role", required=True, choices=["coordinator", "investigator", "nurse"])
+    i.add_argument("--bot-username", help="the bot's @username, if the bot cannot be asked")
+    i.set_defaults(func=cmd_invite)
+
+    la = sub.add_parser("local-api", help="serve a local Telegram Bot API stand-in")
+    la.add_argument("--host", default="127.0.0.1")
+    la.add_argument("--port", type=int, default=8081)
+    la.add_argument("--no-flood-limits", action="store_true")
+    la.set_defaults(func=cmd_local_api)
 
     d = sub.add_parser("demo", help="show the plan of a sample patient of each arm")
     d.add_argument("--day0", type=_day, default=date(2026, 12, 1))
