@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: setup catalogs update-catalogs lint test demo clean
+.PHONY: setup catalogs update-catalogs lint test demo run clean
 
 setup: $(STAMP) $(MO)
 
@@ -36,6 +36,11 @@ test: setup lint
 
 demo: setup
 	$(PY) -m bot demo
+
+# The real bot: needs TELEGRAM_BOT_TOKEN (and DATABASE_URL for PostgreSQL).
+run: setup
+	@test -n "$$TELEGRAM_BOT_TOKEN" || { echo "make run needs TELEGRAM_BOT_TOKEN (see README: Running for real)"; exit 2; }
+	$(PY) -m bot run
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(MO)

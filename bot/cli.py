@@ -12,12 +12,13 @@ import csv
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bot import cli_store
 from bot.i18n import LANGUAGES, Lang, Translator, parse_language
+from bot.outputs import cli_export
 from bot.plan_view import plan_as_json, render_plan
 from bot.response_view import assessment_lines, class_name, endpoints_as_json
 from bot.settings import Settings
@@ -127,12 +128,36 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a date and time with its offset, such as 2026-12-01T06:00:00+08:00, "
+            f"got {text!r}"
+        )
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number such as 3600, got {text!r}")
+    return value
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the bot (long polling) until stopped."""
-    from bot.runner import NotConfigured, run_bot
+    """Run the bot (long polling) and its reminder engine until stopped."""
+    from bot.runner import NotConfigured, rehearsal_clock, run_bot
 
     try:
-        run_bot(settings)
+        clock = rehearsal_clock(settings, args.clock_start, args.clock_speed, args.resume)
+        run_bot(settings, clock)
     except NotConfigured as exc:
         raise CommandError(str(exc)) from None
     return 0
@@ -180,6 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_endpoints)
 
     r = sub.add_parser("run", help="run the bot (TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL)")
+    rehearsal = r.add_argument_group(
+        "rehearsal clock", "trial time for training and the demo; local Bot API server only"
+    )
+    rehearsal.add_argument(
+        "--clock-start",
+        type=_instant,
+        help="trial time to start at, e.g. 2026-12-01T06:00:00+08:00",
+    )
+    rehearsal.add_argument(
+        "--clock-speed", type=_speed, help="trial seconds per real second, e.g. 3600"
+    )
+    rehearsal.add_argument(
+        "--resume", action="store_true", help="carry on from where the rehearsal clock stood"
+    )
     r.set_defaults(func=cmd_run)
 
     i = sub.add_parser("invite", help="print a one-time invitation link for a member of staff")
@@ -197,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--day0", type=_day, default=date(2026, 12, 1))
     d.set_defaults(func=cmd_demo)
     cli_store.register(sub)
+    cli_export.register(sub)
     return parser
 
 

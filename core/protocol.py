@@ -222,6 +222,21 @@ class AdverseEvents(_Section):
     serious_report_hours: Annotated[int, Field(ge=1, le=168)]
 
 
+class Escalation(_Section):
+    infusion_confirm_by: time
+    urine_start_nudge_at: time
+    sae_reminder_hours: list[Annotated[int, Field(ge=1, le=167)]] = Field(min_length=1)
+    digest_time: time
+    summary_weekday: Annotated[int, Field(ge=0, le=6)]
+    summary_time: time
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Self:
+        if sorted(set(self.sae_reminder_hours)) != self.sae_reminder_hours:
+            raise ValueError("sae_reminder_hours must be increasing, without repeats")
+        return self
+
+
 class Protocol(_Section):
     """The whole protocol file, validated."""
 
@@ -241,6 +256,7 @@ class Protocol(_Section):
     reference_ranges: ReferenceRanges
     response: Response
     adverse_events: AdverseEvents
+    escalation: Escalation
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -263,6 +279,11 @@ class Protocol(_Section):
                 "reminders.evening_before must not be earlier than "
                 "urine_collection.start_time (the evening reminder comes after the day's start)"
             )
+        if self.escalation.sae_reminder_hours[-1] >= self.adverse_events.serious_report_hours:
+            raise ValueError(
+                "escalation.sae_reminder_hours must all come before "
+                "adverse_events.serious_report_hours (the deadline has its own reminder)"
+            )
         quiet = self.quiet_hours
         for key, wall in self._reminder_times():
             if quiet.contains(wall):
@@ -282,6 +303,7 @@ class Protocol(_Section):
             (f"medication.dose_times[{i}]", t) for i, t in enumerate(self.medication.dose_times)
         ]
         times.append(("medication.lab_day_dose_delay_minutes", self.lab_day_dose_time()))
+        times.append(("escalation.urine_start_nudge_at", self.escalation.urine_start_nudge_at))
         return times
 
     def lab_day_dose_time(self) -> time:

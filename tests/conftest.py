@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from core.protocol import Protocol, load_protocol
 
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.store_fixtures", "tests.bot_harness"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

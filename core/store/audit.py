@@ -39,7 +39,7 @@ SYSTEM = "system"
 
 JsonValue: TypeAlias = "bool | int | str | list[JsonValue] | dict[str, JsonValue] | None"
 
-_ACTOR = re.compile(r"^(system|staff:[0-9]+|patient:[A-Za-z0-9_-]{1,32})$")
+_ACTOR = re.compile(r"^(system|staff:[0-9]+|patient:[A-Za-z0-9_-]{1,32}|telegram:[0-9]+)$")
 
 
 def staff_actor(staff_id: int) -> str:
@@ -52,15 +52,22 @@ def patient_actor(study_id: str) -> str:
     return f"patient:{study_id}"
 
 
+def telegram_actor(telegram_user_id: int) -> str:
+    """The audit actor for someone with no role yet (a refused stranger)."""
+    return f"telegram:{telegram_user_id}"
+
+
 def check_actor(actor: str) -> str:
-    """Refuse an actor that is not ``system``, ``staff:<id>`` or ``patient:<study ID>``.
+    """Refuse an actor that is not ``system``, ``staff:<id>``, ``patient:<study ID>``
+    or ``telegram:<user id>`` (someone without a role, whose refused attempt is logged).
 
     Issue 3: the actor is "staff or patient ID, or ``system``"; the fixed form
     keeps names out of the trail.
     """
     if not _ACTOR.match(actor):
         raise ValueError(
-            f"actor must be 'system', 'staff:<id>' or 'patient:<study ID>', got {actor!r}"
+            "actor must be 'system', 'staff:<id>', 'patient:<study ID>' or "
+            f"'telegram:<user id>', got {actor!r}"
         )
     return actor
 

@@ -225,7 +225,7 @@ class Reminder(SQLModel, table=True):
 
     __tablename__ = "reminder"
     __table_args__ = (
-        UniqueConstraint("patient_id", "event_id", "slot"),
+        UniqueConstraint("patient_id", "event_id", "slot", "revision"),
         Index(None, "status", "due_at"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
@@ -247,6 +247,9 @@ class Reminder(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     is_repeat: bool = False
+    # A slot's reminder is sent once per booking of its event: moving an event
+    # after a reminder went out adds the next revision for the new date.
+    revision: int = 0
     response: str | None = Field(default=None, sa_type=String(32))
     responded_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
 
@@ -438,3 +441,76 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     last_seq: int
     last_hash: str = Field(sa_type=String(64))
+
+
+class Conversation(SQLModel, table=True):
+    """Where one person is in a multi-step chat flow (choosing a language, a report).
+
+    The bot keeps no flow state in memory, so a restart mid-flow loses
+    nothing: the next message or button press continues from this row.
+    """
+
+    __tablename__ = "conversation"
+
+    telegram_user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    flow: str = Field(sa_type=String(32))
+    step: str = Field(sa_type=String(32))
+    data: str = Field(default="{}", sa_type=Text)
+    updated_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class PendingAction(SQLModel, table=True):
+    """Clinical data a member of staff typed, waiting for their Confirm or Cancel.
+
+    Nothing clinical is stored until Confirm: the parsed values wait here, and
+    the buttons name this row, so an old or repeated button finds it decided
+    and changes nothing.
+    """
+
+    __tablename__ = "pending_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=BigInteger, index=True)
+    kind: str = Field(sa_type=String(32))
+    payload: str = Field(sa_type=Text)
+    status: ActionStatus = Field(default=ActionStatus.OPEN, sa_type=_enum(ActionStatus, "status"))
+    created_at: datetime = Field(sa_type=UtcDateTime())
+    expires_at: datetime = Field(sa_type=UtcDateTime())
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+class Setting(SQLModel, table=True):
+    """A small piece of running state the bot must find again after a restart.
+
+    Keys in use: ``rehearsal_clock`` (where the rehearsal clock stood, for
+    ``python -m bot run --resume``) and ``job:<name>`` (the trial instant a
+    periodic scheduler job last ran for). Values are JSON text.
+    """
+
+    __tablename__ = "setting"
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class EscalationNotice(SQLModel, table=True):
+    """An escalation step already sent (or covered by a later one): sent once, never again."""
+
+    __tablename__ = "escalation_notice"
+    __table_args__ = (UniqueConstraint("kind", "subject", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(32))
+    subject: str = Field(sa_type=String(64))
+    step: str = Field(sa_type=String(32))
+    sent_at: datetime = Field(sa_type=UtcDateTime())

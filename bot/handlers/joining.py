@@ -1,0 +1,141 @@
+"""Joining by invitation, choosing a language, the privacy notice.
+
+A person opening the bot with a valid invitation gets the invited role (staff)
+or becomes that patient; an invalid, used or expired link gets a clear answer
+and nothing changes. A new patient first chooses 中文 or English, then reads a
+short privacy notice, then sees their next events.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot import conversation
+from bot.context import STRANGER_TEXT, Ctx, make_ctx
+from bot.handlers.basics import next_events_text
+from bot.i18n import LANGUAGES, Lang, Translator
+from core.messages import N_
+from core.store.invites import Redemption, redeem_invite
+from core.store.models import Language, Patient, Staff
+
+JOIN_FLOW = "join"
+LANGUAGE_STEP = "language"
+LANGUAGE_BUTTONS = (("中文", "lang:zh_Hans"), ("English", "lang:en"))
+
+REDEMPTION_TEXT: dict[Redemption, str] = {
+    Redemption.INVALID: N_(
+        "This invitation link is not valid. Please check it with the study team."
+    ),
+    Redemption.USED: N_(
+        "This invitation link has already been used. Ask the study team for a new one if you need it."
+    ),
+    Redemption.EXPIRED: N_(
+        "This invitation link has expired. Please ask the study team for a new one."
+    ),
+    Redemption.ALREADY_REGISTERED: N_("You have already joined. /help lists what you can do."),
+    Redemption.PATIENT_TAKEN: N_(
+        "This invitation belongs to someone who has already joined. Please contact the study team."
+    ),
+    Redemption.PATIENT_INACTIVE: N_(
+        "This invitation is no longer valid. Please contact the study team."
+    ),
+}
+
+ROLE_NAMES = {
+    "nurse": N_("nurse"),
+    "investigator": N_("investigator"),
+    "coordinator": N_("coordinator"),
+}
+
+PRIVACY_NOTICE = N_(
+    "About your data: this bot stores your study ID, the language you chose, your answers "
+    "to reminders and what you report. It never stores your name or phone number. Only "
+    "the study team at the trial unit sees it. This bot is not an emergency service: in "
+    "an emergency call {emergency} or go to the nearest emergency department."
+)
+
+
+async def start(ctx: Ctx) -> None:
+    """/start, with or without an invitation token."""
+    args = ctx.context.args or []
+    if not args:
+        if ctx.person.role is None:
+            await ctx.reply(ctx.t._(STRANGER_TEXT))
+        else:
+            await ctx.reply(ctx.t._("Welcome back. /help lists what you can do."))
+        return
+    await _redeem(ctx, args[0])
+
+
+async def _redeem(ctx: Ctx, token: str) -> None:
+    language = Language(ctx.person.lang)
+    with ctx.uow() as uow:
+        result = redeem_invite(
+            uow,
+            token[:128],
+            telegram_user_id=ctx.person.telegram_user_id,
+            chat_id=ctx.person.chat_id,
+            language=language,
+        )
+        if result.outcome == Redemption.JOINED_AS_PATIENT:
+            conversation.move_to(uow, ctx.person.telegram_user_id, JOIN_FLOW, LANGUAGE_STEP)
+    if result.outcome == Redemption.JOINED_AS_PATIENT:
+        await ask_language(ctx)
+    elif result.outcome == Redemption.JOINED_AS_STAFF:
+        assert result.staff is not None
+        await _welcome_staff(ctx, result.staff)
+    else:
+        await ctx.reply(ctx.t._(REDEMPTION_TEXT[result.outcome]))
+
+
+async def ask_language(ctx: Ctx) -> None:
+    """Both languages at once: the patient has not chosen yet."""
+    text = "\n".join(
+        Translator(lang, ctx.services.zone)._("Please choose your language.") for lang in LANGUAGES
+    )
+    await ctx.reply(text, [LANGUAGE_BUTTONS])
+
+
+async def _welcome_staff(ctx: Ctx, staff: Staff) -> None:
+    role = ctx.t._(ROLE_NAMES[staff.role.value])
+    await ctx.reply(
+        ctx.t._("Welcome to the study team as {role}. /help lists your commands.", role=role)
+    )
+
+
+async def language_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A 中文 / English button: store the choice; a new patient then reads the notice."""
+    query = update.callback_query
+    ctx = make_ctx(update, context)
+    if query is None or ctx is None:
+        return
+    code = (query.data or "").removeprefix("lang:")
+    if code not in LANGUAGES or ctx.person.role is None:
+        await query.answer(ctx.t._("This button is no longer valid."))
+        return
+    lang: Lang = "en" if code == "en" else "zh_Hans"
+    record: Patient | Staff | None = ctx.person.patient or ctx.person.staff
+    assert record is not None
+    step = conversation.current(ctx.services.engine, ctx.person.telegram_user_id)
+    joining = step is not None and step.flow == JOIN_FLOW
+    with ctx.uow() as uow:
+        fresh = uow.session.get(type(record), record.id)
+        assert fresh is not None
+        uow.update(fresh, "language.chosen", language=Language(lang))
+        if joining:
+            conversation.finish(uow, ctx.person.telegram_user_id)
+    ctx.t = Translator(lang, ctx.services.zone)
+    await query.answer()
+    await ctx.reply(
+        ctx.t._("Language set: English.") if lang == "en" else ctx.t._("Language set: Chinese.")
+    )
+    if joining and ctx.person.patient is not None:
+        emergency = ctx.services.protocol.site.emergency_number
+        await ctx.reply(ctx.t._(PRIVACY_NOTICE, emergency=emergency))
+        await ctx.reply(next_events_text(ctx, ctx.person.patient, limit=3))
+
+
+async def choose_language(ctx: Ctx) -> None:
+    """/lang: the same buttons, any time."""
+    await ctx.reply(ctx.t._("Choose the language the bot writes to you in."), [LANGUAGE_BUTTONS])

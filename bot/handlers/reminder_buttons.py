@@ -1,0 +1,199 @@
+"""A patient presses a button under a reminder: record it once, against that reminder.
+
+Issue: "the bot records each press against the right reminder, and a second
+press changes nothing". A press counts only when it comes from the patient
+the reminder belongs to, names one of that slot's choices, and the reminder
+went out (``sent``, or ``uncertain``: it may have arrived). The first answer
+is kept; any later press on that reminder (a resent copy, another button)
+only says what was recorded. "I need another day" and "Something went
+wrong" tell the study team.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.alerts import alert_staff
+from bot.context import Ctx, make_ctx, remove_keyboard
+from bot.i18n import Translator
+from bot.reminder_view import (
+    ALERTS_STAFF,
+    SLOT_CHOICES,
+    URINE_SPOILED,
+    Choice,
+    choice_label,
+    contact_lines,
+    parse_callback,
+)
+from bot.texts import EVENT_TITLES
+from core.messages import N_
+from core.schedule import EventKind, Slot
+from core.store.models import (
+    DoseAdministration,
+    Drug,
+    PlannedEventRow,
+    Reminder,
+    ReminderStatus,
+)
+
+log = logging.getLogger(__name__)
+
+NOT_VALID = N_("This button is no longer valid.")
+
+# A reminder can be answered once it may have reached the patient.
+_ANSWERABLE = (ReminderStatus.SENT, ReminderStatus.UNCERTAIN)
+# "Taken" confirms both oral drugs of the multi-target therapy (registry: MMF and tacrolimus).
+_ORAL_DRUGS = (Drug.MMF, Drug.TACROLIMUS)
+
+
+class Outcome(Enum):
+    RECORDED = "recorded"
+    ALREADY = "already"
+    NOT_YOURS = "not_yours"
+    STALE = "stale"
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """What a press did, and what the replies need to say about it."""
+
+    outcome: Outcome
+    response: str | None = None
+    slot: Slot | None = None
+    kind: EventKind | None = None
+    number: int = 0
+    starts_at: datetime | None = None
+
+
+def record_press(ctx: Ctx, reminder_id: int, choice: Choice) -> Press:
+    """Record ``choice`` on the reminder, once, in one audited transaction.
+
+    The unit of work holds the writers' lock, so two presses at the same
+    moment cannot both be first.
+    """
+    patient = ctx.person.patient
+    assert patient is not None
+    with ctx.uow() as uow:
+        reminder = uow.session.get(Reminder, reminder_id)
+        if reminder is None or reminder.patient_id != patient.id:
+            return Press(Outcome.NOT_YOURS)
+        if choice not in SLOT_CHOICES[reminder.slot]:
+            return Press(Outcome.STALE)
+        if reminder.response is not None:
+            return Press(Outcome.ALREADY, response=reminder.response)
+        if reminder.status not in _ANSWERABLE:
+            return Press(Outcome.STALE)
+        event = uow.session.get(PlannedEventRow, reminder.event_id)
+        assert event is not None
+        uow.update(reminder, "reminder.answered", response=choice.value, responded_at=uow.now)
+        if choice == Choice.TAKEN:
+            for drug in _ORAL_DRUGS:
+                uow.add(
+                    DoseAdministration(
+                        patient_id=patient.id,
+                        drug=drug,
+                        given_at=uow.now,
+                        event_id=event.id,
+                        reminder_id=reminder.id,
+                        recorded_by=uow.actor,
+                        recorded_at=uow.now,
+                    ),
+                    "dose.confirmed_by_patient",
+                )
+        return Press(
+            Outcome.RECORDED,
+            response=choice.value,
+            slot=reminder.slot,
+            kind=event.kind,
+            number=event.number,
+            starts_at=event.starts_at,
+        )
+
+
+async def reminder_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A ``rem:<reminder id>:<choice>`` button."""
+    query = update.callback_query
+    ctx = make_ctx(update, context)
+    if query is None or ctx is None:
+        return
+    parsed = parse_callback(query.data or "")
+    if parsed is None or ctx.person.patient is None:
+        await query.answer(ctx.t._(NOT_VALID))
+        return
+    reminder_id, choice = parsed
+    press = record_press(ctx, reminder_id, choice)
+    if press.outcome == Outcome.NOT_YOURS:
+        ctx.refuse_and_log(f"reminder {reminder_id}")
+        await query.answer(ctx.t._(NOT_VALID))
+        return
+    if press.outcome == Outcome.STALE:
+        log.info("stale button on reminder %d from %s", reminder_id, ctx.person.label)
+        await query.answer(ctx.t._(NOT_VALID))
+        return
+    if press.outcome == Outcome.ALREADY:
+        assert press.response is not None
+        label = choice_label(ctx.t, press.response)
+        await query.answer(ctx.t._("Already recorded: {answer}.", answer=label))
+        await remove_keyboard(query.message)
+        return
+    log.info("reminder %d answered %s by %s", reminder_id, choice, ctx.person.label)
+    await query.answer(ctx.t._("Thank you, recorded."))
+    await remove_keyboard(query.message)
+    if choice in ALERTS_STAFF:
+        await _tell_patient(ctx, choice)
+        await _alert_team(ctx, press)
+
+
+async def _tell_patient(ctx: Ctx, choice: Choice) -> None:
+    """What happens next; for a spoiled collection, clinical-facts section 7: tell the
+    study team, who may restart it. Both with the site's contacts (protocol file)."""
+    t = ctx.t
+    if choice == Choice.LATER:
+        lines = [
+            t._(
+                "Thank you. The study team has been told and will contact you to agree on "
+                "another day."
+            )
+        ]
+    else:
+        lines = [t._("Please tell the study team what went wrong."), t._(URINE_SPOILED)]
+        lines.append(t._("The study team has been told as well."))
+    lines += contact_lines(t, ctx.services.protocol)
+    await ctx.reply("\n".join(lines))
+
+
+async def _alert_team(ctx: Ctx, press: Press) -> None:
+    patient = ctx.person.patient
+    assert patient is not None
+    assert press.kind is not None
+    assert press.starts_at is not None
+    study_id = patient.study_id
+    kind, number, starts_at = press.kind, press.number, press.starts_at
+
+    def later(t: Translator) -> str:
+        return t._(
+            "Patient {study_id} needs another day for {event} on {when}. Please contact them "
+            "to book a new date within the window.",
+            study_id=study_id,
+            event=t._(EVENT_TITLES[kind], number=number),
+            when=t.datetime(starts_at),
+        )
+
+    def problem(t: Translator) -> str:
+        return t._(
+            "Patient {study_id} reports that something went wrong with {event}, which started "
+            "{when}. Please contact them: the collection may need to be restarted.",
+            study_id=study_id,
+            event=t._(EVENT_TITLES[kind], number=number),
+            when=t.datetime(starts_at),
+        )
+
+    make_text = later if press.response == Choice.LATER else problem
+    sent = await alert_staff(ctx.context.bot, ctx.services, make_text)
+    log.info("reminder answer %s of %s: %d staff alerted", press.response, study_id, sent)

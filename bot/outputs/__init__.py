@@ -1,0 +1,1 @@
+"""What the trial's data turns into: endpoint summaries, charts, and the statistician's files."""

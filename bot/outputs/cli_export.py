@@ -1,0 +1,60 @@
+"""``python -m bot export DIR``: the statistician's files from the command line.
+
+Writes into DIR the same files ``/export`` sends: ``trial.xlsx``, ``csv.zip``
+and the CSV files it holds (``labs.csv``, ``dm.csv``, ``ex.csv``, ``lb.csv``,
+``ae.csv``), from the database at ``DATABASE_URL``. ``labs.csv`` is what
+``python -m bot endpoints --labs DIR/labs.csv`` reads back.
+
+Exit codes: 0 written; 1 the database cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+
+OK, FAILED = 0, 1
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the workbook, the archive and the CSV files into ``args.directory``."""
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.outputs.export import build_export, write_export
+    from core.schedule import trial_zone
+    from core.store.db import make_engine, read_session, safe_url
+    from core.store.trial_data import load_trial_data
+    from core.trial_tables import derive_trial_endpoints
+
+    protocol = settings.protocol()
+    zone = trial_zone(settings.trial_timezone)
+    engine = make_engine(settings.database_url)
+    try:
+        with read_session(engine) as session:
+            data = load_trial_data(session, zone, events=True)
+    except DBAPIError as exc:
+        print(
+            f"error: cannot read the database {safe_url(settings.database_url)}: {exc.orig}",
+            file=sys.stderr,
+        )
+        return FAILED
+    finally:
+        engine.dispose()
+    endpoints = derive_trial_endpoints(data, protocol.response_options())
+    files = build_export(data, endpoints, protocol, zone)
+    directory: Path = args.directory
+    for path in write_export(directory, files):
+        print(path)
+    return OK
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``export`` to ``python -m bot``'s sub-command parser."""
+    e = sub.add_parser(
+        "export", help="write the trial workbook, csv.zip and the CSV files (SDTM-style)"
+    )
+    e.add_argument("directory", type=Path, metavar="DIR", help="where to write the files")
+    e.set_defaults(func=cmd_export)

@@ -1,0 +1,189 @@
+"""/summary, /plot and /export: the endpoints, the charts and the statistician's files.
+
+- ``/summary``: the endpoint summary per arm and overall (pages with buttons
+  when it is longer than one message). Coordinators and investigators.
+- ``/plot proteinuria`` (蛋白尿), ``/plot swimmer`` (泳道图), ``/plot P01``:
+  a PNG chart sent as a photo with its caption; bare ``/plot`` asks which,
+  with buttons. Coordinators and investigators.
+- ``/export``: ``trial-<date>.xlsx`` and ``trial-csv-<date>.zip`` sent as
+  documents. Coordinators only; each export is recorded in the audit trail
+  (who, when, and the files' SHA-256), since it discloses the trial's data.
+
+Reading the database, drawing and writing the files run in a worker thread,
+so the bot keeps answering others meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+
+from telegram import InputFile
+
+from bot.context import Ctx
+from bot.i18n import Translator
+from bot.outputs.export import build_export
+from bot.outputs.plots import Chart, patient_chart, proteinuria_chart, swimmer_chart
+from bot.outputs.summary_view import load_outputs, summary_blocks, summary_for, today_of
+from bot.pagination import register_pages, send_pages
+from bot.staff.commands import Field, StaffCommand, register_staff_command
+from core.messages import N_, RuleError
+
+__all__ = ["EXPORT", "PLOT", "SUMMARY", "chart_for"]
+
+log = logging.getLogger(__name__)
+
+PLOT_USAGE = N_("/plot proteinuria | swimmer | <study ID>  e.g. /plot proteinuria, /plot P01")
+SUMMARY_USAGE = N_("/summary  (no arguments)")
+EXPORT_USAGE = N_("/export  (no arguments)")
+
+PROTEINURIA = "proteinuria"
+SWIMMER = "swimmer"
+_PLOT_WORDS = {
+    "proteinuria": PROTEINURIA,
+    "protein": PROTEINURIA,
+    "蛋白尿": PROTEINURIA,
+    "尿蛋白": PROTEINURIA,
+    "swimmer": SWIMMER,
+    "swim": SWIMMER,
+    "泳道图": SWIMMER,
+    "泳道": SWIMMER,
+}
+
+
+def _summary_pages(ctx: Ctx, argument: str) -> list[str]:
+    summary = summary_for(ctx.services)
+    return summary_blocks(ctx.t, summary, today_of(ctx.services))
+
+
+async def run_summary(ctx: Ctx, args: list[str]) -> None:
+    if args:
+        raise RuleError(N_("/summary takes no arguments."))
+    blocks = await asyncio.to_thread(_summary_pages, ctx, "")
+    await send_pages(ctx, "summary", "", blocks)
+
+
+def chart_for(ctx: Ctx, what: str, t: Translator) -> Chart:
+    """The chart ``what`` names (a chart word in either language, or a study ID), in
+    ``t``'s language; RuleError for anything else."""
+    services = ctx.services
+    protocol = services.protocol
+    options = protocol.response_options()
+    kind = _PLOT_WORDS.get(what.casefold())
+    if kind is None:
+        data, endpoints = load_outputs(services, what)
+        patient = data.by_study_id(what)
+        if patient is None:
+            data, endpoints = load_outputs(services, what.upper())
+            patient = data.by_study_id(what.upper())
+        if patient is None:
+            raise RuleError(
+                N_(
+                    'There is no chart or patient called "{name}". Choose proteinuria, swimmer '
+                    "or a study ID such as P01."
+                ),
+                name=what,
+            )
+        return patient_chart(t, data, patient, options, protocol.renal_assessment.weeks)
+    data, endpoints = load_outputs(services)
+    if kind == PROTEINURIA:
+        return proteinuria_chart(
+            t, data, list(protocol.arms), options, protocol.renal_assessment.weeks
+        )
+    return swimmer_chart(
+        t,
+        data,
+        endpoints,
+        list(protocol.arms),
+        today_of(services),
+        options.endpoint_week,
+    )
+
+
+async def run_plot(ctx: Ctx, args: list[str]) -> None:
+    if len(args) != 1:
+        raise RuleError(N_("Name one chart: proteinuria, swimmer or a study ID."))
+    chart = await asyncio.to_thread(chart_for, ctx, args[0].strip(), ctx.t)
+    await ctx.context.bot.send_photo(
+        ctx.person.chat_id,
+        photo=InputFile(chart.png, filename="chart.png"),
+        caption=html.escape(chart.caption, quote=False),
+    )
+
+
+def plot_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    """The guided /plot's buttons: the two trial charts, then each patient by study ID."""
+    with_patients: list[tuple[str, str]] = [
+        (ctx.t._("Proteinuria"), PROTEINURIA),
+        (ctx.t._("Swimmer plot"), SWIMMER),
+    ]
+    data, _ = load_outputs(ctx.services)
+    with_patients += [(p.study_id, p.study_id) for p in data.patients]
+    return with_patients
+
+
+async def run_export(ctx: Ctx, args: list[str]) -> None:
+    if args:
+        raise RuleError(N_("/export takes no arguments."))
+    services = ctx.services
+
+    def build() -> tuple[bytes, bytes, int]:
+        data, endpoints = load_outputs(services, events=True)
+        files = build_export(data, endpoints, services.protocol, services.zone)
+        return files.workbook, files.archive, len(data.patients)
+
+    workbook, archive, patients = await asyncio.to_thread(build)
+    day = today_of(services).isoformat()
+    names = (f"trial-{day}.xlsx", f"trial-csv-{day}.zip")
+    with ctx.uow() as uow:
+        uow.audit(
+            "export.sent",
+            "export",
+            day,
+            after={
+                "files": list(names),
+                "patients": patients,
+                "sha256": [hashlib.sha256(b).hexdigest() for b in (workbook, archive)],
+            },
+        )
+    log.info("export of %d patients sent to %s", patients, ctx.person.label)
+    t = ctx.t
+    await ctx.context.bot.send_document(
+        ctx.person.chat_id,
+        document=InputFile(workbook, filename=names[0]),
+        caption=html.escape(
+            t._(
+                "Trial workbook, {patients} patients, study IDs only: one sheet each for "
+                "patients, visits, doses, labs, SLEDAI-2K, CD20, adverse events, responses "
+                "and endpoints.",
+                patients=t.number(patients),
+            ),
+            quote=False,
+        ),
+    )
+    await ctx.context.bot.send_document(
+        ctx.person.chat_id,
+        document=InputFile(archive, filename=names[1]),
+        caption=html.escape(
+            t._(
+                "CSV files: labs.csv (the long-format lab file that python -m bot endpoints "
+                "reads) and the SDTM-style datasets DM, EX, LB and AE."
+            ),
+            quote=False,
+        ),
+    )
+
+
+SUMMARY = register_staff_command(StaffCommand("summary", SUMMARY_USAGE, run_summary))
+PLOT = register_staff_command(
+    StaffCommand(
+        "plot",
+        PLOT_USAGE,
+        run_plot,
+        fields=(Field("chart", N_("Which chart?"), choices=plot_choices),),
+    )
+)
+EXPORT = register_staff_command(StaffCommand("export", EXPORT_USAGE, run_export))
+register_pages("summary", _summary_pages)

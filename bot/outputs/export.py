@@ -1,0 +1,151 @@
+"""The statistician's files: an ``.xlsx`` workbook and a ``.zip`` of CSV files.
+
+``trial.xlsx`` has one sheet per table (:data:`core.trial_tables.WORKBOOK_SHEETS`);
+``csv.zip`` holds ``labs.csv`` (the long-format lab file ``python -m bot
+endpoints --labs`` reads) and the SDTM-style datasets ``dm.csv``, ``ex.csv``,
+``lb.csv``, ``ae.csv``. Study IDs only: no names, no Telegram ids.
+
+The same database always gives byte-identical files: rows are sorted, the
+workbook's document dates and every archive member's timestamp are fixed
+(:data:`FIXED_TIME`), so two exports can be compared with a checksum.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+
+from bot.texts import ARM_NAMES
+from core.endpoints import COLUMNS, PatientEndpoints
+from core.protocol import Protocol
+from core.trial_records import TrialData
+from core.trial_tables import (
+    SdtmOptions,
+    Table,
+    long_lab_rows,
+    sdtm_tables,
+    workbook_tables,
+)
+
+__all__ = [
+    "CSV_NAMES",
+    "FIXED_TIME",
+    "LABS_CSV",
+    "WORKBOOK_NAME",
+    "ZIP_NAME",
+    "ExportFiles",
+    "build_export",
+    "write_export",
+]
+
+WORKBOOK_NAME = "trial.xlsx"
+ZIP_NAME = "csv.zip"
+LABS_CSV = "labs.csv"
+CSV_NAMES = (LABS_CSV, "dm.csv", "ex.csv", "lb.csv", "ae.csv")
+# Archive member times and the workbook's created/modified dates: fixed, so the
+# same data gives the same bytes (ZIP's earliest representable time).
+FIXED_TIME = datetime(1980, 1, 1)  # noqa: DTZ001 (openpyxl writes naive UTC)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFiles:
+    """The export's files as bytes: the workbook, the archive, and each CSV by name."""
+
+    workbook: bytes
+    archive: bytes
+    csvs: Mapping[str, bytes]
+
+
+def _csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _deterministic_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, payload in members:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, payload)
+    return buffer.getvalue()
+
+
+def _workbook_bytes(tables: Sequence[Table]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.writer.excel import ExcelWriter
+
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    bold = Font(bold=True)
+    for table in tables:
+        sheet = book.create_sheet(table.name)
+        sheet.append(list(table.columns))
+        for cell in sheet[1]:
+            cell.font = bold
+        for row in table.rows:
+            sheet.append(list(row))
+        for row_cells in sheet.iter_rows(min_row=2):
+            for cell in row_cells:
+                if isinstance(cell.value, datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(cell.value, date):
+                    cell.number_format = "yyyy-mm-dd"
+        sheet.freeze_panes = "A2"
+    book.properties.creator = "lupus-trial-bot"
+    book.properties.created = FIXED_TIME
+    book.properties.modified = FIXED_TIME
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        # ExcelWriter.save (not openpyxl.save_workbook, which stamps "modified" with now).
+        ExcelWriter(book, archive).save()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as written:
+        members = [(info.filename, written.read(info)) for info in written.infolist()]
+    return _deterministic_zip(members)
+
+
+def build_export(
+    data: TrialData,
+    endpoints: Mapping[str, PatientEndpoints],
+    protocol: Protocol,
+    zone: tzinfo,
+) -> ExportFiles:
+    """Every export file for ``data`` (endpoints from ``derive_trial_endpoints``)."""
+    labs = long_lab_rows(data)
+    csvs: dict[str, bytes] = {
+        LABS_CSV: _csv_bytes(COLUMNS, [[row[c] for c in COLUMNS] for row in labs])
+    }
+    options = SdtmOptions(
+        study_id=protocol.trial.registry_id,
+        arm_names={arm: ARM_NAMES.get(arm, arm) for arm in protocol.arms},
+    )
+    for table in sdtm_tables(data, options, zone):
+        rows = [[str(value) for value in row] for row in table.rows]
+        csvs[f"{table.name.lower()}.csv"] = _csv_bytes(table.columns, rows)
+    archive = _deterministic_zip([(name, csvs[name]) for name in CSV_NAMES])
+    workbook = _workbook_bytes(workbook_tables(data, endpoints, zone))
+    return ExportFiles(workbook, archive, csvs)
+
+
+def write_export(directory: Path, files: ExportFiles) -> list[Path]:
+    """Write ``trial.xlsx``, ``csv.zip`` and each CSV into ``directory`` (created if needed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [directory / WORKBOOK_NAME, directory / ZIP_NAME]
+    written[0].write_bytes(files.workbook)
+    written[1].write_bytes(files.archive)
+    for name in CSV_NAMES:
+        path = directory / name
+        path.write_bytes(files.csvs[name])
+        written.append(path)
+    return written

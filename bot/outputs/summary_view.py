@@ -1,0 +1,274 @@
+"""The endpoint summary in words: ``/summary`` and the Monday 09:00 digest.
+
+The numbers come from :func:`core.trial_summary.summarize` over the endpoints
+that ``python -m bot endpoints`` derives from the exported lab file
+(:func:`core.trial_tables.derive_trial_endpoints`); here they are only put
+into sentences in the reader's language, numbers formatted by Babel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.lists import format_list
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.alerts import staff_to_alert, staff_translator
+from bot.context import Services
+from bot.i18n import Translator
+from bot.pagination import split_pages
+from bot.plan_view import arm_name
+from core.endpoints import PatientEndpoints
+from core.messages import N_
+from core.statistics import Proportion, Spread
+from core.store.db import read_session
+from core.store.models import StaffRole
+from core.store.trial_data import load_trial_data
+from core.trial_records import TrialData
+from core.trial_summary import (
+    GroupSummary,
+    MissingReason,
+    SummaryOptions,
+    TrialSummary,
+    summarize,
+)
+from core.trial_tables import derive_trial_endpoints
+
+__all__ = [
+    "load_outputs",
+    "send_weekly_digest",
+    "summary_blocks",
+    "summary_for",
+    "summary_text",
+    "weekly_summary_text",
+]
+
+log = logging.getLogger(__name__)
+
+MISSING_TEXTS: dict[MissingReason, str] = {
+    MissingReason.NOT_YET: N_("Not yet at week {week}: {patients}."),
+    MissingReason.WITHDRAWN: N_("Withdrawn without a week-{week} class: {patients}."),
+    MissingReason.NO_RESULTS: N_("No week-{week} renal results yet: {patients}."),
+    MissingReason.INCOMPLETE: N_("Week-{week} renal results incomplete: {patients}."),
+    MissingReason.CUMULATIVE_UNKNOWN: N_(
+        "Cumulative CR cannot be decided (an earlier assessment has data missing): {patients}."
+    ),
+}
+
+
+def today_of(services: Services, at: datetime | None = None) -> date:
+    """The trial's local date now (or at ``at``)."""
+    moment = at if at is not None else services.clock.now()
+    return moment.astimezone(services.zone).date()
+
+
+def load_outputs(
+    services: Services, study_id: str | None = None, *, events: bool = False
+) -> tuple[TrialData, dict[str, PatientEndpoints]]:
+    """The records (all patients, or one) and each patient's endpoints from the lab file."""
+    with read_session(services.engine) as session:
+        data = load_trial_data(session, services.zone, study_id=study_id, events=events)
+    return data, derive_trial_endpoints(data, services.protocol.response_options())
+
+
+def summary_for(services: Services, at: datetime | None = None) -> TrialSummary:
+    """The trial's endpoint summary from the database, as of ``at`` (default: now)."""
+    data, endpoints = load_outputs(services)
+    options = SummaryOptions(endpoint_week=services.protocol.response_options().endpoint_week)
+    return summarize(data, endpoints, list(services.protocol.arms), today_of(services, at), options)
+
+
+def _ids(t: Translator, study_ids: Sequence[str]) -> str:
+    return format_list(list(study_ids), style="standard", locale=t.babel_locale)
+
+
+def proportion_text(t: Translator, p: Proportion) -> str:
+    """``2/5 (40.0%; 95% CI 5.3%–85.3%)``, or ``0/0`` when there is no denominator."""
+    percent = p.percent()
+    bounds = p.interval_percent()
+    if percent is None or bounds is None:
+        return t._("{count}/{n} (no estimate)", count=t.number(p.count), n=t.number(p.n))
+    return t._(
+        "{count}/{n} ({percent}%; {level}% CI {low}%–{high}%)",
+        count=t.number(p.count),
+        n=t.number(p.n),
+        percent=t.number(percent),
+        level=t.number(_level(p.confidence)),
+        low=t.number(bounds[0]),
+        high=t.number(bounds[1]),
+    )
+
+
+def _level(confidence: Decimal) -> Decimal:
+    # 0.95 -> 95 (not 95.00): the confidence level as people write it.
+    level = confidence * 100
+    integral = level.to_integral_value()
+    return integral if level == integral else level.normalize()
+
+
+def _signed(t: Translator, value: Decimal) -> str:
+    text = t.number(abs(value))
+    return f"+{text}" if value > 0 else f"-{text}" if value < 0 else text
+
+
+def spread_text(t: Translator, s: Spread) -> str:
+    """``median -4, IQR -6 to -2`` (signed: a fall is negative)."""
+    if s.median is None or s.q1 is None or s.q3 is None:
+        return t._("no values")
+    return t._(
+        "median {median}, IQR {q1} to {q3}",
+        median=_signed(t, s.median),
+        q1=_signed(t, s.q1),
+        q3=_signed(t, s.q3),
+    )
+
+
+def group_title(t: Translator, group: GroupSummary) -> str:
+    if group.arm is None:
+        return t._("All patients: {enrolled} enrolled.", enrolled=t.number(group.enrolled))
+    return t._(
+        "{arm} ({code}): {enrolled} enrolled.",
+        arm=arm_name(t, group.arm),
+        code=group.arm,
+        enrolled=t.number(group.enrolled),
+    )
+
+
+def group_block(t: Translator, group: GroupSummary, week: int) -> str:
+    """One arm (or all patients): the response endpoints, SLEDAI-2K, CD20, adverse events."""
+    r = group.response
+    lines = [
+        group_title(t, group),
+        t._("n at week {week}: {n}.", week=week, n=t.number(r.n)),
+        t._(
+            "Cumulative CR by week {week}: {value}",
+            week=week,
+            value=proportion_text(t, r.cumulative_cr),
+        ),
+        t._("CR at week {week}: {value}", week=week, value=proportion_text(t, r.cr)),
+        t._("PR at week {week}: {value}", week=week, value=proportion_text(t, r.pr)),
+        t._("NR at week {week}: {value}", week=week, value=proportion_text(t, r.nr)),
+        t._("ORR (CR + PR) at week {week}: {value}", week=week, value=proportion_text(t, r.orr)),
+    ]
+    for missing in r.missing:
+        lines.append(
+            t._(MISSING_TEXTS[missing.reason], week=week, patients=_ids(t, missing.study_ids))
+        )
+    s = group.sledai
+    if s.total.n:
+        lines.append(
+            t._(
+                "SLEDAI-2K change from baseline to week {week} (n = {n}): {total}; "
+                "renal subset: {renal}.",
+                week=week,
+                n=t.number(s.total.n),
+                total=spread_text(t, s.total),
+                renal=spread_text(t, s.renal),
+            )
+        )
+    else:
+        lines.append(
+            t._("SLEDAI-2K change from baseline to week {week}: no patient yet.", week=week)
+        )
+    if s.missing:
+        lines.append(
+            t._(
+                "SLEDAI-2K at week {week} missing: {patients}.",
+                week=week,
+                patients=_ids(t, s.missing),
+            )
+        )
+    c = group.cd20
+    for unit, values in c.by_unit:
+        lines.append(
+            t._(
+                "CD20 change from baseline to week {week} (n = {n}, {unit}): {change}.",
+                week=week,
+                n=t.number(values.n),
+                unit="/µL" if unit == "/uL" else unit,
+                change=spread_text(t, values),
+            )
+        )
+    if not c.by_unit:
+        lines.append(t._("CD20 change from baseline to week {week}: no patient yet.", week=week))
+    if c.missing:
+        lines.append(
+            t._("CD20 at week {week} missing: {patients}.", week=week, patients=_ids(t, c.missing))
+        )
+    ae = group.adverse_events
+    g1, g2, g3, g4, g5 = (t.number(n) for n in ae.by_grade)
+    lines.append(
+        t._(
+            "Adverse events: {events} (grade 1: {g1}, grade 2: {g2}, grade 3: {g3}, "
+            "grade 4: {g4}, grade 5: {g5}); serious {serious}, not serious {not_serious}.",
+            events=t.number(ae.events),
+            g1=g1,
+            g2=g2,
+            g3=g3,
+            g4=g4,
+            g5=g5,
+            serious=t.number(ae.serious),
+            not_serious=t.number(ae.non_serious),
+        )
+    )
+    lines.append(
+        t._(
+            "Patients with at least one adverse event: {any}; with at least one serious "
+            "adverse event: {serious}.",
+            any=proportion_text(t, ae.patients_any),
+            serious=proportion_text(t, ae.patients_serious),
+        )
+    )
+    return "\n".join(lines)
+
+
+def summary_blocks(t: Translator, summary: TrialSummary, today: date) -> list[str]:
+    """The summary as blocks: a heading, then one block per arm and one for all patients."""
+    heading = t._(
+        "Trial summary on {date}: endpoints at week {week}; exact (Clopper-Pearson) confidence "
+        "intervals at {level}%, median and IQR by linear interpolation (Hyndman-Fan type 7).",
+        date=t.date(today),
+        week=summary.endpoint_week,
+        level=t.number(_level(summary.confidence)),
+    )
+    return [heading] + ["\n" + group_block(t, g, summary.endpoint_week) for g in summary.groups]
+
+
+def summary_text(services: Services, t: Translator, at: datetime | None = None) -> str:
+    """The whole summary in one reader's language (may be longer than one message)."""
+    summary = summary_for(services, at)
+    return "\n".join(summary_blocks(t, summary, today_of(services, at)))
+
+
+async def weekly_summary_text(services: Services, t: Translator) -> str:
+    """The Monday digest's text (the database is read in a worker thread)."""
+    return await asyncio.to_thread(summary_text, services, t)
+
+
+async def send_weekly_digest(bot: Bot, services: Services, at: datetime | None = None) -> int:
+    """Send every active coordinator the summary in their language, in as many messages
+    as it needs (each within Telegram's limit). Returns how many coordinators got it all.
+
+    ``at`` is the instant the periodic job runs for (the summary's "today").
+    A coordinator whose chat fails is logged by staff row id and skipped.
+    """
+    summary = await asyncio.to_thread(summary_for, services, at)
+    today = today_of(services, at)
+    reached = 0
+    for member in staff_to_alert(services, [StaffRole.COORDINATOR]):
+        assert member.telegram_chat_id is not None
+        t = staff_translator(services, member)
+        try:
+            for page in split_pages(summary_blocks(t, summary, today)):
+                await bot.send_message(member.telegram_chat_id, html.escape(page, quote=False))
+        except TelegramError as error:
+            log.warning("digest to staff %s not delivered: %s", member.id, type(error).__name__)
+            continue
+        reached += 1
+    return reached

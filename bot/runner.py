@@ -1,0 +1,175 @@
+"""``python -m bot run`` and ``python -m bot invite``: the bot against Telegram or a local server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import urlparse
+
+from telegram import Bot
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.context import Services
+from bot.sender import TelegramOutlet
+from bot.settings import Settings
+from core.schedule import trial_zone
+from core.store.db import make_engine, read_session
+from core.store.invites import create_invite
+from core.store.migrate import migrate
+from core.store.models import InviteRole
+from core.store.uow import UnitOfWork
+from scheduler.clock import Clock, RehearsalClock, SystemClock
+from scheduler.engine import Engine, EngineOptions
+from scheduler.jobs import PeriodicJob
+from scheduler.policy import PolicyOptions
+from scheduler.rehearsal import resume_point
+
+log = logging.getLogger(__name__)
+
+
+class NotConfigured(Exception):
+    """A required setting is missing; the message says which and what to do."""
+
+
+def is_local(base_url: str | None) -> bool:
+    """True when the Bot API server is on this machine (rehearsal, tests, the demo)."""
+    if not base_url:
+        return False
+    host = urlparse(base_url).hostname or ""
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def make_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """The bot's services, with the database schema brought up to date first."""
+    before, after = migrate(settings.database_url)
+    if before != after:
+        log.info("database migrated from %s to %s", before or "empty", after)
+    return Services(
+        engine=make_engine(settings.database_url),
+        protocol=settings.protocol(),
+        clock=clock or SystemClock(),
+        zone=trial_zone(settings.trial_timezone),
+    )
+
+
+# Periodic jobs on trial time (escalations, the daily digest): each factory builds one
+# job from the bot and the services; build_engine registers them all.
+PERIODIC_JOBS: list[Callable[[Bot, Services], PeriodicJob]] = []
+
+
+def rehearsal_clock(
+    settings: Settings,
+    start: datetime | None = None,
+    speed: float | None = None,
+    resume: bool = False,
+) -> RehearsalClock | None:
+    """The rehearsal clock asked for on the command line, or None for real time.
+
+    Issue 6: refused unless ``TELEGRAM_BASE_URL`` points to a local server, so
+    a rehearsal can never send trial-time reminders to real patients.
+    ``resume`` continues from where the last rehearsal's clock stood
+    (:func:`scheduler.rehearsal.resume_point`), at its speed unless ``speed``
+    is given.
+    """
+    if start is None and speed is None and not resume:
+        return None
+    if not is_local(settings.telegram_base_url):
+        raise NotConfigured(
+            "the rehearsal clock (--clock-start, --clock-speed, --resume) runs only against a "
+            "local Bot API server: set TELEGRAM_BASE_URL to one on this machine, e.g. "
+            "http://127.0.0.1:8081/bot (python -m bot local-api)"
+        )
+    if speed is not None and not speed > 0:
+        raise NotConfigured("--clock-speed must be a positive number")
+    if resume:
+        migrate(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            with read_session(engine) as session:
+                point = resume_point(session)
+        finally:
+            engine.dispose()
+        if point is not None:
+            log.info("rehearsal resumes at %s", point.position.isoformat())
+            return RehearsalClock(point.position, speed or point.speed)
+        if start is None:
+            raise NotConfigured("--resume: no rehearsal to resume; start one with --clock-start")
+    if start is None:
+        raise NotConfigured("--clock-speed needs --clock-start (or --resume)")
+    if start.tzinfo is None:
+        raise NotConfigured("--clock-start needs a time zone, e.g. 2026-12-01T06:00:00+08:00")
+    return RehearsalClock(start, speed or 1.0)
+
+
+def build_engine(app: Application, services: Services) -> Engine:  # type: ignore[type-arg]
+    """The reminder engine for this Application: sends with its bot, on the services' clock."""
+    outlet = TelegramOutlet(app.bot, services)
+    options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
+    engine = Engine(services.engine, services.clock, outlet, outlet, options=options)
+    for factory in PERIODIC_JOBS:
+        engine.add_job(factory(app.bot, services))
+    return engine
+
+
+def attach_engine(app: Application, engine: Engine) -> None:  # type: ignore[type-arg]
+    """Start the engine after the Application initialises; stop it before it shuts down."""
+    before_init = app.post_init
+    before_stop = app.post_stop
+
+    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+        if before_init is not None:
+            await before_init(application)
+        await engine.start()
+
+    async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+        await engine.stop()
+        if before_stop is not None:
+            await before_stop(application)
+
+    app.post_init = post_init
+    app.post_stop = post_stop
+
+
+def run_bot(settings: Settings, clock: Clock | None = None) -> None:
+    """Long-poll Telegram (or the local server) and send reminders until stopped."""
+    if not settings.telegram_bot_token:
+        raise NotConfigured("TELEGRAM_BOT_TOKEN is not set: the bot needs its token to run")
+    services = make_services(settings, clock)
+    app = build_application(
+        services, settings.telegram_bot_token, base_url=settings.telegram_base_url
+    )
+    attach_engine(app, build_engine(app, services))
+    if isinstance(clock, RehearsalClock):
+        log.info(
+            "rehearsal clock: trial time %s, %g times real time",
+            clock.now().isoformat(),
+            clock.speed,
+        )
+    log.info("bot starting (base URL %s)", settings.telegram_base_url or "Telegram")
+    app.run_polling(allowed_updates=["message", "callback_query"])
+
+
+async def _bot_username(settings: Settings) -> str:
+    assert settings.telegram_bot_token is not None
+    base_url = settings.telegram_base_url or "https://api.telegram.org/bot"
+    async with Bot(settings.telegram_bot_token, base_url=base_url) as bot:
+        return bot.username
+
+
+def invite_link(settings: Settings, role: InviteRole, bot_username: str | None = None) -> str:
+    """A one-time staff invitation, as the deep link a person opens."""
+    if bot_username is None:
+        if not settings.telegram_bot_token:
+            raise NotConfigured(
+                "set TELEGRAM_BOT_TOKEN (to ask Telegram for the bot's name) or pass --bot-username"
+            )
+        bot_username = asyncio.run(_bot_username(settings))
+    services = make_services(settings)
+    with UnitOfWork(
+        services.engine, "system", services.clock.now(), "invite from the command line"
+    ) as uow:
+        token = create_invite(uow, role)
+    return f"https://t.me/{bot_username}?start={token}"

@@ -1,0 +1,394 @@
+"""/ae: log an adverse event in one message, and alert coordinators to a serious one.
+
+``/ae P01 lung infection G3 serious=hospitalization onset=2026-12-20`` (or
+``/ae P01 肺部感染 G3 serious=住院 onset=2026-12-20``): the words between the
+study ID and the ``G<n>`` token are the event as typed; it is matched to a
+CTCAE v5.0 term in either language (synonyms included: pneumonia -> Lung
+infection, 带状疱疹 -> Shingles), the grade is checked against that term's
+grades, ``serious=`` names ICH E2A criteria (repeat it or separate with
+commas), ``onset=`` is the onset date (today when left out; never in the
+future) and ``related=`` the relatedness (optional). Text that matches no term
+is kept verbatim and stored uncoded (clinical-facts §6).
+
+On Confirm the event is stored with the instant the site became aware of it
+(the Confirm). A serious event then alerts every active coordinator at once,
+each in their own language, with the 24-hour reporting clock counted from
+awareness (clinical-facts §6): the deadline and the hours left, and the
+``/ack AE<id>`` that acknowledges it.
+
+Stored ``adverse_event.term`` is the CTCAE term's stable key
+(``lung_infection``; ``core.adverse_events.term_by_key`` gives its names),
+None when uncoded.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from bot.alerts import alert_staff
+from bot.context import Ctx
+from bot.i18n import Translator
+from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.clinical import by_language, patient_for_entry, patient_in_store, today
+from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from core.adverse_events import (
+    CTCAE_VERSION,
+    Seriousness,
+    check_grade,
+    code_event,
+    hours_left,
+    parse_seriousness,
+    reporting_deadline,
+    term_by_key,
+)
+from core.entry_syntax import (
+    Relatedness,
+    parse_entry_date,
+    parse_grade_token,
+    parse_options,
+    parse_relatedness,
+)
+from core.messages import N_, RuleError
+from core.store.models import AdverseEvent, StaffRole
+from core.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+KIND = "ae"
+
+USAGE = N_(
+    "/ae <study ID> <term> G<grade> [serious=<criterion>] [onset=YYYY-MM-DD] [related=<relatedness>]"
+    "  e.g. /ae P01 lung infection G3 serious=hospitalization onset=2026-12-20"
+)
+
+# What staff may type before "=", in either language.
+OPTION_KEYS = {
+    "serious": "serious",
+    "严重": "serious",
+    "严重性": "serious",
+    "onset": "onset",
+    "发生": "onset",
+    "发生日期": "onset",
+    "起病": "onset",
+    "related": "related",
+    "relatedness": "related",
+    "相关": "related",
+    "相关性": "related",
+}
+
+# Short names for buttons and summaries (the ICH E2A wording is long).
+CRITERION_NAMES: dict[Seriousness, str] = {
+    Seriousness.DEATH: N_("results in death"),
+    Seriousness.LIFE_THREATENING: N_("life-threatening"),
+    Seriousness.HOSPITALIZATION: N_("requires or prolongs hospitalisation"),
+    Seriousness.DISABILITY: N_("persistent or significant disability"),
+    Seriousness.CONGENITAL_ANOMALY: N_("congenital anomaly or birth defect"),
+    Seriousness.IMPORTANT_MEDICAL_EVENT: N_("important medical event"),
+}
+
+RELATEDNESS_NAMES: dict[Relatedness, str] = {
+    Relatedness.RELATED: N_("related"),
+    Relatedness.POSSIBLY_RELATED: N_("possibly related"),
+    Relatedness.UNLIKELY_RELATED: N_("unlikely related"),
+    Relatedness.NOT_RELATED: N_("not related"),
+}
+
+
+def _criteria_text(t: Translator, criteria: list[Seriousness]) -> str:
+    return ", ".join(t._(CRITERION_NAMES[c]) for c in criteria)
+
+
+def _term_name(t: Translator, term_key: str | None, verbatim: str) -> str:
+    if term_key is None:
+        return verbatim
+    term = term_by_key(term_key)
+    return by_language(t, term.term_en, term.term_zh)
+
+
+def _reporting_hours(ctx: Ctx) -> int:
+    return ctx.services.protocol.adverse_events.serious_report_hours
+
+
+def whole_hours(value: Decimal) -> int:
+    """Hours left shown to people: rounded to the nearest whole hour."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --- the one-message form ---------------------------------------------------------------
+
+
+async def run(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    words = args[1:]
+    at = next((i for i, w in enumerate(words) if parse_grade_token(w) is not None), None)
+    if at is None:
+        raise RuleError(
+            N_("Give the CTCAE grade as G1 to G5 after the term, for example: lung infection G3.")
+        )
+    grade = parse_grade_token(words[at])
+    assert grade is not None
+    verbatim = " ".join(words[:at])
+    options = parse_options(words[at + 1 :], OPTION_KEYS, repeatable=frozenset({"serious"}))
+    coded = code_event(verbatim, grade)
+    criteria: list[Seriousness] = []
+    for word in options.get("serious", ()):
+        criterion = parse_seriousness(word)
+        if criterion not in criteria:
+            criteria.append(criterion)
+    criteria.sort(key=list(Seriousness).index)
+    onset = today(ctx)
+    if "onset" in options:
+        onset = parse_entry_date(options["onset"][0], today=today(ctx))
+    related = parse_relatedness(options["related"][0]) if "related" in options else None
+
+    t = ctx.t
+    lines = [t._("Adverse event for {study_id}:", study_id=patient.study_id)]
+    if coded.match is None:
+        lines.append(
+            t._(
+                'Term: "{verbatim}" is not on the CTCAE term list: it is kept as typed and '
+                "marked uncoded.",
+                verbatim=coded.verbatim,
+            )
+        )
+    else:
+        name = by_language(t, coded.match.term.term_en, coded.match.term.term_zh)
+        if coded.match.kind.is_synonym:
+            lines.append(
+                t._(
+                    'Term: {term} (CTCAE v{version}), matched from "{typed}".',
+                    term=name,
+                    version=CTCAE_VERSION,
+                    typed=coded.verbatim,
+                )
+            )
+        else:
+            lines.append(t._("Term: {term} (CTCAE v{version}).", term=name, version=CTCAE_VERSION))
+    grade_words = by_language(t, coded.grade_text.en, coded.grade_text.zh)
+    lines.append(t._("Grade {grade}: {text}", grade=grade, text=grade_words))
+    if criteria:
+        lines.append(t._("Serious: {criteria}.", criteria=_criteria_text(t, criteria)))
+    else:
+        lines.append(t._("Not serious (no seriousness criterion given)."))
+    lines.append(t._("Onset: {date}.", date=t.date(onset)))
+    if related is not None:
+        lines.append(
+            t._(
+                "Relatedness to the study treatment: {relatedness}.",
+                relatedness=t._(RELATEDNESS_NAMES[related]),
+            )
+        )
+    warnings: list[str] = []
+    if criteria:
+        warnings.append(
+            t._(
+                "On Confirm every coordinator is alerted and the {hours}-hour reporting clock "
+                "starts.",
+                hours=_reporting_hours(ctx),
+            )
+        )
+    payload: dict[str, Any] = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "verbatim": coded.verbatim,
+        "term": coded.term.key if coded.term is not None else None,
+        "grade": grade,
+        "serious": [c.value for c in criteria],
+        "onset": onset.isoformat(),
+        "related": related.value if related is not None else None,
+    }
+    await propose(ctx, KIND, Draft("\n".join(lines), payload, tuple(warnings)))
+
+
+# --- Confirm ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    ae_id: int
+    study_id: str
+    term_key: str | None
+    verbatim: str
+    grade: int
+    criteria: list[Seriousness]
+    onset: date
+    awareness_at: datetime
+
+
+def store(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Stored:
+    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
+    term_key: str | None = payload["term"]
+    grade = check_grade(term_by_key(term_key) if term_key else None, payload["grade"])
+    criteria = [Seriousness(c) for c in payload["serious"]]
+    assert patient.id is not None
+    event = AdverseEvent(
+        patient_id=patient.id,
+        ctcae_version=CTCAE_VERSION,
+        term=term_key,
+        verbatim=payload["verbatim"],
+        coded=term_key is not None,
+        grade=grade,
+        onset_date=date.fromisoformat(payload["onset"]),
+        awareness_at=uow.now,
+        relatedness=payload["related"],
+        reported_by=uow.actor,
+        reported_at=uow.now,
+    )
+    # The six ICH E2A flags are columns named after the criteria.
+    for criterion in criteria:
+        setattr(event, criterion.value, True)
+    event = uow.add(
+        event,
+        "adverse_event.reported",
+    )
+    assert event.id is not None
+    log.info("AE%d recorded for %s (serious: %s)", event.id, patient.study_id, bool(criteria))
+    return Stored(
+        event.id,
+        patient.study_id,
+        term_key,
+        payload["verbatim"],
+        grade,
+        criteria,
+        event.onset_date,
+        uow.now,
+    )
+
+
+def alert_text(t: Translator, stored: Stored, hours: int, now: datetime) -> str:
+    """The serious-event alert in one reader's language, with its reporting clock."""
+    deadline = reporting_deadline(stored.awareness_at, hours)
+    left = whole_hours(hours_left(deadline, now))
+    if stored.term_key is None:
+        head = t._(
+            'SERIOUS ADVERSE EVENT AE{id}, patient {study_id}: "{verbatim}" (uncoded), '
+            "grade {grade}.",
+            id=stored.ae_id,
+            study_id=stored.study_id,
+            verbatim=stored.verbatim,
+            grade=stored.grade,
+        )
+    else:
+        head = t._(
+            "SERIOUS ADVERSE EVENT AE{id}, patient {study_id}: {term}, grade {grade}.",
+            id=stored.ae_id,
+            study_id=stored.study_id,
+            term=_term_name(t, stored.term_key, stored.verbatim),
+            grade=stored.grade,
+        )
+    return "\n".join(
+        [
+            head,
+            t._("Serious: {criteria}.", criteria=_criteria_text(t, stored.criteria)),
+            t._(
+                "Onset {onset}; the site became aware at {aware}.",
+                onset=t.date(stored.onset),
+                aware=t.datetime(stored.awareness_at),
+            ),
+            (
+                t._(
+                    "Report it within {window} hours of awareness: by {deadline} ({left} h left).",
+                    window=hours,
+                    deadline=t.datetime(deadline),
+                    left=left,
+                )
+                if left >= 0
+                else t._(
+                    "Report it within {window} hours of awareness: by {deadline} (overdue by "
+                    "{late} h).",
+                    window=hours,
+                    deadline=t.datetime(deadline),
+                    late=-left,
+                )
+            ),
+            t._("Acknowledge with /ack AE{id}.", id=stored.ae_id),
+        ]
+    )
+
+
+async def after(ctx: Ctx, stored: Stored) -> None:
+    t = ctx.t
+    await ctx.reply(
+        t._(
+            "Adverse event AE{id} is recorded for {study_id}.",
+            id=stored.ae_id,
+            study_id=stored.study_id,
+        )
+    )
+    if not stored.criteria:
+        return
+    hours = _reporting_hours(ctx)
+    sent = await alert_staff(
+        ctx.context.bot,
+        ctx.services,
+        lambda reader: alert_text(reader, stored, hours, ctx.now()),
+        roles=[StaffRole.COORDINATOR],
+    )
+    deadline = reporting_deadline(stored.awareness_at, hours)
+    if sent == 0:
+        await ctx.reply(
+            t._(
+                "AE{id} is serious, but no coordinator could be alerted: tell the study "
+                "coordinator now. Report it by {deadline}.",
+                id=stored.ae_id,
+                deadline=t.datetime(deadline),
+            )
+        )
+        return
+    await ctx.reply(
+        t._(
+            "AE{id} is serious. Coordinators alerted: {count}. Report it by {deadline} "
+            "({left} h left).",
+            id=stored.ae_id,
+            count=sent,
+            deadline=t.datetime(deadline),
+            left=whole_hours(hours_left(deadline, ctx.now())),
+        )
+    )
+
+
+# --- the guided flow ----------------------------------------------------------------------
+
+
+def grade_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(f"G{grade}", f"G{grade}") for grade in range(1, 6)]
+
+
+def serious_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(ctx.t._(name), criterion.value) for criterion, name in CRITERION_NAMES.items()]
+
+
+register_action(ActionSpec(KIND, "ae", store, after))
+
+COMMAND = register_staff_command(
+    StaffCommand(
+        "ae",
+        USAGE,
+        run,
+        fields=(
+            Field("patient", N_("Which patient?"), choices=patient_choices),
+            Field(
+                "term",
+                N_("What is the adverse event? Type it, for example lung infection or 肺部感染."),
+            ),
+            Field("grade", N_("Which CTCAE grade?"), choices=grade_choices),
+            Field(
+                "serious",
+                N_("Is it serious? Press the criterion that applies, or Skip if it is not."),
+                choices=serious_choices,
+                template="serious={value}",
+                optional=True,
+            ),
+            Field(
+                "onset",
+                N_("When did it start? Type the date as YYYY-MM-DD, or press Skip for today."),
+                template="onset={value}",
+                optional=True,
+            ),
+        ),
+    )
+)

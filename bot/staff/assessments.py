@@ -1,0 +1,444 @@
+"""/sledai and /cd20: disease activity and B cells at a study week, with the change from week 0.
+
+- ``/sledai P01 w12 haematuria proteinuria low_complement dsdna``: the items
+  present, by name in either language, with attribution flags such as
+  ``leukopenia:drug`` (kept on the sheet, not scored); the reply shows the
+  SLEDAI-2K total, the renal subset and the change from the week-0 baseline
+  (clinical-facts §5: "report the change and the renal subset").
+- ``/cd20 P01 w4 120/uL`` (or ``8%`` of lymphocytes): the count, and its
+  change from week 0 when both were counted the same way.
+
+Both take an optional ``date=YYYY-MM-DD`` (today when left out) and store on
+Confirm only; the week's planned assessment, if any, is then marked done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.context import Ctx
+from bot.i18n import Translator
+from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.clinical import (
+    by_language,
+    event_of_week,
+    instant_on,
+    last_week,
+    mark_event_done,
+    patient_for_entry,
+    patient_in_store,
+    quantity_text,
+    signed,
+    today,
+    week_choices,
+)
+from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from core.cd20 import Cd20Change, cd20_change
+from core.entry_syntax import parse_entry_date, parse_options, parse_week
+from core.messages import N_, RuleError
+from core.schedule import EventKind
+from core.sledai import (
+    ITEMS_BY_KEY,
+    Cause,
+    Direction,
+    RecordedItem,
+    SledaiChange,
+    SledaiScore,
+    change_from_baseline,
+    parse_items,
+    score,
+)
+from core.store.db import read_session
+from core.store.models import Cd20Count, Cd20Unit, PlannedEventRow, SledaiAssessment
+from core.store.uow import UnitOfWork
+from core.units import Analyte, Quantity, Unit, parse_quantity
+
+log = logging.getLogger(__name__)
+
+SLEDAI_KIND = "sledai"
+CD20_KIND = "cd20"
+
+SLEDAI_USAGE = N_(
+    "/sledai <study ID> w<week> <items present> [date=YYYY-MM-DD]"
+    "  e.g. /sledai P01 w12 haematuria proteinuria low_complement dsdna"
+)
+CD20_USAGE = N_(
+    "/cd20 <study ID> w<week> <count>/uL or <percent>% [date=YYYY-MM-DD]  e.g. /cd20 P01 w4 120/uL"
+)
+
+DATE_KEYS = {"date": "date", "日期": "date"}
+
+DIRECTION_NAMES: dict[Direction, str] = {
+    Direction.IMPROVED: N_("improved"),
+    Direction.UNCHANGED: N_("unchanged"),
+    Direction.WORSENED: N_("worsened"),
+}
+
+
+def _split_date(ctx: Ctx, words: list[str]) -> tuple[list[str], date]:
+    """The words that are not ``date=...``, and the date (today when not given)."""
+    dated = [
+        w
+        for w in words
+        if unicodedata.normalize("NFKC", w).casefold().startswith(("date=", "日期="))
+    ]
+    rest = [w for w in words if w not in dated]
+    options = parse_options(dated, DATE_KEYS)
+    day = today(ctx)
+    if "date" in options:
+        day = parse_entry_date(options["date"][0], today=day)
+    return rest, day
+
+
+def _week(ctx: Ctx, args: list[str]) -> int:
+    if len(args) < 2:
+        raise RuleError(N_("After the study ID, give the week, for example w24."))
+    return parse_week(args[1], last_week=last_week(ctx))
+
+
+# --- SLEDAI-2K -------------------------------------------------------------------------------
+
+
+def items_json(result: SledaiScore) -> list[dict[str, Any]]:
+    """What ``sledai_assessment.items`` holds: each recorded item, its cause and if it scored."""
+    return [
+        {
+            "item": line.item.key,
+            "cause": line.attribution.value if line.attribution is not None else None,
+            "scored": line.scored,
+        }
+        for line in result.lines
+    ]
+
+
+def score_of_row(row: SledaiAssessment) -> SledaiScore:
+    """The score of a stored assessment, rebuilt from its items."""
+    recorded = [
+        RecordedItem(ITEMS_BY_KEY[entry["item"]], Cause(entry["cause"]) if entry["cause"] else None)
+        for entry in json.loads(row.items)
+    ]
+    return score(recorded)
+
+
+def latest_sledai(session: Session, patient_id: int, week: int) -> SledaiAssessment | None:
+    return session.exec(
+        select(SledaiAssessment)
+        .where(SledaiAssessment.patient_id == patient_id)
+        .where(SledaiAssessment.week == week)
+        .order_by(col(SledaiAssessment.entered_at).desc(), col(SledaiAssessment.id).desc())
+    ).first()
+
+
+def sledai_lines(t: Translator, result: SledaiScore) -> list[str]:
+    lines = []
+    for line in result.lines:
+        name = by_language(t, line.item.name_en, line.item.name_zh)
+        if line.scored:
+            lines.append("  " + t._("{item}: {points}", item=name, points=line.points))
+        else:
+            assert line.reason is not None
+            lines.append("  " + t._("{item}: {reason}", item=name, reason=t._(line.reason)))
+    return lines
+
+
+def change_line(t: Translator, change: SledaiChange) -> str:
+    return t._(
+        "Change from baseline (week 0, total {baseline}): total {total}, renal subset {renal} "
+        "({direction}).",
+        baseline=change.baseline_total,
+        total=signed(t, change.total_change),
+        renal=signed(t, change.renal_change),
+        direction=t._(DIRECTION_NAMES[change.direction]),
+    )
+
+
+async def run_sledai(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    assert patient.id is not None
+    week = _week(ctx, args)
+    words, day = _split_date(ctx, args[2:])
+    if not words:
+        raise RuleError(N_("List the SLEDAI-2K items present, or none (无) when there are none."))
+    result = score(parse_items(" ".join(words)))
+    with read_session(ctx.services.engine) as session:
+        same_week = latest_sledai(session, patient.id, week)
+        baseline = latest_sledai(session, patient.id, 0) if week > 0 else None
+    t = ctx.t
+    lines = [
+        t._(
+            "SLEDAI-2K for {study_id}, week {week}, assessed on {date}: total {total}, renal "
+            "subset {renal}.",
+            study_id=patient.study_id,
+            week=week,
+            date=t.date(day),
+            total=result.total,
+            renal=result.renal,
+        ),
+        *sledai_lines(t, result),
+    ]
+    if week == 0:
+        lines.append(t._("This is the baseline (week 0)."))
+    elif baseline is not None:
+        lines.append(change_line(t, change_from_baseline(score_of_row(baseline), result)))
+    else:
+        lines.append(t._("There is no baseline (week 0) SLEDAI-2K yet, so no change is shown."))
+    warnings = []
+    if same_week is not None:
+        warnings.append(
+            t._("Week {week} already has a SLEDAI-2K: this one replaces it.", week=week)
+        )
+    payload = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "week": week,
+        "date": day.isoformat(),
+        "items": items_json(result),
+        "total": result.total,
+        "renal": result.renal,
+    }
+    await propose(ctx, SLEDAI_KIND, Draft("\n".join(lines), payload, tuple(warnings)))
+
+
+@dataclass(frozen=True, slots=True)
+class SledaiStored:
+    study_id: str
+    week: int
+    result: SledaiScore
+    change: SledaiChange | None
+
+
+def _done(uow: UnitOfWork, patient_id: int, kind: EventKind, week: int, day: date) -> None:
+    event: PlannedEventRow | None = event_of_week(uow.session, patient_id, kind, week)
+    if event is not None:
+        mark_event_done(uow, event, day)
+
+
+def store_sledai(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> SledaiStored:
+    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
+    assert patient.id is not None
+    week: int = payload["week"]
+    day = date.fromisoformat(payload["date"])
+    row = uow.add(
+        SledaiAssessment(
+            patient_id=patient.id,
+            week=week,
+            assessed_on=day,
+            total=payload["total"],
+            renal_total=payload["renal"],
+            items=json.dumps(payload["items"], ensure_ascii=False, sort_keys=True),
+            entered_by=uow.actor,
+            entered_at=uow.now,
+        ),
+        "sledai.entered",
+    )
+    _done(uow, patient.id, EventKind.SLEDAI, week, day)
+    result = score_of_row(row)
+    change = None
+    if week > 0:
+        baseline = latest_sledai(uow.session, patient.id, 0)
+        if baseline is not None:
+            change = change_from_baseline(score_of_row(baseline), result)
+    return SledaiStored(patient.study_id, week, result, change)
+
+
+async def after_sledai(ctx: Ctx, stored: SledaiStored) -> None:
+    t = ctx.t
+    lines = [
+        t._(
+            "SLEDAI-2K is recorded for {study_id}, week {week}: total {total}, renal subset "
+            "{renal}.",
+            study_id=stored.study_id,
+            week=stored.week,
+            total=stored.result.total,
+            renal=stored.result.renal,
+        )
+    ]
+    if stored.change is not None:
+        lines.append(change_line(t, stored.change))
+    await ctx.reply("\n".join(lines))
+
+
+# --- CD20 ------------------------------------------------------------------------------------
+
+
+def latest_cd20(session: Session, patient_id: int, week: int) -> Cd20Count | None:
+    return session.exec(
+        select(Cd20Count)
+        .where(Cd20Count.patient_id == patient_id)
+        .where(Cd20Count.week == week)
+        .order_by(col(Cd20Count.entered_at).desc(), col(Cd20Count.id).desc())
+    ).first()
+
+
+def cd20_quantity(row: Cd20Count) -> Quantity:
+    return Quantity(Decimal(row.value), Unit(row.unit.value))
+
+
+def cd20_change_line(t: Translator, change: Cd20Change) -> str:
+    baseline = quantity_text(t, change.baseline)
+    if not change.comparable or change.change is None:
+        return t._(
+            "The baseline (week 0) count was {baseline}, a different measure: no change is "
+            "computed.",
+            baseline=baseline,
+        )
+    amount = signed(t, change.change) + change.later.unit.suffix
+    if change.percent is None:
+        return t._(
+            "Change from baseline (week 0, {baseline}): {change}.",
+            baseline=baseline,
+            change=amount,
+        )
+    return t._(
+        "Change from baseline (week 0, {baseline}): {change} ({percent}%).",
+        baseline=baseline,
+        change=amount,
+        percent=signed(t, change.percent),
+    )
+
+
+async def run_cd20(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    assert patient.id is not None
+    week = _week(ctx, args)
+    words, day = _split_date(ctx, args[2:])
+    if not words:
+        raise RuleError(N_("Give the CD20 count with its unit, for example 120/uL or 8%."))
+    count = parse_quantity(Analyte.CD20, " ".join(words))
+    with read_session(ctx.services.engine) as session:
+        same_week = latest_cd20(session, patient.id, week)
+        baseline = latest_cd20(session, patient.id, 0) if week > 0 else None
+    t = ctx.t
+    lines = [
+        t._(
+            "CD20 B cells for {study_id}, week {week}, collected on {date}: {count}.",
+            study_id=patient.study_id,
+            week=week,
+            date=t.date(day),
+            count=quantity_text(t, count),
+        )
+    ]
+    if week == 0:
+        lines.append(t._("This is the baseline (week 0)."))
+    elif baseline is not None:
+        lines.append(cd20_change_line(t, cd20_change(cd20_quantity(baseline), count)))
+    else:
+        lines.append(t._("There is no baseline (week 0) CD20 count yet, so no change is shown."))
+    warnings = []
+    if same_week is not None:
+        warnings.append(
+            t._("Week {week} already has a CD20 count: this one replaces it.", week=week)
+        )
+    payload = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "week": week,
+        "date": day.isoformat(),
+        "value": format(count.value, "f"),
+        "unit": count.unit.value,
+    }
+    await propose(ctx, CD20_KIND, Draft("\n".join(lines), payload, tuple(warnings)))
+
+
+@dataclass(frozen=True, slots=True)
+class Cd20Stored:
+    study_id: str
+    week: int
+    count: Quantity
+    change: Cd20Change | None
+
+
+def store_cd20(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Cd20Stored:
+    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
+    assert patient.id is not None
+    week: int = payload["week"]
+    day = date.fromisoformat(payload["date"])
+    row = uow.add(
+        Cd20Count(
+            patient_id=patient.id,
+            week=week,
+            value=payload["value"],
+            unit=Cd20Unit(payload["unit"]),
+            collected_at=instant_on(ctx, day, ctx.services.protocol.renal_assessment.time),
+            entered_by=uow.actor,
+            entered_at=uow.now,
+        ),
+        "cd20.entered",
+    )
+    _done(uow, patient.id, EventKind.CD20, week, day)
+    count = cd20_quantity(row)
+    change = None
+    if week > 0:
+        baseline = latest_cd20(uow.session, patient.id, 0)
+        if baseline is not None:
+            change = cd20_change(cd20_quantity(baseline), count)
+    return Cd20Stored(patient.study_id, week, count, change)
+
+
+async def after_cd20(ctx: Ctx, stored: Cd20Stored) -> None:
+    t = ctx.t
+    lines = [
+        t._(
+            "CD20 B cells are recorded for {study_id}, week {week}: {count}.",
+            study_id=stored.study_id,
+            week=stored.week,
+            count=quantity_text(t, stored.count),
+        )
+    ]
+    if stored.change is not None:
+        lines.append(cd20_change_line(t, stored.change))
+    await ctx.reply("\n".join(lines))
+
+
+# --- registration ------------------------------------------------------------------------------
+
+register_action(ActionSpec(SLEDAI_KIND, "sledai", store_sledai, after_sledai))
+register_action(ActionSpec(CD20_KIND, "cd20", store_cd20, after_cd20))
+
+SLEDAI_COMMAND = register_staff_command(
+    StaffCommand(
+        "sledai",
+        SLEDAI_USAGE,
+        run_sledai,
+        fields=(
+            Field("patient", N_("Which patient?"), choices=patient_choices),
+            Field(
+                "week",
+                N_("Which week?"),
+                choices=week_choices(lambda ctx: ctx.services.protocol.sledai.weeks),
+            ),
+            Field(
+                "items",
+                N_(
+                    "Type the SLEDAI-2K items present, for example haematuria proteinuria "
+                    "low_complement dsdna, or none (无)."
+                ),
+            ),
+        ),
+    )
+)
+
+CD20_COMMAND = register_staff_command(
+    StaffCommand(
+        "cd20",
+        CD20_USAGE,
+        run_cd20,
+        fields=(
+            Field("patient", N_("Which patient?"), choices=patient_choices),
+            Field(
+                "week",
+                N_("Which week?"),
+                choices=week_choices(lambda ctx: ctx.services.protocol.cd20.weeks),
+            ),
+            Field("count", N_("Type the CD20 count, for example 120/uL or 8%.")),
+        ),
+    )
+)

@@ -1,0 +1,599 @@
+"""/dose and /weight: doses given, and the weight the belimumab dose is planned from.
+
+- ``/dose P01 belimumab`` shows the plan from the latest recorded weight
+  (``protocol.belimumab.dose_plan``: dose, vials, volume) and the label's
+  preparation facts; Confirm records the dose against the next planned
+  infusion and marks that infusion done. Refused for the control arm.
+- ``/dose P01 mp 500mg`` records a methylprednisolone pulse dose and answers
+  with the cumulative total against the registry's 1500-3000 mg
+  (``core.dosing.mp_cumulative``): below the range is normal while the
+  pulse is still going on, so it reads "so far"; above it is a warning.
+- ``/dose P01 mmf 750mg`` and ``/dose P01 tacrolimus 1mg`` record one oral
+  dose, with the day's total so far against the registry's daily range.
+- ``/weight P01 61.5kg`` updates the patient's weight (audited, old and new
+  value) and shows the new belimumab plan for the belimumab arm.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.context import Ctx
+from bot.i18n import Translator
+from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.clinical import (
+    local_date,
+    mark_event_done,
+    patient_for_entry,
+    patient_in_store,
+    today,
+)
+from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from bot.texts import EVENT_TITLES
+from core.dosing import (
+    BELIMUMAB_PREPARATION,
+    DEFAULT_DAILY_RANGES,
+    BelimumabPlan,
+    DailyRange,
+    Dose,
+    MassUnit,
+    MpStatus,
+    RangePolicy,
+    RangeStatus,
+    UnitFamily,
+    check_daily_total,
+    mp_cumulative,
+    parse_dose,
+)
+from core.dosing import Drug as OralDrug
+from core.messages import N_, RuleError
+from core.protocol import Protocol
+from core.schedule import EventKind
+from core.store.db import read_session
+from core.store.models import DoseAdministration, Drug, EventStatus, Patient, PlannedEventRow
+from core.store.uow import UnitOfWork
+from core.units import Analyte, parse_quantity
+
+log = logging.getLogger(__name__)
+
+DOSE_KIND = "dose"
+WEIGHT_KIND = "weight"
+
+DOSE_USAGE = N_(
+    "/dose <study ID> belimumab | mp <dose> | mmf <dose> | tacrolimus <dose>"
+    "  e.g. /dose P01 belimumab, /dose P01 mp 500mg"
+)
+WEIGHT_USAGE = N_("/weight <study ID> <weight>kg  e.g. /weight P01 61.5kg")
+
+DRUG_WORDS: dict[str, Drug] = {
+    **dict.fromkeys(("belimumab", "bel", "benlysta", "贝利尤单抗", "贝利木单抗"), Drug.BELIMUMAB),
+    **dict.fromkeys(("mp", "methylprednisolone", "甲泼尼龙", "甲强龙", "甲基强的松龙"), Drug.MP),
+    **dict.fromkeys(("mmf", "mycophenolate", "吗替麦考酚酯", "骁悉"), Drug.MMF),
+    **dict.fromkeys(("tacrolimus", "tac", "fk506", "他克莫司"), Drug.TACROLIMUS),
+}
+
+DRUG_NAMES: dict[Drug, str] = {
+    Drug.BELIMUMAB: N_("belimumab"),
+    Drug.MP: N_("methylprednisolone"),
+    Drug.MMF: N_("mycophenolate mofetil"),
+    Drug.TACROLIMUS: N_("tacrolimus"),
+}
+
+_MG_PER = {"mg": Decimal(1), "g": Decimal(1000)}
+
+
+def _plain(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """A computed amount without a meaningless ".0" (61.5 kg x 10 = 615, not 615.0).
+
+    Only for amounts the bot computes; values staff type keep their digits.
+    """
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
+
+
+def _mg(row: DoseAdministration) -> Decimal:
+    assert row.amount is not None
+    assert row.unit is not None
+    return Decimal(row.amount) * _MG_PER[row.unit]
+
+
+def dose_text(t: Translator, amount: str, unit: str) -> str:
+    return f"{t.number(Decimal(amount))} {unit}"
+
+
+# --- belimumab plan -------------------------------------------------------------------------
+
+
+def vials_text(plan: BelimumabPlan) -> str:
+    """``400 mg ×1 + 120 mg ×2``: a formula, the same in both languages."""
+    return " + ".join(f"{size} mg ×{count}" for size, count in plan.vial_counts)
+
+
+def plan_lines(t: Translator, plan: BelimumabPlan) -> list[str]:
+    """Dose, vials, volume and the label's preparation facts, in the reader's language."""
+    lines = [
+        t._(
+            "Dose: {dose} mg = {per_kg} mg/kg × {weight} kg (latest weight).",
+            dose=t.number(_tidy(plan.dose_mg)),
+            per_kg=t.number(_tidy(plan.mg_per_kg)),
+            weight=t.number(plan.weight_kg),
+        ),
+        t._(
+            "Vials: {vials}, {total} mg in all ({waste} mg left over).",
+            vials=vials_text(plan),
+            total=t.number(_tidy(plan.total_mg)),
+            waste=t.number(_tidy(plan.waste_mg)),
+        ),
+        t._(
+            "Withdraw {volume} mL ({concentration} mg/mL after reconstitution).",
+            volume=t.number(plan.volume_ml_display),
+            concentration=t.number(_tidy(plan.concentration_mg_per_ml)),
+        ),
+        t._("Preparation:"),
+    ]
+    lines += [f"- {t._(fact)}" for fact in BELIMUMAB_PREPARATION]
+    return lines
+
+
+def current_plan(protocol: Protocol, weight_kg: str) -> BelimumabPlan:
+    return protocol.belimumab.dose_plan(Decimal(weight_kg))
+
+
+def next_event(session: Session, patient_id: int, kind: EventKind) -> PlannedEventRow | None:
+    """The patient's first event of ``kind`` still planned (the next infusion, pulse day)."""
+    return session.exec(
+        select(PlannedEventRow)
+        .where(PlannedEventRow.patient_id == patient_id)
+        .where(PlannedEventRow.kind == kind)
+        .where(PlannedEventRow.status == EventStatus.PLANNED)
+        .order_by(col(PlannedEventRow.number))
+    ).first()
+
+
+def doses_of(session: Session, patient_id: int, drug: Drug) -> list[DoseAdministration]:
+    return list(
+        session.exec(
+            select(DoseAdministration)
+            .where(DoseAdministration.patient_id == patient_id)
+            .where(DoseAdministration.drug == drug)
+            .order_by(col(DoseAdministration.id))
+        ).all()
+    )
+
+
+# --- /dose ------------------------------------------------------------------------------------
+
+
+def _drug(args: list[str]) -> Drug:
+    if len(args) < 2:
+        raise RuleError(N_("Name the drug after the study ID: belimumab, mp, mmf or tacrolimus."))
+    word = unicodedata.normalize("NFKC", args[1]).casefold()
+    drug = DRUG_WORDS.get(word)
+    if drug is None:
+        raise RuleError(
+            N_('"{word}" is not a study drug. Use belimumab, mp, mmf or tacrolimus.'),
+            word=args[1],
+        )
+    return drug
+
+
+async def run_dose(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    drug = _drug(args)
+    rest = args[2:]
+    if drug == Drug.BELIMUMAB:
+        await _propose_belimumab(ctx, patient, rest)
+    elif drug == Drug.MP:
+        await _propose_mp(ctx, patient, rest)
+    else:
+        await _propose_oral(ctx, patient, drug, rest)
+
+
+async def _propose_belimumab(ctx: Ctx, patient: Patient, rest: list[str]) -> None:
+    assert patient.id is not None
+    protocol = ctx.services.protocol
+    if not protocol.gets_belimumab(patient.arm):
+        raise RuleError(
+            N_(
+                "{study_id} is in the control arm (multi-target therapy only) and gets no "
+                "belimumab."
+            ),
+            study_id=patient.study_id,
+        )
+    if rest:
+        raise RuleError(
+            N_(
+                "The belimumab dose comes from the latest weight: write only /dose {study_id} "
+                "belimumab (use /weight first if the weight changed)."
+            ),
+            study_id=patient.study_id,
+        )
+    plan = current_plan(protocol, patient.weight_kg)
+    with read_session(ctx.services.engine) as session:
+        event = next_event(session, patient.id, EventKind.BELIMUMAB_INFUSION)
+    t = ctx.t
+    if event is None:
+        head = t._(
+            "Belimumab for {study_id}: no planned infusion is left, so the dose is recorded "
+            "without an infusion number.",
+            study_id=patient.study_id,
+        )
+    else:
+        head = t._(
+            "Belimumab for {study_id}: {event}, week {week}, booked for {date}.",
+            study_id=patient.study_id,
+            event=t._(EVENT_TITLES[EventKind.BELIMUMAB_INFUSION], number=event.number),
+            week=event.week,
+            date=t.date(event.scheduled_date),
+        )
+    vial_plan = {
+        "weight_kg": _plain(plan.weight_kg),
+        "mg_per_kg": _plain(plan.mg_per_kg),
+        "dose_mg": _plain(_tidy(plan.dose_mg)),
+        "vials_mg": list(plan.vials),
+        "total_mg": _plain(_tidy(plan.total_mg)),
+        "waste_mg": _plain(_tidy(plan.waste_mg)),
+        "concentration_mg_per_ml": _plain(plan.concentration_mg_per_ml),
+        "volume_ml": _plain(plan.volume_ml),
+    }
+    payload = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "drug": Drug.BELIMUMAB.value,
+        "amount": _plain(_tidy(plan.dose_mg)),
+        "unit": "mg",
+        "weight_kg": patient.weight_kg,
+        "vial_plan": vial_plan,
+        "event_id": event.id if event is not None else None,
+    }
+    summary = "\n".join([head, *plan_lines(t, plan)])
+    await propose(ctx, DOSE_KIND, Draft(summary, payload))
+
+
+def mp_line(t: Translator, status: MpStatus) -> str:
+    """The cumulative pulse total: "so far" below the range, a warning above it."""
+    params = {
+        "total": t.number(status.total_mg),
+        "low": t.number(status.low_mg),
+        "high": t.number(status.high_mg),
+    }
+    if status.status is RangeStatus.BELOW:
+        return t._(
+            "Cumulative methylprednisolone so far: {total} mg (protocol total {low}-{high} mg).",
+            **params,
+        )
+    if status.status is RangeStatus.ABOVE:
+        assert status.warning is not None
+        return t._(status.warning, **status.warning_params)
+    return t._(
+        "Cumulative methylprednisolone: {total} mg, within the protocol's {low}-{high} mg.",
+        **params,
+    )
+
+
+def _mp_status(ctx: Ctx, doses_mg: list[Decimal]) -> MpStatus:
+    pulse = ctx.services.protocol.mp_pulse
+    return mp_cumulative(
+        doses_mg,
+        low=pulse.total_mg_min,
+        high=pulse.total_mg_max,
+        max_single_dose_mg=pulse.max_single_dose_mg,
+    )
+
+
+def _amount(rest: list[str], example: str) -> str:
+    if not rest:
+        raise RuleError(N_("Give the dose with its unit, for example {example}."), example=example)
+    return " ".join(rest)
+
+
+async def _propose_mp(ctx: Ctx, patient: Patient, rest: list[str]) -> None:
+    assert patient.id is not None
+    dose = parse_dose(_amount(rest, "500mg"), UnitFamily.G_OR_MG)
+    with read_session(ctx.services.engine) as session:
+        earlier = [_mg(row) for row in doses_of(session, patient.id, Drug.MP)]
+        event = next_event(session, patient.id, EventKind.MP_PULSE)
+    status = _mp_status(ctx, [*earlier, dose.mg])
+    t = ctx.t
+    lines = [
+        t._(
+            "Methylprednisolone for {study_id}: {dose} today.",
+            study_id=patient.study_id,
+            dose=dose_text(t, _plain(dose.amount), dose.unit.value),
+        ),
+        mp_line(t, status),
+    ]
+    payload = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "drug": Drug.MP.value,
+        "amount": _plain(dose.amount),
+        "unit": dose.unit.value,
+        "weight_kg": None,
+        "vial_plan": None,
+        "event_id": event.id if event is not None else None,
+    }
+    await propose(ctx, DOSE_KIND, Draft("\n".join(lines), payload))
+
+
+def _daily_range(protocol: Protocol, drug: OralDrug) -> DailyRange:
+    m = protocol.medication
+    if drug is OralDrug.MMF:
+        return DailyRange(m.mmf_g_per_day_min, m.mmf_g_per_day_max, MassUnit.G)
+    if drug is OralDrug.TACROLIMUS:
+        return DailyRange(m.tacrolimus_mg_per_day_min, m.tacrolimus_mg_per_day_max, MassUnit.MG)
+    return DEFAULT_DAILY_RANGES[drug]  # pragma: no cover - two oral drugs
+
+
+def oral_line(ctx: Ctx, drug: Drug, doses: list[Dose]) -> str:
+    """The day's total so far against the daily range; a warning only above it.
+
+    Below the range is normal until the day's last dose, so it is not flagged;
+    with ``out_of_range = "refuse"`` a total above the range is refused.
+    """
+    oral = OralDrug(drug.value)
+    limits = _daily_range(ctx.services.protocol, oral)
+    check = check_daily_total(oral, doses, policy=RangePolicy.FLAG, daily_range=limits)
+    t = ctx.t
+    if check.status is RangeStatus.ABOVE:
+        if ctx.services.protocol.medication.out_of_range == "refuse":
+            raise RuleError(oral.outside_message, **check.warning_params)
+        return t._(oral.outside_message, **check.warning_params)
+    return t._(
+        "Today's total so far: {total} {unit} (protocol: {low}-{high} {unit} per day).",
+        total=t.number(check.total.normalize()),
+        unit=check.unit.value,
+        low=t.number(check.low),
+        high=t.number(check.high),
+    )
+
+
+def _given_day(ctx: Ctx, row: DoseAdministration) -> date | None:
+    if row.given_on is not None:
+        return row.given_on
+    return local_date(ctx, row.given_at) if row.given_at is not None else None
+
+
+def _today_doses(ctx: Ctx, session: Session, patient_id: int, drug: Drug) -> list[Dose]:
+    """The doses of ``drug`` with a known amount given today (trial time zone)."""
+    day = today(ctx)
+    return [
+        Dose(Decimal(row.amount), MassUnit(row.unit))
+        for row in doses_of(session, patient_id, drug)
+        if row.amount is not None and row.unit is not None and _given_day(ctx, row) == day
+    ]
+
+
+async def _propose_oral(ctx: Ctx, patient: Patient, drug: Drug, rest: list[str]) -> None:
+    assert patient.id is not None
+    oral = OralDrug(drug.value)
+    dose = parse_dose(_amount(rest, oral.unit_family.example.split(",")[0]), oral.unit_family)
+    with read_session(ctx.services.engine) as session:
+        earlier = _today_doses(ctx, session, patient.id, drug)
+    t = ctx.t
+    lines = [
+        t._(
+            "{drug} for {study_id}: {dose} today.",
+            drug=t._(DRUG_NAMES[drug]),
+            study_id=patient.study_id,
+            dose=dose_text(t, _plain(dose.amount), dose.unit.value),
+        ),
+        oral_line(ctx, drug, [*earlier, dose]),
+    ]
+    payload = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "drug": drug.value,
+        "amount": _plain(dose.amount),
+        "unit": dose.unit.value,
+        "weight_kg": None,
+        "vial_plan": None,
+        "event_id": None,
+    }
+    await propose(ctx, DOSE_KIND, Draft("\n".join(lines), payload))
+
+
+@dataclass(frozen=True, slots=True)
+class DoseStored:
+    dose_id: int
+    study_id: str
+    drug: Drug
+    amount: str
+    unit: str
+    event_number: int | None
+    count: int
+    follow_up: str | None  # an MP total or an oral day total, already translated
+
+
+def store_dose(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> DoseStored:
+    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
+    assert patient.id is not None
+    drug = Drug(payload["drug"])
+    event = None
+    if payload["event_id"] is not None:
+        event = uow.session.get(PlannedEventRow, payload["event_id"])
+        if event is None or event.status != EventStatus.PLANNED:
+            raise RuleError(
+                N_("That planned event was recorded meanwhile: send the command again."),
+            )
+    given_on = today(ctx)
+    row = uow.add(
+        DoseAdministration(
+            patient_id=patient.id,
+            drug=drug,
+            amount=payload["amount"],
+            unit=payload["unit"],
+            given_on=given_on,
+            given_at=uow.now,
+            weight_kg=payload["weight_kg"],
+            vial_plan=(
+                json.dumps(payload["vial_plan"], sort_keys=True)
+                if payload["vial_plan"] is not None
+                else None
+            ),
+            event_id=event.id if event is not None else None,
+            recorded_by=uow.actor,
+            recorded_at=uow.now,
+        ),
+        "dose.recorded",
+    )
+    assert row.id is not None
+    if event is not None:
+        mark_event_done(uow, event, given_on)
+    doses = doses_of(uow.session, patient.id, drug)
+    follow_up: str | None = None
+    if drug == Drug.MP:
+        follow_up = mp_line(ctx.t, _mp_status(ctx, [_mg(d) for d in doses]))
+    elif drug in (Drug.MMF, Drug.TACROLIMUS):
+        follow_up = oral_line(ctx, drug, _today_doses(ctx, uow.session, patient.id, drug))
+    log.info("dose %d (%s) recorded for %s", row.id, drug.value, patient.study_id)
+    return DoseStored(
+        row.id,
+        patient.study_id,
+        drug,
+        payload["amount"],
+        payload["unit"],
+        event.number if event is not None else None,
+        len(doses),
+        follow_up,
+    )
+
+
+async def after_dose(ctx: Ctx, stored: DoseStored) -> None:
+    t = ctx.t
+    lines = [
+        t._(
+            "Recorded: {drug} {dose} for {study_id}.",
+            drug=t._(DRUG_NAMES[stored.drug]),
+            dose=dose_text(t, stored.amount, stored.unit),
+            study_id=stored.study_id,
+        )
+    ]
+    if stored.drug == Drug.BELIMUMAB:
+        if stored.event_number is not None:
+            lines.append(
+                t._(
+                    "{event} is marked done.",
+                    event=t._(
+                        EVENT_TITLES[EventKind.BELIMUMAB_INFUSION], number=stored.event_number
+                    ),
+                )
+            )
+        lines.append(t._("Belimumab doses given so far: {count}.", count=stored.count))
+    if stored.follow_up is not None:
+        lines.append(stored.follow_up)
+    await ctx.reply("\n".join(lines))
+
+
+# --- /weight ----------------------------------------------------------------------------------
+
+
+async def run_weight(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    if len(args) < 2:
+        raise RuleError(N_("Give the weight with its unit, for example 61.5kg."))
+    weight = parse_quantity(Analyte.WEIGHT, " ".join(args[1:]))
+    t = ctx.t
+    lines = [
+        t._(
+            "New weight for {study_id}: {weight} kg (was {old} kg).",
+            study_id=patient.study_id,
+            weight=t.number(weight.value),
+            old=t.number(Decimal(patient.weight_kg)),
+        )
+    ]
+    if ctx.services.protocol.gets_belimumab(patient.arm):
+        lines.append(t._("The next belimumab dose from this weight:"))
+        lines += plan_lines(t, current_plan(ctx.services.protocol, _plain(weight.value)))
+    payload = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "weight_kg": _plain(weight.value),
+    }
+    await propose(ctx, WEIGHT_KIND, Draft("\n".join(lines), payload))
+
+
+@dataclass(frozen=True, slots=True)
+class WeightStored:
+    study_id: str
+    weight_kg: str
+    plan: BelimumabPlan | None
+
+
+def store_weight(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> WeightStored:
+    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
+    uow.update(patient, "patient.weight_changed", weight_kg=payload["weight_kg"])
+    protocol = ctx.services.protocol
+    plan = None
+    if protocol.gets_belimumab(patient.arm):
+        plan = current_plan(protocol, payload["weight_kg"])
+    return WeightStored(patient.study_id, payload["weight_kg"], plan)
+
+
+async def after_weight(ctx: Ctx, stored: WeightStored) -> None:
+    t = ctx.t
+    lines = [
+        t._(
+            "The weight of {study_id} is now {weight} kg.",
+            study_id=stored.study_id,
+            weight=t.number(Decimal(stored.weight_kg)),
+        )
+    ]
+    if stored.plan is not None:
+        lines.append(t._("The next belimumab dose from this weight:"))
+        lines += plan_lines(t, stored.plan)
+    await ctx.reply("\n".join(lines))
+
+
+# --- the guided flows ---------------------------------------------------------------------
+
+
+def drug_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(ctx.t._(DRUG_NAMES[drug]), drug.value) for drug in DRUG_NAMES]
+
+
+register_action(ActionSpec(DOSE_KIND, "dose", store_dose, after_dose))
+register_action(ActionSpec(WEIGHT_KIND, "weight", store_weight, after_weight))
+
+DOSE_COMMAND = register_staff_command(
+    StaffCommand(
+        "dose",
+        DOSE_USAGE,
+        run_dose,
+        fields=(
+            Field("patient", N_("Which patient?"), choices=patient_choices),
+            Field("drug", N_("Which drug?"), choices=drug_choices),
+            Field(
+                "amount",
+                N_(
+                    "Type the dose with its unit, for example 500mg. For belimumab press Skip: "
+                    "the dose comes from the latest weight."
+                ),
+                optional=True,
+            ),
+        ),
+    )
+)
+
+WEIGHT_COMMAND = register_staff_command(
+    StaffCommand(
+        "weight",
+        WEIGHT_USAGE,
+        run_weight,
+        fields=(
+            Field("patient", N_("Which patient?"), choices=patient_choices),
+            Field("weight", N_("Type the new weight with its unit, for example 61.5kg.")),
+        ),
+    )
+)

@@ -1,0 +1,397 @@
+"""/labs: renal results of one week, and the response once the week's panel is complete.
+
+``/labs P01 w24 protein=0.25g/24h rbc=2/hpf wbc=3/hpf casts=none alb=39g/L
+scr=69umol/L`` (any subset; also ``scr_uln=`` the result's own creatinine
+upper limit, ``uti=yes``, ``date=YYYY-MM-DD`` the collection date, today when
+left out). Keys have Chinese names too (蛋白, 红细胞, 白细胞, 管型, 白蛋白, 肌酐).
+Values are read by :func:`core.units.parse_quantity`: kept exactly as typed
+with their unit, and impossible values refused naming the accepted range
+(clinical-facts §4). The results are linked to that week's renal assessment
+when the plan has one.
+
+When the week's six results are all in (:mod:`core.renal_panel`), the
+response is classified against week 0 (:func:`core.response.classify`, the
+registry's CR/PR definitions) and shown with every clause to the sender and
+to every coordinator; a complete week 0 is the baseline, and the sender is
+told so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.alerts import alert_staff
+from bot.context import Ctx
+from bot.i18n import Translator
+from bot.outputs.followup import load_progress, progress_text
+from bot.response_view import assessment_lines
+from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.clinical import (
+    event_of_week,
+    instant_on,
+    last_week,
+    mark_event_done,
+    patient_for_entry,
+    patient_in_store,
+    quantity_text,
+    today,
+    week_choices,
+)
+from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from core.entry_syntax import parse_entry_date, parse_options, parse_week, parse_yes_no
+from core.messages import N_, RuleError
+from core.renal_panel import (
+    CASTS,
+    CREATININE,
+    URINE_ANALYTES,
+    StoredResult,
+    casts_row,
+    missing_analytes,
+    panel_from_results,
+)
+from core.response import Assessment, Sex, classify
+from core.schedule import EventKind
+from core.store.db import read_session
+from core.store.models import LabResult, PlannedEventRow, StaffRole
+from core.store.uow import UnitOfWork
+from core.units import ANALYTE_LABELS, Analyte, Quantity, Unit, parse_casts, parse_quantity
+
+log = logging.getLogger(__name__)
+
+KIND = "labs"
+
+USAGE = N_(
+    "/labs <study ID> w<week> protein=... rbc=... wbc=... casts=... alb=... scr=... "
+    "[scr_uln=...] [uti=yes] [date=YYYY-MM-DD]  e.g. /labs P01 w24 protein=0.25g/24h "
+    "rbc=2/hpf wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
+)
+
+OPTION_KEYS = {
+    "protein": "protein",
+    "蛋白": "protein",
+    "尿蛋白": "protein",
+    "rbc": "rbc",
+    "红细胞": "rbc",
+    "wbc": "wbc",
+    "白细胞": "wbc",
+    "casts": "casts",
+    "cast": "casts",
+    "管型": "casts",
+    "alb": "alb",
+    "albumin": "alb",
+    "白蛋白": "alb",
+    "scr": "scr",
+    "creatinine": "scr",
+    "肌酐": "scr",
+    "scr_uln": "scr_uln",
+    "肌酐上限": "scr_uln",
+    "uti": "uti",
+    "尿路感染": "uti",
+    "date": "date",
+    "日期": "date",
+}
+
+# Which analyte each key stores (lab_result.analyte, as in the lab file export).
+ANALYTE_OF_KEY: dict[str, Analyte] = {
+    "protein": Analyte.URINE_PROTEIN_24H,
+    "rbc": Analyte.URINE_RBC,
+    "wbc": Analyte.URINE_WBC,
+    "alb": Analyte.SERUM_ALBUMIN,
+    "scr": Analyte.SERUM_CREATININE,
+}
+
+CASTS_LABEL = N_("Cellular casts")
+CASTS_NAMES: dict[str, str] = {
+    "none": N_("none"),
+    "rbc": N_("RBC casts"),
+    "wbc": N_("WBC casts"),
+    "rbc+wbc": N_("RBC and WBC casts"),
+}
+
+
+def analyte_label(t: Translator, analyte: str) -> str:
+    if analyte == CASTS:
+        return t._(CASTS_LABEL)
+    return t._(ANALYTE_LABELS[Analyte(analyte)])
+
+
+def result_text(t: Translator, row: dict[str, Any]) -> str:
+    """One result as entered: "Serum creatinine: 69 µmol/L"."""
+    label = analyte_label(t, row["analyte"])
+    if row["analyte"] == CASTS:
+        casts = CASTS_NAMES[row["unit"]]
+        return t._("{analyte}: {value}", analyte=label, value=t._(casts))
+    value = quantity_text(t, Quantity(Decimal(row["value"]), Unit(row["unit"])))
+    if row.get("ref_high") is not None:
+        uln = quantity_text(t, Quantity(Decimal(row["ref_high"]), Unit(row["ref_unit"])))
+        return t._("{analyte}: {value} (upper limit {uln})", analyte=label, value=value, uln=uln)
+    return t._("{analyte}: {value}", analyte=label, value=value)
+
+
+def _plain(q: Quantity) -> str:
+    # The number as typed, fixed-point (never "1E+3").
+    return format(q.value, "f")
+
+
+def week_rows(session: Session, patient_id: int, week: int) -> list[LabResult]:
+    """A patient's lab results of one week, in the order they were entered."""
+    return list(
+        session.exec(
+            select(LabResult)
+            .where(LabResult.patient_id == patient_id)
+            .where(LabResult.week == week)
+            .order_by(col(LabResult.entered_at), col(LabResult.id))
+        ).all()
+    )
+
+
+def stored_results(rows: list[LabResult]) -> list[StoredResult]:
+    return [StoredResult(r.analyte, r.value, r.unit, r.ref_high, r.ref_unit, r.uti) for r in rows]
+
+
+def missing_text(t: Translator, missing: tuple[str, ...]) -> str:
+    return ", ".join(analyte_label(t, a) for a in missing)
+
+
+# --- the one-message form ---------------------------------------------------------------
+
+
+async def run(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    assert patient.id is not None
+    if len(args) < 2:
+        raise RuleError(N_("After the study ID, give the week, for example w24."))
+    week = parse_week(args[1], last_week=last_week(ctx))
+    options = parse_options(args[2:], OPTION_KEYS)
+    results: list[dict[str, Any]] = []
+    for key, analyte in ANALYTE_OF_KEY.items():
+        if key in options:
+            q = parse_quantity(analyte, options[key][0])
+            results.append({"analyte": analyte.value, "value": _plain(q), "unit": q.unit.value})
+    if "casts" in options:
+        value, unit = casts_row(parse_casts(options["casts"][0]))
+        results.append({"analyte": CASTS, "value": value, "unit": unit})
+    if "scr_uln" in options:
+        scr = next((r for r in results if r["analyte"] == CREATININE), None)
+        if scr is None:
+            raise RuleError(
+                N_("scr_uln= is the upper limit printed with a creatinine result: give scr= too.")
+            )
+        uln = parse_quantity(Analyte.SERUM_CREATININE, options["scr_uln"][0])
+        scr["ref_high"], scr["ref_unit"] = _plain(uln), uln.unit.value
+    uti = parse_yes_no(options["uti"][0]) if "uti" in options else False
+    if not results:
+        raise RuleError(N_("Give at least one result, for example protein=0.25g/24h."))
+    if uti and not any(r["analyte"] in URINE_ANALYTES for r in results):
+        raise RuleError(
+            N_("uti=yes belongs to a urine result: give it with protein, rbc, wbc or casts.")
+        )
+    collected = today(ctx)
+    if "date" in options:
+        collected = parse_entry_date(options["date"][0], today=collected)
+
+    with read_session(ctx.services.engine) as session:
+        event = event_of_week(session, patient.id, EventKind.RENAL_ASSESSMENT, week)
+        earlier = week_rows(session, patient.id, week)
+    t = ctx.t
+    lines = [
+        t._(
+            "Lab results for {study_id}, week {week}, collected on {date}:",
+            study_id=patient.study_id,
+            week=week,
+            date=t.date(collected),
+        )
+    ]
+    lines += ["  " + result_text(t, row) for row in results]
+    if uti:
+        lines.append(
+            t._(
+                "A urinary tract infection is recorded: white cells do not count toward "
+                "active sediment."
+            )
+        )
+    warnings: list[str] = []
+    before = {r.analyte for r in earlier}
+    for row in results:
+        if row["analyte"] in before:
+            warnings.append(
+                t._(
+                    "Week {week} already has a result for {analyte}: this one replaces it.",
+                    week=week,
+                    analyte=analyte_label(t, row["analyte"]),
+                )
+            )
+    if event is None:
+        warnings.append(
+            t._(
+                "There is no planned renal assessment in week {week}: the results are stored "
+                "for week {week} without one.",
+                week=week,
+            )
+        )
+    payload = {
+        "patient_id": patient.id,
+        "study_id": patient.study_id,
+        "week": week,
+        "event_id": event.id if event is not None else None,
+        "date": collected.isoformat(),
+        "uti": uti,
+        "results": results,
+    }
+    await propose(ctx, KIND, Draft("\n".join(lines), payload, tuple(warnings)))
+
+
+# --- Confirm ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    study_id: str
+    week: int
+    count: int
+    missing: tuple[str, ...]
+    assessment: Assessment | None
+    has_baseline: bool
+
+
+def store(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Stored:
+    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
+    assert patient.id is not None
+    week: int = payload["week"]
+    collected = date.fromisoformat(payload["date"])
+    at = instant_on(ctx, collected, ctx.services.protocol.renal_assessment.time)
+    event = None
+    if payload["event_id"] is not None:
+        event = uow.session.get(PlannedEventRow, payload["event_id"])
+    for row in payload["results"]:
+        uow.add(
+            LabResult(
+                patient_id=patient.id,
+                event_id=payload["event_id"],
+                week=week,
+                analyte=row["analyte"],
+                value=row["value"],
+                unit=row["unit"],
+                ref_high=row.get("ref_high"),
+                ref_unit=row.get("ref_unit"),
+                collected_at=at,
+                uti=payload["uti"] and row["analyte"] in URINE_ANALYTES,
+                entered_by=uow.actor,
+                entered_at=uow.now,
+            ),
+            "lab_result.entered",
+        )
+    results = stored_results(week_rows(uow.session, patient.id, week))
+    missing = missing_analytes(results)
+    assessment = None
+    has_baseline = week == 0
+    if not missing:
+        if event is not None:
+            mark_event_done(uow, event, collected)
+        if week > 0:
+            baseline_rows = stored_results(week_rows(uow.session, patient.id, 0))
+            has_baseline = bool(baseline_rows)
+            assessment = classify(
+                panel_from_results(baseline_rows),
+                panel_from_results(results),
+                Sex(patient.sex.value),
+                ctx.services.protocol.response_options(),
+            )
+            log.info("%s week %d renal response %s", patient.study_id, week, assessment.cls)
+    return Stored(
+        patient.study_id, week, len(payload["results"]), missing, assessment, has_baseline
+    )
+
+
+def response_text(t: Translator, stored: Stored) -> str:
+    """The week's class and each clause, in one reader's language."""
+    assert stored.assessment is not None
+    lines = [
+        t._(
+            "Renal panel of {study_id}, week {week}, is complete. Response:",
+            study_id=stored.study_id,
+            week=stored.week,
+        )
+    ]
+    lines += assessment_lines(t, stored.assessment)
+    if not stored.has_baseline:
+        lines.append(
+            t._(
+                "There is no baseline (week 0) panel yet, so the partial-response clauses "
+                "cannot be judged."
+            )
+        )
+    return "\n".join(lines)
+
+
+async def after(ctx: Ctx, stored: Stored) -> None:
+    t = ctx.t
+    lines = [
+        t._(
+            "Stored {count} results for {study_id}, week {week}.",
+            count=stored.count,
+            study_id=stored.study_id,
+            week=stored.week,
+        )
+    ]
+    if stored.missing:
+        lines.append(
+            t._(
+                "Still missing for week {week}: {missing}.",
+                week=stored.week,
+                missing=missing_text(t, stored.missing),
+            )
+        )
+    elif stored.week == 0:
+        lines.append(
+            t._(
+                "The baseline (week 0) renal panel of {study_id} is complete.",
+                study_id=stored.study_id,
+            )
+        )
+    await ctx.reply("\n".join(lines))
+    if stored.assessment is not None:
+        # Issue 7: the class with each clause, then the cumulative status (and,
+        # at week 24, that the patient completed it and what is still missing).
+        progress = load_progress(ctx.services, stored.study_id, stored.week)
+
+        def message(reader: Translator) -> str:
+            return response_text(reader, stored) + "\n" + progress_text(reader, progress)
+
+        await ctx.reply(message(t))
+        await alert_staff(ctx.context.bot, ctx.services, message, roles=[StaffRole.COORDINATOR])
+
+
+# --- the guided flow ----------------------------------------------------------------------
+
+
+register_action(ActionSpec(KIND, "labs", store, after))
+
+COMMAND = register_staff_command(
+    StaffCommand(
+        "labs",
+        USAGE,
+        run,
+        fields=(
+            Field("patient", N_("Which patient?"), choices=patient_choices),
+            Field(
+                "week",
+                N_("Which week?"),
+                choices=week_choices(lambda ctx: ctx.services.protocol.renal_assessment.weeks),
+            ),
+            Field(
+                "values",
+                N_(
+                    "Type the results as key=value, for example protein=0.25g/24h rbc=2/hpf "
+                    "wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
+                ),
+            ),
+        ),
+    )
+)

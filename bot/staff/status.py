@@ -1,0 +1,512 @@
+"""/status: the trial at a glance, or one patient (coordinators).
+
+Issue 5: "``/status`` -> the trial at a glance on one screen: enrolled per
+arm against the target of 15; this week's infusions, assessments and urine
+collections with done / due / overdue; open adverse events with every serious
+one's reporting clock (hours left, or overdue); patients who are unreachable
+or not yet joined; how many reached week 24 and their response class
+(cumulative CR / PR / NR per arm)" and "``/status P01`` -> one patient: study
+day and week, arm, next events, last renal panel against baseline with the
+current response class and each clause, SLEDAI-2K trend, CD20 trend, doses
+given (belimumab count and the next dose plan from the latest weight, MP
+cumulative total), adverse events, open patient reports, reminder delivery
+(sent / confirmed / missed)".
+
+Showing is not recording: no Confirm. The numbers come from aggregate
+queries (:mod:`core.store.status`); the rules from :mod:`core.overview`,
+:mod:`core.patient_response`, :mod:`core.dosing`; long replies are paged
+(:mod:`bot.pagination`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from bot.context import Ctx
+from bot.i18n import Translator
+from bot.pagination import register_pages, send_pages
+from bot.response_view import assessment_lines, class_name
+from bot.staff.commands import StaffCommand, register_staff_command
+from bot.staff.reports import category_name
+from bot.texts import ARM_NAMES, EVENT_TITLES
+from core.adverse_events import term_by_key
+from core.dosing import RangeStatus, mp_cumulative
+from core.messages import N_, RuleError
+from core.overview import (
+    ProgressCounts,
+    count_classes,
+    reporting_clock,
+    study_time,
+    tally_progress,
+    week_bounds,
+)
+from core.patient_response import LabRow, patient_response
+from core.protocol import Protocol
+from core.response import ResponseClass, Sex
+from core.schedule import EventKind
+from core.store import status as queries
+from core.store.db import read_session
+from core.store.models import AdverseEvent, Patient, PatientStatus
+from core.store.services import patient_by_study_id
+from core.units import Unit
+
+COMMAND = "status"
+USAGE = N_("/status for the whole trial, or /status <study ID> for one patient  e.g. /status P01")
+NO_PATIENT = N_("There is no patient with study ID {study_id}.")
+
+# Study IDs per line in the unreachable / not-joined lists (pages break between lines).
+_IDS_PER_LINE = 12
+_NEXT_EVENTS = 3
+
+_WEEK_LINES: dict[EventKind, str] = {
+    EventKind.BELIMUMAB_INFUSION: N_(
+        "Belimumab infusions: {done} done, {due} due, {overdue} overdue"
+    ),
+    EventKind.RENAL_ASSESSMENT: N_("Renal assessments: {done} done, {due} due, {overdue} overdue"),
+    EventKind.URINE_COLLECTION: N_(
+        "24-hour urine collections: {done} done, {due} due, {overdue} overdue"
+    ),
+}
+
+_PATIENT_STATUS: dict[PatientStatus, str] = {
+    PatientStatus.ACTIVE: N_("in the study"),
+    PatientStatus.WITHDRAWN: N_("withdrawn from the study"),
+    PatientStatus.COMPLETED: N_("completed the study"),
+}
+
+_MP_RANGE: dict[RangeStatus, str] = {
+    RangeStatus.BELOW: N_("below the protocol range {low}-{high} mg"),
+    RangeStatus.WITHIN: N_("within the protocol range {low}-{high} mg"),
+    RangeStatus.ABOVE: N_("above the protocol range {low}-{high} mg"),
+}
+
+
+def _today(ctx: Ctx) -> date:
+    return ctx.now().astimezone(ctx.services.zone).date()
+
+
+def _collection_days(protocol: Protocol) -> int:
+    """Days a urine collection runs past its start day (1: it ends the next morning)."""
+    start = protocol.urine_collection.start_time
+    minutes = start.hour * 60 + start.minute + protocol.urine_collection.hours * 60
+    return minutes // (24 * 60)
+
+
+def _id_lines(ids: Sequence[str]) -> list[str]:
+    return ["  " + ", ".join(ids[i : i + _IDS_PER_LINE]) for i in range(0, len(ids), _IDS_PER_LINE)]
+
+
+# --------------------------------------------------------------------------- the trial
+
+
+def overview_blocks(ctx: Ctx) -> list[str]:
+    """The whole trial on one screen (pages when it is long)."""
+    t = ctx.t
+    protocol = ctx.services.protocol
+    now = ctx.now()
+    today = _today(ctx)
+    monday, sunday = week_bounds(today)
+    endpoint = protocol.trial.induction_weeks
+    with read_session(ctx.services.engine) as session:
+        arms = queries.enrollment_by_arm(session)
+        groups = queries.week_event_groups(session, monday, sunday)
+        open_total, open_serious = queries.open_adverse_event_count(session)
+        serious = queries.serious_unacknowledged(session)
+        unreachable = queries.unreachable_study_ids(session)
+        not_joined = queries.not_joined_study_ids(session)
+        reached = queries.reached_week_by_arm(session, today, endpoint)
+        endpoint_patients = queries.endpoint_patients(session, endpoint)
+        rows = queries.endpoint_lab_rows(session, endpoint) if endpoint_patients else []
+
+    blocks = [t._("Trial status on {date}", date=t.date(today))]
+
+    # Enrolment per arm, every arm of the protocol even before its first patient.
+    by_arm = {a.arm: a for a in arms}
+    target = protocol.trial.enrollment_target
+    lines = [t._("Enrolled (target {target} per arm):", target=target)]
+    for arm in [*protocol.arms, *sorted(set(by_arm) - set(protocol.arms))]:
+        counts = by_arm.get(arm, queries.ArmEnrollment(arm, 0, 0))
+        if counts.withdrawn:
+            lines.append(
+                "  "
+                + t._(
+                    "{arm}: {enrolled} / {target} ({withdrawn} withdrawn)",
+                    arm=arm,
+                    enrolled=counts.enrolled,
+                    target=target,
+                    withdrawn=counts.withdrawn,
+                )
+            )
+        else:
+            lines.append(
+                "  "
+                + t._(
+                    "{arm}: {enrolled} / {target}", arm=arm, enrolled=counts.enrolled, target=target
+                )
+            )
+    lines.append("  " + t._("Total: {enrolled}", enrolled=sum(a.enrolled for a in arms)))
+    blocks.append("\n".join(lines))
+
+    # This week's events.
+    tallies = tally_progress(
+        ((g.kind, g.scheduled_date, g.done, g.count) for g in groups),
+        today,
+        {EventKind.URINE_COLLECTION: _collection_days(protocol)},
+    )
+    lines = [
+        t._(
+            "This week ({monday} to {sunday}):",
+            monday=t.date(monday, "MMMEd"),
+            sunday=t.date(sunday, "MMMEd"),
+        )
+    ]
+    for kind, template in _WEEK_LINES.items():
+        progress = tallies.get(kind, ProgressCounts())
+        lines.append(
+            "  " + t._(template, done=progress.done, due=progress.due, overdue=progress.overdue)
+        )
+    blocks.append("\n".join(lines))
+
+    # Adverse events and the reporting clocks.
+    hours = protocol.adverse_events.serious_report_hours
+    lines = [
+        t._(
+            "Open adverse events: {count} ({serious} serious)",
+            count=open_total,
+            serious=open_serious,
+        )
+    ]
+    if serious:
+        lines.append(t._("Serious, not yet acknowledged:"))
+    blocks.append("\n".join(lines))
+    for event in serious:
+        clock = reporting_clock(event.awareness_at, now, hours)
+        if clock.overdue:
+            text = t._(
+                "AE{number} {study_id}: report overdue by {hours} h",
+                number=event.ae_id,
+                study_id=event.study_id,
+                hours=clock.hours,
+            )
+        else:
+            text = t._(
+                "AE{number} {study_id}: {hours} h left to report (by {deadline})",
+                number=event.ae_id,
+                study_id=event.study_id,
+                hours=clock.hours,
+                deadline=t.datetime(clock.deadline),
+            )
+        blocks.append("  " + text)
+
+    # People the bot cannot reach.
+    blocks.append(t._("Unreachable: {count}", count=len(unreachable)))
+    blocks.extend(_id_lines(unreachable))
+    blocks.append(t._("Not yet joined: {count}", count=len(not_joined)))
+    blocks.extend(_id_lines(not_joined))
+
+    # Week 24 and the response classes.
+    blocks.append("\n".join(_endpoint_lines(ctx, endpoint, reached, endpoint_patients, rows)))
+    return blocks
+
+
+def _endpoint_lines(
+    ctx: Ctx,
+    endpoint: int,
+    reached: dict[str, int],
+    patients: dict[int, queries.EndpointPatient],
+    rows: Iterable[LabRow],
+) -> list[str]:
+    t = ctx.t
+    protocol = ctx.services.protocol
+    options = protocol.response_options()
+    by_patient: dict[int, list[LabRow]] = {}
+    for row in rows:
+        by_patient.setdefault(row.patient_id, []).append(row)
+    classes: dict[str, list[ResponseClass | None]] = {}
+    for patient_id, patient in patients.items():
+        response = patient_response(by_patient.get(patient_id, []), patient.sex, options)
+        classes.setdefault(patient.arm, []).append(response.result.cumulative)
+    lines = [
+        t._(
+            "Reached week {week}: {count}",
+            week=endpoint,
+            count=sum(reached.values()),
+        ),
+        t._(
+            "Cumulative response by week {week} (CR at any assessment up to week {week}), "
+            "among patients with a week-{week} assessment:",
+            week=endpoint,
+        ),
+    ]
+    for arm in [*protocol.arms, *sorted((set(reached) | set(classes)) - set(protocol.arms))]:
+        counts = count_classes(classes.get(arm, []))
+        lines.append(
+            "  "
+            + t._(
+                "{arm}: {reached} reached week {week}, {assessed} assessed: "
+                "CR {cr}, PR {pr}, NR {nr}, not evaluable {ne}",
+                arm=arm,
+                reached=reached.get(arm, 0),
+                week=endpoint,
+                assessed=counts.total,
+                cr=counts.cr,
+                pr=counts.pr,
+                nr=counts.nr,
+                ne=counts.ne + counts.none,
+            )
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- one patient
+
+
+def _find(ctx: Ctx, study_id: str) -> Patient:
+    with read_session(ctx.services.engine) as session:
+        found = patient_by_study_id(session, study_id)
+        if found is None and study_id.upper() != study_id:
+            found = patient_by_study_id(session, study_id.upper())
+    if found is None:
+        raise RuleError(NO_PATIENT, study_id=study_id)
+    return found
+
+
+def _term(t: Translator, event: AdverseEvent) -> str:
+    if event.coded and event.term:
+        try:
+            term = term_by_key(event.term)
+        except KeyError:
+            return event.term
+        return term.term_zh if t.lang == "zh_Hans" else term.term_en
+    return event.verbatim
+
+
+def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
+    """One patient in full (pages when it is long)."""
+    t = ctx.t
+    patient = _find(ctx, study_id)
+    assert patient.id is not None
+    with read_session(ctx.services.engine) as session:
+        events = queries.next_events(session, patient.id, ctx.now(), _NEXT_EVENTS)
+        lab_rows = queries.patient_lab_rows(session, patient.id)
+        sledai = queries.sledai_trend(session, patient.id)
+        cd20 = queries.cd20_trend(session, patient.id)
+        belimumab_given = queries.belimumab_dose_count(session, patient.id)
+        mp = queries.mp_doses(session, patient.id)
+        adverse = queries.adverse_events_of(session, patient.id)
+        reports = queries.open_reports_of(session, patient.id)
+        delivery = queries.reminder_delivery(session, patient.id)
+
+    when = study_time(patient.day0, _today(ctx))
+    arm_name = ARM_NAMES.get(patient.arm)
+    blocks = [
+        "\n".join(
+            [
+                t._(
+                    "{study_id}: {arm} ({arm_name}), {status}",
+                    study_id=patient.study_id,
+                    arm=patient.arm,
+                    arm_name=t._(arm_name) if arm_name else patient.arm,
+                    status=t._(_PATIENT_STATUS[patient.status]),
+                ),
+                t._(
+                    "Day 0: {day0}. Today is study day {day}, week {week}.",
+                    day0=t.date(patient.day0),
+                    day=when.day,
+                    week=when.week,
+                ),
+            ]
+        )
+    ]
+
+    lines = [t._("Next events:")]
+    for event in events:
+        title = t._(EVENT_TITLES[event.kind], number=event.number)
+        lines.append("  " + t._("{when}: {title}", when=t.datetime(event.starts_at), title=title))
+    if not events:
+        lines.append("  " + t._("No more planned events."))
+    blocks.append("\n".join(lines))
+
+    blocks.append("\n".join(_renal_lines(ctx, patient, lab_rows)))
+
+    lines = [t._("SLEDAI-2K:")]
+    lines += [
+        "  "
+        + t._(
+            "Week {week}: total {total}, renal {renal}",
+            week=s.week,
+            total=s.total,
+            renal=s.renal_total,
+        )
+        for s in sledai
+    ]
+    if not sledai:
+        lines.append("  " + t._("None recorded yet."))
+    blocks.append("\n".join(lines))
+
+    lines = [t._("CD20 B cells:")]
+    lines += [
+        "  "
+        + t._(
+            "Week {week}: {value}",
+            week=c.week,
+            value=f"{t.number(Decimal(c.value))}{Unit(c.unit.value).suffix}",
+        )
+        for c in cd20
+    ]
+    if not cd20:
+        lines.append("  " + t._("None recorded yet."))
+    blocks.append("\n".join(lines))
+
+    blocks.append("\n".join(_dose_lines(ctx, patient, belimumab_given, mp)))
+
+    lines = [t._("Adverse events:")]
+    for ae in adverse:
+        if not ae.serious:
+            template = N_("AE{number} {term}, grade {grade}, not serious")
+        elif ae.acknowledged_at is not None:
+            template = N_("AE{number} {term}, grade {grade}, serious, acknowledged")
+        else:
+            template = N_("AE{number} {term}, grade {grade}, serious, not yet acknowledged")
+        lines.append("  " + t._(template, number=ae.id, term=_term(t, ae), grade=ae.grade))
+    if not adverse:
+        lines.append("  " + t._("None recorded."))
+    blocks.append("\n".join(lines))
+
+    lines = [t._("Open patient reports:")]
+    for report in reports:
+        lines.append(
+            "  "
+            + t._(
+                "R{number} {category}, {created}",
+                number=report.id,
+                category=category_name(t, report),
+                created=t.datetime(report.created_at),
+            )
+        )
+    if not reports:
+        lines.append("  " + t._("None open."))
+    blocks.append("\n".join(lines))
+
+    blocks.append(
+        t._(
+            "Reminders: {sent} sent, {confirmed} confirmed, {missed} missed, {failed} failed",
+            sent=delivery.sent,
+            confirmed=delivery.confirmed,
+            missed=delivery.missed,
+            failed=delivery.failed,
+        )
+    )
+    return blocks
+
+
+def _renal_lines(ctx: Ctx, patient: Patient, rows: Sequence[LabRow]) -> list[str]:
+    t = ctx.t
+    options = ctx.services.protocol.response_options()
+    response = patient_response(rows, Sex(patient.sex.value), options)
+    last = response.last_week
+    if last is None:
+        if response.baseline is not None:
+            return [t._("Renal response: only the baseline (week 0) panel so far.")]
+        return [t._("Renal response: no renal results yet.")]
+    lines = [t._("Renal response at week {week} against baseline (week 0):", week=last)]
+    lines += ["  " + line for line in assessment_lines(t, response.assessments[last])]
+    result = response.result
+    if result.cumulative is not None:
+        lines.append(
+            t._(
+                "Cumulative by week {week}: {response}",
+                week=result.endpoint_week,
+                response=class_name(t, result.cumulative),
+            )
+        )
+    return lines
+
+
+def _dose_lines(
+    ctx: Ctx, patient: Patient, belimumab_given: int, mp: Sequence[tuple[str, str]]
+) -> list[str]:
+    t = ctx.t
+    protocol = ctx.services.protocol
+    lines = [t._("Doses:")]
+    if protocol.gets_belimumab(patient.arm):
+        lines.append("  " + t._("Belimumab doses given: {count}", count=belimumab_given))
+        try:
+            plan = protocol.belimumab.dose_plan(Decimal(patient.weight_kg))
+        except (RuleError, InvalidOperation):
+            lines.append("  " + t._("No belimumab dose plan: the recorded weight is not usable."))
+        else:
+            vials = " + ".join(f"{size} mg × {count}" for size, count in plan.vial_counts)
+            lines.append(
+                "  "
+                + t._(
+                    "Next belimumab dose from the latest weight ({weight} kg): {dose} mg, "
+                    "vials {vials}, {volume} mL",
+                    weight=t.number(plan.weight_kg),
+                    dose=t.number(plan.dose_mg),
+                    vials=vials,
+                    volume=t.number(plan.volume_ml_display),
+                )
+            )
+    doses = _mp_mg(mp)
+    if not doses:
+        lines.append("  " + t._("Methylprednisolone: none recorded yet."))
+        return lines
+    pulse = protocol.mp_pulse
+    try:
+        status = mp_cumulative(
+            doses, pulse.total_mg_min, pulse.total_mg_max, pulse.max_single_dose_mg
+        )
+    except RuleError:
+        total = sum(doses, Decimal(0))
+        lines.append("  " + t._("Methylprednisolone total: {total} mg", total=t.number(total)))
+        return lines
+    lines.append(
+        "  "
+        + t._(
+            "Methylprednisolone total: {total} mg in {count} doses, {range}",
+            total=t.number(status.total_mg),
+            count=len(doses),
+            range=t._(
+                _MP_RANGE[status.status],
+                low=t.number(status.low_mg),
+                high=t.number(status.high_mg),
+            ),
+        )
+    )
+    return lines
+
+
+def _mp_mg(rows: Sequence[tuple[str, str]]) -> list[Decimal]:
+    """Recorded MP amounts in mg (a dose recorded in g counts x 1000)."""
+    out: list[Decimal] = []
+    for amount, unit in rows:
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            continue
+        out.append(value * 1000 if unit.strip().lower() == "g" else value)
+    return out
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def _blocks(ctx: Ctx, argument: str) -> list[str]:
+    return patient_blocks(ctx, argument) if argument else overview_blocks(ctx)
+
+
+async def run(ctx: Ctx, args: list[str]) -> None:
+    """``/status`` (the trial) or ``/status P01`` (one patient)."""
+    if len(args) > 1:
+        raise RuleError(N_("Name one patient at most."))
+    argument = args[0].strip()[:32] if args else ""
+    if argument:
+        argument = _find(ctx, argument).study_id
+    await send_pages(ctx, COMMAND, argument, _blocks(ctx, argument))
+
+
+register_staff_command(StaffCommand(COMMAND, USAGE, run))
+register_pages(COMMAND, _blocks)

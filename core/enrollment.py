@@ -1,0 +1,214 @@
+"""What a coordinator types to enroll a patient, read and checked.
+
+Issue 5: "``/enroll P01 belimumab_mt 2026-12-01 F 62kg zh`` (study ID, arm,
+day 0, sex, weight, language) ... Duplicate study IDs, unknown arms,
+impossible weights, and a day 0 more than 26 weeks back or 8 weeks ahead (a
+likely typo) are refused."
+
+Each reader takes the word as typed (English or Chinese, as the issue shows
+them) and returns a plain value or raises :class:`~core.messages.RuleError`
+naming what was expected. Nothing here reads the clock: "today" is passed in.
+
+Choices (the facts are silent; the lead may move them to the protocol file):
+
+- A study ID is 1 to 16 characters of ``A-Z a-z 0-9 _ -``
+  (:data:`STUDY_ID_PATTERN`): enough for site prefixes ("NJ-P01"), short
+  enough to read on a button, and nothing that could carry a name with spaces.
+- The day-0 limits, 26 weeks back and 8 weeks ahead, are the issue's own
+  numbers (:class:`Day0Limits`); both bounds are inclusive ("more than").
+- The weight uses the plausible weight range of :mod:`core.units`
+  (25-250 kg, inclusive) and is checked again by
+  :func:`core.dosing.check_weight`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Final, Literal
+
+from core.dosing import check_weight
+from core.messages import N_, RuleError
+from core.units import DEFAULT_RANGES, Analyte, Unit, parse_quantity
+
+STUDY_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,16}")
+
+SexCode = Literal["F", "M"]
+LanguageCode = Literal["zh_Hans", "en"]
+
+_SEX_WORDS: Final[dict[str, SexCode]] = {
+    "f": "F",
+    "female": "F",
+    "女": "F",
+    "m": "M",
+    "male": "M",
+    "男": "M",
+}
+_LANGUAGE_WORDS: Final[dict[str, LanguageCode]] = {
+    "zh": "zh_Hans",
+    "zh_hans": "zh_Hans",
+    "zh-hans": "zh_Hans",
+    "中文": "zh_Hans",
+    "en": "en",
+    "english": "en",
+    "英文": "en",
+}
+_YES: Final = frozenset({"yes", "y", "true", "on", "1", "是"})
+_NO: Final = frozenset({"no", "n", "false", "off", "0", "否"})
+
+
+def _word(text: str) -> str:
+    # Full-width letters and digits from a Chinese keyboard read as ASCII.
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def check_study_id(text: str) -> str:
+    """Return the study ID as typed if it matches :data:`STUDY_ID_PATTERN`, else refuse.
+
+    Rule (a choice, see the module docstring): 1-16 characters of
+    ``A-Z a-z 0-9 _ -``. Source: issue 5 (study IDs name patients in chat and
+    logs, DESIGN.md section 4: never names).
+    """
+    study_id = _word(text)
+    if STUDY_ID_PATTERN.fullmatch(study_id) is None:
+        raise RuleError(
+            N_(
+                "{study_id} is not a valid study ID: use 1 to 16 letters, digits, _ or -, "
+                "for example P01."
+            ),
+            study_id=text,
+        )
+    return study_id
+
+
+def parse_date(text: str) -> date:
+    """A calendar date typed as ``YYYY-MM-DD`` (the form the issue's examples use).
+
+    Refuses anything else, naming the expected form. Source: issue 5 examples
+    (``2026-12-01``).
+    """
+    word = _word(text)
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", word) is None:
+        raise RuleError(
+            N_("{text} is not a date: write it as YYYY-MM-DD, for example 2026-12-01."),
+            text=text,
+        )
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        raise RuleError(
+            N_("{text} is not a date in the calendar: write it as YYYY-MM-DD."), text=text
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Day0Limits:
+    """How far from today a day 0 may lie before it is refused as a likely typo."""
+
+    max_weeks_back: int = 26
+    max_weeks_ahead: int = 8
+
+
+def check_day0(day0: date, today: date, limits: Day0Limits = Day0Limits()) -> date:
+    """Return ``day0`` unless it is more than 26 weeks before or 8 weeks after ``today``.
+
+    Issue 5: "A day 0 in the past is allowed (patients already on study when
+    the bot goes live) ... a day 0 more than 26 weeks back or 8 weeks ahead (a
+    likely typo) [is] refused." ``today`` is the date in the trial's time zone;
+    exactly 26 weeks back or 8 weeks ahead is allowed.
+    """
+    earliest = today - timedelta(weeks=limits.max_weeks_back)
+    latest = today + timedelta(weeks=limits.max_weeks_ahead)
+    if day0 < earliest:
+        raise RuleError(
+            N_(
+                "Day 0 {day0} is more than {weeks} weeks ago, which is likely a typo: "
+                "day 0 must be between {earliest} and {latest}."
+            ),
+            day0=day0.isoformat(),
+            weeks=limits.max_weeks_back,
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
+    if day0 > latest:
+        raise RuleError(
+            N_(
+                "Day 0 {day0} is more than {weeks} weeks ahead, which is likely a typo: "
+                "day 0 must be between {earliest} and {latest}."
+            ),
+            day0=day0.isoformat(),
+            weeks=limits.max_weeks_ahead,
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return day0
+
+
+def parse_arm(text: str, arms: Sequence[str]) -> str:
+    """One of the protocol's arms by its key (any letter case), else refuse listing them.
+
+    Source: issue 5 ("unknown arms ... are refused"); the arms are the
+    protocol file's ``[arms]``.
+    """
+    word = _word(text).casefold()
+    for arm in arms:
+        if arm.casefold() == word:
+            return arm
+    raise RuleError(
+        N_("Unknown arm {arm}; expected one of: {arms}."), arm=text, arms=", ".join(arms)
+    )
+
+
+def parse_sex(text: str) -> SexCode:
+    """``F``/``M`` (also ``female``/``male``, 女/男), else refuse.
+
+    Source: issue 5 (the example's ``F``); the sex picks the creatinine upper
+    limit (clinical-facts section 4).
+    """
+    sex = _SEX_WORDS.get(_word(text).casefold())
+    if sex is None:
+        raise RuleError(N_("{text} is not a sex: write F or M (女 or 男)."), text=text)
+    return sex
+
+
+def parse_language(text: str) -> LanguageCode:
+    """``zh``/``中文`` -> ``zh_Hans``, ``en`` -> ``en``, else refuse.
+
+    Source: issue 5 (the example's ``zh``) and the two languages of the bot
+    (DESIGN.md section 1: 中文 or English).
+    """
+    language = _LANGUAGE_WORDS.get(_word(text).casefold())
+    if language is None:
+        raise RuleError(N_("{text} is not a language: write zh (中文) or en."), text=text)
+    return language
+
+
+def parse_weight(text: str) -> Decimal:
+    """A body weight in kg, with or without the unit (``62kg``, ``62``, ``62公斤``).
+
+    The value is exact (Decimal from the digits typed) and must lie in the
+    plausible weight range of :data:`core.units.DEFAULT_RANGES` (25-250 kg);
+    :func:`core.dosing.check_weight` confirms it. Source: DESIGN.md section 4
+    ("Values outside physiological ranges are refused"), issue 5 ("impossible
+    weights ... are refused").
+    """
+    word = _word(text)
+    if re.fullmatch(r"[+\-]?[0-9.,]+", word):
+        word += "kg"  # a bare number is read in kilograms, the only unit accepted
+    quantity = parse_quantity(Analyte.WEIGHT, word, DEFAULT_RANGES)
+    assert quantity.unit == Unit.KG
+    return check_weight(quantity.value)
+
+
+def parse_yes_no(text: str) -> bool:
+    """``yes``/``no`` (also ``是``/``否``), else refuse."""
+    word = _word(text).casefold()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise RuleError(N_("{text} is not yes or no: write yes or no (是 or 否)."), text=text)

@@ -1,0 +1,234 @@
+"""The small words of staff's one-message commands: weeks, dates, grades, key=value.
+
+Staff type clinical data as one message (issue 5: "every action works as one
+message", "each example must work exactly as written, in either language's
+chat"): ``/labs P01 w24 protein=0.25g/24h ... date=2026-12-20``,
+``/ae P01 肺部感染 G3 serious=住院 onset=2026-12-20``. This module reads the
+pieces that are not clinical values (those are :mod:`core.units`,
+:mod:`core.adverse_events`, :mod:`core.sledai`): a study week, a calendar
+date, a CTCAE grade token, ``key=value`` options, yes/no, and the
+relatedness of an adverse event. Every refusal is a :class:`RuleError` that
+says what was expected.
+
+Pure: "today" is passed in by the caller (the trial time zone's date).
+Full-width characters from Chinese keyboards ("ｗ２４", "＝") are folded
+with NFKC first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import date
+from enum import StrEnum
+
+from core.messages import N_, RuleError
+
+__all__ = [
+    "Relatedness",
+    "parse_entry_date",
+    "parse_grade_token",
+    "parse_options",
+    "parse_relatedness",
+    "parse_week",
+    "parse_yes_no",
+]
+
+_WEEK = re.compile(r"(?:w|wk|week|第)?([0-9]{1,3})(?:周)?")
+_GRADE = re.compile(r"(?:g|grade)([0-9]{1,2})|([0-9]{1,2})级")
+_DATE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def parse_week(text: str, *, last_week: int) -> int:
+    """Read a study week: ``w24`` (also ``W24``, ``wk24``, ``week24``, ``第24周``, ``24周``).
+
+    Rule: weeks count from day 0 (clinical-facts §1, "Weeks count from day
+    0"), so week 0 is the baseline and ``last_week`` (the protocol's last
+    week, 24 for the induction) is the last one accepted; anything else is
+    refused as a likely typo. A bare number is refused too, so a value such as
+    "24" typed in the wrong place is never read as a week.
+    SOURCE: clinical-facts §1-§2 (week 0 baseline, 24-week induction).
+    """
+    folded = _fold(text).casefold()
+    match = _WEEK.fullmatch(folded)
+    if match is None or folded.isdigit():
+        raise RuleError(
+            N_('"{text}" is not a study week. Write w and the week number, for example w24.'),
+            text=text,
+        )
+    week = int(match.group(1))
+    if week > last_week:
+        raise RuleError(
+            N_("Week {week} is outside the study: weeks run from 0 to {last}."),
+            week=week,
+            last=last_week,
+        )
+    return week
+
+
+def parse_entry_date(text: str, *, today: date) -> date:
+    """Read a calendar date typed as ``YYYY-MM-DD`` (``2026/12/20`` and ``2026.12.20`` too).
+
+    Rule: a date staff record (onset, collection, assessment) has already
+    happened, so a date after ``today`` (the trial time zone's date) is
+    refused; so is a date that does not exist (2026-02-30).
+    SOURCE: issue 5 (``onset=2026-12-20``, ``date=...``); refusing the future is our choice.
+    """
+    folded = _fold(text)
+    match = _DATE.fullmatch(folded)
+    if match is None:
+        raise RuleError(
+            N_('"{text}" is not a date. Write it as YYYY-MM-DD, for example {example}.'),
+            text=text,
+            example=today.isoformat(),
+        )
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise RuleError(N_("{text} is not a date that exists."), text=text) from None
+    if day > today:
+        raise RuleError(
+            N_("{date} is in the future; enter a date up to today ({today})."),
+            date=day.isoformat(),
+            today=today.isoformat(),
+        )
+    return day
+
+
+def parse_grade_token(word: str) -> int | None:
+    """The CTCAE grade a word names (``G3``, ``g3``, ``grade3``, ``3级``), or None.
+
+    Rule: only the grade token is recognised here; whether the grade exists
+    (1-5, and for the term) is :func:`core.adverse_events.check_grade`'s rule,
+    so ``G7`` returns 7 and is refused there with the reason.
+    SOURCE: issue 5 (``/ae P01 lung infection G3 ...``).
+    """
+    match = _GRADE.fullmatch(_fold(word).casefold())
+    if match is None:
+        return None
+    return int(match.group(1) or match.group(2))
+
+
+def _joined(words: Sequence[str]) -> list[str]:
+    # A value typed with a space ("scr=69 umol/L", "serious=prolonged
+    # hospitalization") arrives as two words: the one without "=" belongs to
+    # the value before it.
+    out: list[str] = []
+    for word in words:
+        if out and "=" not in _fold(word):
+            out[-1] = f"{out[-1]} {word}"
+        else:
+            out.append(word)
+    return out
+
+
+def parse_options(
+    words: Sequence[str],
+    aliases: Mapping[str, str],
+    *,
+    repeatable: frozenset[str] = frozenset(),
+) -> dict[str, tuple[str, ...]]:
+    """Read ``key=value`` words into ``{key: values}`` (values in the order typed).
+
+    ``aliases`` maps every accepted spelling (English and Chinese, matched
+    without case) to its key. A word without ``=``, an unknown key, an empty
+    value, or a key given twice that is not in ``repeatable`` is refused,
+    naming what is accepted. A repeatable key also takes comma-separated
+    values (``serious=hospitalization,death``). A word without ``=`` after
+    a ``key=value`` continues that value (``scr=69 umol/L``).
+    SOURCE: issue 5 syntax (``serious=`` zero or more times; ``scr_uln=``, ``uti=``, ``date=``).
+    """
+    accepted = ", ".join(sorted({f"{key}=" for key in aliases.values()}))
+    lookup = {_fold(spelling).casefold(): key for spelling, key in aliases.items()}
+    found: dict[str, list[str]] = {}
+    for word in _joined(words):
+        folded = _fold(word)
+        name, equals, value = folded.partition("=")
+        if not equals:
+            raise RuleError(
+                N_('"{word}" is not understood here. Write key=value, with one of: {accepted}.'),
+                word=word,
+                accepted=accepted,
+            )
+        key = lookup.get(name.strip().casefold())
+        if key is None:
+            raise RuleError(
+                N_('"{key}" is not a known field. Accepted: {accepted}.'),
+                key=name.strip(),
+                accepted=accepted,
+            )
+        parts = [v.strip() for v in value.split(",")] if key in repeatable else [value.strip()]
+        if not all(parts):
+            raise RuleError(N_('"{word}" has no value after "=".'), word=word)
+        if key in found and key not in repeatable:
+            raise RuleError(N_("{key}= is given twice; give it once."), key=key)
+        found.setdefault(key, []).extend(parts)
+    return {key: tuple(values) for key, values in found.items()}
+
+
+_YES = frozenset({"yes", "y", "true", "1", "是", "有"})
+_NO = frozenset({"no", "n", "false", "0", "否", "无"})
+
+
+def parse_yes_no(text: str) -> bool:
+    """``yes``/``是``/``有`` -> True, ``no``/``否``/``无`` -> False; anything else is refused.
+
+    SOURCE: issue 5 (``uti=yes``).
+    """
+    folded = _fold(text).casefold()
+    if folded in _YES:
+        return True
+    if folded in _NO:
+        return False
+    raise RuleError(N_('"{text}" is not yes or no (是 or 否).'), text=text)
+
+
+class Relatedness(StrEnum):
+    """How likely the study treatment caused an adverse event (investigator's judgement)."""
+
+    RELATED = "related"
+    POSSIBLY_RELATED = "possibly_related"
+    UNLIKELY_RELATED = "unlikely_related"
+    NOT_RELATED = "not_related"
+
+
+_RELATEDNESS_WORDS: Mapping[str, Relatedness] = {
+    **dict.fromkeys(
+        ("related", "yes", "definite", "probable", "相关", "肯定相关", "很可能相关"),
+        Relatedness.RELATED,
+    ),
+    **dict.fromkeys(
+        ("possible", "possibly", "possibly_related", "可能相关", "可能"),
+        Relatedness.POSSIBLY_RELATED,
+    ),
+    **dict.fromkeys(
+        ("unlikely", "unlikely_related", "可能无关", "不太可能"), Relatedness.UNLIKELY_RELATED
+    ),
+    **dict.fromkeys(
+        ("no", "none", "unrelated", "not_related", "无关", "不相关"), Relatedness.NOT_RELATED
+    ),
+}
+
+
+def parse_relatedness(text: str) -> Relatedness:
+    """Read the relatedness of an adverse event to the study treatment.
+
+    Four levels (related, possibly, unlikely, not related), each in English or
+    Chinese; anything else is refused with the accepted words. The scale is our
+    choice: the facts and the registry do not name one.
+    SOURCE: issue 5 (optional ``related=``); a common four-level causality scale.
+    """
+    folded = _fold(text).casefold().replace("-", "_").replace(" ", "_")
+    found = _RELATEDNESS_WORDS.get(folded)
+    if found is None:
+        raise RuleError(
+            N_('"{text}" is not a relatedness. Use one of: {accepted}.'),
+            text=text,
+            accepted="related/相关, possible/可能相关, unlikely/可能无关, unrelated/无关",
+        )
+    return found

@@ -1,0 +1,162 @@
+"""A renal assessment's panel from stored lab results: complete or not, and as a RenalPanel.
+
+Staff enter a week's renal results in any order and any number of messages
+(issue 5: ``/labs ... (any subset)``); the response is computed "when a renal
+assessment's panel is complete". This module is the one reading of stored
+rows for that:
+
+- the six analytes of a panel are :data:`core.endpoints.RENAL_ANALYTES`
+  (24-hour urine protein, urine RBC, urine WBC, cellular casts, serum albumin,
+  serum creatinine): the registry's CR and PR definitions need all of them
+  (clinical-facts §3);
+- rows are given in the order they were entered; a later row of the same
+  analyte replaces an earlier one (a correction: stored rows are never
+  changed, so the audit trail keeps both);
+- values come back exactly as stored (the entered text and its unit), so the
+  response rules compare the numbers staff typed.
+
+Casts are not a number but a ``lab_result`` row holds decimal text, so a
+casts row is stored as ``value`` = the number of cellular cast kinds seen
+(0, 1 or 2) and ``unit`` = which ones (``none``, ``rbc``, ``wbc``,
+``rbc+wbc``): :func:`casts_row` and :func:`casts_from_row` are the two
+directions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.endpoints import RENAL_ANALYTES
+from core.response import RenalPanel
+from core.units import CastKind, Quantity, Unit
+
+__all__ = [
+    "CASTS",
+    "CASTS_UNITS",
+    "RENAL_ANALYTES",
+    "StoredResult",
+    "casts_from_row",
+    "casts_row",
+    "is_complete",
+    "latest_by_analyte",
+    "missing_analytes",
+    "panel_from_results",
+]
+
+CASTS = "urine_casts"
+PROTEIN = "urine_protein_24h"
+RBC = "urine_rbc"
+WBC = "urine_wbc"
+ALBUMIN = "serum_albumin"
+CREATININE = "serum_creatinine"
+
+# The unit text of a casts row, for each set of cellular cast kinds.
+CASTS_UNITS: Mapping[frozenset[CastKind], str] = {
+    frozenset(): "none",
+    frozenset({CastKind.RBC}): "rbc",
+    frozenset({CastKind.WBC}): "wbc",
+    frozenset({CastKind.RBC, CastKind.WBC}): "rbc+wbc",
+}
+_CASTS_BY_UNIT = {unit: kinds for kinds, unit in CASTS_UNITS.items()}
+
+# Analytes whose value is a sample of urine: a urinary tract infection
+# recorded with any of them applies to the urine sediment (clinical-facts §3).
+URINE_ANALYTES = frozenset({PROTEIN, RBC, WBC, CASTS})
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """One stored lab result as the rules need it (a ``lab_result`` row, no ids)."""
+
+    analyte: str
+    value: str
+    unit: str
+    ref_high: str | None = None
+    ref_unit: str | None = None
+    uti: bool = False
+
+
+def casts_row(kinds: frozenset[CastKind]) -> tuple[str, str]:
+    """The ``(value, unit)`` a casts result is stored as: ``("1", "rbc")``, ``("0", "none")``.
+
+    Rule: RBC and WBC cellular casts are what count for active sediment
+    (clinical-facts §3, ACR 2012), so those two kinds are what is kept.
+    """
+    return str(len(kinds)), CASTS_UNITS[frozenset(kinds)]
+
+
+def casts_from_row(value: str, unit: str) -> frozenset[CastKind]:
+    """The cast kinds of a stored casts row (the inverse of :func:`casts_row`).
+
+    A row whose count disagrees with its kinds was not written by
+    :func:`casts_row`: ValueError.
+    """
+    kinds = _CASTS_BY_UNIT.get(unit)
+    if kinds is None or Decimal(value) != len(kinds):
+        raise ValueError(f"not a casts row: value {value!r}, unit {unit!r}")
+    return kinds
+
+
+def latest_by_analyte(results: Iterable[StoredResult]) -> dict[str, StoredResult]:
+    """The latest result of each analyte, ``results`` being in the order they were entered.
+
+    Rule: a later entry of the same analyte for the same assessment corrects
+    the earlier one; only the latest counts.
+    """
+    latest: dict[str, StoredResult] = {}
+    for result in results:
+        latest[result.analyte] = result
+    return latest
+
+
+def missing_analytes(results: Iterable[StoredResult]) -> tuple[str, ...]:
+    """The renal analytes not yet entered, in the panel's order.
+
+    SOURCE: clinical-facts §3 (CR and PR together need protein, RBC, WBC,
+    casts, albumin and creatinine).
+    """
+    present = set(latest_by_analyte(results))
+    return tuple(a for a in RENAL_ANALYTES if a not in present)
+
+
+def is_complete(results: Iterable[StoredResult]) -> bool:
+    """True when all six renal analytes have a result (see :func:`missing_analytes`)."""
+    return not missing_analytes(results)
+
+
+def _quantity(result: StoredResult | None) -> Quantity | None:
+    if result is None:
+        return None
+    return Quantity(Decimal(result.value), Unit(result.unit))
+
+
+def panel_from_results(results: Iterable[StoredResult]) -> RenalPanel:
+    """One assessment's :class:`~core.response.RenalPanel` from its stored results.
+
+    The latest result of each analyte counts (:func:`latest_by_analyte`); a
+    missing analyte stays None (its clauses are then not evaluable). The
+    creatinine upper limit is the one stored with the creatinine result
+    (``ref_high``/``ref_unit``), if any, else None so the protocol default for
+    the patient's sex applies. A urinary tract infection recorded with any
+    urine result of the panel applies to the sediment ("white cells do not
+    count when a urinary tract infection is recorded", clinical-facts §3).
+    SOURCE: clinical-facts §3; registry record outcome measures.
+    """
+    latest = latest_by_analyte(results)
+    creatinine = latest.get(CREATININE)
+    uln: Quantity | None = None
+    if creatinine is not None and creatinine.ref_high is not None:
+        uln = Quantity(Decimal(creatinine.ref_high), Unit(creatinine.ref_unit or creatinine.unit))
+    casts = latest.get(CASTS)
+    return RenalPanel(
+        protein=_quantity(latest.get(PROTEIN)),
+        rbc=_quantity(latest.get(RBC)),
+        wbc=_quantity(latest.get(WBC)),
+        casts=None if casts is None else casts_from_row(casts.value, casts.unit),
+        albumin=_quantity(latest.get(ALBUMIN)),
+        creatinine=_quantity(creatinine),
+        creatinine_uln=uln,
+        uti=any(r.uti for a, r in latest.items() if a in URINE_ANALYTES),
+    )

@@ -1,0 +1,130 @@
+"""One-time invitations: how a patient or a member of staff joins the bot.
+
+A token is random (``secrets``), used once, expires (7 days by default) and is
+stored only as its SHA-256 hash: a leaked database does not leak working
+links. Redeeming binds the Telegram account to the patient, or creates the
+staff member with the invited role, in one audited transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlmodel import select
+
+from core.store.models import Invite, InviteRole, Language, Patient, PatientStatus, Staff, StaffRole
+from core.store.services import hash_token, staff_by_telegram_user
+from core.store.uow import UnitOfWork
+
+DEFAULT_VALIDITY = timedelta(days=7)
+# Telegram deep links carry up to 64 characters of [A-Za-z0-9_-]; 32 random
+# bytes in URL-safe base64 are 43 of them.
+TOKEN_BYTES = 32
+
+
+class Redemption(StrEnum):
+    """What happened when someone opened an invitation link."""
+
+    JOINED_AS_PATIENT = "joined_as_patient"
+    JOINED_AS_STAFF = "joined_as_staff"
+    INVALID = "invalid"
+    USED = "used"
+    EXPIRED = "expired"
+    ALREADY_REGISTERED = "already_registered"  # this Telegram account already has a role
+    PATIENT_TAKEN = "patient_taken"  # the patient is bound to another account
+    PATIENT_INACTIVE = "patient_inactive"  # withdrawn or completed
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemResult:
+    outcome: Redemption
+    patient: Patient | None = None
+    staff: Staff | None = None
+
+
+def create_invite(
+    uow: UnitOfWork,
+    role: InviteRole,
+    *,
+    patient: Patient | None = None,
+    validity: timedelta = DEFAULT_VALIDITY,
+) -> str:
+    """Store a new invitation and return its token (shown once, never stored)."""
+    if (role == InviteRole.PATIENT) != (patient is not None):
+        raise ValueError("a patient invite names its patient; a staff invite names none")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    uow.add(
+        Invite(
+            token_hash=hash_token(token),
+            role=role,
+            patient_id=patient.id if patient else None,
+            created_by=uow.actor,
+            created_at=uow.now,
+            expires_at=uow.now + validity,
+        ),
+        "invite.created",
+    )
+    return token
+
+
+def redeem_invite(
+    uow: UnitOfWork,
+    token: str,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    language: Language | None = None,
+) -> RedeemResult:
+    """Join with a token: valid, unused and unexpired, by an account without a role.
+
+    Anything else changes nothing and says why.
+    """
+    session = uow.session
+    invite = session.exec(select(Invite).where(Invite.token_hash == hash_token(token))).first()
+    if invite is None:
+        return RedeemResult(Redemption.INVALID)
+    if invite.used_at is not None:
+        return RedeemResult(Redemption.USED)
+    if invite.expires_at <= uow.now:
+        return RedeemResult(Redemption.EXPIRED)
+    bound = session.exec(
+        select(Patient).where(Patient.telegram_user_id == telegram_user_id)
+    ).first()
+    if bound is not None or staff_by_telegram_user(session, telegram_user_id) is not None:
+        return RedeemResult(Redemption.ALREADY_REGISTERED)
+
+    if invite.role == InviteRole.PATIENT:
+        patient = session.get(Patient, invite.patient_id)
+        assert patient is not None  # a foreign key
+        if patient.telegram_user_id is not None:
+            return RedeemResult(Redemption.PATIENT_TAKEN)
+        if patient.status != PatientStatus.ACTIVE:
+            return RedeemResult(Redemption.PATIENT_INACTIVE)
+        uow.update(
+            patient,
+            "patient.joined",
+            telegram_user_id=telegram_user_id,
+            telegram_chat_id=chat_id,
+        )
+        _use(uow, invite, telegram_user_id)
+        return RedeemResult(Redemption.JOINED_AS_PATIENT, patient=patient)
+
+    staff = uow.add(
+        Staff(
+            telegram_user_id=telegram_user_id,
+            telegram_chat_id=chat_id,
+            role=StaffRole(invite.role.value),
+            language=language,
+            created_at=uow.now,
+        ),
+        "staff.joined",
+    )
+    _use(uow, invite, telegram_user_id)
+    return RedeemResult(Redemption.JOINED_AS_STAFF, staff=staff)
+
+
+def _use(uow: UnitOfWork, invite: Invite, telegram_user_id: int) -> None:
+    uow.update(invite, "invite.used", used_at=uow.now, used_by_telegram_user_id=telegram_user_id)

@@ -1,0 +1,429 @@
+"""Read-only queries behind ``/status``, ``/status P01`` and ``/reports``.
+
+The trial overview must answer in well under 150 ms with 10,000 patients, so
+everything counted is counted by the database (``COUNT`` / ``GROUP BY``), one
+query per figure, never one query per patient. Lab rows are loaded only for
+patients who have a week-24 renal result (the response classes need their
+panels). The rules applied to these numbers live in :mod:`core.overview`,
+:mod:`core.renal_panels` and :mod:`core.response`; the words in ``bot``.
+
+Every function takes a read session (:func:`core.store.db.read_session`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from core.patient_response import RENAL_ANALYTES, LabRow
+from core.renal_panel import StoredResult
+from core.response import Sex as ResponseSex
+from core.schedule import EventKind
+from core.store.models import (
+    AdverseEvent,
+    Cd20Count,
+    DoseAdministration,
+    Drug,
+    EventStatus,
+    LabResult,
+    Patient,
+    PatientReport,
+    PatientStatus,
+    PlannedEventRow,
+    Reminder,
+    ReminderStatus,
+    SledaiAssessment,
+    TriageStatus,
+)
+
+# The reminder answer that marks a urine collection finished (bot.reminder_view.Choice).
+FINISHED = "finished"
+
+# Events the overview counts per week.
+OVERVIEW_KINDS: tuple[EventKind, ...] = (
+    EventKind.BELIMUMAB_INFUSION,
+    EventKind.RENAL_ASSESSMENT,
+    EventKind.URINE_COLLECTION,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArmEnrollment:
+    """Patients enrolled in one arm (every status) and how many of them withdrew."""
+
+    arm: str
+    enrolled: int
+    withdrawn: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventGroup:
+    """How many events of one kind, booked on one day, are done (or not)."""
+
+    kind: EventKind
+    scheduled_date: date
+    done: bool
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeriousOpen:
+    """A serious adverse event no coordinator has acknowledged yet."""
+
+    ae_id: int
+    study_id: str
+    awareness_at: datetime
+
+
+def _seriousness() -> ColumnElement[bool]:
+    return or_(
+        col(AdverseEvent.death),
+        col(AdverseEvent.life_threatening),
+        col(AdverseEvent.hospitalization),
+        col(AdverseEvent.disability),
+        col(AdverseEvent.congenital_anomaly),
+        col(AdverseEvent.important_medical_event),
+    )
+
+
+def enrollment_by_arm(session: Session) -> list[ArmEnrollment]:
+    """Patients per arm (any status: a withdrawn patient was enrolled), with withdrawals."""
+    withdrawn = func.sum(case((col(Patient.status) == PatientStatus.WITHDRAWN, 1), else_=0))
+    rows = session.exec(
+        select(Patient.arm, func.count(), withdrawn).group_by(Patient.arm).order_by(Patient.arm)
+    ).all()
+    return [ArmEnrollment(arm, int(n), int(w or 0)) for arm, n, w in rows]
+
+
+def week_event_groups(
+    session: Session,
+    first: date,
+    last: date,
+    kinds: Sequence[EventKind] = OVERVIEW_KINDS,
+) -> list[EventGroup]:
+    """Events of active patients booked from ``first`` to ``last`` (inclusive), grouped by
+    kind, day and whether they are done; cancelled events are left out.
+
+    Done: the event is marked done; an infusion also when a belimumab dose is
+    recorded against it; a urine collection also when the patient answered
+    "Finished" to one of its reminders.
+    """
+    event = PlannedEventRow
+    infused = exists().where(
+        col(DoseAdministration.patient_id) == col(event.patient_id),
+        col(DoseAdministration.event_id) == col(event.id),
+        col(DoseAdministration.drug) == Drug.BELIMUMAB,
+    )
+    finished = exists().where(
+        col(Reminder.event_id) == col(event.id), col(Reminder.response) == FINISHED
+    )
+    done = case(
+        (col(event.status) == EventStatus.DONE, 1),
+        (and_(col(event.kind) == EventKind.BELIMUMAB_INFUSION, infused), 1),
+        (and_(col(event.kind) == EventKind.URINE_COLLECTION, finished), 1),
+        else_=0,
+    ).label("done")
+    inner = (
+        select(col(event.kind).label("kind"), col(event.scheduled_date).label("day"), done)
+        .join(Patient, col(Patient.id) == event.patient_id)
+        .where(
+            col(event.kind).in_(list(kinds)),
+            col(event.scheduled_date) >= first,
+            col(event.scheduled_date) <= last,
+            event.status != EventStatus.CANCELLED,
+            Patient.status == PatientStatus.ACTIVE,
+        )
+        .subquery()
+    )
+    rows = session.exec(
+        select(inner.c.kind, inner.c.day, inner.c.done, func.count())
+        .group_by(inner.c.kind, inner.c.day, inner.c.done)
+        .order_by(inner.c.kind, inner.c.day, inner.c.done)
+    ).all()
+    return [EventGroup(EventKind(k), d, bool(x), int(n)) for k, d, x, n in rows]
+
+
+def open_adverse_event_count(session: Session) -> tuple[int, int]:
+    """Open adverse events (no outcome recorded yet), and how many of them are serious."""
+    serious = func.sum(case((_seriousness(), 1), else_=0))
+    total, serious_count = session.exec(
+        select(func.count(), serious).where(col(AdverseEvent.outcome).is_(None))
+    ).one()
+    return int(total), int(serious_count or 0)
+
+
+def serious_unacknowledged(session: Session) -> list[SeriousOpen]:
+    """Serious adverse events without an acknowledgement, oldest awareness first."""
+    rows = session.exec(
+        select(AdverseEvent.id, Patient.study_id, AdverseEvent.awareness_at)
+        .join(Patient, col(Patient.id) == AdverseEvent.patient_id)
+        .where(col(AdverseEvent.acknowledged_at).is_(None), _seriousness())
+        .order_by(col(AdverseEvent.awareness_at), col(AdverseEvent.id))
+    ).all()
+    return [SeriousOpen(int(i or 0), s, a) for i, s, a in rows]
+
+
+def unreachable_study_ids(session: Session) -> list[str]:
+    """Active patients the bot could not reach (``unreachable_since`` set)."""
+    rows = session.exec(
+        select(Patient.study_id)
+        .where(Patient.status == PatientStatus.ACTIVE)
+        .where(col(Patient.unreachable_since).is_not(None))
+        .order_by(col(Patient.study_id))
+    ).all()
+    return list(rows)
+
+
+def not_joined_study_ids(session: Session) -> list[str]:
+    """Active patients who have not opened their invitation (no Telegram account yet)."""
+    rows = session.exec(
+        select(Patient.study_id)
+        .where(Patient.status == PatientStatus.ACTIVE)
+        .where(col(Patient.telegram_user_id).is_(None))
+        .order_by(col(Patient.study_id))
+    ).all()
+    return list(rows)
+
+
+def reached_week_by_arm(session: Session, today: date, week: int) -> dict[str, int]:
+    """Patients (not withdrawn) whose study day today is at least ``7 * week``."""
+    latest_day0 = today - timedelta(weeks=week)
+    rows = session.exec(
+        select(Patient.arm, func.count())
+        .where(Patient.status != PatientStatus.WITHDRAWN)
+        .where(Patient.day0 <= latest_day0)
+        .group_by(Patient.arm)
+    ).all()
+    return {arm: int(n) for arm, n in rows}
+
+
+_LAB_COLUMNS = (
+    col(LabResult.patient_id),
+    col(LabResult.week),
+    col(LabResult.analyte),
+    col(LabResult.value),
+    col(LabResult.unit),
+    col(LabResult.ref_high),
+    col(LabResult.uti),
+    col(LabResult.ref_unit),
+)
+
+
+def endpoint_lab_rows(session: Session, week: int) -> list[LabRow]:
+    """Renal lab rows up to ``week`` of the patients (not withdrawn) who have a renal
+    result at ``week``: what their week-``week`` and cumulative classes need."""
+    with_week = (
+        select(LabResult.patient_id)
+        .where(LabResult.week == week, col(LabResult.analyte).in_(RENAL_ANALYTES))
+        .distinct()
+    )
+    query = (
+        sa_select(*_LAB_COLUMNS)
+        .join(Patient, col(Patient.id) == LabResult.patient_id)
+        .where(col(LabResult.patient_id).in_(with_week))
+        .where(col(Patient.status) != PatientStatus.WITHDRAWN)
+        .where(col(LabResult.week) >= 0, col(LabResult.week) <= week)
+        .where(col(LabResult.analyte).in_(RENAL_ANALYTES))
+        .order_by(col(LabResult.patient_id), col(LabResult.week), col(LabResult.id))
+    )
+    return [_lab_row(*row) for row in session.execute(query).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPatient:
+    """Who a patient with a week-24 result is, as the response counts need it."""
+
+    study_id: str
+    arm: str
+    sex: ResponseSex
+
+
+def endpoint_patients(session: Session, week: int) -> dict[int, EndpointPatient]:
+    """The patients (not withdrawn) with a renal result at ``week``, by row id."""
+    with_week = (
+        select(LabResult.patient_id)
+        .where(LabResult.week == week, col(LabResult.analyte).in_(RENAL_ANALYTES))
+        .distinct()
+    )
+    rows = session.exec(
+        select(Patient.id, Patient.study_id, Patient.arm, Patient.sex)
+        .where(col(Patient.id).in_(with_week))
+        .where(Patient.status != PatientStatus.WITHDRAWN)
+    ).all()
+    return {int(i or 0): EndpointPatient(s, a, ResponseSex(str(x))) for i, s, a, x in rows}
+
+
+def _lab_row(
+    patient_id: int,
+    week: int | None,
+    analyte: str,
+    value: str,
+    unit: str,
+    uln: str | None,
+    uti: bool,
+    uln_unit: str | None,
+) -> LabRow:
+    return LabRow(
+        patient_id, int(week or 0), StoredResult(analyte, value, unit, uln, uln_unit, bool(uti))
+    )
+
+
+# --------------------------------------------------------------------------- one patient
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderDelivery:
+    """A patient's reminders so far: sent, answered with a button, missed, failed."""
+
+    sent: int
+    confirmed: int
+    missed: int
+    failed: int
+
+
+def patient_lab_rows(session: Session, patient_id: int) -> list[LabRow]:
+    """A patient's renal lab rows with a protocol week, oldest week first."""
+    query = (
+        sa_select(*_LAB_COLUMNS)
+        .where(col(LabResult.patient_id) == patient_id)
+        .where(col(LabResult.week).is_not(None))
+        .where(col(LabResult.analyte).in_(RENAL_ANALYTES))
+        .order_by(col(LabResult.week), col(LabResult.id))
+    )
+    return [_lab_row(*row) for row in session.execute(query).all()]
+
+
+def next_events(
+    session: Session,
+    patient_id: int,
+    now: datetime,
+    limit: int,
+    hidden: Sequence[EventKind] = (EventKind.ORAL_DOSE,),
+) -> list[PlannedEventRow]:
+    """The patient's next planned events from ``now`` on, in calendar order."""
+    query = (
+        select(PlannedEventRow)
+        .where(PlannedEventRow.patient_id == patient_id)
+        .where(PlannedEventRow.status == EventStatus.PLANNED)
+        .where(col(PlannedEventRow.kind).not_in(list(hidden)))
+        .where(PlannedEventRow.starts_at >= now)
+        .order_by(col(PlannedEventRow.starts_at), col(PlannedEventRow.id))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def sledai_trend(session: Session, patient_id: int) -> list[SledaiAssessment]:
+    """The patient's SLEDAI-2K assessments by week."""
+    query = (
+        select(SledaiAssessment)
+        .where(SledaiAssessment.patient_id == patient_id)
+        .order_by(col(SledaiAssessment.week), col(SledaiAssessment.assessed_on))
+    )
+    return list(session.exec(query).all())
+
+
+def cd20_trend(session: Session, patient_id: int) -> list[Cd20Count]:
+    """The patient's CD20 B-cell counts by week."""
+    query = (
+        select(Cd20Count)
+        .where(Cd20Count.patient_id == patient_id)
+        .order_by(col(Cd20Count.week), col(Cd20Count.collected_at))
+    )
+    return list(session.exec(query).all())
+
+
+def belimumab_dose_count(session: Session, patient_id: int) -> int:
+    """Belimumab doses recorded for the patient."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(DoseAdministration)
+            .where(DoseAdministration.patient_id == patient_id)
+            .where(DoseAdministration.drug == Drug.BELIMUMAB)
+        ).one()
+    )
+
+
+def mp_doses(session: Session, patient_id: int) -> list[tuple[str, str]]:
+    """The patient's methylprednisolone doses as recorded: (amount, unit)."""
+    rows = session.exec(
+        select(DoseAdministration.amount, DoseAdministration.unit)
+        .where(DoseAdministration.patient_id == patient_id)
+        .where(DoseAdministration.drug == Drug.MP)
+        .order_by(col(DoseAdministration.id))
+    ).all()
+    return [(a, u) for a, u in rows if a is not None and u is not None]
+
+
+def adverse_events_of(session: Session, patient_id: int) -> list[AdverseEvent]:
+    """The patient's adverse events, oldest first."""
+    query = (
+        select(AdverseEvent)
+        .where(AdverseEvent.patient_id == patient_id)
+        .order_by(col(AdverseEvent.onset_date), col(AdverseEvent.id))
+    )
+    return list(session.exec(query).all())
+
+
+def open_reports_of(session: Session, patient_id: int) -> list[PatientReport]:
+    """The patient's reports still waiting for triage, oldest first."""
+    query = (
+        select(PatientReport)
+        .where(PatientReport.patient_id == patient_id)
+        .where(PatientReport.triage_status == TriageStatus.OPEN)
+        .order_by(col(PatientReport.created_at), col(PatientReport.id))
+    )
+    return list(session.exec(query).all())
+
+
+def reminder_delivery(session: Session, patient_id: int) -> ReminderDelivery:
+    """Counts of the patient's reminders: sent, answered, missed and failed (one query)."""
+
+    def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.sum(case((condition, 1), else_=0))
+
+    row = session.execute(
+        sa_select(
+            count_if(col(Reminder.status) == ReminderStatus.SENT),
+            count_if(col(Reminder.response).is_not(None)),
+            count_if(col(Reminder.status) == ReminderStatus.MISSED),
+            count_if(col(Reminder.status) == ReminderStatus.FAILED),
+        ).where(col(Reminder.patient_id) == patient_id)
+    ).one()
+    sent, confirmed, missed, failed = (int(v or 0) for v in row)
+    return ReminderDelivery(sent, confirmed, missed, failed)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def open_reports(session: Session) -> list[tuple[PatientReport, str]]:
+    """Every report waiting for triage with its patient's study ID: red flags
+    first, then oldest first (the order staff should work through them)."""
+    query = (
+        select(PatientReport, Patient.study_id)
+        .join(Patient, col(Patient.id) == PatientReport.patient_id)
+        .where(PatientReport.triage_status == TriageStatus.OPEN)
+        .order_by(
+            col(PatientReport.red_flag).desc(),
+            col(PatientReport.created_at),
+            col(PatientReport.id),
+        )
+    )
+    return [(report, study_id) for report, study_id in session.exec(query).all()]
+
+
+def report_with_study_id(session: Session, report_id: int) -> tuple[PatientReport, str] | None:
+    """One report and its patient's study ID, or None."""
+    row = session.exec(
+        select(PatientReport, Patient.study_id)
+        .join(Patient, col(Patient.id) == PatientReport.patient_id)
+        .where(PatientReport.id == report_id)
+    ).first()
+    return None if row is None else (row[0], row[1])

@@ -1,0 +1,662 @@
+"""The reminder engine: turns the reminder table into messages at the right moment.
+
+Issue 6. The reminder table is the outbox and the only source of truth
+(DESIGN.md section 3). APScheduler (an ``AsyncIOScheduler`` on the bot's
+event loop, explicit job defaults) is used only to wake up: a periodic
+*refill* job arms one-shot wake-ups for what becomes due within a rolling
+window of trial time, and each wake-up drains what is due. APScheduler's
+job store never holds a reminder, so nothing is lost when a job is removed
+or misfires: the next refill finds the row still ``pending``. At start-up
+the window is rebuilt from the table.
+
+Draining (:meth:`Engine.run_due`): claim due reminders in small batches
+(``pending -> sending``, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), re-check
+each one (:func:`scheduler.policy.decide`: skip, miss, defer for the quiet
+hours, or send), wait for the :class:`~scheduler.pacing.Pacer`, send through
+the bot's :class:`~scheduler.ports.Sender`, and record the outcome in a new
+unit of work per reminder (no transaction is held across a network call):
+
+==========================  =================================================
+at send time                state
+==========================  =================================================
+patient withdrawn, blocked  ``skipped``, with the reason
+or not joined; event done,
+cancelled or moved to
+another day; reminder
+already answered
+no longer useful (what it   ``missed``; one summary to coordinators per drain
+announces has passed, or,
+for a reminder announcing
+its own instant, 30 min
+after it)
+in the quiet hours          ``pending`` until they end (``missed`` if that
+                            is too late)
+delivered                   ``sent``, with the Telegram message id
+nothing delivered           ``pending`` again after a back-off (2 s doubling
+(connection refused or      to 5 min, real time; at least Telegram's
+dropped, 5xx, 429)          ``retry_after``, which also pauses that chat)
+may have been delivered     ``uncertain``, then the uncertain policy below
+(read timeout)
+blocked (403)               ``failed``; the patient is marked unreachable
+                            (audited), their later reminders are skipped, and
+                            coordinators are told once
+refused (400)               ``failed`` with Telegram's reason; coordinators
+                            are told
+==========================  =================================================
+
+**The uncertain policy.** When the engine cannot know whether Telegram
+delivered a reminder (a read timeout, or a reminder found ``sending`` after
+a crash), it sends it once more, marked as a repeat: the text starts "This
+is a repeat of a reminder that may not have reached you." and the row gets
+``is_repeat = true``. A repeat is never repeated: if the repeat's fate is
+unknown too, or it is no longer useful, the reminder stays ``uncertain``.
+So a patient never misses a reminder for want of a resend, and never gets
+more than one repeat of it.
+
+Crash recovery: each process claims as its own worker (``host-pid``). At
+start-up, ``sending`` claims of this worker id, of processes on this host
+that no longer run, and of other hosts older than the claim lease are
+marked ``uncertain`` (they may have been delivered) and the uncertain policy
+applies. A graceful stop finishes the send in flight and puts claims not
+yet attempted back to ``pending``.
+
+Time: the injectable clock is the only source of trial time. Under a
+rehearsal clock running ``speed`` times faster, a real delay is the trial
+delay divided by ``speed``, and real-time tolerances (pacing, back-off,
+delivery latency) are multiplied by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from sqlalchemy.engine import Engine as DbEngine
+
+from core.store.audit import SYSTEM
+from core.store.db import read_session
+from core.store.models import Reminder, ReminderStatus
+from core.store.services import (
+    claim_due_reminders,
+    mark_interrupted_uncertain,
+    mark_reminder_failed,
+    mark_reminder_sent,
+)
+from core.store.uow import UnitOfWork
+from scheduler import outbox
+from scheduler.clock import Clock, RehearsalClock, real_seconds, trial_span
+from scheduler.jobs import PeriodicJob, latest_due
+from scheduler.pacing import Pacer
+from scheduler.policy import Backoff, Defer, Miss, PolicyOptions, Skip, decide
+from scheduler.ports import (
+    Alert,
+    Alerter,
+    Blocked,
+    MaybeDelivered,
+    MissedReminder,
+    NotDelivered,
+    PatientUnreachable,
+    Rejected,
+    ReminderRejected,
+    RemindersMissed,
+    Sender,
+    Undeliverable,
+)
+from scheduler.rehearsal import save_position
+
+log = logging.getLogger(__name__)
+
+BLOCKED_REASON = "patient blocked the bot (403)"
+# Real seconds added to each wake-up, so it never fires before its trial instant.
+WAKE_SLACK = 0.05
+JOB_KEY = "job:{name}"
+
+
+def default_worker() -> str:
+    """This process as a claimant: ``<host>-<pid>`` (at most 64 characters)."""
+    host = socket.gethostname() or "localhost"
+    suffix = f"-{os.getpid()}"
+    return host[: 64 - len(suffix)] + suffix
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """The engine's choices (issue 6 leaves them to us).
+
+    ``window``: trial time armed ahead at each refill. ``refill_every``:
+    real seconds between refills at most (each refill also drains what is
+    due and finds other hosts' abandoned claims). ``batch_size``: reminders
+    claimed at once (a crash leaves at most this many ``uncertain`` per
+    worker). ``late_grace_real``: real seconds of delivery delay always
+    tolerated (pacing, retries), which under a fast rehearsal clock is many
+    trial hours. ``claim_lease``: real seconds after which another host's
+    claim is taken as abandoned. ``clock_save_every``: real seconds between
+    saves of the rehearsal clock's position (for ``--resume``).
+    """
+
+    policy: PolicyOptions = field(default_factory=PolicyOptions)
+    backoff: Backoff = field(default_factory=Backoff)
+    window: timedelta = timedelta(hours=6)
+    refill_every: float = 60.0
+    batch_size: int = 10
+    late_grace_real: float = 120.0
+    claim_lease: float = 600.0
+    clock_save_every: float = 2.0
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one drain did, by reminder id."""
+
+    sent: list[int] = field(default_factory=list)
+    repeats_scheduled: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    uncertain: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    missed: list[MissedReminder] = field(default_factory=list)
+
+    def merge(self, other: RunReport) -> None:
+        for name in self.__slots__:
+            getattr(self, name).extend(getattr(other, name))
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """Work to do after a reminder's transaction committed (alerts, pauses)."""
+
+    alerts: list[Alert] = field(default_factory=list)
+
+
+class Engine:
+    """Sends due reminders through ``sender``, on ``clock``, and tells staff through ``alerter``.
+
+    In production :meth:`start` and :meth:`stop` run it on APScheduler; tests
+    call :meth:`recover`, :meth:`run_due` and :meth:`next_wake` directly and
+    move a :class:`~scheduler.clock.FakeClock`.
+    """
+
+    def __init__(
+        self,
+        db: DbEngine,
+        clock: Clock,
+        sender: Sender,
+        alerter: Alerter,
+        *,
+        options: EngineOptions | None = None,
+        pacer: Pacer | None = None,
+        worker: str | None = None,
+        real_now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        is_alive: Callable[[int], bool] = pid_alive,
+        host: str | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.sender = sender
+        self.alerter = alerter
+        self.options = options or EngineOptions()
+        self.pacer = pacer or Pacer()
+        self.worker = worker or default_worker()
+        self.host = host or socket.gethostname() or "localhost"
+        self.jobs: list[PeriodicJob] = []
+        self._real_now = real_now
+        self._is_alive = is_alive
+        self._lock = asyncio.Lock()
+        self._stopping = False
+        self._scheduler: AsyncIOScheduler | None = None
+        self._armed: set[datetime] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- hooks -------------------------------------------------------------------------
+
+    def add_job(self, job: PeriodicJob) -> None:
+        """Run ``job`` at the trial instants of its schedule (see :mod:`scheduler.jobs`)."""
+        if any(j.name == job.name for j in self.jobs):
+            raise ValueError(f"a job named {job.name!r} is already registered")
+        self.jobs.append(job)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover after a crash, then run on APScheduler (on the running event loop)."""
+        self._stopping = False
+        self._save_clock_now()  # a rehearsal is resumable from its first moment
+        await self.recover()
+        scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+        )
+        scheduler.add_job(
+            self.refill,
+            "interval",
+            seconds=self.refill_period(),
+            id="refill",
+            next_run_time=self._real_now(),
+        )
+        if isinstance(self.clock, RehearsalClock):
+            scheduler.add_job(
+                self._save_clock, "interval", seconds=self.options.clock_save_every, id="clock"
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("reminder engine started as worker %s", self.worker)
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Stop waking up, let the send in flight finish, give back unattempted claims.
+
+        APScheduler cancels the jobs still running when it shuts down, so it is
+        paused first and shut down only once the drain has finished.
+        """
+        self._stopping = True
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.pause()
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._lock:
+                    pass
+        except TimeoutError:
+            log.warning("reminder engine: a drain did not finish within %s s", timeout)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        if isinstance(self.clock, RehearsalClock):
+            self._save_clock_now()
+        log.info("reminder engine stopped")
+
+    def refill_period(self) -> float:
+        """Real seconds between refills: at most ``refill_every``, and a third of the window."""
+        window = real_seconds(self.clock, self.options.window)
+        return max(1.0, min(self.options.refill_every, window / 3))
+
+    # --- crash recovery ----------------------------------------------------------------
+
+    async def recover(self, *, at_start: bool = True) -> list[int]:
+        """Abandoned ``sending`` claims -> ``uncertain`` -> one repeat (the uncertain policy).
+
+        Returns the ids scheduled for a repeat.
+        """
+        now = self.clock.now()
+        with read_session(self.db) as session:
+            workers = outbox.claimed_workers(session)
+        abandoned = [
+            w for w, oldest in workers.items() if self._abandoned(w, oldest, now, at_start)
+        ]
+        if abandoned:
+            with self._uow(now, "claims of a stopped worker") as uow:
+                for worker in abandoned:
+                    ids = mark_interrupted_uncertain(uow, worker=worker)
+                    log.warning("worker %s left %d reminders sending: %s", worker, len(ids), ids)
+        with self._uow(now, "uncertain policy: one repeat") as uow:
+            rows = outbox.uncertain_to_repeat(uow.session)
+            for reminder in rows:
+                outbox.schedule_repeat(uow, reminder)
+        repeats = [r.id for r in rows if r.id is not None]
+        if repeats:
+            log.info("reminders to repeat once (may not have been delivered): %s", repeats)
+        return repeats
+
+    def _abandoned(self, worker: str, oldest: datetime, now: datetime, at_start: bool) -> bool:
+        if worker == self.worker:
+            return at_start  # our own id from before a restart (same host, same pid)
+        host, _, pid = worker.rpartition("-")
+        if host == self.host and pid.isdigit():
+            return not self._is_alive(int(pid))
+        return now - oldest > trial_span(self.clock, self.options.claim_lease)
+
+    # --- waking up ---------------------------------------------------------------------
+
+    async def refill(self) -> None:
+        """The periodic job: find abandoned claims, start a drain, arm the next window.
+
+        The drain runs as its own task, so a long burst never makes APScheduler
+        skip a refill; a drain already under way claims until nothing is due.
+        """
+        try:
+            await self.recover(at_start=False)
+            if not self._lock.locked() and not self._stopping:
+                task = asyncio.create_task(self._wake())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            self._arm_window()
+        except Exception:
+            log.exception("reminder engine: refill failed; the next one retries")
+
+    def wake_instants(self) -> list[datetime]:
+        """Trial instants within the window at which something becomes due."""
+        now = self.clock.now()
+        until = now + self.options.window
+        with read_session(self.db) as session:
+            instants = set(outbox.wake_instants(session, now, until))
+        for job in self.jobs:
+            last = self._job_last(job)
+            if last is not None:
+                instant = job.schedule(max(last, now))
+                if instant < until:
+                    instants.add(instant)
+        return sorted(instants)
+
+    def next_wake(self) -> datetime | None:
+        """The next trial instant at which something becomes due (for tests and reports)."""
+        now = self.clock.now()
+        with read_session(self.db) as session:
+            found = outbox.next_sendable(session, now)
+        for job in self.jobs:
+            last = self._job_last(job)
+            instant = job.schedule(max(last or now, now))
+            found = instant if found is None else min(found, instant)
+        return found
+
+    def _arm_window(self) -> None:
+        scheduler = self._scheduler
+        if scheduler is None or self._stopping:
+            return
+        now = self.clock.now()
+        real_now = self._real_now()
+        self._armed = {at for at in self._armed if at > now}
+        for instant in self.wake_instants():
+            if instant in self._armed:
+                continue
+            delay = real_seconds(self.clock, instant - now)
+            scheduler.add_job(
+                self._wake,
+                "date",
+                run_date=real_now + timedelta(seconds=delay + WAKE_SLACK),
+                id=f"wake:{instant.isoformat()}",
+                replace_existing=True,
+            )
+            self._armed.add(instant)
+
+    async def _wake(self) -> None:
+        try:
+            await self.run_due()
+            self._arm_window()  # retries and deferrals made by this drain
+        except Exception:
+            log.exception("reminder engine: wake-up failed; the next refill retries")
+
+    # --- draining ----------------------------------------------------------------------
+
+    async def run_due(self) -> RunReport:
+        """Claim, re-check and send everything due now; run the periodic jobs that are due.
+
+        One drain at a time (a wake-up during a drain waits for it). Reminders
+        marked ``missed`` are reported to coordinators in one summary.
+        """
+        report = RunReport()
+        async with self._lock:
+            while not self._stopping:
+                now = self.clock.now()
+                with self._uow(now) as uow:
+                    claimed = claim_due_reminders(
+                        uow, limit=self.options.batch_size, worker=self.worker, now=now
+                    )
+                if not claimed:
+                    break
+                report.merge(await self._send_batch(claimed))
+            if not self._stopping:
+                await self._run_jobs()
+        if report.missed:
+            await self._alert(RemindersMissed(tuple(report.missed)))
+        return report
+
+    async def _send_batch(self, claimed: Iterable[Reminder]) -> RunReport:
+        """Each patient's reminders in due order; different patients at the same time."""
+        by_patient: dict[int, list[int]] = {}
+        for reminder in claimed:
+            assert reminder.id is not None
+            by_patient.setdefault(reminder.patient_id, []).append(reminder.id)
+        reports = await asyncio.gather(*(self._send_in_order(ids) for ids in by_patient.values()))
+        total = RunReport()
+        for one in reports:
+            total.merge(one)
+        return total
+
+    async def _send_in_order(self, ids: list[int]) -> RunReport:
+        report = RunReport()
+        for reminder_id in ids:
+            outcome = await self._process(reminder_id, report)
+            for alert in outcome.alerts:
+                await self._alert(alert)
+        return report
+
+    def grace(self) -> timedelta:
+        """How late a reminder announcing its own instant is still sent, in trial time."""
+        real = trial_span(self.clock, self.options.late_grace_real)
+        return max(self.options.policy.late_grace, real)
+
+    async def _process(self, reminder_id: int, report: RunReport) -> _Outcome:
+        outcome = _Outcome()
+        with read_session(self.db) as session:
+            found = outbox.reminder_context(session, reminder_id)
+        if found is None:
+            return outcome
+        reminder, patient, event = found
+        if self._stopping:
+            self._record(reminder_id, "stopping", _release)
+            report.released.append(reminder_id)
+            return outcome
+        now = self.clock.now()
+        verdict = decide(reminder, patient, event, now, self.options.policy, grace=self.grace())
+        if isinstance(verdict, Skip):
+            self._record(reminder_id, verdict.reason, _skip(verdict.reason))
+            report.skipped.append(reminder_id)
+            log.info("reminder %d skipped: %s", reminder_id, verdict.reason)
+            return outcome
+        if isinstance(verdict, Miss):
+            if reminder.is_repeat:
+                self._record(reminder_id, verdict.reason, _uncertain(verdict.reason))
+                report.uncertain.append(reminder_id)
+            else:
+                self._record(reminder_id, verdict.reason, _missed(verdict.reason))
+                report.missed.append(
+                    MissedReminder(
+                        reminder_id,
+                        patient.study_id,
+                        event.kind,
+                        event.number,
+                        reminder.slot,
+                        reminder.due_at,
+                    )
+                )
+            log.warning("reminder %d for %s missed: %s", reminder_id, patient.study_id, verdict)
+            return outcome
+        if isinstance(verdict, Defer):
+            self._record(reminder_id, "quiet hours", _retry("quiet hours", verdict.until))
+            report.deferred.append(reminder_id)
+            return outcome
+
+        chat_id = patient.telegram_chat_id
+        assert chat_id is not None
+        assert patient.id is not None
+        await self.pacer.acquire(chat_id)
+        if self._stopping:  # stopped while waiting for the pacer
+            self._record(reminder_id, "stopping", _release)
+            report.released.append(reminder_id)
+            return outcome
+        try:
+            message_id = await self.sender.send(reminder_id, repeat=reminder.is_repeat)
+        except NotDelivered as exc:
+            if exc.retry_after:
+                self.pacer.pause_chat(chat_id, exc.retry_after)
+            self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
+            report.retrying.append(reminder_id)
+        except MaybeDelivered as exc:
+            if self._maybe_delivered(reminder_id, exc.reason):
+                report.repeats_scheduled.append(reminder_id)
+            else:
+                report.uncertain.append(reminder_id)
+        except Blocked as exc:
+            newly = self._blocked(reminder_id, patient.id, exc.reason)
+            report.failed.append(reminder_id)
+            if newly:
+                outcome.alerts.append(PatientUnreachable(patient.study_id))
+        except Rejected as exc:
+            self._record(reminder_id, exc.reason, _failed(exc.reason))
+            report.failed.append(reminder_id)
+            outcome.alerts.append(ReminderRejected(reminder_id, patient.study_id, exc.reason))
+            log.error("reminder %d refused by Telegram: %s", reminder_id, exc.reason)
+        except Undeliverable as exc:
+            self._record(reminder_id, exc.reason, _skip(exc.reason))
+            report.skipped.append(reminder_id)
+        except Exception as exc:
+            # Nothing says it was delivered; the usefulness limit bounds the retries.
+            log.exception("reminder %d: unexpected failure while sending", reminder_id)
+            self._retry_later(reminder_id, reminder.attempts, type(exc).__name__, None)
+            report.retrying.append(reminder_id)
+        else:
+            self._record(
+                reminder_id,
+                "sent",
+                lambda uow, r: mark_reminder_sent(uow, r, message_id=message_id),
+            )
+            report.sent.append(reminder_id)
+        return outcome
+
+    def _retry_later(
+        self, reminder_id: int, attempts: int, reason: str, retry_after: float | None
+    ) -> None:
+        delay = self.options.backoff.delay(attempts, retry_after)
+        retry_at = self.clock.now() + trial_span(self.clock, delay)
+        self._record(reminder_id, reason, _retry(reason, retry_at))
+        log.warning(
+            "reminder %d not delivered (%s); retry in %.1f s (attempt %d)",
+            reminder_id,
+            reason,
+            delay,
+            attempts,
+        )
+
+    def _maybe_delivered(self, reminder_id: int, reason: str) -> bool:
+        """The uncertain policy after a read timeout; True if a repeat was scheduled."""
+        with self._uow(self.clock.now(), "uncertain policy") as uow:
+            reminder = _claimed(uow, reminder_id)
+            outbox.mark_uncertain(uow, reminder, f"may have been delivered: {reason}")
+            if reminder.is_repeat:
+                log.warning("repeat of reminder %d may not have arrived either", reminder_id)
+                return False
+            outbox.schedule_repeat(uow, reminder)
+        log.warning("reminder %d may not have been delivered; repeating once", reminder_id)
+        return True
+
+    def _blocked(self, reminder_id: int, patient_id: int, reason: str) -> bool:
+        """403: the reminder fails and the patient becomes unreachable; True if news."""
+        with self._uow(self.clock.now(), BLOCKED_REASON) as uow:
+            reminder = _claimed(uow, reminder_id)
+            mark_reminder_failed(uow, reminder, error=f"{BLOCKED_REASON}: {reason}", retry_at=None)
+            newly = outbox.mark_unreachable(uow, patient_id)
+        if newly is not None:
+            log.warning("patient %s blocked the bot; their reminders stop", newly.study_id)
+        return newly is not None
+
+    def _record(self, reminder_id: int, reason: str, change: _Change) -> None:
+        with self._uow(self.clock.now(), reason) as uow:
+            change(uow, _claimed(uow, reminder_id))
+
+    async def _alert(self, alert: Alert) -> None:
+        try:
+            await self.alerter.alert(alert)
+        except Exception:
+            log.exception("reminder engine: alert %s failed", type(alert).__name__)
+
+    # --- periodic jobs -------------------------------------------------------------------
+
+    def _job_last(self, job: PeriodicJob) -> datetime | None:
+        with read_session(self.db) as session:
+            value = outbox.get_setting(session, JOB_KEY.format(name=job.name))
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+    async def _run_jobs(self) -> None:
+        for job in self.jobs:
+            now = self.clock.now()
+            key = JOB_KEY.format(name=job.name)
+            last = self._job_last(job)
+            if last is None:
+                # First time this job is known: it starts from now, never runs for the past.
+                with self._uow(now, f"job {job.name} registered") as uow:
+                    outbox.put_setting(uow, key, now.isoformat())
+                continue
+            at = latest_due(job.schedule, last, now)
+            if at is None:
+                continue
+            try:
+                await job.work(at)
+            except Exception:
+                log.exception("periodic job %s failed for %s; retried next time", job.name, at)
+                continue
+            with self._uow(self.clock.now(), f"job {job.name} ran") as uow:
+                outbox.put_setting(uow, key, at.isoformat())
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _uow(self, now: datetime, reason: str | None = None) -> UnitOfWork:
+        return UnitOfWork(self.db, SYSTEM, now, reason)
+
+    async def _save_clock(self) -> None:
+        self._save_clock_now()
+
+    def _save_clock_now(self) -> None:
+        clock = self.clock
+        if not isinstance(clock, RehearsalClock):
+            return
+        try:
+            with self._uow(clock.now(), "rehearsal clock") as uow:
+                save_position(uow, clock)
+        except Exception:
+            log.exception("could not save the rehearsal clock's position")
+
+
+_Change = Callable[[UnitOfWork, Reminder], Any]
+
+
+def _claimed(uow: UnitOfWork, reminder_id: int) -> Reminder:
+    reminder = uow.session.get(Reminder, reminder_id, with_for_update=True)
+    if reminder is None:
+        raise LookupError(f"reminder {reminder_id} is gone")
+    if reminder.status != ReminderStatus.SENDING:
+        raise ValueError(f"reminder {reminder_id} is {reminder.status}, not sending")
+    return reminder
+
+
+def _release(uow: UnitOfWork, reminder: Reminder) -> Reminder:
+    return outbox.release(uow, reminder)
+
+
+def _skip(reason: str) -> _Change:
+    return lambda uow, r: outbox.mark_skipped(uow, r, reason)
+
+
+def _missed(reason: str) -> _Change:
+    return lambda uow, r: outbox.mark_missed(uow, r, reason)
+
+
+def _uncertain(reason: str) -> _Change:
+    return lambda uow, r: outbox.mark_uncertain(uow, r, reason)
+
+
+def _failed(reason: str) -> _Change:
+    return lambda uow, r: mark_reminder_failed(uow, r, error=reason, retry_at=None)
+
+
+def _retry(reason: str, at: datetime) -> _Change:
+    return lambda uow, r: mark_reminder_failed(uow, r, error=reason, retry_at=at)

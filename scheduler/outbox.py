@@ -1,0 +1,199 @@
+"""The scheduler's reads and writes of the reminder outbox, beyond the shared services.
+
+Every write takes a :class:`~core.store.uow.UnitOfWork` (one transaction,
+audited); reads take a session. The state changes are the ones issue 6
+lists: ``sending -> sent | pending (retry) | uncertain | failed | skipped |
+missed``, and ``uncertain -> pending`` for the one repeat of the uncertain
+policy (:mod:`scheduler.engine`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from core.store.models import (
+    Patient,
+    PlannedEventRow,
+    Reminder,
+    ReminderStatus,
+    Setting,
+)
+from core.store.services import pending_reminders_between
+from core.store.uow import UnitOfWork
+
+REPEAT_SCHEDULED = "may not have been delivered: sent once more, marked as a repeat"
+
+
+def _require(reminder: Reminder, *statuses: ReminderStatus) -> None:
+    if reminder.status not in statuses:
+        raise ValueError(f"reminder {reminder.id} is {reminder.status}, not {statuses}")
+
+
+def mark_skipped(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
+    """``sending -> skipped``: no longer relevant (the send-time re-check said why)."""
+    _require(reminder, ReminderStatus.SENDING)
+    return uow.update(
+        reminder, "reminder.skipped", status=ReminderStatus.SKIPPED, last_error=reason
+    )
+
+
+def mark_missed(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
+    """``sending -> missed``: its time passed before it could be sent."""
+    _require(reminder, ReminderStatus.SENDING)
+    return uow.update(reminder, "reminder.missed", status=ReminderStatus.MISSED, last_error=reason)
+
+
+def mark_uncertain(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
+    """``sending -> uncertain``: it may have been delivered (a read timeout)."""
+    _require(reminder, ReminderStatus.SENDING)
+    return uow.update(
+        reminder, "reminder.uncertain", status=ReminderStatus.UNCERTAIN, last_error=reason
+    )
+
+
+def schedule_repeat(uow: UnitOfWork, reminder: Reminder) -> Reminder:
+    """``uncertain -> pending`` as a repeat: the uncertain policy's one resend."""
+    _require(reminder, ReminderStatus.UNCERTAIN)
+    if reminder.is_repeat:
+        raise ValueError(f"reminder {reminder.id} was already repeated once")
+    return uow.update(
+        reminder,
+        "reminder.repeat_scheduled",
+        status=ReminderStatus.PENDING,
+        is_repeat=True,
+        next_attempt_at=None,
+        last_error=REPEAT_SCHEDULED,
+    )
+
+
+def uncertain_to_repeat(session: Session) -> list[Reminder]:
+    """Uncertain reminders not yet repeated and not answered (an answer proves delivery)."""
+    query = (
+        select(Reminder)
+        .where(
+            Reminder.status == ReminderStatus.UNCERTAIN,
+            col(Reminder.is_repeat).is_(False),
+            col(Reminder.response).is_(None),
+        )
+        .order_by(col(Reminder.due_at), col(Reminder.id))
+        .with_for_update()
+    )
+    return list(session.exec(query).all())
+
+
+def release(uow: UnitOfWork, reminder: Reminder) -> Reminder:
+    """``sending -> pending``: claimed but never attempted (the worker is stopping)."""
+    _require(reminder, ReminderStatus.SENDING)
+    return uow.update(
+        reminder,
+        "reminder.released",
+        status=ReminderStatus.PENDING,
+        attempts=max(0, reminder.attempts - 1),
+        claimed_by=None,
+        claimed_at=None,
+    )
+
+
+def mark_unreachable(uow: UnitOfWork, patient_id: int) -> Patient | None:
+    """Record that a patient blocked the bot; the patient if this is news, else None.
+
+    Issue 6: "403 (the patient blocked the bot) marks the patient
+    unreachable, stops their sends, and alerts coordinators once": only the
+    change from reachable to unreachable returns the patient (to alert).
+    """
+    patient = uow.session.get(Patient, patient_id, with_for_update=True)
+    if patient is None or patient.unreachable_since is not None:
+        return None
+    return uow.update(patient, "patient.unreachable", unreachable_since=uow.now)
+
+
+def claimed_workers(session: Session) -> dict[str, datetime]:
+    """Workers holding ``sending`` claims, with the oldest claim instant of each."""
+    query = (
+        select(Reminder.claimed_by, func.min(Reminder.claimed_at))
+        .where(Reminder.status == ReminderStatus.SENDING)
+        .group_by(col(Reminder.claimed_by))
+    )
+    out: dict[str, datetime] = {}
+    for worker, oldest in session.exec(query):
+        if worker is not None and oldest is not None:
+            out[worker] = oldest
+    return out
+
+
+def wake_instants(session: Session, after: datetime, until: datetime) -> list[datetime]:
+    """The instants in ``(after, until)`` at which a pending reminder becomes sendable.
+
+    A reminder becomes sendable at its due instant, or at its retry instant
+    when a retry is waiting.
+    """
+    instants: set[datetime] = set()
+    for reminder in pending_reminders_between(session, after, until):
+        if reminder.next_attempt_at is None or reminder.next_attempt_at <= reminder.due_at:
+            instants.add(reminder.due_at)
+    retries = select(Reminder.next_attempt_at).where(
+        Reminder.status == ReminderStatus.PENDING,
+        col(Reminder.next_attempt_at) > after,
+        col(Reminder.next_attempt_at) < until,
+        col(Reminder.next_attempt_at) >= col(Reminder.due_at),
+    )
+    instants.update(at for at in session.exec(retries) if at is not None)
+    return sorted(i for i in instants if i > after)
+
+
+def next_sendable(session: Session, after: datetime) -> datetime | None:
+    """The first instant after ``after`` at which a pending reminder becomes sendable."""
+    due = session.exec(
+        select(func.min(Reminder.due_at)).where(
+            Reminder.status == ReminderStatus.PENDING,
+            Reminder.due_at > after,
+            or_(
+                col(Reminder.next_attempt_at).is_(None),
+                col(Reminder.next_attempt_at) <= col(Reminder.due_at),
+            ),
+        )
+    ).one()
+    retry = session.exec(
+        select(func.min(Reminder.next_attempt_at)).where(
+            Reminder.status == ReminderStatus.PENDING, col(Reminder.next_attempt_at) > after
+        )
+    ).one()
+    found = [at for at in (due, retry) if at is not None]
+    return min(found) if found else None
+
+
+def reminder_context(
+    session: Session, reminder_id: int
+) -> tuple[Reminder, Patient, PlannedEventRow] | None:
+    """A reminder with its patient and event (None if the reminder is gone)."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None:
+        return None
+    patient = session.get(Patient, reminder.patient_id)
+    event = session.get(PlannedEventRow, reminder.event_id)
+    assert patient is not None
+    assert event is not None
+    return reminder, patient, event
+
+
+# --- settings --------------------------------------------------------------------
+
+
+def get_setting(session: Session, key: str) -> object | None:
+    """A stored setting's JSON value, or None."""
+    row = session.get(Setting, key)
+    return None if row is None else json.loads(row.value)
+
+
+def put_setting(uow: UnitOfWork, key: str, value: object) -> None:
+    """Store a setting (JSON), audited like every write."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    row = uow.session.get(Setting, key, with_for_update=True)
+    if row is None:
+        uow.add(Setting(key=key, value=text, updated_at=uow.now), "setting.created")
+    else:
+        uow.update(row, "setting.changed", value=text, updated_at=uow.now)

@@ -1,0 +1,139 @@
+"""Pacing sends within Telegram's message limits.
+
+Bots FAQ ("My bot is hitting limits"): "avoid sending more than one message
+per second" to one chat, and "no more than 30 messages per second" in
+total; beyond that Telegram answers 429 with ``retry_after``. PTB's
+``AIORateLimiter`` does not limit private chats (issue 6), so the scheduler
+paces its own sends:
+
+- per chat: one message per second, with a burst of two;
+- overall: 28 a second (a margin under 30), evenly spaced;
+- a ``retry_after`` pauses that chat (or everything) for that long.
+
+Both limits are token buckets in the GCRA form (a "theoretical arrival
+time" per bucket), in real seconds from an injectable monotonic clock and
+an injectable ``sleep``, so tests measure rates without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class PaceLimits:
+    """The limits the pacer keeps (Bots FAQ; 28/s leaves a margin under Telegram's 30/s)."""
+
+    per_chat_rate: float = 1.0
+    per_chat_burst: int = 2
+    global_rate: float = 28.0
+    global_burst: int = 1
+
+    def __post_init__(self) -> None:
+        if self.per_chat_rate <= 0 or self.global_rate <= 0:
+            raise ValueError("rates must be positive")
+        if self.per_chat_burst < 1 or self.global_burst < 1:
+            raise ValueError("bursts must be at least 1")
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """GCRA state: a message may go at ``t`` if ``t >= tat - tolerance``."""
+
+    interval: float
+    tolerance: float
+    tat: float = float("-inf")
+    paused_until: float = float("-inf")
+
+    def earliest(self, now: float) -> float:
+        return max(now, self.tat - self.tolerance, self.paused_until)
+
+    def take(self, at: float) -> None:
+        self.tat = max(self.tat, at) + self.interval
+
+
+@dataclass(slots=True)
+class _Chat:
+    bucket: _Bucket
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class Pacer:
+    """Waits until a message to a chat may go without breaking the limits.
+
+    ``await pacer.acquire(chat_id)`` returns when the message may be sent and
+    counts it at that instant (a sleep that overruns is counted as it really
+    went). Messages to one chat pass in the order they asked; one slow chat
+    never holds up the others.
+    """
+
+    def __init__(
+        self,
+        limits: PaceLimits | None = None,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = limits or PaceLimits()
+        self._now = monotonic
+        self._sleep = sleep
+        lim = self.limits
+        self._global = _Bucket(1.0 / lim.global_rate, (lim.global_burst - 1) / lim.global_rate)
+        self._chats: dict[int, _Chat] = {}
+
+    def _chat(self, chat_id: int) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            lim = self.limits
+            interval = 1.0 / lim.per_chat_rate
+            chat = _Chat(_Bucket(interval, (lim.per_chat_burst - 1) * interval))
+            self._chats[chat_id] = chat
+        return chat
+
+    async def acquire(self, chat_id: int) -> float:
+        """Wait for a slot for one message to ``chat_id``; return the seconds waited."""
+        chat = self._chat(chat_id)
+        chat.users += 1
+        started = self._now()
+        try:
+            async with chat.lock:
+                while True:
+                    now = self._now()
+                    ready = max(
+                        chat.bucket.earliest(now),
+                        self._global.earliest(now),
+                        self._global.paused_until,
+                    )
+                    if ready <= now:
+                        # Check and take with no await in between: nothing else runs.
+                        self._global.take(now)
+                        chat.bucket.take(now)
+                        return now - started
+                    await self._sleep(ready - now)
+        finally:
+            chat.users -= 1
+            self._forget_idle(chat_id)
+
+    def _forget_idle(self, chat_id: int) -> None:
+        chat = self._chats.get(chat_id)
+        now = self._now()
+        if (
+            chat is not None
+            and chat.users == 0
+            and chat.bucket.tat <= now
+            and chat.bucket.paused_until <= now
+        ):
+            del self._chats[chat_id]
+
+    def pause_chat(self, chat_id: int, seconds: float) -> None:
+        """Telegram said ``retry_after`` for this chat: nothing goes to it for ``seconds``."""
+        bucket = self._chat(chat_id).bucket
+        bucket.paused_until = max(bucket.paused_until, self._now() + seconds)
+
+    def pause_all(self, seconds: float) -> None:
+        """Nothing goes to any chat for ``seconds`` (a flood wait for the whole bot)."""
+        self._global.paused_until = max(self._global.paused_until, self._now() + seconds)

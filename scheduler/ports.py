@@ -1,0 +1,105 @@
+"""What the scheduler needs from the bot: a way to send a reminder and a way to alert staff.
+
+DESIGN.md section 2: "``scheduler/`` ... talks to Telegram only through a
+small interface the bot provides". The bot's adapter (``bot/sender.py``)
+implements :class:`Sender` and :class:`Alerter` and turns Telegram's errors
+into the outcomes below, which say only what the scheduler must know: was
+the message delivered, may it have been, or will it never be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from core.schedule import EventKind, Slot
+
+
+class SendOutcome(Exception):
+    """Base of the ways a send can fail; ``reason`` carries no personal data."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotDelivered(SendOutcome):
+    """Nothing reached the patient (connection refused or dropped, 5xx, 429): try again later.
+
+    ``retry_after`` is Telegram's flood wait in seconds, when it gave one.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class MaybeDelivered(SendOutcome):
+    """The request left but no answer came back (read timeout): it may have been delivered."""
+
+
+class Blocked(SendOutcome):
+    """The patient blocked the bot or left Telegram (403): nothing can reach them."""
+
+
+class Rejected(SendOutcome):
+    """Telegram refused this message (400): sending it again would fail the same way."""
+
+
+class Undeliverable(SendOutcome):
+    """There is no one to send it to (patient not joined, not active, reminder gone)."""
+
+
+class Sender(Protocol):
+    async def send(self, reminder_id: int, *, repeat: bool) -> int:
+        """Send reminder ``reminder_id`` (marked as a repeat if ``repeat``); the message id.
+
+        Raises one of the :class:`SendOutcome` exceptions when it was not sent.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MissedReminder:
+    """A reminder that could not be sent while it was still useful."""
+
+    reminder_id: int
+    study_id: str
+    event_kind: EventKind
+    event_number: int
+    slot: Slot
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RemindersMissed:
+    """Reminders marked ``missed`` in one run (one summary to coordinators)."""
+
+    reminders: Sequence[MissedReminder]
+
+
+@dataclass(frozen=True, slots=True)
+class PatientUnreachable:
+    """A patient blocked the bot: their reminders are stopped (told once)."""
+
+    study_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRejected:
+    """Telegram refused a reminder (400): it is marked ``failed``."""
+
+    reminder_id: int
+    study_id: str
+    reason: str
+
+
+Alert = RemindersMissed | PatientUnreachable | ReminderRejected
+
+
+class Alerter(Protocol):
+    async def alert(self, alert: Alert) -> None:
+        """Tell the coordinators; never raises for a delivery failure."""
+        ...

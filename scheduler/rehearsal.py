@@ -1,0 +1,47 @@
+"""Where the rehearsal clock stood, so ``python -m bot run --resume`` carries on from there.
+
+Issue 6: "``--resume`` restarts from where the rehearsal clock stood". The
+position is saved every few real seconds and when the bot stops. A crash
+can lose the last few seconds of saves, so the resume point is the later of
+the saved position and the newest audit record: trial time never runs back
+behind anything already recorded (a reminder sent, a report made).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from core.store.models import AuditRecord
+from core.store.uow import UnitOfWork
+from scheduler.clock import RehearsalClock
+from scheduler.outbox import get_setting, put_setting
+
+KEY = "rehearsal_clock"
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    position: datetime
+    speed: float
+
+
+def save_position(uow: UnitOfWork, clock: RehearsalClock) -> None:
+    """Store the clock's current trial instant and speed."""
+    put_setting(uow, KEY, {"position": uow.now.isoformat(), "speed": clock.speed})
+
+
+def resume_point(session: Session) -> ResumePoint | None:
+    """Where to resume: the saved position, or the newest audit record if later."""
+    saved = get_setting(session, KEY)
+    if not isinstance(saved, dict):
+        return None
+    position = datetime.fromisoformat(str(saved["position"]))
+    speed = float(saved["speed"])
+    newest = session.exec(select(func.max(col(AuditRecord.at)))).one()
+    if newest is not None and newest > position:
+        position = newest
+    return ResumePoint(position, speed)

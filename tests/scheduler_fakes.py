@@ -1,0 +1,118 @@
+"""Fakes for the reminder engine's tests: a scripted sender, an alert recorder, helpers."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Engine as DbEngine
+from sqlmodel import col, select
+
+from core.store.db import read_session
+from core.store.models import Patient, Reminder
+from core.store.uow import UnitOfWork
+from scheduler.clock import FakeClock, FakeMonotonic
+from scheduler.engine import Engine, EngineOptions
+from scheduler.pacing import Pacer
+from scheduler.ports import Alert
+
+
+@dataclass
+class FakeSender:
+    """Records every send; raises the scripted failures first, in order."""
+
+    calls: list[tuple[int, bool]] = field(default_factory=list)
+    delivered: list[tuple[int, bool]] = field(default_factory=list)
+    failures: deque[Exception | None] = field(default_factory=deque)
+    next_message_id: int = 100
+
+    def fail_next(self, *errors: Exception | None) -> None:
+        self.failures.extend(errors)
+
+    async def send(self, reminder_id: int, *, repeat: bool) -> int:
+        self.calls.append((reminder_id, repeat))
+        if self.failures:
+            error = self.failures.popleft()
+            if error is not None:
+                raise error
+        self.delivered.append((reminder_id, repeat))
+        self.next_message_id += 1
+        return self.next_message_id
+
+
+@dataclass
+class FakeAlerter:
+    alerts: list[Alert] = field(default_factory=list)
+
+    async def alert(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+
+def join(db: DbEngine, patient_id: int, chat_id: int, now: datetime) -> None:
+    """The patient opened their invite: give them a Telegram chat."""
+    with UnitOfWork(db, "system", now) as uow:
+        patient = uow.session.get(Patient, patient_id)
+        assert patient is not None
+        uow.update(patient, "patient.joined", telegram_user_id=chat_id, telegram_chat_id=chat_id)
+
+
+def reminders(db: DbEngine, patient_id: int | None = None) -> list[Reminder]:
+    with read_session(db) as session:
+        query = select(Reminder).order_by(col(Reminder.due_at), col(Reminder.id))
+        if patient_id is not None:
+            query = query.where(Reminder.patient_id == patient_id)
+        return list(session.exec(query).all())
+
+
+def reminder(db: DbEngine, reminder_id: int | None) -> Reminder:
+    assert reminder_id is not None
+    with read_session(db) as session:
+        found = session.get(Reminder, reminder_id)
+        assert found is not None
+        return found
+
+
+def make_engine(
+    db: DbEngine,
+    clock: FakeClock,
+    sender: FakeSender | None = None,
+    alerter: FakeAlerter | None = None,
+    *,
+    options: EngineOptions | None = None,
+    worker: str = "testhost-1",
+    monotonic: FakeMonotonic | None = None,
+    alive: frozenset[int] = frozenset({1}),
+) -> tuple[Engine, FakeSender, FakeAlerter]:
+    """An engine on fake time: the trial clock and the pacer's monotonic clock."""
+    sender = sender or FakeSender()
+    alerter = alerter or FakeAlerter()
+    mono = monotonic or FakeMonotonic()
+    engine = Engine(
+        db,
+        clock,
+        sender,
+        alerter,
+        options=options,
+        pacer=Pacer(monotonic=mono, sleep=mono.sleep),
+        worker=worker,
+        host="testhost",
+        is_alive=lambda pid: pid in alive,
+    )
+    return engine, sender, alerter
+
+
+async def run_until(engine: Engine, clock: FakeClock, end: datetime) -> int:
+    """Move the clock from wake-up to wake-up until ``end``, draining at each; the steps."""
+    steps = 0
+    await engine.run_due()
+    while True:
+        wake = engine.next_wake()
+        if wake is None or wake > end:
+            break
+        clock.set(wake)
+        await engine.run_due()
+        steps += 1
+    clock.set(max(end, clock.now()))
+    await engine.run_due()
+    return steps

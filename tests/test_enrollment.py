@@ -1,0 +1,199 @@
+"""The words of /enroll: study ID, arm, day 0 and its limits, sex, weight, language."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.enrollment import (
+    Day0Limits,
+    check_day0,
+    check_study_id,
+    parse_arm,
+    parse_date,
+    parse_language,
+    parse_sex,
+    parse_weight,
+    parse_yes_no,
+)
+from core.messages import RuleError
+
+TODAY = date(2026, 11, 30)
+ARMS = ("belimumab_mt", "mt_only")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("P01", "P01"),
+        ("NJ-P01", "NJ-P01"),
+        ("p_01", "p_01"),
+        ("A" * 16, "A" * 16),
+        ("Ｐ０１", "P01"),  # typed on a Chinese keyboard in full width
+        (" P01 ", "P01"),
+    ],
+)
+def test_study_ids_accepted(text: str, expected: str) -> None:
+    assert check_study_id(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "P 01", "P01!", "A" * 17, "张三", "P01;", "P.01"])
+def test_study_ids_refused_name_the_pattern(text: str) -> None:
+    with pytest.raises(RuleError) as refused:
+        check_study_id(text)
+    assert "1 to 16 letters, digits, _ or -" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2026-12-01", date(2026, 12, 1)), ("２０２６-１２-０１", date(2026, 12, 1))],
+)
+def test_dates(text: str, expected: date) -> None:
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2026/12/01", "1.12.2026", "20261201", "2026-2-1", "tomorrow"])
+def test_dates_in_another_form_are_refused(text: str) -> None:
+    with pytest.raises(RuleError, match="YYYY-MM-DD"):
+        parse_date(text)
+
+
+def test_a_date_not_in_the_calendar_is_refused() -> None:
+    with pytest.raises(RuleError, match="not a date in the calendar"):
+        parse_date("2026-02-30")
+
+
+@pytest.mark.parametrize(
+    ("day0", "accepted"),
+    [
+        (TODAY, True),
+        (TODAY - timedelta(weeks=26), True),  # exactly 26 weeks back: allowed
+        (TODAY - timedelta(weeks=26, days=1), False),
+        (TODAY - timedelta(weeks=30), False),
+        (TODAY + timedelta(weeks=8), True),  # exactly 8 weeks ahead: allowed
+        (TODAY + timedelta(weeks=8, days=1), False),
+        (TODAY + timedelta(weeks=9), False),
+        (TODAY - timedelta(weeks=10), True),
+    ],
+)
+def test_day0_limits(day0: date, accepted: bool) -> None:
+    if accepted:
+        assert check_day0(day0, TODAY) == day0
+    else:
+        with pytest.raises(RuleError, match="likely a typo") as refused:
+            check_day0(day0, TODAY)
+        assert refused.value.params["earliest"] == "2026-06-01"
+        assert refused.value.params["latest"] == "2027-01-25"
+
+
+def test_day0_limits_are_options() -> None:
+    limits = Day0Limits(max_weeks_back=1, max_weeks_ahead=0)
+    assert check_day0(TODAY - timedelta(days=7), TODAY, limits)
+    with pytest.raises(RuleError):
+        check_day0(TODAY + timedelta(days=1), TODAY, limits)
+
+
+@given(st.integers(min_value=-400, max_value=400))
+def test_day0_is_refused_exactly_outside_26_weeks_back_and_8_ahead(offset: int) -> None:
+    day0 = TODAY + timedelta(days=offset)
+    inside = -26 * 7 <= offset <= 8 * 7
+    try:
+        check_day0(day0, TODAY)
+    except RuleError:
+        assert not inside
+    else:
+        assert inside
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("belimumab_mt", "belimumab_mt"), ("MT_ONLY", "mt_only")]
+)
+def test_arms(text: str, expected: str) -> None:
+    assert parse_arm(text, ARMS) == expected
+
+
+def test_an_unknown_arm_lists_the_arms() -> None:
+    with pytest.raises(RuleError) as refused:
+        parse_arm("belimumab", ARMS)
+    assert "belimumab_mt, mt_only" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("F", "F"), ("f", "F"), ("女", "F"), ("female", "F"), ("M", "M"), ("男", "M")],
+)
+def test_sex(text: str, expected: str) -> None:
+    assert parse_sex(text) == expected
+
+
+@pytest.mark.parametrize("text", ["X", "", "woman", "FM"])
+def test_sex_refused(text: str) -> None:
+    with pytest.raises(RuleError, match="F or M"):
+        parse_sex(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("zh", "zh_Hans"), ("中文", "zh_Hans"), ("ZH", "zh_Hans"), ("en", "en"), ("English", "en")],
+)
+def test_language(text: str, expected: str) -> None:
+    assert parse_language(text) == expected
+
+
+@pytest.mark.parametrize("text", ["fr", "zh-Hant", "", "cn-tw"])
+def test_language_refused(text: str) -> None:
+    with pytest.raises(RuleError, match="zh"):
+        parse_language(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("62kg", Decimal("62")),
+        ("62", Decimal("62")),
+        ("61.5公斤", Decimal("61.5")),
+        ("62 KG", Decimal("62")),
+        ("25", Decimal("25")),  # the range's bounds are inclusive
+        ("250kg", Decimal("250")),
+        ("62.0", Decimal("62.0")),
+    ],
+)
+def test_weights(text: str, expected: Decimal) -> None:
+    weight = parse_weight(text)
+    assert weight == expected
+    assert str(weight) == str(expected)  # the digits as typed
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("300kg", ("25", "250")),
+        ("24.9", ("25", "250")),
+        ("0", ("25", "250")),
+        ("-5kg", ("25", "250")),
+        ("62lb", ("kg",)),
+        ("1,5", ("comma",)),
+        ("heavy", ("number",)),
+    ],
+)
+def test_weights_refused_name_what_was_expected(text: str, names: tuple[str, ...]) -> None:
+    with pytest.raises(RuleError) as refused:
+        parse_weight(text)
+    for name in names:
+        assert name in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("yes", True), ("是", True), ("YES", True), ("no", False), ("否", False)]
+)
+def test_yes_no(text: str, expected: bool) -> None:
+    assert parse_yes_no(text) is expected
+
+
+def test_yes_no_refused() -> None:
+    with pytest.raises(RuleError, match="yes or no"):
+        parse_yes_no("maybe")

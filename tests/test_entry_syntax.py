@@ -1,0 +1,165 @@
+"""The small words of staff commands: weeks, dates, grades, key=value, yes/no, relatedness."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.entry_syntax import (
+    Relatedness,
+    parse_entry_date,
+    parse_grade_token,
+    parse_options,
+    parse_relatedness,
+    parse_week,
+    parse_yes_no,
+)
+from core.messages import RuleError
+
+TODAY = date(2026, 12, 21)
+
+
+@pytest.mark.parametrize(
+    ("text", "week"),
+    [
+        ("w24", 24),
+        ("W24", 24),
+        ("w0", 0),
+        ("wk4", 4),
+        ("week12", 12),
+        ("第24周", 24),
+        ("24周", 24),
+        ("ｗ２４", 24),  # full-width, from a Chinese keyboard
+    ],
+)
+def test_weeks_are_read_in_either_language(text: str, week: int) -> None:
+    assert parse_week(text, last_week=24) == week
+
+
+@pytest.mark.parametrize("text", ["24", "w", "x24", "w-1", "w2.5", "week 24", "P01", ""])
+def test_what_is_not_a_week_is_refused_with_the_expected_form(text: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_week(text, last_week=24)
+    assert "w24" in str(caught.value)
+
+
+def test_a_week_after_the_last_is_refused_and_the_last_is_accepted() -> None:
+    assert parse_week("w24", last_week=24) == 24
+    with pytest.raises(RuleError) as caught:
+        parse_week("w25", last_week=24)
+    assert caught.value.params == {"week": 25, "last": 24}
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2026-12-20", date(2026, 12, 20)),
+        ("2026/12/20", date(2026, 12, 20)),
+        ("2026.1.5", date(2026, 1, 5)),
+        ("２０２６－１２－２１", TODAY),  # today itself is allowed
+    ],
+)
+def test_dates(text: str, day: date) -> None:
+    assert parse_entry_date(text, today=TODAY) == day
+
+
+def test_a_future_date_is_refused_naming_today() -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_entry_date("2026-12-22", today=TODAY)
+    assert caught.value.params == {"date": "2026-12-22", "today": "2026-12-21"}
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "20261220", "Dec 20", "2026-13-01", ""])
+def test_impossible_or_unreadable_dates_are_refused(text: str) -> None:
+    with pytest.raises(RuleError):
+        parse_entry_date(text, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("word", "grade"),
+    [("G3", 3), ("g1", 1), ("grade5", 5), ("3级", 3), ("Ｇ２", 2), ("G7", 7), ("G0", 0)],
+)
+def test_grade_tokens(word: str, grade: int) -> None:
+    assert parse_grade_token(word) == grade
+
+
+@pytest.mark.parametrize("word", ["G", "infection", "3", "G3a", "GG3", "level3"])
+def test_words_that_are_not_grade_tokens(word: str) -> None:
+    assert parse_grade_token(word) is None
+
+
+KEYS = {"serious": "serious", "严重": "serious", "onset": "onset", "scr": "scr", "肌酐": "scr"}
+
+
+def test_options_in_either_language_with_repeats_and_commas() -> None:
+    words = ["serious=hospitalization", "严重=死亡,life-threatening", "onset=2026-12-20"]
+    found = parse_options(words, KEYS, repeatable=frozenset({"serious"}))
+    assert found == {
+        "serious": ("hospitalization", "死亡", "life-threatening"),
+        "onset": ("2026-12-20",),
+    }
+
+
+def test_a_value_typed_with_a_space_is_kept_whole() -> None:
+    found = parse_options(["scr=69", "umol/L", "ONSET＝2026-12-20"], KEYS)
+    assert found == {"scr": ("69 umol/L",), "onset": ("2026-12-20",)}
+
+
+@pytest.mark.parametrize(
+    ("words", "needle"),
+    [
+        (["hospitalization"], "key=value"),
+        (["colour=red"], "not a known field"),
+        (["scr="], "no value"),
+        (["scr=69umol/L", "肌酐=70umol/L"], "given twice"),
+    ],
+)
+def test_option_refusals_say_what_is_accepted(words: list[str], needle: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_options(words, KEYS)
+    assert needle in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("yes", True), ("是", True), ("NO", False), ("否", False)]
+)
+def test_yes_no(text: str, value: bool) -> None:
+    assert parse_yes_no(text) is value
+
+
+def test_yes_no_refuses_anything_else() -> None:
+    with pytest.raises(RuleError):
+        parse_yes_no("maybe")
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("related", Relatedness.RELATED),
+        ("可能相关", Relatedness.POSSIBLY_RELATED),
+        ("possible", Relatedness.POSSIBLY_RELATED),
+        ("unlikely", Relatedness.UNLIKELY_RELATED),
+        ("unrelated", Relatedness.NOT_RELATED),
+        ("无关", Relatedness.NOT_RELATED),
+    ],
+)
+def test_relatedness(text: str, level: Relatedness) -> None:
+    assert parse_relatedness(text) is level
+
+
+def test_unknown_relatedness_is_refused_with_the_choices() -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_relatedness("perhaps")
+    assert "unrelated" in str(caught.value)
+
+
+@given(st.integers(min_value=0, max_value=104), st.integers(min_value=0, max_value=104))
+def test_any_week_up_to_the_last_round_trips(week: int, last: int) -> None:
+    if week <= last:
+        assert parse_week(f"w{week}", last_week=last) == week
+    else:
+        with pytest.raises(RuleError):
+            parse_week(f"w{week}", last_week=last)

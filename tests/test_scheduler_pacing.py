@@ -1,0 +1,109 @@
+"""Pacing within Telegram's limits, measured on fake time (issue 6)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scheduler.clock import FakeMonotonic
+from scheduler.pacing import PaceLimits, Pacer
+
+
+def _pacer(limits: PaceLimits | None = None) -> tuple[Pacer, FakeMonotonic]:
+    mono = FakeMonotonic(start=0.0)
+    return Pacer(limits, monotonic=mono, sleep=mono.sleep), mono
+
+
+async def _send_all(pacer: Pacer, mono: FakeMonotonic, chats: list[int]) -> list[tuple[float, int]]:
+    """Acquire for every chat concurrently (in list order per chat); when each went."""
+    sent: list[tuple[float, int]] = []
+
+    async def one_chat(chat: int, n: int) -> None:
+        for _ in range(n):
+            await pacer.acquire(chat)
+            sent.append((mono(), chat))
+
+    counts = Counter(chats)
+    await asyncio.gather(*(one_chat(chat, n) for chat, n in counts.items()))
+    return sorted(sent)
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    best = 0
+    for i, start in enumerate(times):
+        best = max(best, sum(1 for t in times[i:] if t < start + window - 1e-9))
+    return best
+
+
+async def test_one_chat_gets_about_one_message_a_second() -> None:
+    pacer, mono = _pacer()
+    sent = await _send_all(pacer, mono, [7] * 10)
+    times = [t for t, _ in sent]
+    # A burst of two (spaced by the global rate), then one a second.
+    expected = [0.0, 1 / 28, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    assert times == pytest.approx(expected)
+    assert _max_in_window(times, 1.0) == 2
+    assert _max_in_window(times, 5.0) <= 6
+
+
+async def test_many_chats_get_at_most_28_a_second_overall() -> None:
+    pacer, mono = _pacer()
+    sent = await _send_all(pacer, mono, list(range(1, 141)))  # 140 chats, one message each
+    times = [t for t, _ in sent]
+    assert len(times) == 140
+    assert _max_in_window(times, 1.0) == 28
+    assert times[-1] == pytest.approx(139 / 28)  # evenly spaced, no idle gaps
+
+
+async def test_one_busy_chat_does_not_hold_up_the_others() -> None:
+    pacer, mono = _pacer()
+    sent = await _send_all(pacer, mono, [1] * 5 + [2, 3, 4])
+    first = {chat: min(t for t, c in sent if c == chat) for chat in (2, 3, 4)}
+    assert max(first.values()) < 0.5
+
+
+async def test_retry_after_pauses_that_chat_only() -> None:
+    pacer, mono = _pacer()
+    await pacer.acquire(1)
+    pacer.pause_chat(1, 30)
+    waited_other = await pacer.acquire(2)
+    waited = await pacer.acquire(1)
+    assert waited_other < 0.1
+    assert waited == pytest.approx(30.0, abs=0.05)
+    assert mono() == pytest.approx(30.0, abs=0.05)
+
+
+async def test_pause_all_holds_every_chat() -> None:
+    pacer, mono = _pacer()
+    pacer.pause_all(5)
+    await pacer.acquire(1)
+    await pacer.acquire(2)
+    assert mono() >= 5.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=60))
+def test_no_schedule_breaks_either_limit(chats: list[int]) -> None:
+    async def run() -> list[tuple[float, int]]:
+        pacer, mono = _pacer()
+        return await _send_all(pacer, mono, chats)
+
+    sent = asyncio.run(run())
+    assert len(sent) == len(chats)
+    times = [t for t, _ in sent]
+    assert _max_in_window(times, 1.0) <= 28
+    for chat in set(chats):
+        mine = [t for t, c in sent if c == chat]
+        assert _max_in_window(mine, 1.0) <= 2
+        assert _max_in_window(mine, 10.0) <= 11
+
+
+def test_limits_refuse_nonsense() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        PaceLimits(global_rate=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        PaceLimits(per_chat_burst=0)
