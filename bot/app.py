@@ -14,6 +14,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -21,6 +22,11 @@ from bot.context import Handler, Services, guarded, make_ctx, members_only
 from bot.handlers import basics, fallback, joining
 from bot.i18n import Translator
 from bot.roles import COMMANDS
+from core.store.audit import patient_actor
+from core.store.db import read_session
+from core.store.models import Patient
+from core.store.services import patient_by_telegram_user
+from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,8 @@ def build_application(
     app.bot_data["services"] = services
 
     private = filters.ChatType.PRIVATE
+    # Group -1 runs before the others, for every update.
+    app.add_handler(TypeHandler(Update, _reachable_again), group=-1)
     app.add_handler(MessageHandler(~private & filters.ALL, fallback.in_group))
     for command, handler in HANDLERS.items():
         app.add_handler(CommandHandler(command, guarded(command, handler), filters=private))
@@ -76,6 +84,28 @@ def build_application(
     app.add_handler(MessageHandler(private, fallback.not_text))
     app.add_error_handler(_on_error)
     return app
+
+
+async def _reachable_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A patient who blocked the bot (403) and now writes has unblocked it: reach them again.
+
+    Telegram delivers nothing from a user while they block the bot, so any
+    update from a patient marked unreachable means they are back.
+    """
+    user = update.effective_user
+    if user is None:
+        return
+    services: Services = context.bot_data["services"]
+    with read_session(services.engine) as session:
+        patient = patient_by_telegram_user(session, user.id)
+    if patient is None or patient.unreachable_since is None:
+        return
+    actor = patient_actor(patient.study_id)
+    with UnitOfWork(services.engine, actor, services.clock.now(), "wrote to the bot again") as uow:
+        row = uow.session.get(Patient, patient.id)
+        if row is not None and row.unreachable_since is not None:
+            uow.update(row, "patient.reachable", unreachable_since=None)
+    log.info("patient %s is reachable again", patient.study_id)
 
 
 async def _post_init(app: Application) -> None:  # type: ignore[type-arg]

@@ -109,6 +109,10 @@ def build_engine(app: Application, services: Services) -> Engine:  # type: ignor
     outlet = TelegramOutlet(app.bot, services)
     options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
     engine = Engine(services.engine, services.clock, outlet, outlet, options=options)
+    from bot.escalations import periodic_jobs
+
+    for job in periodic_jobs(app.bot, services):
+        engine.add_job(job)
     for factory in PERIODIC_JOBS:
         engine.add_job(factory(app.bot, services))
     return engine

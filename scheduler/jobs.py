@@ -68,6 +68,19 @@ def daily_at(wall: time, zone: ZoneInfo) -> Schedule:
     return after
 
 
+def weekly_at(weekday: int, wall: time, zone: ZoneInfo) -> Schedule:
+    """Every week on ``weekday`` (Monday is 0) at wall-clock ``wall`` in ``zone``."""
+    daily = daily_at(wall, zone)
+
+    def after(instant: datetime) -> datetime:
+        candidate = daily(instant)
+        while candidate.astimezone(zone).weekday() != weekday:
+            candidate = daily(candidate)
+        return candidate
+
+    return after
+
+
 def latest_due(schedule: Schedule, last: datetime, now: datetime) -> datetime | None:
     """The latest instant after ``last`` and not after ``now`` (None: nothing due)."""
     found: datetime | None = None

@@ -90,7 +90,8 @@ class ReminderStatus(StrEnum):
     ``pending`` waits for its due instant; a worker moves it to ``sending``
     when it claims it; then ``sent`` (with the Telegram message id),
     ``failed`` (gave up), ``uncertain`` (the worker died after the request
-    left: Telegram may or may not have delivered it), ``skipped`` (no longer
+    left, or the answer timed out: Telegram may or may not have delivered it;
+    the engine resends it once, marked as a repeat), ``skipped`` (no longer
     relevant, e.g. the event is done), ``missed`` (its time passed before it
     could be sent: never sent late) or ``cancelled`` (the event moved or the
     patient left).

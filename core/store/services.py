@@ -269,8 +269,10 @@ def mark_interrupted_uncertain(uow: UnitOfWork, *, worker: str | None = None) ->
     """Reminders left ``sending`` by a worker that stopped become ``uncertain``.
 
     After a crash the store cannot know whether Telegram delivered the
-    message, so it is neither resent (it might arrive twice) nor counted as
-    sent (DESIGN.md section 4: "none is sent twice because of a restart").
+    message, so it is not counted as sent. The reminder engine then follows
+    its one documented policy (scheduler.engine): an uncertain reminder is
+    resent once, marked as a repeat, and a repeat is never repeated, so a
+    patient never misses a reminder and never gets more than one repeat.
     ``worker`` limits this to one worker's claims.
     """
     query = select(Reminder).where(Reminder.status == ReminderStatus.SENDING).with_for_update()
