@@ -37,6 +37,7 @@ from bot.staff.clinical import by_language, patient_for_entry, patient_in_store,
 from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
 from core.adverse_events import (
     CTCAE_VERSION,
+    CodedEvent,
     Seriousness,
     check_grade,
     code_event,
@@ -102,6 +103,44 @@ def _criteria_text(t: Translator, criteria: list[Seriousness]) -> str:
     return ", ".join(t._(CRITERION_NAMES[c]) for c in criteria)
 
 
+def coded_lines(
+    t: Translator, coded: CodedEvent, grade: int, criteria: list[Seriousness]
+) -> list[str]:
+    """How an adverse event was understood: its CTCAE term (or uncoded), grade, seriousness.
+
+    Shared by /ae and /triage so both read the same way.
+    """
+    lines: list[str] = []
+    if coded.match is None:
+        lines.append(
+            t._(
+                'Term: "{verbatim}" is not on the CTCAE term list: it is kept as typed and '
+                "marked uncoded.",
+                verbatim=coded.verbatim,
+            )
+        )
+    else:
+        name = by_language(t, coded.match.term.term_en, coded.match.term.term_zh)
+        if coded.match.kind.is_synonym:
+            lines.append(
+                t._(
+                    'Term: {term} (CTCAE v{version}), matched from "{typed}".',
+                    term=name,
+                    version=CTCAE_VERSION,
+                    typed=coded.verbatim,
+                )
+            )
+        else:
+            lines.append(t._("Term: {term} (CTCAE v{version}).", term=name, version=CTCAE_VERSION))
+    grade_words = by_language(t, coded.grade_text.en, coded.grade_text.zh)
+    lines.append(t._("Grade {grade}: {text}", grade=grade, text=grade_words))
+    if criteria:
+        lines.append(t._("Serious: {criteria}.", criteria=_criteria_text(t, criteria)))
+    else:
+        lines.append(t._("Not serious (no seriousness criterion given)."))
+    return lines
+
+
 def _term_name(t: Translator, term_key: str | None, verbatim: str) -> str:
     if term_key is None:
         return verbatim
@@ -147,33 +186,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
 
     t = ctx.t
     lines = [t._("Adverse event for {study_id}:", study_id=patient.study_id)]
-    if coded.match is None:
-        lines.append(
-            t._(
-                'Term: "{verbatim}" is not on the CTCAE term list: it is kept as typed and '
-                "marked uncoded.",
-                verbatim=coded.verbatim,
-            )
-        )
-    else:
-        name = by_language(t, coded.match.term.term_en, coded.match.term.term_zh)
-        if coded.match.kind.is_synonym:
-            lines.append(
-                t._(
-                    'Term: {term} (CTCAE v{version}), matched from "{typed}".',
-                    term=name,
-                    version=CTCAE_VERSION,
-                    typed=coded.verbatim,
-                )
-            )
-        else:
-            lines.append(t._("Term: {term} (CTCAE v{version}).", term=name, version=CTCAE_VERSION))
-    grade_words = by_language(t, coded.grade_text.en, coded.grade_text.zh)
-    lines.append(t._("Grade {grade}: {text}", grade=grade, text=grade_words))
-    if criteria:
-        lines.append(t._("Serious: {criteria}.", criteria=_criteria_text(t, criteria)))
-    else:
-        lines.append(t._("Not serious (no seriousness criterion given)."))
+    lines += coded_lines(t, coded, grade, criteria)
     lines.append(t._("Onset: {date}.", date=t.date(onset)))
     if related is not None:
         lines.append(

@@ -43,7 +43,6 @@ from bot.i18n import Translator
 from bot.pagination import register_pages, send_pages
 from bot.staff import adverse_events as ae_command
 from bot.staff.actions import ActionSpec, Draft, propose, register_action
-from bot.staff.clinical import by_language
 from bot.staff.commands import Field, StaffCommand, register_staff_command
 from core.adverse_events import (
     CTCAE_VERSION,
@@ -286,33 +285,7 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
             category=category_name(t, report),
         )
     ]
-    if coded.match is None:
-        lines.append(
-            t._(
-                'Term: "{verbatim}" is not on the CTCAE term list: it is kept as typed and '
-                "marked uncoded.",
-                verbatim=coded.verbatim,
-            )
-        )
-    else:
-        name = by_language(t, coded.match.term.term_en, coded.match.term.term_zh)
-        lines.append(t._("Term: {term} (CTCAE v{version}).", term=name, version=CTCAE_VERSION))
-    lines.append(
-        t._(
-            "Grade {grade}: {text}",
-            grade=grade,
-            text=by_language(t, coded.grade_text.en, coded.grade_text.zh),
-        )
-    )
-    if criteria:
-        lines.append(
-            t._(
-                "Serious: {criteria}.",
-                criteria=", ".join(t._(ae_command.CRITERION_NAMES[c]) for c in criteria),
-            )
-        )
-    else:
-        lines.append(t._("Not serious (no seriousness criterion given)."))
+    lines += ae_command.coded_lines(t, coded, grade, criteria)
     if "onset" in options:
         lines.append(t._("Onset: {date}.", date=t.date(onset)))
     else:
