@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: setup catalogs update-catalogs lint test demo run clean
+.PHONY: setup catalogs update-catalogs lint test demo run bench clean
 
 setup: $(STAMP) $(MO)
 
@@ -36,6 +36,12 @@ test: setup lint
 
 demo: setup
 	$(PY) -m bot demo
+
+# The issue's speed and memory figures, measured on this machine (~10 minutes):
+# progress on stderr, one JSON object as the last line of stdout. Smaller:
+# `$(PY) -m bench.run --quick` or `--patients N --burst N`.
+bench: setup
+	$(PY) -m bench.run
 
 # The real bot: needs TELEGRAM_BOT_TOKEN (and DATABASE_URL for PostgreSQL).
 run: setup

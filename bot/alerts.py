@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -51,6 +51,10 @@ def staff_translator(services: Services, member: Staff) -> Translator:
     return Translator(choose_language(language, None), services.zone)
 
 
+# Waits until a message to this chat may go (scheduler.pacing.Pacer.acquire).
+Pace = Callable[[int], Awaitable[object]]
+
+
 async def alert_staff(
     bot: Bot,
     services: Services,
@@ -58,13 +62,16 @@ async def alert_staff(
     *,
     roles: Iterable[StaffRole] | None = None,
     buttons: AlertButtons | None = None,
+    pace: Pace | None = None,
 ) -> int:
     """Send ``make_text(t)`` to every active member of staff (or those of ``roles``).
 
     ``make_text`` returns plain text in the reader's language; it is escaped
     here, so a patient's own words inside it reach staff exactly as typed.
     ``buttons`` (fixed, or built from the reader's translator) go under the
-    message. Returns how many members were sent the alert. A failure to one
+    message. ``pace`` (the reminder engine's pacer) is awaited before each
+    message, so alerts sent by its periodic jobs share Telegram's per-chat and
+    overall limits with the reminders. Returns how many members were sent the alert. A failure to one
     member (blocked the bot, chat gone, network) is logged by staff row id
     and the others are still sent.
     """
@@ -73,6 +80,8 @@ async def alert_staff(
         assert member.telegram_chat_id is not None
         t = staff_translator(services, member)
         rows = buttons(t) if callable(buttons) else buttons
+        if pace is not None:
+            await pace(member.telegram_chat_id)
         try:
             await bot.send_message(
                 member.telegram_chat_id,

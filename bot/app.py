@@ -8,6 +8,7 @@ import logging
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -30,6 +31,8 @@ from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+RATE_LIMIT_RETRIES = 3
+
 # Every command of the authorization table, and the function that serves it.
 HANDLERS: dict[str, Handler] = {
     "start": joining.start,
@@ -50,8 +53,14 @@ def build_application(
     *,
     base_url: str | None = None,
     read_timeout: float = 10.0,
+    rate_limited: bool = True,
 ) -> Application:  # type: ignore[type-arg]
-    """The bot, talking to Telegram (or a local Bot API server at ``base_url``)."""
+    """The bot, talking to Telegram (or a local Bot API server at ``base_url``).
+
+    ``rate_limited`` keeps replies within Telegram's overall 30 messages a
+    second and retries a 429; tests against a server without flood limits
+    may turn it off to run at full speed.
+    """
     from bot import features
 
     missing = set(COMMANDS) - set(HANDLERS)
@@ -65,6 +74,10 @@ def build_application(
         .get_updates_read_timeout(read_timeout + 30)
         .post_init(_post_init)
     )
+    if rate_limited:
+        # Replies and staff alerts wait out Telegram's 429 and try again; the
+        # reminder engine paces and classifies its own sends (bot.runner).
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))  # type: ignore[arg-type]
     if base_url:
         builder = builder.base_url(base_url)
     app = builder.build()

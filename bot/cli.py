@@ -2,7 +2,8 @@
 
 Offline commands work without a Telegram token: ``plan`` prints a patient's
 calendar, ``endpoints`` re-derives the response endpoints from a lab file,
-``demo`` shows the bundled protocol's plan for a sample patient of each arm.
+``demo --plans`` shows the bundled protocol's plan for a sample patient of each
+arm. ``demo`` plays a scripted trial with the real bot (``make demo``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -114,7 +116,7 @@ def cmd_endpoints(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_plans(args: argparse.Namespace, settings: Settings) -> int:
     """The bundled protocol's plan for a sample patient of each arm, in both languages."""
     protocol = settings.protocol()
     day0 = args.day0
@@ -125,6 +127,35 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             t = Translator(lang, trial_zone(settings.trial_timezone))
             print(render_plan(t, protocol, enrollment, the_plan))
             print()
+    return 0
+
+
+DEMO_REFUSAL = (
+    "make demo plays a rehearsal with its own local Telegram stand-in, and refuses to run "
+    "while TELEGRAM_BOT_TOKEN is set, so a real bot's token is never mixed into it. To run "
+    "the bot for real, use `make run`; for the demo, unset TELEGRAM_BOT_TOKEN first."
+)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Issue 8: the real bot on its rehearsal clock plays a scripted trial (``make demo``)."""
+    if args.plans:
+        return cmd_plans(args, settings)
+    if os.environ.get("TELEGRAM_BOT_TOKEN"):
+        raise CommandError(DEMO_REFUSAL)
+    import asyncio
+
+    from bot.demo.scenario import DemoError, run_demo
+
+    try:
+        asyncio.run(run_demo(args.output, short=args.short))
+    except DemoError as exc:
+        print(f"\nThe demo failed: {exc}", file=sys.stderr)
+        print(f"The transcript so far is in {args.output / 'transcript.txt'}.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nThe demo was interrupted.", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -232,8 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--no-flood-limits", action="store_true")
     la.set_defaults(func=cmd_local_api)
 
-    d = sub.add_parser("demo", help="show the plan of a sample patient of each arm")
-    d.add_argument("--day0", type=_day, default=date(2026, 12, 1))
+    d = sub.add_parser(
+        "demo", help="play a scripted trial with the real bot on a local server (make demo)"
+    )
+    d.add_argument("--output", type=Path, default=Path("demo-output"), help="where outputs go")
+    d.add_argument("--short", action="store_true", help="stop after week 4 (for the tests)")
+    d.add_argument(
+        "--plans", action="store_true", help="only print a sample plan of each arm, and exit"
+    )
+    d.add_argument("--day0", type=_day, default=date(2026, 12, 1), help="day 0 for --plans")
     d.set_defaults(func=cmd_demo)
     cli_store.register(sub)
     cli_export.register(sub)

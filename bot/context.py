@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import Lang, Translator, choose_language
@@ -116,6 +116,11 @@ async def remove_keyboard(message: object) -> None:
     nothing. PTB fills the default parse_mode into every edit, and
     editMessageReplyMarkup has no such parameter; a None in api_kwargs drops it
     from the request.
+
+    Taking the buttons off is cosmetic and comes after the answer was stored:
+    if Telegram refuses the edit (not modified, the message is gone or can no
+    longer be edited), the press still succeeded, so the refusal is only logged.
+    Raising would make the error handler say "nothing was saved", which is false.
     """
     if not isinstance(message, Message) or message.reply_markup is None:
         return
@@ -123,9 +128,8 @@ async def remove_keyboard(message: object) -> None:
         return
     try:
         await message.edit_reply_markup(reply_markup=None, api_kwargs={"parse_mode": None})
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            raise
+    except TelegramError as error:
+        log.info("buttons not removed from message %s: %s", message.message_id, error.message)
 
 
 @dataclass(slots=True)

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from telegram import Bot
 from telegram.error import TelegramError
 
-from bot.alerts import alert_staff
+from bot.alerts import Pace, alert_staff
 from bot.context import Services, keyboard
 from bot.i18n import Translator
 from bot.outputs.summary_view import send_weekly_digest
@@ -40,6 +40,7 @@ from core.escalation import (
     serious_event_steps,
     urine_nudge_step,
 )
+from core.messages import N_
 from core.overview import ReportingClock, reporting_clock
 from core.schedule import EventKind, Slot
 from core.store.db import read_session
@@ -58,6 +59,11 @@ from core.store.uow import UnitOfWork
 from scheduler.jobs import PeriodicJob, Schedule, daily_at, every, weekly_at
 
 log = logging.getLogger(__name__)
+
+URINE_NUDGE = N_(
+    "Have you started your 24-hour urine collection today? If you have, press Started. "
+    "If something went wrong, press Something went wrong and the study team will help."
+)
 
 # How often the escalation scan runs, in trial time: fine enough that a step
 # goes out within a quarter of an hour of its instant.
@@ -90,7 +96,9 @@ def _record(
 # --- serious adverse events ----------------------------------------------------------------
 
 
-async def escalate_serious_events(bot: Bot, services: Services, at: datetime) -> int:
+async def escalate_serious_events(
+    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+) -> int:
     """Remind coordinators of every serious adverse event not yet acknowledged."""
     protocol = services.protocol
     hours = protocol.adverse_events.serious_report_hours
@@ -109,7 +117,7 @@ async def escalate_serious_events(bot: Bot, services: Services, at: datetime) ->
     for ae, subject, covered in todo:
         clock = reporting_clock(ae.awareness_at, at, hours)
         text = partial(_serious_event_text, ae=ae, clock=clock)
-        await alert_staff(bot, services, text, roles=[StaffRole.COORDINATOR])
+        await alert_staff(bot, services, text, roles=[StaffRole.COORDINATOR], pace=pace)
         _record(services, at, "sae", subject, covered)
         sent += 1
     return sent
@@ -166,7 +174,9 @@ def _responses(session: Session, event_id: int | None) -> set[str]:
     return {r for r in rows if r is not None}
 
 
-async def escalate_unconfirmed_infusions(bot: Bot, services: Services, at: datetime) -> int:
+async def escalate_unconfirmed_infusions(
+    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+) -> int:
     """Tell the nurses about each infusion the patient has not confirmed by the evening before."""
     esc = services.protocol.escalation
     todo = []
@@ -191,7 +201,7 @@ async def escalate_unconfirmed_infusions(bot: Bot, services: Services, at: datet
                 when=t.datetime(event.starts_at),
             )
 
-        await alert_staff(bot, services, text, roles=[StaffRole.NURSE])
+        await alert_staff(bot, services, text, roles=[StaffRole.NURSE], pace=pace)
         _record(services, at, "infusion", f"event:{event.id}", covered)
     return len(todo)
 
@@ -199,7 +209,9 @@ async def escalate_unconfirmed_infusions(bot: Bot, services: Services, at: datet
 # --- urine collection not started ---------------------------------------------------------
 
 
-async def nudge_unstarted_collections(bot: Bot, services: Services, at: datetime) -> int:
+async def nudge_unstarted_collections(
+    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+) -> int:
     """One nudge to a patient whose 24-hour urine collection has not started by noon."""
     esc = services.protocol.escalation
     todo = []
@@ -227,10 +239,7 @@ async def nudge_unstarted_collections(bot: Bot, services: Services, at: datetime
             todo.append((event, patient, start, covered))
     for event, patient, start, covered in todo:
         t = Translator(patient.language.value, services.zone)
-        text = t._(
-            "Have you started your 24-hour urine collection today? If you have, press Started. "
-            "If something went wrong, press Something went wrong and the study team will help."
-        )
+        text = t._(URINE_NUDGE)
         buttons = None
         if start is not None and start.status in (ReminderStatus.SENT, ReminderStatus.UNCERTAIN):
             assert start.id is not None
@@ -241,6 +250,8 @@ async def nudge_unstarted_collections(bot: Bot, services: Services, at: datetime
                 ]
             ]
         assert patient.telegram_chat_id is not None
+        if pace is not None:
+            await pace(patient.telegram_chat_id)
         try:
             await bot.send_message(
                 patient.telegram_chat_id,
@@ -258,7 +269,9 @@ async def nudge_unstarted_collections(bot: Bot, services: Services, at: datetime
 # --- the daily digest ------------------------------------------------------------------------
 
 
-async def send_daily_digest(bot: Bot, services: Services, at: datetime) -> int:
+async def send_daily_digest(
+    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+) -> int:
     """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks."""
     today = at.astimezone(services.zone).date()
     hours = services.protocol.adverse_events.serious_report_hours
@@ -328,21 +341,25 @@ async def send_daily_digest(bot: Bot, services: Services, at: datetime) -> int:
             )
         return "\n".join(lines)
 
-    return await alert_staff(bot, services, text, roles=[StaffRole.COORDINATOR])
+    return await alert_staff(bot, services, text, roles=[StaffRole.COORDINATOR], pace=pace)
 
 
 # --- the jobs ------------------------------------------------------------------------------
 
-Work = Callable[[Bot, Services, datetime], Awaitable[int]]
+Work = Callable[[Bot, Services, datetime, Pace | None], Awaitable[int]]
 
 
-def periodic_jobs(bot: Bot, services: Services) -> list[PeriodicJob]:
-    """The escalation scans and the digests, on the engine's (trial-time) clock."""
+def periodic_jobs(bot: Bot, services: Services, pace: Pace | None = None) -> list[PeriodicJob]:
+    """The escalation scans and the digests, on the engine's (trial-time) clock.
+
+    ``pace`` is the engine's pacer, so these messages and the reminders share
+    one budget of Telegram's limits.
+    """
     esc = services.protocol.escalation
 
     def job(name: str, schedule: Schedule, work: Work) -> PeriodicJob:
         async def run(at: datetime) -> None:
-            await work(bot, services, at)
+            await work(bot, services, at, pace)
 
         return PeriodicJob(name, schedule, run)
 
@@ -354,6 +371,11 @@ def periodic_jobs(bot: Bot, services: Services) -> list[PeriodicJob]:
         job(
             "weekly-summary",
             weekly_at(esc.summary_weekday, esc.summary_time, services.zone),
-            send_weekly_digest,
+            _weekly_digest,
         ),
     ]
+
+
+async def _weekly_digest(bot: Bot, services: Services, at: datetime, pace: Pace | None) -> int:
+    # Once a week and long: sent by its own module, without the pacer.
+    return await send_weekly_digest(bot, services, at)

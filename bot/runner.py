@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from telegram import Bot
 from telegram.ext import Application
+from telegram.request import HTTPXRequest
 
 from bot.app import build_application
 from bot.context import Services
@@ -104,14 +105,30 @@ def rehearsal_clock(
     return RehearsalClock(start, speed or 1.0)
 
 
+def reminder_bot(app: Application) -> Bot:  # type: ignore[type-arg]
+    """A plain Bot for the reminder engine, on the same token and server as the Application.
+
+    The Application's bot retries Telegram's 429 itself (AIORateLimiter);
+    the engine must see every 429 to pace and back off by the outbox's rules,
+    so it sends through a bot without that layer.
+    """
+    token = app.bot.token
+    return Bot(
+        token,
+        base_url=app.bot.base_url.removesuffix(token),
+        base_file_url=app.bot.base_file_url.removesuffix(token),
+        request=HTTPXRequest(connection_pool_size=8, read_timeout=10.0),
+    )
+
+
 def build_engine(app: Application, services: Services) -> Engine:  # type: ignore[type-arg]
-    """The reminder engine for this Application: sends with its bot, on the services' clock."""
-    outlet = TelegramOutlet(app.bot, services)
+    """The reminder engine for this Application: sends with its own bot, on the services' clock."""
+    outlet = TelegramOutlet(reminder_bot(app), services)
     options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
     engine = Engine(services.engine, services.clock, outlet, outlet, options=options)
     from bot.escalations import periodic_jobs
 
-    for job in periodic_jobs(app.bot, services):
+    for job in periodic_jobs(app.bot, services, pace=engine.pacer.acquire):
         engine.add_job(job)
     for factory in PERIODIC_JOBS:
         engine.add_job(factory(app.bot, services))

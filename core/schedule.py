@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.messages import N_, RuleError
@@ -148,8 +149,18 @@ def trial_zone(name: str) -> ZoneInfo:
         ) from None
 
 
+# Every patient's plan converts the same few wall-clock times on the same days
+# (a dose at 08:00 on each study day), and a zone conversion costs more than the
+# rest of the plan: enrolling 10,000 patients (the benchmark) repeats them ~3.7
+# million times. The conversions are pure, so they are cached.
+@lru_cache(maxsize=65_536)
 def _instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
+
+
+@lru_cache(maxsize=65_536)
+def _local(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone)
 
 
 def study_day(day0: date, day: date) -> int:
@@ -422,7 +433,7 @@ def _outside_quiet(reminder: PlannedReminder, quiet: QuietHours, zone: ZoneInfo)
     reminder is moved to the end of the quiet hours when that is still before
     its event, else to the last minute before they start.
     """
-    local = reminder.due.astimezone(zone)
+    local = _local(reminder.due, zone)
     if not quiet.contains(local.time()):
         return reminder
     day = local.date()

@@ -83,6 +83,17 @@ class RehearsalClock:
         self._real = real_monotonic
         self._origin = real_monotonic()
 
+    @property
+    def origin(self) -> float:
+        """The real clock's reading when trial time stood at ``start``.
+
+        With the default ``time.monotonic`` (CLOCK_MONOTONIC on Linux, shared by
+        every process of the machine), another process can follow this
+        clock exactly: ``start + (time.monotonic() - origin) * speed``. The demo
+        stamps its transcript that way.
+        """
+        return self._origin
+
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(self._real() - self._origin) * self.speed)
 

@@ -69,6 +69,7 @@ delivery latency) are multiplied by it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -224,6 +225,7 @@ class Engine:
         self._real_now = real_now
         self._is_alive = is_alive
         self._lock = asyncio.Lock()
+        self._jobs_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._scheduler: AsyncIOScheduler | None = None
         self._armed: set[datetime] = set()
@@ -279,6 +281,12 @@ class Engine:
                     pass
         except TimeoutError:
             log.warning("reminder engine: a drain did not finish within %s s", timeout)
+        jobs, self._jobs_task = self._jobs_task, None
+        if jobs is not None and not jobs.done():
+            # A job cut short runs again next time: jobs are idempotent.
+            jobs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await jobs
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         if isinstance(self.clock, RehearsalClock):
@@ -390,18 +398,21 @@ class Engine:
 
     async def _wake(self) -> None:
         try:
-            await self.run_due()
+            await self.run_due(jobs_in_background=True)
             self._arm_window()  # retries and deferrals made by this drain
         except Exception:
             log.exception("reminder engine: wake-up failed; the next refill retries")
 
     # --- draining ----------------------------------------------------------------------
 
-    async def run_due(self) -> RunReport:
+    async def run_due(self, *, jobs_in_background: bool = False) -> RunReport:
         """Claim, re-check and send everything due now; run the periodic jobs that are due.
 
         One drain at a time (a wake-up during a drain waits for it). Reminders
-        marked ``missed`` are reported to coordinators in one summary.
+        marked ``missed`` are reported to coordinators in one summary. The
+        periodic jobs run after the drain, outside its lock; with
+        ``jobs_in_background`` (the scheduler's wake-ups) as a task of their own,
+        one pass at a time, so a slow alert never holds up a reminder.
         """
         report = RunReport()
         async with self._lock:
@@ -414,8 +425,11 @@ class Engine:
                 if not claimed:
                     break
                 report.merge(await self._send_batch(claimed))
-            if not self._stopping:
+        if not self._stopping:
+            if not jobs_in_background:
                 await self._run_jobs()
+            elif self._jobs_task is None or self._jobs_task.done():
+                self._jobs_task = asyncio.create_task(self._run_jobs())
         if report.missed:
             await self._alert(RemindersMissed(tuple(report.missed)))
         return report

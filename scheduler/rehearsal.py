@@ -30,8 +30,21 @@ class ResumePoint:
 
 
 def save_position(uow: UnitOfWork, clock: RehearsalClock) -> None:
-    """Store the clock's current trial instant and speed."""
-    put_setting(uow, KEY, {"position": uow.now.isoformat(), "speed": clock.speed})
+    """Store the clock's current trial instant and speed.
+
+    ``start`` and ``origin`` let another process on this machine follow the
+    running clock exactly (:attr:`scheduler.clock.RehearsalClock.origin`).
+    """
+    put_setting(
+        uow,
+        KEY,
+        {
+            "position": uow.now.isoformat(),
+            "speed": clock.speed,
+            "start": clock.start.isoformat(),
+            "origin": clock.origin,
+        },
+    )
 
 
 def resume_point(session: Session) -> ResumePoint | None:

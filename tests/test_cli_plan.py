@@ -66,7 +66,7 @@ def test_bad_arguments_are_refused_with_what_was_expected() -> None:
 
 
 def test_demo_prints_both_arms_in_both_languages() -> None:
-    done = run("demo")
+    done = run("demo", "--plans")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("Study plan:") == 2
     assert done.stdout.count("研究计划") == 2

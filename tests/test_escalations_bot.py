@@ -247,3 +247,21 @@ async def test_a_patient_who_unblocks_the_bot_is_reachable_again(world: World) -
     answer = await world.say(user, "/schedule")
     assert "Your next study events:" in answer.shown
     assert world.patient("P01").unreachable_since is None
+
+
+async def test_escalation_messages_wait_for_the_engines_pacer(world: World) -> None:
+    """Jobs share Telegram's per-chat budget with the reminders (one pacer for both)."""
+    world.enroll("P01")
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
+    add_serious_event(world, START)
+    paced: list[int] = []
+
+    async def pace(chat_id: int) -> float:
+        paced.append(chat_id)
+        return 0.0
+
+    sent = await escalate_serious_events(
+        bot(world), world.services, START + timedelta(hours=1), pace
+    )
+    assert sent == 1
+    assert paced == [coordinator]

@@ -18,6 +18,7 @@ from telegram.request import HTTPXRequest
 
 from bot.i18n import Translator
 from bot.reminder_view import REPEAT_NOTE, render_reminder
+from bot.runner import reminder_bot
 from bot.sender import MISSED_HEADER, REJECTED, UNREACHABLE, TelegramOutlet
 from core.store.db import read_session
 from core.store.models import InviteRole, Patient, PatientStatus, PlannedEventRow, ReminderStatus
@@ -57,7 +58,8 @@ async def setup(world: World) -> Setup:
     assert world.app is not None
     coordinator = await world.join_staff(InviteRole.COORDINATOR)
     mono = FakeMonotonic()
-    return Setup(world, _engine(world, world.app.bot, mono), mono, coordinator)
+    # The engine's own bot, as in production (bot.runner.build_engine).
+    return Setup(world, _engine(world, reminder_bot(world.app), mono), mono, coordinator)
 
 
 async def _patient(world: World, study_id: str, *, zh: bool = False, **kwargs: Any) -> Patient:

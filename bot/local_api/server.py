@@ -159,6 +159,11 @@ class TokenBucket:
         self._refill()
         return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
 
+    def tokens(self) -> float:
+        """The tokens available now."""
+        self._refill()
+        return self._tokens
+
     def take(self) -> None:
         """Use one token (call only when :meth:`wait_time` is 0)."""
         self._refill()
@@ -195,6 +200,13 @@ class FloodLimiter:
         bucket.take()
         self._global.take()
         return 0
+
+    def allowance(self, chat_id: int) -> float:
+        """Tokens in ``chat_id``'s bucket now (a full bucket for a chat never sent to)."""
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            return self.policy.chat_capacity
+        return bucket.tokens()
 
 
 # --- the simulated world ------------------------------------------------------------------
@@ -1037,6 +1049,17 @@ class LocalBotApi:
     def waiting_polls(self) -> int:
         """How many ``getUpdates`` calls are waiting for an update right now."""
         return self._waiting_polls
+
+    def send_allowance(self, chat_id: int) -> float:
+        """How many messages the bot could send ``chat_id`` right now without a 429.
+
+        For scripted users who act at a human pace (the demo): waiting until
+        the bot may answer in full, rather than provoking flood errors no
+        person typing at a keyboard would. Unlimited without flood limits.
+        """
+        if not self.flood_limits:
+            return math.inf
+        return self._limiter.allowance(chat_id)
 
     @property
     def waiting_readers(self) -> int:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.context import Ctx, make_ctx, remove_keyboard
@@ -140,7 +141,16 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif spec is None:
         await ctx.reply(ctx.t._("Cancelled. Nothing was stored."))
     elif spec.after is not None:
-        await spec.after(ctx, result)
+        try:
+            await spec.after(ctx, result)
+        except TelegramError as exc:
+            # The data is stored (committed above); only a follow-up message
+            # failed. Say so rather than let the generic handler claim that
+            # nothing was saved.
+            log.warning("after %s: follow-up not delivered: %s", spec.kind, exc)
+            await ctx.reply(
+                ctx.t._("Stored. A follow-up message could not be sent; please check /status.")
+            )
 
 
 def _decide(ctx: Ctx, uow: UnitOfWork, action: PendingAction, choice: str) -> ActionSpec | None:

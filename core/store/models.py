@@ -203,7 +203,11 @@ class PlannedEventRow(SQLModel, table=True):
     """One event of a patient's plan (``core.schedule.PlannedEvent``) and what happened."""
 
     __tablename__ = "planned_event"
-    __table_args__ = (UniqueConstraint("patient_id", "kind", "number"),)
+    __table_args__ = (
+        UniqueConstraint("patient_id", "kind", "number"),
+        # /status counts this week's events by kind and booked day.
+        Index(None, "kind", "scheduled_date"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
@@ -228,6 +232,9 @@ class Reminder(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("patient_id", "event_id", "slot", "revision"),
         Index(None, "status", "due_at"),
+        # The engine's refill looks up pending retries by instant; without it
+        # every refill scans all pending rows (16 s cold start at 10,000 patients).
+        Index(None, "status", "next_attempt_at"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     )
 
@@ -278,7 +285,8 @@ class DoseAdministration(SQLModel, table=True):
     given_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     weight_kg: str | None = Field(default=None, sa_type=DecimalText())
     vial_plan: str | None = Field(default=None, sa_type=Text)
-    event_id: int | None = Field(default=None, foreign_key="planned_event.id")
+    # /status: whether an infusion event has a belimumab dose recorded against it.
+    event_id: int | None = Field(default=None, foreign_key="planned_event.id", index=True)
     reminder_id: int | None = Field(default=None, foreign_key="reminder.id")
     recorded_by: str = Field(sa_type=_actor())
     recorded_at: datetime = Field(sa_type=UtcDateTime())
@@ -292,7 +300,8 @@ class LabResult(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
     event_id: int | None = Field(default=None, foreign_key="planned_event.id")
-    week: int | None = None
+    # /status: the week-24 renal results.
+    week: int | None = Field(default=None, index=True)
     analyte: str = Field(sa_type=String(40))
     value: str = Field(sa_type=DecimalText())
     unit: str = Field(sa_type=String(16))

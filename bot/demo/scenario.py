@@ -1,0 +1,598 @@
+"""``make demo``: the real bot, a scripted trial, 24 trial weeks in about a minute.
+
+Issue 8: the demo runs ``python -m bot run`` on its rehearsal clock against
+the embedded local Bot API server (in this process) with a SQLite database in
+a temporary folder, and plays a trial: a coordinator and a nurse join by
+invitation; four patients are enrolled (two per arm, two in Chinese, two in
+English) and join; the weeks pass; reminders reach the patients, who press
+their buttons (P02 once asks for another day, P04 reports a red flag); the
+nurse logs a serious adverse event by one message and the coordinator
+acknowledges it; labs are entered; ``/status``, ``/summary``, two plots and
+``/export`` run. Everyone acts through the local server exactly as a Telegram
+user would; nothing is written to the database behind the bot's back except
+the first coordinator's invitation (as ``python -m bot invite`` would).
+
+The bot runs in stretches, restarted with ``--resume`` between them: slow
+(600 times real time) while people type and press Confirm (a Confirm button
+is valid for two trial hours), fast (240,000 times: a trial day in 0.36 s)
+while the weeks pass. The transcript is stamped with trial time read from
+the bot's own clock (:attr:`scheduler.clock.RehearsalClock.origin`, saved in
+the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine as DbEngine
+
+from bot.demo.transcript import Person, Transcript
+from bot.i18n import Translator
+from bot.local_api.server import ControlError, LocalBotApi, SentMessage
+from core.store.db import make_engine, read_session
+from core.store.invites import create_invite
+from core.store.migrate import migrate
+from core.store.models import InviteRole, Reminder
+from core.store.uow import UnitOfWork
+from scheduler.outbox import get_setting
+from scheduler.rehearsal import KEY as CLOCK_KEY
+from scheduler.rehearsal import resume_point
+
+ROOT = Path(__file__).resolve().parents[2]
+# A token of Telegram's shape; only the demo's own local server ever sees it.
+DEMO_TOKEN = "7000000001:" + "DemoTokenOnlyForTheLocalServer00000"[:35]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI)
+DAY0 = date(2026, 12, 1)
+SLOW = 600.0  # while people type: ten trial minutes per real second
+FAST = 240_000.0  # while the weeks pass: 24 weeks in about a minute
+STEP_TIMEOUT = 30.0  # real seconds to wait for one reply of the bot
+START_TIMEOUT = 60.0  # real seconds for the bot process to start
+
+
+class DemoError(Exception):
+    """A step of the demo did not happen; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """What the demo plays; ``short`` (the test) stops after week 4 instead of week 24."""
+
+    short: bool = False
+
+    @property
+    def last_week(self) -> int:
+        return 4 if self.short else 24
+
+    @property
+    def first_stop(self) -> datetime:
+        """The end of the first fast stretch: week 0 done, the first infusion passed."""
+        return datetime(2026, 12, 21, 12, 0, tzinfo=SHANGHAI)
+
+    @property
+    def final_stop(self) -> datetime:
+        """A few hours after the last renal assessment (08:00 on its day)."""
+        return datetime.combine(
+            DAY0 + timedelta(weeks=self.last_week), datetime.min.time(), SHANGHAI
+        ) + timedelta(hours=12)
+
+
+# --- trial time, as the bot process's clock reads it ---------------------------------------
+
+
+class TrialClock:
+    """Follows the bot's rehearsal clock: frozen between runs, exact during one."""
+
+    def __init__(self, position: datetime) -> None:
+        self._frozen = position
+        self._run: tuple[datetime, float, float] | None = None
+
+    def now(self) -> datetime:
+        if self._run is None:
+            return self._frozen
+        start, origin, speed = self._run
+        return start + timedelta(seconds=(time.monotonic() - origin) * speed)
+
+    def follow(self, start: datetime, origin: float, speed: float) -> None:
+        self._run = (start, origin, speed)
+
+    def freeze(self, position: datetime) -> None:
+        self._run = None
+        self._frozen = position
+
+
+# --- the bot process ---------------------------------------------------------------------
+
+
+class BotProcess:
+    """``python -m bot run`` with the demo's server, database and a rehearsal clock."""
+
+    def __init__(self, api: LocalBotApi, url: str, db: DbEngine, clock: TrialClock, log: Path):
+        self.api = api
+        self.url = url
+        self.db = db
+        self.clock = clock
+        self.log = log
+        self.proc: asyncio.subprocess.Process | None = None
+        self._origin: float | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            TELEGRAM_BOT_TOKEN=DEMO_TOKEN,
+            TELEGRAM_BASE_URL=self.api.base_url,
+            DATABASE_URL=self.url,
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def tail(self) -> str:
+        try:
+            return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    async def start(self, *clock_args: str) -> None:
+        with self.log.open("ab") as err:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                *clock_args,
+                cwd=ROOT,
+                env=self.env(),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=err,
+            )
+        # The engine saves its clock (with its real-time origin) as it starts.
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            saved = self._saved_clock()
+            if saved is not None and saved.get("origin") not in (None, self._origin):
+                self._origin = float(str(saved["origin"]))
+                start = datetime.fromisoformat(str(saved["start"]))
+                self.clock.follow(start, self._origin, float(str(saved["speed"])))
+                return
+            self.check_running()
+            if time.monotonic() > deadline:
+                raise DemoError(f"the bot did not start within {START_TIMEOUT:.0f} s")
+            await asyncio.sleep(0.02)
+
+    def _saved_clock(self) -> dict[str, object] | None:
+        with read_session(self.db) as session:
+            saved = get_setting(session, CLOCK_KEY)
+        return saved if isinstance(saved, dict) else None
+
+    def check_running(self) -> None:
+        if self.proc is not None and self.proc.returncode is not None:
+            raise DemoError(f"the bot stopped unexpectedly (exit code {self.proc.returncode})")
+
+    async def stop(self) -> None:
+        """SIGINT, as Ctrl-C would; then trial time stands where the bot saved it."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+                raise DemoError("the bot did not stop within 30 s of Ctrl-C") from None
+        if proc.returncode != 0:
+            raise DemoError(f"the bot exited with code {proc.returncode}")
+        with read_session(self.db) as session:
+            point = resume_point(session)
+        if point is not None:
+            self.clock.freeze(point.position)
+
+
+# --- the people and what they do ----------------------------------------------------------
+
+
+COORDINATOR = Person("coordinator", 101, "zh_Hans", staff=True)
+NURSE = Person("nurse", 102, "en", staff=True)
+P01 = Person("P01", 201, "zh_Hans", staff=False)
+P02 = Person("P02", 202, "en", staff=False)
+P03 = Person("P03", 203, "zh_Hans", staff=False)
+P04 = Person("P04", 204, "en", staff=False)
+PEOPLE = (COORDINATOR, NURSE, P01, P02, P03, P04)
+# Study ID -> (arm, sex, weight, language word typed in /enroll)
+ENROLMENT = {
+    P01: ("belimumab_mt", "F", "62kg", "zh"),
+    P02: ("belimumab_mt", "F", "55kg", "en"),
+    P03: ("mt_only", "M", "70kg", "zh"),
+    P04: ("mt_only", "F", "58kg", "en"),
+}
+_LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
+_AE_ID = re.compile(r"AE(\d+)")
+SUMMARY_HEADING = (
+    "Trial summary on {date}: endpoints at week {week}; exact (Clopper-Pearson) confidence "
+    "intervals at {level}%, median and IQR by linear interpolation (Hyndman-Fan type 7)."
+)
+# Labs: clinical-facts section 3's example (P01 reaches CR) and a partial response (P03).
+BASELINE_LABS = {
+    P01: "protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=2.4g/dL scr=0.90mg/dL",
+    P03: "protein=3.0g/24h rbc=30/hpf wbc=8/hpf casts=none alb=2.8g/dL scr=0.85mg/dL",
+}
+FINAL_LABS = {
+    P01: "protein=0.25g/24h rbc=2/hpf wbc=3/hpf casts=none alb=3.9g/dL scr=0.78mg/dL",
+    P03: "protein=1.2g/24h rbc=10/hpf wbc=4/hpf casts=none alb=3.2g/dL scr=0.90mg/dL",
+}
+
+
+def _has_button(prefix: str, suffix: str = "") -> Callable[[SentMessage], bool]:
+    def check(message: SentMessage) -> bool:
+        return any(d.startswith(prefix) and d.endswith(suffix) for d in message.callback_data())
+
+    return check
+
+
+def _shown(message: SentMessage) -> str:
+    if message.photo is not None:
+        return f"[picture] {message.shown}"
+    if message.document is not None:
+        return f"[file {message.document.file_name}] {message.shown}"
+    return message.shown
+
+
+@dataclass
+class Demo:
+    api: LocalBotApi
+    clock: TrialClock
+    transcript: Transcript
+    bot: BotProcess
+    output: Path
+    script: Script
+    by_chat: dict[int, Person] = field(default_factory=dict)
+    asked_for_another_day: bool = False
+    presses: int = 0
+
+    # --- acting ---------------------------------------------------------------------------
+
+    async def human_pace(self, person: Person, answers: int) -> None:
+        """Act only once the bot may answer with ``answers`` messages within Telegram's
+        flood limits: a person reads before typing, a script would not."""
+        while True:
+            have = self.api.send_allowance(person.chat_id)
+            if have >= answers:
+                return
+            await asyncio.sleep((answers - have) * self.api.flood_policy.chat_rate + 0.02)
+
+    async def send(self, person: Person, text: str, answers: int = 2) -> None:
+        self.bot.check_running()
+        await self.human_pace(person, answers)
+        self.transcript.user(person, text, self.clock.now())
+        await self.api.user_sends(person.chat_id, text)
+
+    async def press(
+        self, person: Person, message: SentMessage, data: str, answers: int = 3
+    ) -> None:
+        await self.human_pace(person, answers)
+        label = next(b.text for b in message.buttons() if b.callback_data == data)
+        self.transcript.press(person, label, self.clock.now())
+        await self.api.user_presses(person.chat_id, message.message_id, data)
+
+    async def expect(
+        self,
+        person: Person,
+        what: str,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        *,
+        contains: str | None = None,
+    ) -> SentMessage:
+        try:
+            return await self.api.wait_for_message(
+                person.chat_id, predicate, STEP_TIMEOUT, contains=contains
+            )
+        except TimeoutError as exc:
+            self.bot.check_running()
+            raise DemoError(f"{person.label} never got {what}:\n{exc}") from None
+
+    async def confirm(self, person: Person, what: str) -> None:
+        """The sender reads what the bot understood and presses Confirm."""
+        proposal = await self.expect(person, f"the Confirm button for {what}", _has_button("act:"))
+        data = next(d for d in proposal.callback_data() if d.endswith(":ok"))
+        await self.press(person, proposal, data)
+
+    async def link_token(self, person: Person, what: str) -> str:
+        message = await self.expect(person, what, lambda m: _LINK.search(m.shown) is not None)
+        found = _LINK.search(message.shown)
+        assert found is not None
+        return found.group(1)
+
+    def last_message(self, person: Person) -> int:
+        sent = self.api.messages_to(person.chat_id)
+        return sent[-1].message_id if sent else 0
+
+    # --- watching -------------------------------------------------------------------------
+
+    async def watch(self) -> None:
+        """Write every message the bot sends into the transcript, as it arrives."""
+        seen = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await self.api.wait_until(
+                    lambda seen=seen: len(self.api.events) > seen,  # type: ignore[misc]
+                    timeout=1.0,
+                )
+            events = self.api.events[seen:]
+            seen += len(events)
+            for event in events:
+                if event.kind != "sent" or event.chat_id not in self.by_chat:
+                    continue
+                assert event.message_id is not None
+                message = self.api.message(event.chat_id, event.message_id)
+                at = datetime.fromtimestamp(message.date, SHANGHAI)
+                text = _shown(message)
+                due = self._due(message)
+                if due is not None and at - due > timedelta(hours=1):
+                    # At 240,000 times real time, one message per second per chat
+                    # (Telegram's limit, which the bot keeps) is hours of trial time.
+                    text = f"(due {due.astimezone(SHANGHAI):%m-%d %H:%M}) {text}"
+                self.transcript.bot(self.by_chat[event.chat_id], text, at)
+
+    def _due(self, message: SentMessage) -> datetime | None:
+        """When the reminder behind a message with reminder buttons was due."""
+        ids = [d.split(":")[1] for d in message.callback_data() if d.startswith("rem:")]
+        if not ids or not ids[0].isdigit():
+            return None
+        with read_session(self.bot.db) as session:
+            reminder = session.get(Reminder, int(ids[0]))
+        return None if reminder is None else reminder.due_at
+
+    async def answer_reminders(self, patient: Person) -> None:
+        """A patient presses a button under each reminder as it arrives."""
+        while True:
+            try:
+                message = await self.api.wait_for_message(
+                    patient.chat_id, _has_button("rem:"), timeout=3600
+                )
+            except TimeoutError:
+                continue
+            choices = {d.rsplit(":", 1)[1]: d for d in message.callback_data()}
+            if patient == P02 and "later" in choices and not self.asked_for_another_day:
+                self.asked_for_another_day = True
+                data = choices["later"]
+            elif self.api.send_allowance(patient.chat_id) < 2:
+                # Busy: at this speed one Telegram message per second is hours of trial
+                # time; this one stays unanswered (the bot's escalations see to it).
+                continue
+            else:
+                wanted = ("yes", "started", "finished", "taken")
+                data = next((choices[c] for c in wanted if c in choices), None)  # type: ignore[assignment]
+                if data is None:
+                    continue
+            with contextlib.suppress(ControlError):  # the keyboard went meanwhile
+                await self.press(patient, message, data, answers=2)
+                self.presses += 1
+
+    async def weeks_pass(self, until: datetime) -> None:
+        """The bot runs fast until trial time reaches ``until``; patients answer reminders."""
+        now = self.clock.now()
+        days = (until - now).total_seconds() / 86400
+        self.transcript.note(
+            f"{days:.0f} trial days pass at {FAST:,.0f} times real time "
+            f"(about {(until - now).total_seconds() / FAST:.0f} s)",
+            now,
+        )
+        await self.bot.start("--resume", "--clock-speed", f"{FAST:g}")
+        self.transcript.start_fast()
+        patients = [P01, P02, P03, P04]
+        tasks = [asyncio.create_task(self.answer_reminders(p)) for p in patients]
+        try:
+            while self.clock.now() < until:
+                self.bot.check_running()
+                left = (until - self.clock.now()).total_seconds() / FAST
+                await asyncio.sleep(max(0.01, min(0.25, left)))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.bot.stop()
+        self.transcript.end_fast()
+
+    async def slow(self, title: str) -> None:
+        self.transcript.note(title, self.clock.now())
+        await self.bot.start("--resume", "--clock-speed", f"{SLOW:g}")
+
+    # --- the script -------------------------------------------------------------------------
+
+    async def join_staff(self, person: Person, token: str) -> None:
+        await self.send(person, f"/start {token}")
+        await self.expect(person, "the welcome to the study team")
+
+    async def enroll_and_join(self, patient: Person) -> None:
+        arm, sex, weight, lang = ENROLMENT[patient]
+        await self.send(
+            COORDINATOR, f"/enroll {patient.label} {arm} {DAY0.isoformat()} {sex} {weight} {lang}"
+        )
+        await self.confirm(COORDINATOR, f"enrolling {patient.label}")
+        token = await self.link_token(COORDINATOR, f"{patient.label}'s join link")
+        await self.send(patient, f"/start {token}")
+        ask = await self.expect(patient, "the language question", _has_button("lang:"))
+        await self.press(patient, ask, f"lang:{patient.lang}")
+        await self.expect(patient, "the privacy notice", contains="120")
+        await self.expect(patient, "their next events")
+
+    async def labs(self, patient: Person, week: int, values: str, dated: date | None) -> None:
+        suffix = f" date={dated.isoformat()}" if dated is not None else ""
+        await self.send(NURSE, f"/labs {patient.label} w{week} {values}{suffix}")
+        await self.confirm(NURSE, f"{patient.label}'s week {week} labs")
+        await self.expect(NURSE, f"the stored labs of {patient.label}")
+
+    async def play(self, first_invite: str) -> None:
+        t = self.transcript
+        t.note(
+            f"Trial time starts at {T0:%Y-%m-%d %H:%M} (Asia/Shanghai); the bot runs at "
+            f"{SLOW:g} times real time while people type"
+        )
+        await self.bot.start("--clock-start", T0.isoformat(), "--clock-speed", f"{SLOW:g}")
+        t.note("The coordinator (中文) and the nurse (English) join by invitation")
+        await self.join_staff(COORDINATOR, first_invite)
+        await self.send(COORDINATOR, "/invite 护士")
+        await self.join_staff(NURSE, await self.link_token(COORDINATOR, "the nurse's join link"))
+
+        t.note("Four patients are enrolled (two per arm) and join, in their own language")
+        for patient in (P01, P02, P03, P04):
+            await self.enroll_and_join(patient)
+        await self.bot.stop()
+
+        await self.weeks_pass(self.script.first_stop)
+
+        await self.slow("A patient reports a red flag; the nurse logs a serious adverse event")
+        await self.send(P04, "/report")
+        ask = await self.expect(P04, "the red-flag question", _has_button("rep:flag"))
+        flag = next(d for d in ask.callback_data() if "breathing" in d)
+        await self.press(P04, ask, flag)
+        await self.expect(P04, "the emergency instructions", contains="120")
+        await self.expect(COORDINATOR, "the urgent red-flag alert", contains="P04")
+        await self.send(NURSE, "/ae P01 lung infection G3 serious=hospitalization onset=2026-12-20")
+        await self.confirm(NURSE, "the serious adverse event")
+        alert = await self.expect(
+            COORDINATOR,
+            "the serious adverse event alert",
+            lambda m: "P01" in m.shown and _AE_ID.search(m.shown) is not None,
+        )
+        ae = _AE_ID.search(alert.shown)
+        assert ae is not None
+        await self.send(COORDINATOR, f"/ack AE{ae.group(1)}")
+        await self.expect(COORDINATOR, "the acknowledgement", contains=f"AE{ae.group(1)}")
+        t.note("The nurse enters the baseline (week 0) labs")
+        for patient, values in BASELINE_LABS.items():
+            await self.labs(patient, 0, values, DAY0)
+        await self.bot.stop()
+
+        await self.weeks_pass(self.script.final_stop)
+
+        week = self.script.last_week
+        await self.slow(f"Week {week}: the last labs, then the coordinator looks at the trial")
+        for patient, values in FINAL_LABS.items():
+            await self.labs(patient, week, values, None)
+        zh = Translator("zh_Hans", SHANGHAI)
+        for command, msgid in (
+            ("/status", "Trial status on {date}"),
+            ("/summary", SUMMARY_HEADING),
+        ):
+            mark = self.last_message(COORDINATOR)
+            await self.send(COORDINATOR, command, answers=3)
+            start = zh._(msgid, date="\x00", week="\x00", level="\x00").split("\x00")[0]
+            await self.expect(
+                COORDINATOR,
+                f"the answer to {command}",
+                lambda m, start=start, mark=mark: (
+                    m.message_id > mark  # type: ignore[misc]
+                    and m.shown.startswith(start)
+                ),
+            )
+        plots = self.output / "plots"
+        plots.mkdir(parents=True, exist_ok=True)
+        for chart in ("proteinuria", "swimmer"):
+            await self.send(COORDINATOR, f"/plot {chart}")
+            picture = await self.expect(
+                COORDINATOR, f"the {chart} plot", lambda m: m.photo is not None
+            )
+            assert picture.photo is not None
+            assert picture.photo.data is not None
+            (plots / f"{chart}.png").write_bytes(picture.photo.data)
+        await self.send(COORDINATOR, "/export")
+        for name, suffix in (("trial.xlsx", ".xlsx"), ("csv.zip", ".zip")):
+            document = await self.expect(
+                COORDINATOR,
+                f"the export's {suffix} file",
+                lambda m, s=suffix: (
+                    m.document is not None  # type: ignore[misc]
+                    and (m.document.file_name or "").endswith(s)
+                ),
+            )
+            assert document.document is not None
+            assert document.document.data is not None
+            (self.output / name).write_bytes(document.document.data)
+        with zipfile.ZipFile(self.output / "csv.zip") as archive:
+            archive.extractall(self.output / "csv")
+        await self.bot.stop()
+
+
+def _fresh_output(output: Path) -> None:
+    output.mkdir(parents=True, exist_ok=True)
+    for name in ("transcript.txt", "trial.xlsx", "csv.zip", "bot.log"):
+        (output / name).unlink(missing_ok=True)
+    for folder in ("csv", "plots"):
+        shutil.rmtree(output / folder, ignore_errors=True)
+
+
+async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = None) -> Transcript:
+    """Play the demo; the transcript and the outputs go to ``output``. Raises DemoError."""
+    began = time.monotonic()
+    stream = out if out is not None else sys.stdout
+    _fresh_output(output)
+    transcript = Transcript(output / "transcript.txt", SHANGHAI, stream)
+    clock = TrialClock(T0)
+    api = LocalBotApi(flood_limits=True, wall_clock=lambda: clock.now().timestamp())
+    await api.start()
+    for person in PEOPLE:
+        code = "zh-hans" if person.lang == "zh_Hans" else "en"
+        api.add_user(person.chat_id, first_name=person.label.capitalize(), language_code=code)
+    with tempfile.TemporaryDirectory(prefix="trial-demo-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'trial.db'}"
+        migrate(url)
+        db = make_engine(url)
+        # The first coordinator's invitation, as `python -m bot invite --role coordinator` makes it.
+        with UnitOfWork(db, "system", T0, "demo: the first coordinator") as uow:
+            first_invite = create_invite(uow, InviteRole.COORDINATOR)
+        process = BotProcess(api, url, db, clock, output / "bot.log")
+        demo = Demo(api, clock, transcript, process, output, Script(short))
+        demo.by_chat = {p.chat_id: p for p in PEOPLE}
+        watcher = asyncio.create_task(demo.watch())
+        try:
+            await demo.play(first_invite)
+            await asyncio.sleep(0.05)  # the watcher writes the last messages
+        except BaseException:
+            tail = process.tail()
+            if tail:
+                print(f"--- the bot's log (last lines, {process.log}) ---\n{tail}", file=stream)
+            raise
+        finally:
+            with contextlib.suppress(DemoError):
+                await process.stop()
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+            await api.stop()
+            db.dispose()
+            transcript.close()
+    if api.violations:
+        raise DemoError(f"the bot broke the Bot API spec: {api.violations[:3]}")
+    took = time.monotonic() - began
+    print(
+        f"\nDone in {took:.0f} s (real time); {demo.presses} buttons pressed by patients; "
+        f"{api.flood_errors} sends slowed by Telegram's flood limits.",
+        file=stream,
+    )
+    print(
+        f"Outputs in {output}/:\n"
+        f"  transcript.txt   the whole conversation\n"
+        f"  trial.xlsx       the export workbook\n"
+        f"  csv.zip, csv/    the CSV files (labs.csv, DM, EX, LB, AE)\n"
+        f"  plots/           proteinuria.png, swimmer.png\n"
+        f"  bot.log          the bot's own log",
+        file=stream,
+    )
+    return transcript
