@@ -29,6 +29,7 @@ from telegram.constants import ParseMode
 
 from bot.context import Buttons, Services, keyboard
 from bot.i18n import Translator, choose_language
+from bot.texts import CONTACT_ROLES, OTHER_CONTACT
 from core.messages import N_
 from core.protocol import Protocol
 from core.schedule import DOSE_SLOTS, EventKind, Slot
@@ -87,11 +88,6 @@ URINE_SPOILED = N_(
     "team: they may ask you to start again."
 )
 
-CONTACT_ROLES: dict[str, str] = {
-    "research_nurse": N_("Research nurse"),
-    "investigator_on_call": N_("Investigator on call"),
-}
-
 
 def callback_data(reminder_id: int, choice: Choice) -> str:
     """``rem:<reminder id>:<choice>``: well under Telegram's 64 bytes."""
@@ -131,8 +127,7 @@ def contact_lines(t: Translator, protocol: Protocol) -> list[str]:
     """The site's contacts from the protocol file, one per line."""
     lines = [t._("Study team contacts:")]
     for contact in protocol.site.contacts:
-        role = CONTACT_ROLES.get(contact.role)
-        name = t._(role) if role is not None else contact.role.replace("_", " ")
+        name = t._(CONTACT_ROLES.get(contact.role, OTHER_CONTACT))
         lines.append(t._("{role}: {phone}", role=name, phone=contact.phone))
     return lines
 

@@ -37,3 +37,12 @@ SLOT_TITLES: dict[Slot, str] = {
     Slot.DOSE_4: N_("daily medication"),
     Slot.DOSE_AFTER_DRAW: N_("morning medication after the blood draw"),
 }
+
+# The protocol file names each site contact by a role key; people read the role.
+CONTACT_ROLES: dict[str, str] = {
+    "research_nurse": N_("Research nurse"),
+    "investigator_on_call": N_("Investigator on call"),
+    "investigator": N_("Investigator"),
+    "coordinator": N_("Study coordinator"),
+}
+OTHER_CONTACT = N_("Study team")

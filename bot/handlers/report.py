@@ -47,6 +47,7 @@ from bot.context import Buttons, Ctx, make_ctx
 from bot.handlers.fallback import TEXT_STEPS
 from bot.i18n import Translator
 from bot.roles import Role
+from bot.texts import CONTACT_ROLES, OTHER_CONTACT
 from core.messages import N_
 from core.protocol import Contact
 from core.store.db import read_session
@@ -167,15 +168,6 @@ ONSET_NAMES: dict[Onset, str] = {
     Onset.DAYS_2_3: N_("2-3 days ago"),
     Onset.MORE_THAN_3_DAYS: N_("More than 3 days ago"),
 }
-
-# The protocol file names each site contact by a role key.
-CONTACT_ROLES: dict[str, str] = {
-    "research_nurse": N_("Research nurse"),
-    "investigator_on_call": N_("Investigator on call"),
-    "investigator": N_("Investigator"),
-    "coordinator": N_("Study coordinator"),
-}
-OTHER_CONTACT = N_("Study team")
 
 
 # --- the flow's state ------------------------------------------------------------------
