@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from bot import cli_store
+from bot import cli_enroll, cli_store
 from bot.i18n import LANGUAGES, Lang, Translator, parse_language
 from bot.outputs import cli_export
 from bot.plan_view import plan_as_json, render_plan
@@ -274,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--day0", type=_day, default=date(2026, 12, 1), help="day 0 for --plans")
     d.set_defaults(func=cmd_demo)
     cli_store.register(sub)
+    cli_enroll.register(sub)
     cli_export.register(sub)
     return parser
 

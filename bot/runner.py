@@ -180,14 +180,20 @@ async def _bot_username(settings: Settings) -> str:
         return bot.username
 
 
+def resolve_bot_username(settings: Settings, bot_username: str | None) -> str:
+    """The bot's @username for deep links: as given, else asked of Telegram."""
+    if bot_username is not None:
+        return bot_username
+    if not settings.telegram_bot_token:
+        raise NotConfigured(
+            "set TELEGRAM_BOT_TOKEN (to ask Telegram for the bot's name) or pass --bot-username"
+        )
+    return asyncio.run(_bot_username(settings))
+
+
 def invite_link(settings: Settings, role: InviteRole, bot_username: str | None = None) -> str:
     """A one-time staff invitation, as the deep link a person opens."""
-    if bot_username is None:
-        if not settings.telegram_bot_token:
-            raise NotConfigured(
-                "set TELEGRAM_BOT_TOKEN (to ask Telegram for the bot's name) or pass --bot-username"
-            )
-        bot_username = asyncio.run(_bot_username(settings))
+    bot_username = resolve_bot_username(settings, bot_username)
     services = make_services(settings)
     with UnitOfWork(
         services.engine, "system", services.clock.now(), "invite from the command line"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import pytest
 from alembic.util import CommandError
@@ -13,10 +14,11 @@ from sqlmodel import SQLModel
 
 from bot import cli
 from core.protocol import Protocol
+from core.schedule import EventKind, Slot
 from core.store.audit import verify
 from core.store.db import make_engine, read_session
 from core.store.migrate import current_revision, head_revision, migrate, schema_differences
-from core.store.models import Reminder
+from core.store.models import EventStatus, Reminder, ReminderStatus
 from core.store.services import claim_due_reminders
 from core.store.uow import UnitOfWork
 from tests.store_fixtures import count, enroll, url_text
@@ -72,6 +74,7 @@ def test_the_comparison_would_see_a_difference(db_url: URL) -> None:
         ("reminder", "status", "'bogus'"),
         ("reminder", "slot", "'dose_9'"),
         ("planned_event", "kind", "'picnic'"),
+        ("planned_event", "status", "'lost'"),
     ],
 )
 def test_the_migrated_schema_refuses_values_outside_a_vocabulary(
@@ -83,6 +86,37 @@ def test_the_migrated_schema_refuses_values_outside_a_vocabulary(
         enroll(engine, protocol)
         with pytest.raises(IntegrityError), engine.begin() as connection:
             connection.execute(text(f"UPDATE {table} SET {column} = {value}"))
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_schema_accepts_every_value_of_a_vocabulary(
+    db_url: URL, protocol: Protocol
+) -> None:
+    """The vocabulary CHECKs (rewritten as comparisons in 0008) let every member in."""
+    migrate(db_url)
+    engine = make_engine(db_url)
+    vocabularies: list[tuple[str, str, type[StrEnum]]] = [
+        ("reminder", "status", ReminderStatus),
+        ("reminder", "slot", Slot),
+        ("planned_event", "kind", EventKind),
+        ("planned_event", "status", EventStatus),
+    ]
+    try:
+        enroll(engine, protocol)
+        # and a column of the unique key made unique too, so only the CHECK can refuse
+        spare = {"reminder": "revision", "planned_event": "number"}
+        for table, column, vocabulary in vocabularies:
+            for i, member in enumerate(vocabulary):
+                with engine.begin() as connection:
+                    row = connection.execute(text(f"SELECT min(id) FROM {table}")).scalar_one()
+                    connection.execute(
+                        text(
+                            f"UPDATE {table} SET {column} = :value, {spare[table]} = :spare "
+                            "WHERE id = :id"
+                        ),
+                        {"value": member.value, "spare": 1000 + i, "id": row},
+                    )
     finally:
         engine.dispose()
 

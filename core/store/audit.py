@@ -29,6 +29,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Literal, TypeAlias, cast
 
+from sqlalchemy import Table, insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -109,7 +111,11 @@ def to_json_value(value: object) -> JsonValue:
 def canonical_json(value: object) -> str:
     """Canonical JSON text: sorted keys, no spaces, non-ASCII kept as is."""
     return json.dumps(
-        to_json_value(value), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        to_json_value(value),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        check_circular=False,  # to_json_value made a tree: no cycles
     )
 
 
@@ -119,19 +125,55 @@ def sha256_hex(text: str) -> str:
 
 def record_hash(record: AuditRecord) -> str:
     """The hash a record must carry: over every field but ``hash`` itself."""
-    payload = {
-        "seq": record.seq,
-        "at": to_json_value(record.at),
-        "actor": record.actor,
-        "action": record.action,
-        "entity": record.entity,
-        "entity_key": record.entity_key,
-        "before": record.before,
-        "after": record.after,
-        "reason": record.reason,
-        "prev_hash": record.prev_hash,
+    return _fields_hash(
+        record.seq,
+        to_json_value(record.at),
+        record.actor,
+        Entry(
+            record.action,
+            record.entity,
+            record.entity_key,
+            record.before,
+            record.after,
+            record.reason,
+        ),
+        record.prev_hash,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What one record says (the chain adds sequence, instant, actor and hashes).
+
+    ``before`` and ``after`` are canonical JSON text (see :func:`canonical_json`).
+    """
+
+    action: str
+    entity: str
+    entity_key: str
+    before: str | None = None
+    after: str | None = None
+    reason: str | None = None
+
+
+def _fields_hash(seq: int, at: JsonValue, actor: str, entry: Entry, prev_hash: str) -> str:
+    return sha256_hex(canonical_json(_fields(seq, at, actor, entry, prev_hash)))
+
+
+def _fields(seq: int, at: object, actor: str, entry: Entry, prev_hash: str) -> dict[str, object]:
+    """Every field of a record but its hash."""
+    return {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_key": entry.entity_key,
+        "before": entry.before,
+        "after": entry.after,
+        "reason": entry.reason,
+        "prev_hash": prev_hash,
     }
-    return sha256_hex(canonical_json(payload))
 
 
 def lock_head(session: Session) -> AuditHead:
@@ -191,6 +233,34 @@ def append(
     head.last_hash = record.hash
     session.flush()
     return record
+
+
+def append_many(session: Session, *, at: datetime, actor: str, entries: Sequence[Entry]) -> int:
+    """Append several records to the chain, in order, with one INSERT executed
+    for all of them; returns the last sequence number.
+
+    The records are exactly those :func:`append` would write one by one (a
+    bulk enrollment audits every patient with its own records).
+    """
+    head = lock_head(session)
+    if not entries:
+        return head.last_seq
+    check_actor(actor)
+    at_json = to_json_value(at)
+    seq, prev_hash = head.last_seq, head.last_hash
+    rows: list[dict[str, object]] = []
+    for entry in entries:
+        seq += 1
+        digest = _fields_hash(seq, at_json, actor, entry, prev_hash)
+        rows.append({**_fields(seq, at, actor, entry, prev_hash), "hash": digest})
+        prev_hash = digest
+    table = sa_inspect(AuditRecord).local_table
+    assert isinstance(table, Table)
+    session.execute(insert(table), rows)
+    head.last_seq = seq
+    head.last_hash = prev_hash
+    session.flush()
+    return seq
 
 
 ProblemKind = Literal["hash", "link", "gap", "head"]

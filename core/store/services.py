@@ -8,179 +8,33 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from core.messages import N_, RuleError
-from core.protocol import Protocol
-from core.schedule import Enrollment, EventKind, Plan, PlannedReminder, plan
+from core.store.enrollment import MISSED_AT_ENROLLMENT as MISSED_AT_ENROLLMENT
+from core.store.enrollment import Newcomer as Newcomer
+from core.store.enrollment import enroll_patient as enroll_patient
+from core.store.enrollment import enroll_patients as enroll_patients
 from core.store.models import (
-    EventStatus,
     Invite,
-    Language,
     Patient,
     PatientStatus,
     PlannedEventRow,
     Reminder,
     ReminderStatus,
-    Sex,
     Staff,
     StaffRole,
 )
-from core.store.types import check_decimal_text
 from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-
-MISSED_AT_ENROLLMENT = "due before enrollment; never sent late"
 
 
 def hash_token(token: str) -> str:
     """The SHA-256 hex of an invite token: only this is stored, never the token."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-# --- enrollment -------------------------------------------------------------------
-
-
-def enroll_patient(
-    uow: UnitOfWork,
-    protocol: Protocol,
-    *,
-    study_id: str,
-    arm: str,
-    day0: date,
-    sex: Sex | str,
-    weight_kg: str,
-    language: Language | str,
-    timezone: str,
-    daily_dose_reminders: bool,
-    now: datetime | None = None,
-) -> Patient:
-    """Enroll a patient: the patient, the plan's events and every reminder, in one transaction.
-
-    Issue 3: "Enrolling a patient writes the patient, the planned events and
-    every reminder in one transaction, in bulk (not one INSERT round-trip per
-    row)". The plan is ``core.schedule.plan``. Issue 5: "reminders already
-    past are recorded as not sent and never sent late": a reminder due before
-    ``now`` (default: the unit of work's instant) is stored as ``missed``.
-
-    ``weight_kg`` is the text entered (validated as a decimal number by the
-    caller's rules; stored exactly). A study ID already enrolled is refused
-    with a :class:`RuleError`.
-    """
-    moment = now if now is not None else uow.now
-    the_sex = Sex(sex)
-    the_language = Language(language)
-    weight = check_decimal_text(weight_kg)
-    the_plan = plan(protocol, Enrollment(arm, day0, timezone, daily_dose_reminders))
-
-    session = uow.session
-    if patient_by_study_id(session, study_id) is not None:
-        raise RuleError(N_("Study ID {study_id} is already enrolled."), study_id=study_id)
-
-    patient = uow.add(
-        Patient(
-            study_id=study_id,
-            arm=arm,
-            day0=day0,
-            sex=the_sex,
-            weight_kg=weight,
-            language=the_language,
-            timezone=timezone,
-            daily_dose_reminders=daily_dose_reminders,
-            status=PatientStatus.ACTIVE,
-            created_at=moment,
-        ),
-        "patient.enrolled",
-    )
-    assert patient.id is not None
-    summary: dict[str, object] = {"patient_id": patient.id, "study_id": study_id}
-    uow.bulk_insert(
-        PlannedEventRow,
-        _event_rows(patient.id, the_plan),
-        "plan.events_created",
-        entity_key=str(patient.id),
-        summary=summary,
-    )
-    ids = event_ids(session, patient.id)
-    reminder_rows = _reminder_rows(patient.id, the_plan.reminders, ids, moment)
-    missed = sum(1 for row in reminder_rows if row["status"] == ReminderStatus.MISSED)
-    uow.bulk_insert(
-        Reminder,
-        reminder_rows,
-        "plan.reminders_created",
-        entity_key=str(patient.id),
-        summary={**summary, "missed": missed},
-    )
-    log.info(
-        "enrolled %s (patient %d): %d events, %d reminders, %d already past",
-        study_id,
-        patient.id,
-        len(the_plan.events),
-        len(reminder_rows),
-        missed,
-    )
-    return patient
-
-
-def _event_rows(patient_id: int, the_plan: Plan) -> list[dict[str, object]]:
-    return [
-        {
-            "patient_id": patient_id,
-            "kind": e.kind,
-            "number": e.number,
-            "week": e.week,
-            "target_date": e.target_date,
-            "scheduled_date": e.scheduled_date,
-            "window_before": e.window_before,
-            "window_after": e.window_after,
-            "starts_at": e.starts_at,
-            "ends_at": e.ends_at,
-            "status": EventStatus.PLANNED,
-        }
-        for e in the_plan.events
-    ]
-
-
-def _reminder_rows(
-    patient_id: int,
-    reminders: Sequence[PlannedReminder],
-    ids: dict[tuple[EventKind, int], int],
-    now: datetime,
-) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    for r in reminders:
-        past = r.due < now
-        rows.append(
-            {
-                "patient_id": patient_id,
-                "event_id": ids[(r.event_kind, r.event_number)],
-                "slot": r.slot,
-                "due_at": r.due,
-                "announces_at": r.announces,
-                "status": ReminderStatus.MISSED if past else ReminderStatus.PENDING,
-                "attempts": 0,
-                "last_error": MISSED_AT_ENROLLMENT if past else None,
-                "is_repeat": False,
-            }
-        )
-    return rows
-
-
-def event_ids(session: Session, patient_id: int) -> dict[tuple[EventKind, int], int]:
-    """A patient's event ids by (kind, number), in one query."""
-    query = select(PlannedEventRow.id, PlannedEventRow.kind, PlannedEventRow.number).where(
-        PlannedEventRow.patient_id == patient_id
-    )
-    out: dict[tuple[EventKind, int], int] = {}
-    for event_id, kind, number in session.exec(query):
-        assert event_id is not None
-        out[(EventKind(kind), number)] = event_id
-    return out
 
 
 # --- the outbox ------------------------------------------------------------------

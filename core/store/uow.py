@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
@@ -30,8 +31,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from core.store.audit import (
+    Entry,
     JsonValue,
     append,
+    append_many,
     canonical_json,
     check_actor,
     lock_head,
@@ -139,6 +142,18 @@ class UnitOfWork:
         )
         log.debug("audit %d %s %s:%s", record.seq, action, entity, entity_key)
         return record
+
+    def audit_many(self, entries: Sequence[Entry]) -> None:
+        """Append several audit records at once, in order (one INSERT for all).
+
+        An entry without a reason takes the unit of work's.
+        """
+        if self.reason is not None:
+            entries = [
+                e if e.reason is not None else replace(e, reason=self.reason) for e in entries
+            ]
+        append_many(self.session, at=self.now, actor=self.actor, entries=entries)
+        log.debug("audit %d records", len(entries))
 
     def add(self, obj: M, action: str, *, reason: str | None = None) -> M:
         """Insert a row and audit it with ``after`` = the whole row."""

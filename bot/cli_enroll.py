@@ -1,0 +1,194 @@
+"""``python -m bot enroll --file cohort.csv --reason "..."``: enroll a cohort at once.
+
+For a site that brings patients already on study (a paper log, a REDCap
+export) to the bot: one CSV row per patient, read with the very rules of
+``/enroll`` (:mod:`core.enrollment`: study ID, arm, day 0 within 26 weeks back
+and 8 weeks ahead, sex, weight, language, daily dose reminders), then every
+patient enrolled in one transaction by
+:func:`core.store.services.enroll_patients`. A file with any bad row enrolls
+nobody and names every bad line. The audit trail records the actor
+``system`` and the ``--reason`` given, with each patient's own records.
+Reminders already past are stored as missed and never sent late. Each
+patient's one-time join link is printed (as ``/enroll`` shows it), made in
+the same transaction; the bot's @username comes from ``--bot-username`` or
+from Telegram (``TELEGRAM_BOT_TOKEN``).
+
+Columns (a header row; extra columns are ignored)::
+
+    study_id,arm,day0,sex,weight_kg,language,daily_doses
+    NJ-P01,belimumab_mt,2026-11-02,F,58.5,zh,yes
+
+Exit codes: 0 enrolled; 1 the database refused (nothing was written);
+2 a bad file or a study ID already enrolled (nothing was written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.i18n import Translator
+from bot.settings import Settings
+from core.enrollment import (
+    check_day0,
+    check_study_id,
+    parse_arm,
+    parse_date,
+    parse_language,
+    parse_sex,
+    parse_weight,
+    parse_yes_no,
+)
+from core.messages import RuleError
+from core.protocol import Protocol
+from core.schedule import trial_zone
+
+if TYPE_CHECKING:
+    from core.store.services import Newcomer
+
+OK, FAILED, USAGE = 0, 1, 2
+COLUMNS = ("study_id", "arm", "day0", "sex", "weight_kg", "language", "daily_doses")
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    line: int
+    message: str
+
+
+def read_cohort(
+    path: Path, protocol: Protocol, timezone: str, today: date
+) -> tuple[list[Newcomer], list[BadLine]]:
+    """The file's newcomers, and every line that cannot be enrolled (English messages).
+
+    ``today`` is the trial's date, for the day-0 limits.
+    """
+    from core.store.services import Newcomer
+
+    english = Translator("en", trial_zone(timezone))
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        return [], [BadLine(0, f"cannot read the file: {exc.strerror}")]
+    newcomers: list[Newcomer] = []
+    bad: list[BadLine] = []
+    first_line: dict[str, int] = {}
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            return [], [BadLine(1, f"missing columns: {', '.join(missing)}")]
+        for row in reader:
+            line = reader.line_num
+            try:
+                values = {c: (row.get(c) or "").strip() for c in COLUMNS}
+                study_id = check_study_id(values["study_id"])
+                newcomer = Newcomer(
+                    study_id=study_id,
+                    arm=parse_arm(values["arm"], list(protocol.arms)),
+                    day0=check_day0(parse_date(values["day0"]), today),
+                    sex=parse_sex(values["sex"]),
+                    weight_kg=str(parse_weight(values["weight_kg"])),
+                    language=parse_language(values["language"]),
+                    timezone=timezone,
+                    daily_dose_reminders=parse_yes_no(values["daily_doses"]),
+                )
+            except RuleError as exc:
+                bad.append(BadLine(line, english.error(exc)))
+                continue
+            if study_id in first_line:
+                bad.append(
+                    BadLine(line, f"study ID {study_id} is already on line {first_line[study_id]}")
+                )
+                continue
+            first_line[study_id] = line
+            newcomers.append(newcomer)
+    if not newcomers and not bad:
+        bad.append(BadLine(1, "no patients in the file"))
+    return newcomers, bad
+
+
+def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.runner import NotConfigured, resolve_bot_username
+    from core.store.audit import SYSTEM
+    from core.store.db import make_engine, safe_url
+    from core.store.invites import create_invite
+    from core.store.migrate import migrate
+    from core.store.models import InviteRole, Patient
+    from core.store.services import enroll_patients
+    from core.store.uow import UnitOfWork
+
+    protocol = settings.protocol()
+    zone = trial_zone(settings.trial_timezone)
+    now: datetime = args.now or datetime.now(zone)
+    path: Path = args.file
+    today = now.astimezone(zone).date()
+    newcomers, bad = read_cohort(path, protocol, settings.trial_timezone, today)
+    if bad:
+        for problem in bad:
+            print(f"{path}: line {problem.line}: {problem.message}", file=sys.stderr)
+        print(
+            f"{path}: nobody was enrolled; correct the lines above and run again.", file=sys.stderr
+        )
+        return USAGE
+    try:
+        bot_username = resolve_bot_username(settings, args.bot_username)
+    except NotConfigured as exc:
+        print(f"error: {exc}; nobody was enrolled.", file=sys.stderr)
+        return USAGE
+    url = settings.database_url
+    links: list[tuple[str, str]] = []
+    try:
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            with UnitOfWork(engine, SYSTEM, now, reason=args.reason) as uow:
+                for pid in enroll_patients(uow, protocol, newcomers, now=now):
+                    patient = uow.session.get(Patient, pid)
+                    assert patient is not None
+                    token = create_invite(uow, InviteRole.PATIENT, patient=patient)
+                    links.append((patient.study_id, f"https://t.me/{bot_username}?start={token}"))
+        finally:
+            engine.dispose()
+    except RuleError as exc:  # a study ID already enrolled
+        print(f"{path}: {Translator('en', zone).error(exc)} Nobody was enrolled.", file=sys.stderr)
+        return USAGE
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        print(
+            f"error: {safe_url(url)} refused the cohort, nobody was enrolled: {reason}",
+            file=sys.stderr,
+        )
+        return FAILED
+    print(f"enrolled {len(links)} patients from {path}; each one's one-time link to join:")
+    for study_id, link in links:
+        print(f"{study_id}\t{link}")
+    return OK
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``enroll`` to ``python -m bot``'s sub-command parser."""
+    e = sub.add_parser(
+        "enroll", help="enroll a cohort from a CSV file, all or nobody (patients already on study)"
+    )
+    e.add_argument("--file", required=True, type=Path, help="CSV: " + ",".join(COLUMNS))
+    e.add_argument(
+        "--reason", required=True, help="why, for the audit trail (e.g. 'moved from the paper log')"
+    )
+    e.add_argument("--bot-username", help="the bot's @username, if the bot cannot be asked")
+    e.add_argument("--now", type=_aware, help=argparse.SUPPRESS)  # the tests' clock
+    e.set_defaults(func=cmd_enroll)
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("expected an instant with its offset")
+    return value
