@@ -104,14 +104,12 @@ class Newcomer:
 class PlanRows:
     """A plan in storage form, without the ids a patient's rows will get.
 
-    ``events``: the event columns after ``patient_id``; ``event_keys``: each
-    event's (kind, number), in the same order; ``reminders``: (index into
-    ``events``, slot, due, announces), in due order.
+    ``events``: the event columns after ``id`` and ``patient_id``, in plan
+    order; ``reminders``: (index into ``events``, slot, due, announces), in
+    due order.
     """
 
-    plan: Plan
     events: tuple[Row, ...]
-    event_keys: tuple[tuple[str, int], ...]
     reminders: tuple[tuple[int, str, str, str], ...]
     dues: tuple[str, ...]  # the reminders' due instants, in order
     # Each event's place in plan order: (starts_at, kind, number).
@@ -155,7 +153,7 @@ class PlanRows:
         )
         if list(order) != sorted(order):
             raise ValueError("a plan's events must be in plan order")
-        return cls(the_plan, tuple(events), tuple(keys), reminders, dues, order)
+        return cls(tuple(events), reminders, dues, order)
 
 
 class _PlanRowsCache:
@@ -221,9 +219,8 @@ def enroll_patient(
     ``plan.events_created`` and ``plan.reminders_created``, each with the row
     count and :func:`core.store.bulk.rows_sha256` of the rows as inserted
     (columns :data:`EVENT_COLUMNS` and :data:`REMINDER_COLUMNS`, rows in id
-    order). A study ID
-    already enrolled is refused with a :class:`RuleError`; bad values raise
-    before anything is written.
+    order). A study ID already enrolled is refused with a :class:`RuleError`;
+    bad values raise before anything is written.
     """
     newcomer = Newcomer(
         study_id, arm, day0, sex, weight_kg, language, timezone, daily_dose_reminders
