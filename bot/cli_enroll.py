@@ -57,7 +57,7 @@ COLUMNS = ("study_id", "arm", "day0", "sex", "weight_kg", "language", "daily_dos
 
 @dataclass(frozen=True, slots=True)
 class BadLine:
-    line: int
+    line: int | None  # None: the file as a whole
     message: str
 
 
@@ -74,7 +74,7 @@ def read_cohort(
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
-        return [], [BadLine(0, f"cannot read the file: {exc.strerror}")]
+        return [], [BadLine(None, f"cannot read the file: {exc.strerror}")]
     newcomers: list[Newcomer] = []
     bad: list[BadLine] = []
     first_line: dict[str, int] = {}
@@ -133,7 +133,8 @@ def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
     newcomers, bad = read_cohort(path, protocol, settings.trial_timezone, today)
     if bad:
         for problem in bad:
-            print(f"{path}: line {problem.line}: {problem.message}", file=sys.stderr)
+            where = "" if problem.line is None else f"line {problem.line}: "
+            print(f"{path}: {where}{problem.message}", file=sys.stderr)
         print(
             f"{path}: nobody was enrolled; correct the lines above and run again.", file=sys.stderr
         )

@@ -238,6 +238,32 @@ def test_without_the_bots_name_nobody_is_enrolled(
         engine.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_file_that_cannot_be_read_is_named_without_a_line(
+    db_url: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url_text(db_url))
+    missing = tmp_path / "nowhere.csv"
+    code = cli.main(
+        [
+            "enroll",
+            "--file",
+            str(missing),
+            "--reason",
+            "r",
+            "--bot-username",
+            "b",
+            "--now",
+            NOW.isoformat(),
+        ]
+    )
+    assert code == 2
+    assert f"{missing}: cannot read the file" in capsys.readouterr().err
+
+
 def test_the_reason_is_required(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as excinfo:
         cli.main(["enroll", "--file", str(tmp_path / "cohort.csv")])
