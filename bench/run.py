@@ -23,7 +23,8 @@ production code paths:
   rehearsal clock at real speed (a daytime trial instant, out of the quiet
   hours); each delivery is timed when the server accepts it.
 - status_ms: ``bot.staff.status.overview_blocks`` (what ``/status`` renders)
-  on the enrolled database.
+  on the enrolled database, after one warm-up call and
+  ``bot.runner.freeze_startup_heap``, as in a running bot.
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ def status_times(url: str, runs: int, at: datetime) -> list[float]:
     """Milliseconds per ``/status`` overview (queries and rendering), ``runs`` times."""
     from bot.context import Ctx, Services
     from bot.i18n import Translator
+    from bot.runner import freeze_startup_heap
     from bot.staff.status import overview_blocks
     from core.protocol import load_protocol
     from core.schedule import trial_zone
@@ -167,6 +169,7 @@ def status_times(url: str, runs: int, at: datetime) -> list[float]:
 
     ctx = cast(Ctx, StatusCtx(services, Translator("en", zone)))
     overview_blocks(ctx)  # connection pool and caches warm, as in a running bot
+    freeze_startup_heap()  # as the bot does once its engine has started
     times = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -181,7 +184,7 @@ def status_times(url: str, runs: int, at: datetime) -> list[float]:
 
 
 def cold_start_child(url: str) -> None:
-    """In a fresh interpreter: migrate, build the bot's engine, start it, wait until armed."""
+    """In a fresh interpreter: schema to head, build the bot's engine, start it, wait until armed."""
     started = time.perf_counter()
     from bot.app import build_application
     from bot.context import Services
@@ -189,7 +192,7 @@ def cold_start_child(url: str) -> None:
     from core.protocol import load_protocol
     from core.schedule import trial_zone
     from core.store.db import make_engine
-    from core.store.migrate import migrate
+    from core.store.schema import ensure_schema
     from scheduler.clock import SystemClock
     from scheduler.ports import Alert
 
@@ -203,7 +206,7 @@ def cold_start_child(url: str) -> None:
             return None
 
     async def main() -> dict[str, float]:
-        migrate(url)
+        ensure_schema(url)  # as bot.runner.make_services
         services = Services(make_engine(url), load_protocol(), SystemClock(), trial_zone(ZONE))
         app = build_application(services, TOKEN, base_url="http://127.0.0.1:9/bot")
         engine = build_engine(app, services)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -19,8 +20,8 @@ from bot.settings import Settings
 from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
-from core.store.migrate import migrate
 from core.store.models import InviteRole
+from core.store.schema import ensure_schema
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, SystemClock
 from scheduler.engine import Engine, EngineOptions
@@ -45,7 +46,7 @@ def is_local(base_url: str | None) -> bool:
 
 def make_services(settings: Settings, clock: Clock | None = None) -> Services:
     """The bot's services, with the database schema brought up to date first."""
-    before, after = migrate(settings.database_url)
+    before, after = ensure_schema(settings.database_url)
     if before != after:
         log.info("database migrated from %s to %s", before or "empty", after)
     return Services(
@@ -86,7 +87,7 @@ def rehearsal_clock(
     if speed is not None and not speed > 0:
         raise NotConfigured("--clock-speed must be a positive number")
     if resume:
-        migrate(settings.database_url)
+        ensure_schema(settings.database_url)
         engine = make_engine(settings.database_url)
         try:
             with read_session(engine) as session:
@@ -135,6 +136,22 @@ def build_engine(app: Application, services: Services) -> Engine:  # type: ignor
     return engine
 
 
+def freeze_startup_heap() -> None:
+    """Keep what start-up built out of every later garbage collection.
+
+    Libraries, the protocol, the catalogs and the engine live as long as the
+    process. Left in the collector's oldest generation, each full collection
+    walks all of them again, about 70 ms on the benchmark machine, in the
+    middle of whatever handler allocated last: ``/status`` with 10,000
+    patients paid it on one call in five (p95 183 ms against p50 73 ms).
+    Frozen, a full collection walks only what handlers made since (CPython's
+    ``gc.freeze``). Garbage among the frozen objects would never be freed,
+    hence the collection first.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def attach_engine(app: Application, engine: Engine) -> None:  # type: ignore[type-arg]
     """Start the engine after the Application initialises; stop it before it shuts down."""
     before_init = app.post_init
@@ -144,6 +161,7 @@ def attach_engine(app: Application, engine: Engine) -> None:  # type: ignore[typ
         if before_init is not None:
             await before_init(application)
         await engine.start()
+        freeze_startup_heap()
 
     async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
         await engine.stop()

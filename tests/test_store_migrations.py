@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 
 import pytest
 from alembic.util import CommandError
@@ -19,6 +22,7 @@ from core.store.audit import verify
 from core.store.db import make_engine, read_session
 from core.store.migrate import current_revision, head_revision, migrate, schema_differences
 from core.store.models import EventStatus, Reminder, ReminderStatus
+from core.store.schema import HEAD_REVISION, ensure_schema, stored_revision
 from core.store.services import claim_due_reminders
 from core.store.uow import UnitOfWork
 from tests.store_fixtures import count, enroll, url_text
@@ -154,3 +158,35 @@ def test_the_migrate_command(
 def test_an_unknown_revision_is_refused(db_url: URL) -> None:
     with pytest.raises(CommandError):
         migrate(db_url, "ffffffff")
+
+
+def test_the_recorded_head_is_alembics_head() -> None:
+    """A new migration must also be named in core.store.schema, or start-up would
+    take an old database for an up-to-date one."""
+    assert head_revision() == HEAD_REVISION
+
+
+def test_start_up_brings_an_old_or_empty_database_to_head(db_url: URL) -> None:
+    assert ensure_schema(db_url) == (None, head_revision())
+    migrate(db_url, "0007")
+    assert stored_revision(db_url) == "0007"
+    assert ensure_schema(db_url) == ("0007", head_revision())
+    assert _tables(db_url) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_start_up_on_a_database_at_head_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    migrate(url)
+    script = (
+        "import sys\n"
+        "from core.store.schema import ensure_schema\n"
+        f"print(ensure_schema({url!r}), 'alembic' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout
+    assert out.strip() == f"('{head_revision()}', '{head_revision()}') False"

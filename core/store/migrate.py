@@ -9,6 +9,9 @@ To write a new migration, change the models, then generate a draft and
 review it by hand::
 
     .venv/bin/python -c "from core.store.migrate import revision; revision('what changed')"
+
+and name the new revision in ``core.store.schema.HEAD_REVISION`` (start-up
+compares the database with it before loading Alembic; a test checks it).
 """
 
 from __future__ import annotations

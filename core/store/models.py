@@ -28,7 +28,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -221,8 +221,9 @@ class PlannedEventRow(SQLModel, table=True):
     __tablename__ = "planned_event"
     __table_args__ = (
         UniqueConstraint("patient_id", "kind", "number"),
-        # /status counts this week's events by kind and booked day.
-        Index(None, "kind", "scheduled_date"),
+        # /status counts this week's events by kind and booked day; status and
+        # patient_id make the index covering, so the count never reads the table.
+        Index(None, "kind", "scheduled_date", "status", "patient_id"),
         _one_of("kind", EventKind),
         _one_of("status", EventStatus),
     )
@@ -245,6 +246,10 @@ class PlannedEventRow(SQLModel, table=True):
     deviation_reason: str | None = Field(default=None, sa_type=Text)
 
 
+# The rows of the reminder retry index: a retry waiting for its instant.
+RETRY_WAITING = "next_attempt_at IS NOT NULL"
+
+
 class Reminder(SQLModel, table=True):
     """The outbox: one message to send, unique per patient, event and slot."""
 
@@ -254,7 +259,17 @@ class Reminder(SQLModel, table=True):
         Index(None, "status", "due_at"),
         # The engine's refill looks up pending retries by instant; without it
         # every refill scans all pending rows (16 s cold start at 10,000 patients).
-        Index(None, "status", "next_attempt_at"),
+        # Only retries have the instant, so the rows enrollment writes stay out.
+        Index(
+            None,
+            "status",
+            "next_attempt_at",
+            sqlite_where=text(RETRY_WAITING),
+            postgresql_where=text(RETRY_WAITING),
+        ),
+        # A reminder's event, and /status asking whether a urine collection was
+        # answered "Finished", without reading the table.
+        Index(None, "event_id", "response"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         _one_of("slot", Slot),
         _one_of("status", ReminderStatus),
@@ -262,7 +277,7 @@ class Reminder(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id")
-    event_id: int = Field(foreign_key="planned_event.id", index=True)
+    event_id: int = Field(foreign_key="planned_event.id")
     slot: Slot = Field(sa_type=_enum(Slot, "slot", constraint=False))
     due_at: datetime = Field(sa_type=UtcDateTime())
     announces_at: datetime = Field(sa_type=UtcDateTime())
