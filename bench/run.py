@@ -188,7 +188,7 @@ def cold_start_child(url: str) -> None:
     started = time.perf_counter()
     from bot.app import build_application
     from bot.context import Services
-    from bot.runner import build_engine
+    from bot.runner import build_engine, freeze_startup_heap
     from core.protocol import load_protocol
     from core.schedule import trial_zone
     from core.store.db import make_engine
@@ -220,6 +220,7 @@ def cold_start_child(url: str) -> None:
 
         engine.refill = first_refill  # type: ignore[method-assign]
         await engine.start()
+        freeze_startup_heap()  # what bot.runner.attach_engine does next, on the same loop
         await asyncio.wait_for(armed.wait(), 60)
         seconds = time.perf_counter() - started
         current, peak = rss_mb()
