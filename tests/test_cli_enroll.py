@@ -25,24 +25,26 @@ TODAY = date(2026, 12, 3)
 HEADER = "study_id,arm,day0,sex,weight_kg,language,daily_doses\n"
 
 
+def _argv(path: Path, *, reason: str = "r", bot_username: str = "b") -> list[str]:
+    """``python -m bot enroll`` for ``path`` at NOW."""
+    return [
+        "enroll",
+        "--file",
+        str(path),
+        "--reason",
+        reason,
+        "--bot-username",
+        bot_username,
+        "--now",
+        NOW.isoformat(),
+    ]
+
+
 def _run(db_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> int:
     monkeypatch.setenv("DATABASE_URL", url_text(db_url))
     path = tmp_path / "cohort.csv"
     path.write_text(HEADER + body, encoding="utf-8")
-    code = cli.main(
-        [
-            "enroll",
-            "--file",
-            str(path),
-            "--reason",
-            "moved from the paper log",
-            "--bot-username",
-            "trial_bot",
-            "--now",
-            NOW.isoformat(),
-        ]
-    )
-    return code
+    return cli.main(_argv(path, reason="moved from the paper log", bot_username="trial_bot"))
 
 
 def test_a_cohort_file_enrolls_every_patient_with_their_plan(
@@ -199,19 +201,7 @@ def test_an_empty_file_or_missing_columns_are_refused(
     path = tmp_path / "cohort.csv"
     text = HEADER if body is not None else "study_id,arm,day0,sex,weight_kg,language\nP1,mt_only\n"
     path.write_text(text + (body or ""), encoding="utf-8")
-    code = cli.main(
-        [
-            "enroll",
-            "--file",
-            str(path),
-            "--reason",
-            "r",
-            "--bot-username",
-            "b",
-            "--now",
-            NOW.isoformat(),
-        ]
-    )
+    code = cli.main(_argv(path))
     assert code == 2
     assert message in capsys.readouterr().err
 
@@ -247,19 +237,7 @@ def test_a_file_that_cannot_be_read_is_named_without_a_line(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", url_text(db_url))
     missing = tmp_path / "nowhere.csv"
-    code = cli.main(
-        [
-            "enroll",
-            "--file",
-            str(missing),
-            "--reason",
-            "r",
-            "--bot-username",
-            "b",
-            "--now",
-            NOW.isoformat(),
-        ]
-    )
+    code = cli.main(_argv(missing))
     assert code == 2
     assert f"{missing}: cannot read the file" in capsys.readouterr().err
 
