@@ -18,7 +18,7 @@ production code paths:
   (migrate, build the Application and ``bot.runner.build_engine``, ``start``
   and its first ``refill``), with the peak RSS. Baseline: the naive job store
   started with every job loaded, measured on the sample and scaled.
-- burst and lateness: the real Engine and ``bot.sender.TelegramOutlet``
+- burst and lateness: the real Engine and ``bot.routing.Router`` with the Telegram transport
   through PTB to a ``LocalBotApi(flood_limits=True)`` on 127.0.0.1, on a
   rehearsal clock at real speed (a daytime trial instant, out of the quiet
   hours); each delivery is timed when the server accepts it.
@@ -186,7 +186,7 @@ def status_times(url: str, runs: int, at: datetime) -> list[float]:
 def cold_start_child(url: str) -> None:
     """In a fresh interpreter: schema to head, build the bot's engine, start it, wait until armed."""
     started = time.perf_counter()
-    from bot.app import build_application
+    from bot.channels.telegram.app import build_application
     from bot.context import Services
     from bot.runner import build_engine, freeze_startup_heap
     from core.protocol import load_protocol
@@ -271,8 +271,9 @@ def _setup_delivery_db(url: str, offsets: Sequence[float]) -> dict[int, datetime
 
     from core.protocol import load_protocol
     from core.store.db import make_engine
+    from core.store.identities import bind_account
     from core.store.migrate import migrate
-    from core.store.models import Reminder
+    from core.store.models import Channel, Reminder
     from core.store.services import enroll_patient
     from core.store.uow import UnitOfWork
 
@@ -299,8 +300,7 @@ def _setup_delivery_db(url: str, offsets: Sequence[float]) -> dict[int, datetime
             )
             assert patient.id is not None
             chat = FIRST_CHAT + patient.id
-            patient.telegram_chat_id = chat
-            patient.telegram_user_id = chat
+            bind_account(uow, patient, Channel.TELEGRAM, str(chat), str(chat))
             first = uow.session.exec(
                 select(func.min(Reminder.id)).where(Reminder.patient_id == patient.id)
             ).one()
@@ -316,7 +316,7 @@ def _setup_delivery_db(url: str, offsets: Sequence[float]) -> dict[int, datetime
 async def _deliver(url: str, due: dict[int, datetime], timeout: float) -> Delivery:
     from sqlmodel import select
 
-    from bot.app import build_application
+    from bot.channels.telegram.app import build_application
     from bot.context import Services
     from bot.local_api.server import LocalBotApi, SentMessage
     from bot.runner import build_engine

@@ -17,21 +17,18 @@ downtime only the latest due step of a subject is sent (core.escalation).
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 
 from sqlmodel import Session, col, select
-from telegram import Bot
-from telegram.error import TelegramError
 
-from bot.alerts import Pace, alert_staff
-from bot.context import Services, keyboard
+from bot.context import Services
 from bot.i18n import Translator
 from bot.outputs.summary_view import send_weekly_digest
 from bot.reminder_view import Choice, callback_data, choice_label
+from bot.routing import Pace, Router
 from bot.texts import EVENT_TITLES
 from core.escalation import (
     Step,
@@ -44,6 +41,7 @@ from core.messages import N_
 from core.overview import ReportingClock, reporting_clock
 from core.schedule import EventKind, Slot
 from core.store.db import read_session
+from core.store.identities import is_joined
 from core.store.models import (
     EscalationNotice,
     EventStatus,
@@ -97,7 +95,7 @@ def _record(
 
 
 async def escalate_serious_events(
-    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+    router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
     """Remind coordinators of every serious adverse event not yet acknowledged."""
     protocol = services.protocol
@@ -117,7 +115,7 @@ async def escalate_serious_events(
     for ae, subject, covered in todo:
         clock = reporting_clock(ae.awareness_at, at, hours)
         text = partial(_serious_event_text, ae=ae, clock=clock)
-        await alert_staff(bot, services, text, roles=[StaffRole.COORDINATOR], pace=pace)
+        await router.alert_staff(text, roles=[StaffRole.COORDINATOR], pace=pace)
         _record(services, at, "sae", subject, covered)
         sent += 1
     return sent
@@ -175,7 +173,7 @@ def _responses(session: Session, event_id: int | None) -> set[str]:
 
 
 async def escalate_unconfirmed_infusions(
-    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+    router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
     """Tell the nurses about each infusion the patient has not confirmed by the evening before."""
     esc = services.protocol.escalation
@@ -201,7 +199,7 @@ async def escalate_unconfirmed_infusions(
                 when=t.datetime(event.starts_at),
             )
 
-        await alert_staff(bot, services, text, roles=[StaffRole.NURSE], pace=pace)
+        await router.alert_staff(text, roles=[StaffRole.NURSE], pace=pace)
         _record(services, at, "infusion", f"event:{event.id}", covered)
     return len(todo)
 
@@ -210,14 +208,14 @@ async def escalate_unconfirmed_infusions(
 
 
 async def nudge_unstarted_collections(
-    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+    router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
     """One nudge to a patient whose 24-hour urine collection has not started by noon."""
     esc = services.protocol.escalation
     todo = []
     with read_session(services.engine) as session:
         for event, patient in _events_around(session, EventKind.URINE_COLLECTION, at, services):
-            if patient.telegram_chat_id is None or patient.unreachable_since is not None:
+            if not is_joined(patient) or patient.unreachable_since is not None:
                 continue
             subject = f"event:{event.id}"
             step = urine_nudge_step(event.scheduled_date, esc.urine_start_nudge_at, services.zone)
@@ -249,18 +247,7 @@ async def nudge_unstarted_collections(
                     (choice_label(t, Choice.PROBLEM), callback_data(start.id, Choice.PROBLEM)),
                 ]
             ]
-        assert patient.telegram_chat_id is not None
-        if pace is not None:
-            await pace(patient.telegram_chat_id)
-        try:
-            await bot.send_message(
-                patient.telegram_chat_id,
-                html.escape(text, quote=False),
-                parse_mode="HTML",
-                reply_markup=keyboard(buttons),
-            )
-        except TelegramError as exc:
-            log.warning("urine nudge for %s not delivered: %s", patient.study_id, exc)
+        if not await router.to_patient(patient, text, buttons, pace=pace):
             continue
         _record(services, at, "urine", f"event:{event.id}", covered)
     return len(todo)
@@ -270,7 +257,7 @@ async def nudge_unstarted_collections(
 
 
 async def send_daily_digest(
-    bot: Bot, services: Services, at: datetime, pace: Pace | None = None
+    router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
     """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks."""
     today = at.astimezone(services.zone).date()
@@ -341,25 +328,27 @@ async def send_daily_digest(
             )
         return "\n".join(lines)
 
-    return await alert_staff(bot, services, text, roles=[StaffRole.COORDINATOR], pace=pace)
+    return await router.alert_staff(text, roles=[StaffRole.COORDINATOR], pace=pace)
 
 
 # --- the jobs ------------------------------------------------------------------------------
 
-Work = Callable[[Bot, Services, datetime, Pace | None], Awaitable[int]]
+Work = Callable[[Router, Services, datetime, Pace | None], Awaitable[int]]
 
 
-def periodic_jobs(bot: Bot, services: Services, pace: Pace | None = None) -> list[PeriodicJob]:
+def periodic_jobs(
+    router: Router, services: Services, pace: Pace | None = None
+) -> list[PeriodicJob]:
     """The escalation scans and the digests, on the engine's (trial-time) clock.
 
     ``pace`` is the engine's pacer, so these messages and the reminders share
-    one budget of Telegram's limits.
+    one budget of each channel's limits.
     """
     esc = services.protocol.escalation
 
     def job(name: str, schedule: Schedule, work: Work) -> PeriodicJob:
         async def run(at: datetime) -> None:
-            await work(bot, services, at, pace)
+            await work(router, services, at, pace)
 
         return PeriodicJob(name, schedule, run)
 
@@ -376,6 +365,8 @@ def periodic_jobs(bot: Bot, services: Services, pace: Pace | None = None) -> lis
     ]
 
 
-async def _weekly_digest(bot: Bot, services: Services, at: datetime, pace: Pace | None) -> int:
+async def _weekly_digest(
+    router: Router, services: Services, at: datetime, pace: Pace | None
+) -> int:
     # Once a week and long: sent by its own module, without the pacer.
-    return await send_weekly_digest(bot, services, at)
+    return await send_weekly_digest(router, services, at)

@@ -1,44 +1,51 @@
-"""Feature modules and the buttons they answer.
+"""The bot's table of contents: every feature, in one list, that builds the application.
 
-``CALLBACKS`` pairs a ``callback_data`` pattern with its handler; importing a
-feature module registers its commands with :func:`bot.app.register_feature`.
+Each entry names what one part of the bot answers (its commands, buttons,
+flow steps, Confirm/Cancel actions and pages); every channel's adapter
+serves the same list through the conversation layer
+(:class:`bot.conversations.dispatch.Conversations`). A command of the
+authorization table (:mod:`bot.roles`) without an entry here, or an entry
+outside it, stops the bot at start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
-
-from telegram import Update
-from telegram.ext import ContextTypes
-
 from bot import pagination
-from bot.handlers import (
-    calendar,  # noqa: F401 - importing it registers /calendar
-    joining,
-    reminder_buttons,
-    report,
-)
-from bot.outputs import commands as outputs  # noqa: F401 - registers /summary, /plot, /export
+from bot.conversations.feature import Feature
+from bot.handlers import basics, calendar, joining, reminder_buttons, report
+from bot.outputs import commands as outputs
 from bot.staff import (
     actions,
-    adverse_events,  # noqa: F401 - importing these registers the clinical data commands
-    assessments,  # noqa: F401
+    adverse_events,
+    assessments,
     commands,
-    coordinator,  # noqa: F401 - importing it registers the coordinator commands
-    doses,  # noqa: F401
-    labs,  # noqa: F401
-    reports,  # noqa: F401 - importing these registers /reports, /triage and /status
-    status,  # noqa: F401
+    coordinator,
+    doses,
+    labs,
+    reports,
+    status,
 )
 
-Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]
-
-CALLBACKS: list[tuple[str, Callback]] = [
-    (r"^lang:", joining.language_pressed),
-    (report.CALLBACK_PATTERN, report.button_pressed),
-    (r"^act:", actions.decide),
-    (r"^g:", commands.guide_pressed),
-    (r"^rem:", reminder_buttons.reminder_pressed),
-    (pagination.CALLBACK_PATTERN, pagination.page_pressed),
+FEATURES: list[Feature] = [
+    # Everyone: joining by invitation, languages, help.
+    joining.FEATURE,
+    basics.FEATURE,
+    # Patients: the calendar, reports of symptoms, answers to reminders.
+    calendar.FEATURE,
+    report.FEATURE,
+    reminder_buttons.FEATURE,
+    # Staff: every command by one message or as a guided flow, stored on Confirm.
+    commands.FEATURE,
+    actions.FEATURE,
+    coordinator.FEATURE,
+    adverse_events.FEATURE,
+    labs.FEATURE,
+    doses.FEATURE,
+    assessments.FEATURE,
+    reports.FEATURE,
+    status.FEATURE,
+    # Coordinators and investigators: summaries, plots, exports.
+    outputs.FEATURE,
+    # Long lists in pages.
+    pagination.FEATURE,
 ]

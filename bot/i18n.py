@@ -71,9 +71,9 @@ def parse_language(code: str | None) -> Lang | None:
     return None
 
 
-def choose_language(stored: str | None, telegram_code: str | None) -> Lang:
-    """The person's stored choice, else their Telegram language, else Chinese."""
-    return parse_language(stored) or parse_language(telegram_code) or DEFAULT_LANGUAGE
+def choose_language(stored: str | None, channel_hint: str | None) -> Lang:
+    """The person's stored choice, else their channel's language hint, else Chinese."""
+    return parse_language(stored) or parse_language(channel_hint) or DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,23 +6,19 @@ limits: long lists paginate with buttons instead of being cut."
 
 Nothing is kept in memory between presses: a button's ``callback_data`` is
 ``pg:<command>:<argument>:<page>`` (at most 64 bytes) and a press recomputes
-the list from the database through the source the command registered with
-:func:`register_pages`, then shows the page asked for (the last one if the
+the list from the database through the page source its feature names
+(:class:`~bot.conversations.feature.Feature`), then shows the page asked for (the last one if the
 list got shorter). The authorization table is checked again on every press.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from telegram import Update
-from telegram.error import BadRequest
-from telegram.ext import ContextTypes
-
-from bot.context import Buttons, Ctx, keyboard, make_ctx
+from bot.context import Buttons, Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.roles import may
 from core.messages import N_, RuleError
@@ -42,12 +38,6 @@ PAGE_OF = N_("Page {page} of {pages}")
 # A page source: the blocks of text to show for (ctx, argument), recomputed on
 # every press. A block stays on one page when it fits.
 Source = Callable[[Ctx, str], Sequence[str]]
-SOURCES: dict[str, Source] = {}
-
-
-def register_pages(command: str, source: Source) -> None:
-    """Let ``/command``'s pages be turned: ``source`` recomputes its blocks."""
-    SOURCES[command] = source
 
 
 def utf16_len(text: str) -> int:
@@ -156,28 +146,23 @@ async def send_pages(ctx: Ctx, command: str, argument: str, blocks: Sequence[str
     await ctx.reply(text, buttons)
 
 
-async def page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def page_pressed(ctx: Ctx) -> None:
     """A page button: recompute the list and show the page asked for in the same message."""
-    query = update.callback_query
-    ctx = make_ctx(update, context)
-    if query is None or ctx is None:
-        return
-    parsed = parse_data(query.data or "")
-    source = SOURCES.get(parsed[0]) if parsed is not None else None
+    parsed = parse_data(ctx.inbound.token or "")
+    source = ctx.tables.pages.get(parsed[0]) if parsed is not None else None
     if parsed is None or source is None or not may(ctx.person.role, parsed[0]):
-        await query.answer(ctx.t._("This button is no longer valid."))
+        await ctx.toast(ctx.t._("This button is no longer valid."))
         return
     command, argument, page = parsed
     try:
         blocks = source(ctx, argument)
     except RuleError as exc:
-        await query.answer(ctx.t.error(exc)[:200])
+        await ctx.toast(ctx.t.error(exc)[:200])
         return
     text, buttons = page_view(ctx.t, split_pages(blocks), command, argument, page)
-    await query.answer()
-    try:
-        await query.edit_message_text(
-            html.escape(text, quote=False), reply_markup=keyboard(buttons)
-        )
-    except BadRequest as exc:  # the page shown is already this one
-        log.debug("page not edited: %s", exc.message)
+    await ctx.toast()
+    # Showing the page already shown changes nothing; the channel lets that pass.
+    await ctx.edit(text, buttons)
+
+
+FEATURE = Feature("pages", options=[(CALLBACK_PATTERN, page_pressed)])

@@ -1,4 +1,4 @@
-"""Reminder messages as the patient reads them, their buttons, and the send itself.
+"""Reminder messages as the patient reads them, and their buttons.
 
 The scheduler decides *when* a reminder goes out and records what happened to
 it (the outbox, DESIGN.md section 3); this module decides *what* it says:
@@ -18,23 +18,18 @@ be there" / "I need another day"; urine collection: "Started" / "Finished" /
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Final
 
-from telegram import Bot
-from telegram.constants import ParseMode
-
-from bot.context import Buttons, Services, keyboard
-from bot.i18n import Translator, choose_language
+from bot.context import Buttons
+from bot.i18n import Translator
 from bot.texts import CONTACT_ROLES, OTHER_CONTACT
 from core.messages import N_
 from core.protocol import Protocol
 from core.schedule import DOSE_SLOTS, EventKind, Slot
-from core.store.db import read_session
-from core.store.models import Patient, PatientStatus, PlannedEventRow, Reminder
+from core.store.models import PlannedEventRow, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -282,49 +277,3 @@ def render_reminder(
     if repeat:
         lines.insert(0, t._(REPEAT_NOTE))
     return "\n".join(lines), reminder_buttons(t, reminder.id, reminder.slot)
-
-
-class ReminderUndeliverable(LookupError):
-    """The reminder cannot go to anyone: it does not exist, or its patient has no chat."""
-
-
-async def send_reminder(
-    bot: Bot, services: Services, reminder_id: int, *, repeat: bool = False
-) -> int:
-    """Send reminder ``reminder_id`` to its patient's chat; return the Telegram message id.
-
-    Rendered in the patient's chosen language (:func:`render_reminder`).
-    The reminder row is left as it is: the scheduler records the outcome
-    (DESIGN.md section 3, "the reminder table is the outbox"), and Telegram's
-    errors reach it unchanged so it can tell a retry from a give-up. Raises
-    :class:`ReminderUndeliverable` when there is no one to send it to (no
-    such reminder, patient not joined or no longer active).
-    """
-    with read_session(services.engine) as session:
-        reminder = session.get(Reminder, reminder_id)
-        if reminder is None:
-            raise ReminderUndeliverable(f"no reminder {reminder_id}")
-        event = session.get(PlannedEventRow, reminder.event_id)
-        patient = session.get(Patient, reminder.patient_id)
-    assert event is not None
-    assert patient is not None
-    if patient.telegram_chat_id is None:
-        raise ReminderUndeliverable(f"patient {patient.study_id} has not joined the bot")
-    if patient.status != PatientStatus.ACTIVE:
-        raise ReminderUndeliverable(f"patient {patient.study_id} is {patient.status}")
-    t = Translator(choose_language(patient.language, None), services.zone)
-    text, buttons = render_reminder(t, services.protocol, reminder, event, repeat=repeat)
-    message = await bot.send_message(
-        patient.telegram_chat_id,
-        html.escape(text, quote=False),
-        parse_mode=ParseMode.HTML,
-        reply_markup=keyboard(buttons),
-    )
-    log.info(
-        "reminder %d (%s) sent to %s as message %d",
-        reminder_id,
-        reminder.slot,
-        patient.study_id,
-        message.message_id,
-    )
-    return message.message_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import urlparse
 
@@ -13,19 +12,20 @@ from telegram import Bot
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
-from bot.app import build_application
+from bot.channels.telegram.app import build_application
+from bot.channels.telegram.transport import TelegramTransport
 from bot.context import Services
-from bot.sender import TelegramOutlet
+from bot.escalations import periodic_jobs
+from bot.routing import Router
 from bot.settings import Settings
 from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
-from core.store.models import InviteRole
+from core.store.models import Channel, InviteRole
 from core.store.schema import ensure_schema
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, SystemClock
 from scheduler.engine import Engine, EngineOptions
-from scheduler.jobs import PeriodicJob
 from scheduler.policy import PolicyOptions
 from scheduler.rehearsal import resume_point
 
@@ -55,11 +55,6 @@ def make_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock or SystemClock(),
         zone=trial_zone(settings.trial_timezone),
     )
-
-
-# Periodic jobs on trial time (escalations, the daily digest): each factory builds one
-# job from the bot and the services; build_engine registers them all.
-PERIODIC_JOBS: list[Callable[[Bot, Services], PeriodicJob]] = []
 
 
 def rehearsal_clock(
@@ -122,17 +117,28 @@ def reminder_bot(app: Application) -> Bot:  # type: ignore[type-arg]
     )
 
 
-def build_engine(app: Application, services: Services) -> Engine:  # type: ignore[type-arg]
-    """The reminder engine for this Application: sends with its own bot, on the services' clock."""
-    outlet = TelegramOutlet(reminder_bot(app), services)
-    options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
-    engine = Engine(services.engine, services.clock, outlet, outlet, options=options)
-    from bot.escalations import periodic_jobs
+def engine_router(app: Application, services: Services) -> Router:  # type: ignore[type-arg]
+    """The router the reminder engine sends through: each channel's transport for it.
 
-    for job in periodic_jobs(app.bot, services, pace=engine.pacer.acquire):
+    On Telegram that is its own bot (:func:`reminder_bot`), so the engine sees
+    every 429 itself.
+    """
+    return Router(services, {Channel.TELEGRAM: TelegramTransport(reminder_bot(app))})
+
+
+def build_engine(app: Application, services: Services) -> Engine:  # type: ignore[type-arg]
+    """The reminder engine for this Application, on the services' clock.
+
+    Reminders and the coordinators' alerts about them go through the engine's
+    router; escalations and digests through the services' one, paced by the
+    engine so that both share each channel's limits.
+    """
+    router = engine_router(app, services)
+    options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
+    engine = Engine(services.engine, services.clock, router, router, options=options)
+    assert services.router is not None
+    for job in periodic_jobs(services.router, services, pace=engine.pacer.acquire):
         engine.add_job(job)
-    for factory in PERIODIC_JOBS:
-        engine.add_job(factory(app.bot, services))
     return engine
 
 

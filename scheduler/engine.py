@@ -500,9 +500,9 @@ class Engine:
             report.deferred.append(reminder_id)
             return outcome
 
-        chat_id = patient.telegram_chat_id
-        assert chat_id is not None
         assert patient.id is not None
+        # One patient is one chat, whichever channel reaches them.
+        chat_id = f"patient:{patient.id}"
         await self.pacer.acquire(chat_id)
         if self._stopping:  # stopped while waiting for the pacer
             self._record(reminder_id, "stopping", _release)

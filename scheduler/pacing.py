@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 
@@ -88,9 +88,9 @@ class Pacer:
         self._sleep = sleep
         lim = self.limits
         self._global = _Bucket(1.0 / lim.global_rate, (lim.global_burst - 1) / lim.global_rate)
-        self._chats: dict[int, _Chat] = {}
+        self._chats: dict[Hashable, _Chat] = {}
 
-    def _chat(self, chat_id: int) -> _Chat:
+    def _chat(self, chat_id: Hashable) -> _Chat:
         chat = self._chats.get(chat_id)
         if chat is None:
             lim = self.limits
@@ -99,7 +99,7 @@ class Pacer:
             self._chats[chat_id] = chat
         return chat
 
-    async def acquire(self, chat_id: int) -> float:
+    async def acquire(self, chat_id: Hashable) -> float:
         """Wait for a slot for one message to ``chat_id``; return the seconds waited."""
         chat = self._chat(chat_id)
         chat.users += 1
@@ -123,7 +123,7 @@ class Pacer:
             chat.users -= 1
             self._forget_idle(chat_id)
 
-    def _forget_idle(self, chat_id: int) -> None:
+    def _forget_idle(self, chat_id: Hashable) -> None:
         chat = self._chats.get(chat_id)
         now = self._now()
         if (
@@ -134,7 +134,7 @@ class Pacer:
         ):
             del self._chats[chat_id]
 
-    def pause_chat(self, chat_id: int, seconds: float) -> None:
+    def pause_chat(self, chat_id: Hashable, seconds: float) -> None:
         """Telegram said ``retry_after`` for this chat: nothing goes to it for ``seconds``."""
         bucket = self._chat(chat_id).bucket
         bucket.paused_until = max(bucket.paused_until, self._now() + seconds)

@@ -132,7 +132,7 @@ def decide(
         return Skip(f"patient {patient.status.value}")
     if patient.unreachable_since is not None:
         return Skip(SKIP_UNREACHABLE)
-    if patient.telegram_chat_id is None:
+    if patient.preferred_channel is None:
         return Skip(SKIP_NOT_JOINED)
     if event.status != EventStatus.PLANNED:
         return Skip(f"event {event.status.value}")

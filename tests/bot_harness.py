@@ -13,16 +13,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import SQLModel
+from sqlalchemy import ColumnElement
+from sqlmodel import SQLModel, col, select
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.channels.telegram.app import build_application
 from bot.context import Services
 from bot.local_api.server import LocalBotApi, SentMessage
 from core.protocol import load_protocol
 from core.store.db import make_engine, read_session
+from core.store.identities import accounts_of, staff_by_account
 from core.store.invites import create_invite
-from core.store.models import InviteRole, Patient
+from core.store.models import Channel, ChannelIdentity, InviteRole, Patient, Staff
 from core.store.services import enroll_patient
 from core.store.uow import UnitOfWork
 from scheduler.clock import FakeClock
@@ -87,6 +89,27 @@ class World:
             assert found is not None
             return found
 
+    def chat_of(self, person: Patient | Staff) -> int | None:
+        """The Telegram chat the bot writes to this person in (None before they joined)."""
+        with read_session(self.services.engine) as session:
+            for account in accounts_of(session, person):
+                if account.channel == Channel.TELEGRAM:
+                    return int(account.chat)
+        return None
+
+    def telegram_user_of(self, person: Patient | Staff) -> int | None:
+        """The Telegram user id this person joined with (None before they joined)."""
+        with read_session(self.services.engine) as session:
+            for account in accounts_of(session, person):
+                if account.channel == Channel.TELEGRAM:
+                    return int(account.address)
+        return None
+
+    def staff_with_telegram_user(self, user_id: int) -> Staff | None:
+        """The member of staff who joined with this Telegram account, if any."""
+        with read_session(self.services.engine) as session:
+            return staff_by_account(session, Channel.TELEGRAM, str(user_id))
+
     # --- conversation -----------------------------------------------------------
 
     async def say(self, user_id: int, text: str) -> SentMessage:
@@ -121,6 +144,14 @@ class World:
         token = self.invite(role)
         await self.say(user, f"/start {token}")
         return user
+
+
+def is_telegram_staff(user_id: int) -> ColumnElement[bool]:
+    """A WHERE clause: the member of staff who joined with this Telegram account."""
+    accounts = select(ChannelIdentity.staff_id).where(
+        ChannelIdentity.channel == Channel.TELEGRAM, ChannelIdentity.address == str(user_id)
+    )
+    return col(Staff.id).in_(accounts)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from bot.local_api.server import SentMessage
 from core.store.db import read_session
 from core.store.models import InviteRole, Patient, PatientStatus, Staff
 from core.store.uow import UnitOfWork
-from tests.bot_harness import World
+from tests.bot_harness import World, is_telegram_staff
 
 # Monday 21 December 2026, 10:00 in Shanghai: study day 20 of patients with day 0
 # on 1 December, the day after the onset date 2026-12-20.
@@ -45,7 +45,7 @@ async def member(world: World, role: str, lang: str) -> int:
 
 def staff_id(world: World, user: int) -> int:
     with read_session(world.services.engine) as session:
-        found = session.exec(select(Staff).where(Staff.telegram_user_id == user)).one()
+        found = session.exec(select(Staff).where(is_telegram_staff(user))).one()
     assert found.id is not None
     return found.id
 

@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col, select
 
 from core.store.db import read_session
-from core.store.models import Patient, Reminder
+from core.store.identities import bind_account
+from core.store.models import Channel, Patient, Reminder
 from core.store.uow import UnitOfWork
 from scheduler.clock import FakeClock, FakeMonotonic
 from scheduler.engine import Engine, EngineOptions
@@ -54,7 +55,7 @@ def join(db: DbEngine, patient_id: int, chat_id: int, now: datetime) -> None:
     with UnitOfWork(db, "system", now) as uow:
         patient = uow.session.get(Patient, patient_id)
         assert patient is not None
-        uow.update(patient, "patient.joined", telegram_user_id=chat_id, telegram_chat_id=chat_id)
+        bind_account(uow, patient, Channel.TELEGRAM, str(chat_id), str(chat_id))
 
 
 def reminders(db: DbEngine, patient_id: int | None = None) -> list[Reminder]:

@@ -35,10 +35,12 @@ from sqlmodel import col, select
 
 from core.renal_panel import casts_row
 from core.schedule import EventKind, Slot
+from core.store.identities import bind_account
 from core.store.models import (
     AdverseEvent,
     Cd20Count,
     Cd20Unit,
+    Channel,
     DoseAdministration,
     Drug,
     EventStatus,
@@ -182,12 +184,8 @@ def seed_trial(world: World) -> Seeded:
             row = uow.session.get(Patient, ids[study_id])
             assert row is not None
             if study_id != "P03":
-                uow.update(
-                    row,
-                    "patient.joined",
-                    telegram_user_id=90_000 + number,
-                    telegram_chat_id=90_000 + number,
-                )
+                account = str(90_000 + number)
+                bind_account(uow, row, Channel.TELEGRAM, account, account)
             if study_id == "P02":
                 uow.update(row, "patient.unreachable", unreachable_since=NOW - timedelta(days=2))
 

@@ -23,7 +23,7 @@ from bot.local_api.server import SentMessage
 from bot.roles import COMMANDS, Role, may
 from core.store.models import InviteRole, Patient, PatientStatus, Staff
 from core.store.uow import UnitOfWork
-from tests.bot_harness import TOKEN, World
+from tests.bot_harness import TOKEN, World, is_telegram_staff
 from tests.db_state import Snapshot, changed_tables, snapshot
 
 EVERYTHING: frozenset[str] = frozenset()  # snapshot(skip=EVERYTHING): the audit trail too
@@ -275,7 +275,7 @@ def deactivate(world: World, user: int) -> None:
     from sqlmodel import select
 
     with UnitOfWork(world.services.engine, "system", world.clock.now()) as uow:
-        staff = uow.session.exec(select(Staff).where(Staff.telegram_user_id == user)).one()
+        staff = uow.session.exec(select(Staff).where(is_telegram_staff(user))).one()
         uow.update(staff, "staff.deactivated", active=False)
 
 

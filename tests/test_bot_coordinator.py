@@ -34,7 +34,7 @@ from core.store.models import (
     Staff,
 )
 from core.store.uow import UnitOfWork
-from tests.bot_harness import START, World
+from tests.bot_harness import START, World, is_telegram_staff
 from tests.db_state import AUDIT_TABLES, audit_since, changed_tables, last_audit_seq, snapshot
 
 M = TypeVar("M", bound=SQLModel)
@@ -189,7 +189,7 @@ async def test_enroll_example_stores_only_on_confirm_and_its_link_joins(
     ask = await world.say(newcomer, f"/start {token}")
     assert "请选择语言" in ask.shown
     joined = patient_or_none(world, "P01")
-    assert joined is not None and joined.telegram_user_id == newcomer
+    assert joined is not None and world.telegram_user_of(joined) == newcomer
 
 
 @LANGS
@@ -336,11 +336,11 @@ async def test_invite_gives_a_one_time_staff_link(
 
     newcomer = world.new_user(lang)
     await world.say(newcomer, f"/start {token}")
-    (staff,) = rows(world, Staff, Staff.telegram_user_id == newcomer)
+    (staff,) = rows(world, Staff, is_telegram_staff(newcomer))
     assert staff.role.value == role
     other = world.new_user(lang)
     used = await world.say(other, f"/start {token}")
-    assert rows(world, Staff, Staff.telegram_user_id == other) == []
+    assert rows(world, Staff, is_telegram_staff(other)) == []
     assert ("already been used" if lang == EN else "已被使用") in used.shown
 
 
@@ -732,7 +732,7 @@ async def test_ack_a_serious_adverse_event(world: World, lang: str) -> None:
     # 5 hours after awareness, 19 hours left of the 24-hour clock.
     assert "5.0" in answer.shown and "19.0" in answer.shown and "24" in answer.shown
     (ae,) = rows(world, AdverseEvent, AdverseEvent.id == 12)
-    (staff,) = rows(world, Staff, Staff.telegram_user_id == coord)
+    (staff,) = rows(world, Staff, is_telegram_staff(coord))
     assert ae.acknowledged_at == world.clock.now()
     assert ae.acknowledged_by == f"staff:{staff.id}"
     (record,) = rows(world, AuditRecord, AuditRecord.action == "adverse_event.acknowledged")

@@ -18,7 +18,7 @@ who still have the buttons the bot sent them (a report half-done, a staff
 guide, a Confirm of typed data, real reminders).
 
 The commands, button prefixes and tables are read from the registries
-(``bot.roles.COMMANDS``, ``bot.features.CALLBACKS``, the SQLModel metadata),
+(``bot.roles.COMMANDS``, ``bot.features.FEATURES``, the SQLModel metadata),
 so features added later are fuzzed without editing this file.
 ``FUZZ_EXAMPLES=400`` runs a longer hunt (default 60 examples of 20-50 updates).
 """
@@ -43,19 +43,20 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, ContextTypes
 
 from bot import features
-from bot.app import build_application
+from bot.channels.telegram.app import build_application
 from bot.context import Services
 from bot.local_api.server import LocalBotApi
-from bot.reminder_view import send_reminder
 from bot.roles import COMMANDS
 from core.protocol import load_protocol
 from core.store.audit import verify_chain
 from core.store.db import make_engine, read_session
+from core.store.identities import patient_by_account
 from core.store.invites import create_invite
-from core.store.models import InviteRole, Patient, PatientStatus, Reminder, Staff
+from core.store.models import Channel, InviteRole, Patient, PatientStatus, Reminder, Staff
 from core.store.services import claim_due_reminders, enroll_patient, mark_reminder_sent
 from core.store.uow import UnitOfWork
 from scheduler.clock import FakeClock
+from tests.bot_harness import is_telegram_staff
 from tests.db_state import audit_since, changed_tables, last_audit_seq, snapshot
 
 TOKEN = "123456:" + "F" * 35
@@ -75,7 +76,7 @@ UPDATES_PER_EXAMPLE = (20, 50)
 def _prefixes() -> list[str]:
     """The literal start of every button pattern the bot registers (``lang:``, ``rep:``...)."""
     found = []
-    for pattern, _handler in features.CALLBACKS:
+    for pattern, _handler in (o for f in features.FEATURES for o in f.options):
         match = re.match(r"\^([A-Za-z0-9_:\-]+)", pattern)
         if match:
             found.append(match.group(1))
@@ -485,10 +486,13 @@ async def _people(bench: Bench) -> None:
     await _send_reminders(bench)
     with UnitOfWork(bench.engine, "system", bench.services.clock.now()) as uow:
         former = uow.session.exec(select(Patient).where(Patient.study_id == "P02")).one()
-        assert former.telegram_user_id == bench.known["former_patient"]
+        assert (
+            patient_by_account(uow.session, Channel.TELEGRAM, str(bench.known["former_patient"]))
+            == former
+        )
         uow.update(former, "patient.withdrawn", status=PatientStatus.WITHDRAWN)
         nurse = uow.session.exec(
-            select(Staff).where(Staff.telegram_user_id == bench.known["former_nurse"])
+            select(Staff).where(is_telegram_staff(bench.known["former_nurse"]))
         ).one()
         uow.update(nurse, "staff.deactivated", active=False)
     bench.more_data = reminder_data(bench)
@@ -503,7 +507,8 @@ async def _send_reminders(bench: Bench, count: int = 16) -> None:
         ids = [r.id for r in claim_due_reminders(uow, limit=count, worker="fuzz", now=later)]
     for reminder_id in ids:
         assert reminder_id is not None
-        message_id = await send_reminder(bench.app.bot, bench.services, reminder_id)
+        assert bench.services.router is not None
+        message_id = await bench.services.router.send(reminder_id, repeat=False)
         with UnitOfWork(bench.engine, "system", bench.services.clock.now()) as uow:
             reminder = uow.session.get(Reminder, reminder_id)
             assert reminder is not None

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from core.store.db import read_session
 from core.store.models import AuditRecord, Invite, InviteRole, Language, Staff
-from tests.bot_harness import World
+from tests.bot_harness import World, is_telegram_staff
 
 
 async def test_patient_joins_chooses_chinese_and_sees_privacy_and_events(world: World) -> None:
@@ -25,7 +25,7 @@ async def test_patient_joins_chooses_chinese_and_sees_privacy_and_events(world: 
     events = await world.reply(user)
     assert "贝利尤单抗" in events.shown or "肾脏评估" in events.shown
     patient = world.patient("P01")
-    assert patient.telegram_user_id == user
+    assert world.telegram_user_of(patient) == user
     assert patient.language == Language.ZH_HANS
 
 
@@ -35,7 +35,7 @@ async def test_staff_invite_gives_the_role(world: World) -> None:
     welcome = await world.say(user, f"/start {token}")
     assert "护士" in welcome.shown
     with read_session(world.services.engine) as session:
-        staff = session.exec(select(Staff).where(Staff.telegram_user_id == user)).one()
+        staff = session.exec(select(Staff).where(is_telegram_staff(user))).one()
     assert staff.role.value == "nurse"
 
 
@@ -53,7 +53,7 @@ async def test_used_invalid_and_expired_links_change_nothing(world: World) -> No
     expired = await world.say(second, f"/start {late}")
     assert "expired" in expired.shown
     with read_session(world.services.engine) as session:
-        assert session.exec(select(Staff).where(Staff.telegram_user_id == second)).first() is None
+        assert session.exec(select(Staff).where(is_telegram_staff(second))).first() is None
         unused = session.exec(select(Invite).where(Invite.used_at.is_(None))).all()  # type: ignore[union-attr]
     assert len(unused) == 1
 

@@ -1,7 +1,7 @@
 """Reminder messages and their buttons: end to end over HTTP, in both languages.
 
 The scheduler is simulated: a test marks a reminder ``sent`` in a unit of
-work, then sends it with :func:`bot.reminder_view.send_reminder` through the
+work, then sends it with :meth:`bot.routing.Router.send` through the
 running Application's bot, as the scheduler will.
 """
 
@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.context import keyboard
+from bot.channels.telegram.transport import keyboard
 from bot.i18n import Translator
 from bot.local_api.server import SentMessage
-from bot.reminder_view import ReminderUndeliverable, render_reminder, send_reminder
+from bot.reminder_view import render_reminder
 from core.schedule import Slot
 from core.store.db import read_session
 from core.store.models import (
@@ -28,6 +28,7 @@ from core.store.models import (
     ReminderStatus,
 )
 from core.store.uow import UnitOfWork
+from scheduler.ports import Undeliverable
 from tests.bot_harness import World
 
 STUDY_ID = "LN-0007"
@@ -80,7 +81,8 @@ async def deliver(
     if fresh(world, reminder.id).status != ReminderStatus.SENT:
         set_status(world, reminder.id, ReminderStatus.SENT)
     assert world.app is not None
-    message_id = await send_reminder(world.app.bot, world.services, reminder.id, repeat=repeat)
+    assert world.services.router is not None
+    message_id = await world.services.router.send(reminder.id, repeat=repeat)
     message = await world.reply(user)
     assert message.message_id == message_id
     return message
@@ -250,7 +252,8 @@ async def test_sending_leaves_the_reminder_row_alone(world: World) -> None:
     before = fresh(world, reminder.id)
     assert world.app is not None
     assert reminder.id is not None
-    message_id = await send_reminder(world.app.bot, world.services, reminder.id)
+    assert world.services.router is not None
+    message_id = await world.services.router.send(reminder.id, repeat=False)
     assert (await world.reply(user)).message_id == message_id
     after = fresh(world, reminder.id)
     assert after.model_dump() == before.model_dump()
@@ -261,8 +264,9 @@ async def test_a_patient_who_has_not_joined_cannot_be_sent_to(world: World) -> N
     reminder = reminder_for(world, Slot.URINE_START, OTHER_ID)
     assert world.app is not None
     assert reminder.id is not None
-    with pytest.raises(ReminderUndeliverable):
-        await send_reminder(world.app.bot, world.services, reminder.id)
+    assert world.services.router is not None
+    with pytest.raises(Undeliverable):
+        await world.services.router.send(reminder.id, repeat=False)
 
 
 # --- presses ------------------------------------------------------------------------

@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import SQLModel
 
-import bot.app
-from bot.app import HANDLERS, build_application
+import bot.conversations.tables
+from bot.channels.telegram.app import build_application
 from bot.context import Services
+from bot.conversations.tables import Tables
+from bot.features import FEATURES
 from bot.roles import COMMANDS, Role, commands_for, may
 from core.protocol import load_protocol
 from core.store.db import make_engine
@@ -139,13 +141,13 @@ def test_a_row_without_a_handler_stops_the_bot_from_starting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with_orphan = MappingProxyType({**COMMANDS, "orphan_row": frozenset({Role.PATIENT})})
-    monkeypatch.setattr(bot.app, "COMMANDS", with_orphan)
+    monkeypatch.setattr(bot.conversations.tables, "COMMANDS", with_orphan)
     with pytest.raises(RuntimeError, match="orphan_row"):
         build_application(_services(), TOKEN)
 
 
 def test_every_row_has_a_handler_and_every_handler_a_row() -> None:
-    build_application(_services(), TOKEN)  # imports the feature modules
+    HANDLERS = Tables.build(FEATURES).commands
     assert set(COMMANDS) <= set(HANDLERS)
     # A handler without a row would be refused to everyone: a dead command.
     assert set(HANDLERS) <= set(COMMANDS), sorted(set(HANDLERS) - set(COMMANDS))

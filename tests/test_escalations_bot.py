@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
-from telegram import Bot
 
 from bot.escalations import (
     escalate_serious_events,
@@ -15,6 +15,7 @@ from bot.escalations import (
     periodic_jobs,
     send_daily_digest,
 )
+from bot.routing import Router
 from core.schedule import EventKind, Slot
 from core.store.db import read_session
 from core.store.models import (
@@ -59,10 +60,10 @@ def add_serious_event(world: World, awareness: datetime) -> int:
     return ae.id
 
 
-def bot(world: World) -> Bot:
-    assert world.app is not None
-    the_bot: Bot = world.app.bot
-    return the_bot
+def bot(world: World) -> Router:
+    """The router escalations send through (the Application's bot on Telegram)."""
+    assert world.services.router is not None
+    return world.services.router
 
 
 async def test_serious_event_reminders_at_1_4_12_hours_and_once_each(world: World) -> None:
@@ -254,14 +255,16 @@ async def test_escalation_messages_wait_for_the_engines_pacer(world: World) -> N
     world.enroll("P01")
     coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
     add_serious_event(world, START)
-    paced: list[int] = []
+    paced: list[Hashable] = []
 
-    async def pace(chat_id: int) -> float:
-        paced.append(chat_id)
+    async def pace(recipient: Hashable) -> float:
+        paced.append(recipient)
         return 0.0
 
     sent = await escalate_serious_events(
         bot(world), world.services, START + timedelta(hours=1), pace
     )
     assert sent == 1
-    assert paced == [coordinator]
+    member = world.staff_with_telegram_user(coordinator)
+    assert member is not None
+    assert paced == [f"staff:{member.id}"]

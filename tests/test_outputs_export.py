@@ -28,7 +28,8 @@ from core.protocol import Protocol
 from core.renal_panel import StoredResult
 from core.response import Sex
 from core.store.db import read_session
-from core.store.models import AuditRecord, InviteRole, LabResult, Patient
+from core.store.identities import bind_account
+from core.store.models import AuditRecord, Channel, InviteRole, LabResult, Patient
 from core.store.trial_data import load_trial_data
 from core.store.uow import UnitOfWork
 from core.trial_records import TrialData
@@ -58,12 +59,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> Ex
     # A patient who joined: their Telegram id must never reach an export.
     with UnitOfWork(engine, "system", NOW) as uow:
         patient = uow.session.exec(select(Patient).where(Patient.study_id == "P01")).one()
-        uow.update(
-            patient,
-            "patient.joined",
-            telegram_user_id=TELEGRAM_USER,
-            telegram_chat_id=TELEGRAM_USER,
-        )
+        bind_account(uow, patient, Channel.TELEGRAM, str(TELEGRAM_USER), str(TELEGRAM_USER))
     with read_session(engine) as session:
         data = load_trial_data(session, SHANGHAI, events=True)
     endpoints = derive_trial_endpoints(data, protocol.response_options())

@@ -356,7 +356,8 @@ async def test_monday_digest_goes_to_coordinators_in_their_language(
     before = {u: len(world.api.messages_to(u)) for u in (english, chinese, nurse)}
     assert world.app is not None
     monday = world.clock.now() + timedelta(days=7)
-    reached = await send_weekly_digest(world.app.bot, world.services, monday)
+    assert world.services.router is not None
+    reached = await send_weekly_digest(world.services.router, world.services, monday)
     assert reached == 2
     en_text = "\n".join(m.shown for m in world.api.messages_to(english)[before[english] :])
     zh_text = "\n".join(m.shown for m in world.api.messages_to(chinese)[before[chinese] :])

@@ -16,12 +16,20 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.channels.telegram.transport import TelegramTransport
 from bot.i18n import Translator
 from bot.reminder_view import REPEAT_NOTE, render_reminder
-from bot.runner import reminder_bot
-from bot.sender import MISSED_HEADER, REJECTED, UNREACHABLE, TelegramOutlet
+from bot.routing import MISSED_HEADER, REJECTED, UNREACHABLE, Router
+from bot.runner import engine_router
 from core.store.db import read_session
-from core.store.models import InviteRole, Patient, PatientStatus, PlannedEventRow, ReminderStatus
+from core.store.models import (
+    Channel,
+    InviteRole,
+    Patient,
+    PatientStatus,
+    PlannedEventRow,
+    ReminderStatus,
+)
 from core.store.uow import UnitOfWork
 from scheduler.clock import FakeMonotonic
 from scheduler.engine import Engine
@@ -41,8 +49,7 @@ class Setup:
     coordinator: int
 
 
-def _engine(world: World, bot: Bot, mono: FakeMonotonic) -> Engine:
-    outlet = TelegramOutlet(bot, world.services)
+def _engine(world: World, outlet: Router, mono: FakeMonotonic) -> Engine:
     return Engine(
         world.services.engine,
         world.clock,
@@ -59,7 +66,9 @@ async def setup(world: World) -> Setup:
     coordinator = await world.join_staff(InviteRole.COORDINATOR)
     mono = FakeMonotonic()
     # The engine's own bot, as in production (bot.runner.build_engine).
-    return Setup(world, _engine(world, reminder_bot(world.app), mono), mono, coordinator)
+    return Setup(
+        world, _engine(world, engine_router(world.app, world.services), mono), mono, coordinator
+    )
 
 
 async def _patient(world: World, study_id: str, *, zh: bool = False, **kwargs: Any) -> Patient:
@@ -100,13 +109,13 @@ async def test_a_24_week_plan_reaches_each_patient_once_in_order_in_their_langua
     world, engine = setup.world, setup.engine
     zh = await _patient(world, "Z01", zh=True, arm="belimumab_mt", daily_doses=True)
     en = await _patient(world, "E01", arm="mt_only", daily_doses=True)
-    before = {p.study_id: _last_id(world, p.telegram_chat_id) for p in (zh, en)}
+    before = {p.study_id: _last_id(world, world.chat_of(p)) for p in (zh, en)}
 
     await run_until(engine, world.clock, END_OF_PLAN)
 
     for patient in (zh, en):
         assert patient.id is not None
-        assert patient.telegram_chat_id is not None
+        assert world.chat_of(patient) is not None
         planned = [
             r
             for r in reminders(world.services.engine, patient.id)
@@ -122,7 +131,7 @@ async def test_a_24_week_plan_reaches_each_patient_once_in_order_in_their_langua
         ids = [r.telegram_message_id or 0 for r in sendable]
         assert ids == sorted(ids)
         assert len(set(ids)) == len(ids)
-        shown = _bot_messages(world, patient.telegram_chat_id, before[patient.study_id])
+        shown = _bot_messages(world, world.chat_of(patient), before[patient.study_id])
         assert len(shown) == len(sendable)
         # In the patient's language, exactly as rendered for them.
         for r, text in zip(sendable, shown, strict=True):
@@ -138,8 +147,8 @@ async def test_a_24_week_plan_reaches_each_patient_once_in_order_in_their_langua
 async def test_a_withdrawn_patient_gets_nothing(setup: Setup) -> None:
     world = setup.world
     p = await _patient(world, "W01", daily_doses=True)
-    assert p.id is not None and p.telegram_chat_id is not None
-    last = _last_id(world, p.telegram_chat_id)
+    assert p.id is not None and world.chat_of(p) is not None
+    last = _last_id(world, world.chat_of(p))
     with UnitOfWork(world.services.engine, "staff:1", world.clock.now()) as uow:
         row = uow.session.get(Patient, p.id)
         assert row is not None
@@ -148,7 +157,7 @@ async def test_a_withdrawn_patient_gets_nothing(setup: Setup) -> None:
         r for r in reminders(world.services.engine, p.id) if r.status == ReminderStatus.PENDING
     )
     await run_until(setup.engine, world.clock, first.due_at + timedelta(days=1))
-    assert _bot_messages(world, p.telegram_chat_id, last) == []
+    assert _bot_messages(world, world.chat_of(p), last) == []
     assert reminder(world.services.engine, first.id).status == ReminderStatus.SKIPPED
 
 
@@ -157,7 +166,7 @@ async def test_a_withdrawn_patient_gets_nothing(setup: Setup) -> None:
 
 async def _first_pending(setup: Setup, study_id: str) -> tuple[Patient, int, int]:
     p = await _patient(setup.world, study_id, daily_doses=True)
-    assert p.id is not None and p.telegram_chat_id is not None
+    assert p.id is not None and setup.world.chat_of(p) is not None
     first = next(
         r
         for r in reminders(setup.world.services.engine, p.id)
@@ -165,7 +174,7 @@ async def _first_pending(setup: Setup, study_id: str) -> tuple[Patient, int, int
     )
     assert first.id is not None
     setup.world.clock.set(first.due_at)
-    return p, first.id, _last_id(setup.world, p.telegram_chat_id)
+    return p, first.id, _last_id(setup.world, setup.world.chat_of(p))
 
 
 @pytest.mark.parametrize(
@@ -188,7 +197,7 @@ async def test_nothing_delivered_goes_back_to_pending_and_is_sent_after_the_back
     assert row.status == ReminderStatus.PENDING
     wait = timedelta(seconds=retry_after or 2)
     assert row.next_attempt_at == world.clock.now() + wait
-    assert _bot_messages(world, p.telegram_chat_id, last) == []
+    assert _bot_messages(world, world.chat_of(p), last) == []
 
     world.clock.advance(wait - timedelta(seconds=1))
     await engine.run_due()
@@ -198,7 +207,7 @@ async def test_nothing_delivered_goes_back_to_pending_and_is_sent_after_the_back
     await engine.run_due()
     row = reminder(world.services.engine, rid)
     assert (row.status, row.attempts, row.is_repeat) == (ReminderStatus.SENT, 2, False)
-    assert _bot_messages(world, p.telegram_chat_id, last) == [_expected_text(world, p, rid)]
+    assert _bot_messages(world, world.chat_of(p), last) == [_expected_text(world, p, rid)]
     if retry_after is not None:
         # The pacer held that chat for Telegram's retry_after (real seconds).
         assert setup.mono() - mono_before >= retry_after - 1
@@ -209,14 +218,18 @@ async def test_a_read_timeout_after_delivery_gets_exactly_one_repeat(setup: Setu
     p, rid, last = await _first_pending(setup, "T01")
     request = HTTPXRequest(read_timeout=0.3, connect_timeout=2.0)
     async with Bot(TOKEN, base_url=world.api.base_url, request=request) as impatient:
-        engine = _engine(world, impatient, setup.mono)
+        engine = _engine(
+            world,
+            Router(world.services, {Channel.TELEGRAM: TelegramTransport(impatient)}),
+            setup.mono,
+        )
         world.api.inject_fault("sendMessage", "timeout_after_delivery", delay=1.0)
         report = await engine.run_due()
     assert report.repeats_scheduled == [rid]
     assert report.sent == [rid]
     row = reminder(world.services.engine, rid)
     assert (row.status, row.is_repeat) == (ReminderStatus.SENT, True)
-    shown = _bot_messages(world, p.telegram_chat_id, last)
+    shown = _bot_messages(world, world.chat_of(p), last)
     # Delivered twice: the original (whose answer timed out) and one repeat that says so.
     assert shown == [
         _expected_text(world, p, rid),
@@ -241,7 +254,7 @@ async def test_a_patient_who_blocked_the_bot_is_unreachable_and_coordinators_tol
     requests_before = len(world.api.requests)
     await run_until(engine, world.clock, world.clock.now() + timedelta(days=2))
     assert all(
-        r.params.get("chat_id") != p.telegram_chat_id for r in world.api.requests[requests_before:]
+        r.params.get("chat_id") != world.chat_of(p) for r in world.api.requests[requests_before:]
     )
     later = [
         r
@@ -252,7 +265,7 @@ async def test_a_patient_who_blocked_the_bot_is_unreachable_and_coordinators_tol
         r.status for r in later if r.last_error != "due before enrollment; never sent late"
     } == {ReminderStatus.SKIPPED}
     assert len(_bot_messages(world, setup.coordinator, coordinator_last)) == 1
-    assert _bot_messages(world, p.telegram_chat_id, last) == []
+    assert _bot_messages(world, world.chat_of(p), last) == []
     with read_session(world.services.engine) as session:
         stored = session.get(Patient, p.id)
         assert stored is not None
@@ -285,12 +298,12 @@ async def test_after_two_days_down_useful_reminders_go_late_and_one_summary_list
 ) -> None:
     world, engine = setup.world, setup.engine
     p = await _patient(world, "D01", daily_doses=True)
-    assert p.id is not None and p.telegram_chat_id is not None
+    assert p.id is not None and world.chat_of(p) is not None
     planned = reminders(world.services.engine, p.id)
     infusion_eve = [r for r in planned if r.slot == "infusion_evening_before"][1]
     back = infusion_eve.announces_at - timedelta(hours=3)
     await run_until(engine, world.clock, back - timedelta(days=2))
-    last = _last_id(world, p.telegram_chat_id)
+    last = _last_id(world, world.chat_of(p))
     coordinator_last = _last_id(world, setup.coordinator)
 
     world.clock.set(back)  # two days without running
@@ -302,7 +315,7 @@ async def test_after_two_days_down_useful_reminders_go_late_and_one_summary_list
     assert infusion_eve in late
     assert len(missed) >= 4
     assert report.sent == [r.id for r in late]
-    assert _bot_messages(world, p.telegram_chat_id, last) == [
+    assert _bot_messages(world, world.chat_of(p), last) == [
         _expected_text(world, p, r.id) for r in late
     ]
     for r in missed:

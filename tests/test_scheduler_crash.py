@@ -33,6 +33,7 @@ from bot.reminder_view import render_reminder
 from core.protocol import load_protocol
 from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
+from core.store.identities import reach_of
 from core.store.migrate import migrate
 from core.store.models import Patient, PlannedEventRow, Reminder, ReminderStatus
 from core.store.services import enroll_patient
@@ -191,7 +192,10 @@ async def test_sigkill_during_bursts_loses_nothing_and_repeats_only_by_the_polic
             chat: [m.shown for m in api.messages_to(chat)] for chat in chats
         }
         with read_session(db) as session:
-            chat_of = {p.id: p.telegram_chat_id for p in session.exec(select(Patient)).all()}
+            chat_of = {
+                p.id: int(reach.chat) if (reach := reach_of(session, p)) else None
+                for p in session.exec(select(Patient)).all()
+            }
         explained = Counter[int]()
         for r in sent:
             patient_chat = chat_of[r.patient_id]

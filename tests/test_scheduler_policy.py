@@ -11,6 +11,7 @@ import pytest
 from core.protocol import QuietHours
 from core.schedule import EventKind, Slot
 from core.store.models import (
+    Channel,
     EventStatus,
     Language,
     Patient,
@@ -52,8 +53,7 @@ def _patient(**changes: object) -> Patient:
         "weight_kg": "60",
         "language": Language.EN,
         "timezone": "Asia/Shanghai",
-        "telegram_chat_id": 5,
-        "telegram_user_id": 5,
+        "preferred_channel": Channel.TELEGRAM,
         "status": PatientStatus.ACTIVE,
         "created_at": datetime(2026, 11, 1, tzinfo=UTC),
     }
@@ -123,7 +123,7 @@ CASES: list[tuple[str, Reminder, Patient, PlannedEventRow, datetime, Verdict]] =
     (
         "not joined",
         _reminder(),
-        _patient(telegram_chat_id=None),
+        _patient(preferred_channel=None),
         _event(),
         EVENING,
         Skip(SKIP_NOT_JOINED),

@@ -16,7 +16,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.sender import classify
+from bot.channels.telegram.transport import classify
 from scheduler.ports import Blocked, MaybeDelivered, NotDelivered, Rejected
 
 

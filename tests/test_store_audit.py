@@ -21,8 +21,9 @@ from bot import cli
 from core.protocol import Protocol
 from core.store.audit import GENESIS_HASH, record_hash, verify, verify_chain
 from core.store.db import make_engine, read_session
+from core.store.identities import bind_account
 from core.store.migrate import migrate
-from core.store.models import AuditHead, AuditRecord, Patient, Staff, StaffRole
+from core.store.models import AuditHead, AuditRecord, Channel, Patient, Staff, StaffRole
 from core.store.uow import UnitOfWork
 from tests.store_fixtures import BEFORE_PLAN, SQLITE_ONLY, count, enroll, url_text
 
@@ -42,12 +43,12 @@ def _history(engine: Engine, protocol: Protocol) -> int:
     with UnitOfWork(engine, "patient:P01", LATER) as uow:
         patient = uow.session.get(Patient, pid)
         assert patient is not None
-        uow.update(patient, "patient.joined", telegram_user_id=11, telegram_chat_id=11)
+        bind_account(uow, patient, Channel.TELEGRAM, "11", "11")
     with UnitOfWork(engine, "staff:1", LATER, reason="moved to another city") as uow:
         patient = uow.session.get(Patient, pid)
         assert patient is not None
         uow.update(patient, "patient.withdrawn", status="withdrawn", withdrawn_reason="moved")
-        uow.add(Staff(telegram_user_id=42, role=StaffRole.NURSE, created_at=LATER), "staff.joined")
+        uow.add(Staff(role=StaffRole.NURSE, created_at=LATER), "staff.joined")
     return len(_records(engine))
 
 
@@ -216,12 +217,10 @@ def test_concurrent_writers_never_fork_the_chain(engine: Engine, protocol: Proto
     def writer(base: int) -> None:
         try:
             start.wait()
-            for i in range(15):
+            for _ in range(15):
                 with UnitOfWork(engine, f"staff:{base}", LATER) as uow:
                     uow.add(
-                        Staff(
-                            telegram_user_id=base * 1000 + i, role=StaffRole.NURSE, created_at=LATER
-                        ),
+                        Staff(role=StaffRole.NURSE, created_at=LATER),
                         "staff.joined",
                     )
         except BaseException as exc:  # reported below

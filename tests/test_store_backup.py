@@ -37,7 +37,7 @@ def test_a_backup_taken_while_another_connection_writes_is_consistent(
             while not stop.is_set() or i < 20:
                 with UnitOfWork(engine, "system", NOW) as uow:
                     uow.add(
-                        Staff(telegram_user_id=i, role=StaffRole.NURSE, created_at=NOW),
+                        Staff(role=StaffRole.NURSE, created_at=NOW),
                         "staff.joined",
                     )
                 written.append(i)

@@ -23,9 +23,17 @@ from core.store import bulk, enrollment, services
 from core.store.audit import verify
 from core.store.bulk import Row, Value, instant_text, rows_sha256
 from core.store.db import read_session
+from core.store.identities import (
+    Reach,
+    bind_account,
+    patient_by_account,
+    reach_of,
+    staff_by_account,
+)
 from core.store.models import (
     AuditHead,
     AuditRecord,
+    Channel,
     Patient,
     PlannedEventRow,
     Reminder,
@@ -412,33 +420,35 @@ def test_bad_enrollment_values_are_refused_before_anything_is_written(
     assert count(engine, Patient) == 0
 
 
-def test_lookups_by_study_id_chat_and_telegram_user(engine: Engine, protocol: Protocol) -> None:
+def test_lookups_by_study_id_and_channel_account(engine: Engine, protocol: Protocol) -> None:
     pid = enroll(engine, protocol, "P03")
     enroll(engine, protocol, "P04")
     with UnitOfWork(engine, "patient:P03", BEFORE_PLAN) as uow:
         patient = uow.session.get(Patient, pid)
         assert patient is not None
-        uow.update(patient, "patient.joined", telegram_user_id=5_000_000_001, telegram_chat_id=77)
-        uow.add(
-            Staff(telegram_user_id=900, role=StaffRole.COORDINATOR, created_at=BEFORE_PLAN),
-            "staff.joined",
+        bind_account(uow, patient, Channel.TELEGRAM, "5000000001", "77")
+        coordinator = uow.add(
+            Staff(role=StaffRole.COORDINATOR, created_at=BEFORE_PLAN), "staff.joined"
         )
-        uow.add(
-            Staff(telegram_user_id=901, role=StaffRole.NURSE, created_at=BEFORE_PLAN, active=False),
-            "staff.joined",
+        bind_account(uow, coordinator, Channel.WECOM, "zhang.wei", "zhang.wei")
+        former = uow.add(
+            Staff(role=StaffRole.NURSE, created_at=BEFORE_PLAN, active=False), "staff.joined"
         )
+        bind_account(uow, former, Channel.TELEGRAM, "901", "901")
     with read_session(engine) as session:
         by_study = services.patient_by_study_id(session, "P03")
         assert by_study is not None and by_study.id == pid
-        by_chat = services.patient_by_chat(session, 77)
-        assert by_chat is not None and by_chat.study_id == "P03"
-        by_user = services.patient_by_telegram_user(session, 5_000_000_001)
+        by_user = patient_by_account(session, Channel.TELEGRAM, "5000000001")
         assert by_user is not None and by_user.id == pid
-        assert services.patient_by_chat(session, 78) is None
+        assert reach_of(session, by_user) == Reach(Channel.TELEGRAM, "77")
+        assert patient_by_account(session, Channel.TELEGRAM, "77") is None
+        assert patient_by_account(session, Channel.WECHAT, "5000000001") is None
         assert services.patient_by_study_id(session, "P99") is None
-        staff = services.staff_by_telegram_user(session, 900)
+        staff = staff_by_account(session, Channel.WECOM, "zhang.wei")
         assert staff is not None and staff.role == StaffRole.COORDINATOR
-        assert [s.telegram_user_id for s in services.active_staff(session)] == [900]
+        assert staff.preferred_channel == Channel.WECOM
+        assert staff_by_account(session, Channel.TELEGRAM, "zhang.wei") is None
+        assert [s.id for s in services.active_staff(session)] == [coordinator.id]
         assert services.active_staff(session, StaffRole.NURSE) == []
         assert [p.study_id for p in services.active_patients(session)] == ["P03", "P04"]
 

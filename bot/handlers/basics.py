@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.roles import commands_for
 from bot.texts import EVENT_TITLES
 from core.messages import N_
@@ -86,3 +87,6 @@ async def schedule(ctx: Ctx) -> None:
     """/schedule: the next events of the patient (their own data only)."""
     assert ctx.person.patient is not None
     await ctx.reply(next_events_text(ctx, ctx.person.patient, limit=8))
+
+
+FEATURE = Feature("basics", commands={"help": show_help, "schedule": schedule})

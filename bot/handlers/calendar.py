@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import logging
 
-from telegram import InputFile
-
-from bot.app import register_feature
 from bot.calendar_view import FILE_NAME, build_calendar
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from core.store.db import read_session
 from core.store.services import events_of_patient
 
@@ -39,12 +36,8 @@ async def send_calendar(ctx: Ctx) -> None:
         "Your study calendar. Open the file to add your study appointments to your phone's "
         "calendar. The entries name no treatment or test: the details stay here in the bot."
     )
-    await ctx.context.bot.send_document(
-        ctx.person.chat_id,
-        InputFile(data, filename=FILE_NAME),
-        caption=html.escape(caption, quote=False),
-    )
+    await ctx.send_file(data, FILE_NAME, caption)
     log.info("calendar sent to %s", ctx.person.label)
 
 
-register_feature("calendar", send_calendar)
+FEATURE = Feature("calendar", commands={"calendar": send_calendar})

@@ -8,11 +8,9 @@ short privacy notice, then sees their next events.
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
-from bot import conversation
-from bot.context import STRANGER_TEXT, Ctx, make_ctx
+from bot.context import STRANGER_TEXT, Ctx
+from bot.conversations import flows
+from bot.conversations.feature import Feature
 from bot.handlers.basics import next_events_text
 from bot.i18n import LANGUAGES, Lang, Translator
 from core.messages import N_
@@ -58,7 +56,7 @@ PRIVACY_NOTICE = N_(
 
 async def start(ctx: Ctx) -> None:
     """/start, with or without an invitation token."""
-    args = ctx.context.args or []
+    args = ctx.args
     if not args:
         if ctx.person.role is None:
             await ctx.reply(ctx.t._(STRANGER_TEXT))
@@ -74,12 +72,13 @@ async def _redeem(ctx: Ctx, token: str) -> None:
         result = redeem_invite(
             uow,
             token[:128],
-            telegram_user_id=ctx.person.telegram_user_id,
-            chat_id=ctx.person.chat_id,
+            channel=ctx.inbound.channel,
+            address=ctx.inbound.address,
+            chat=ctx.inbound.chat,
             language=language,
         )
         if result.outcome == Redemption.JOINED_AS_PATIENT:
-            conversation.move_to(uow, ctx.person.telegram_user_id, JOIN_FLOW, LANGUAGE_STEP)
+            flows.move_to(uow, ctx.person.key, JOIN_FLOW, LANGUAGE_STEP)
     if result.outcome == Redemption.JOINED_AS_PATIENT:
         await ask_language(ctx)
     elif result.outcome == Redemption.JOINED_AS_STAFF:
@@ -104,29 +103,25 @@ async def _welcome_staff(ctx: Ctx, staff: Staff) -> None:
     )
 
 
-async def language_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_pressed(ctx: Ctx) -> None:
     """A 中文 / English button: store the choice; a new patient then reads the notice."""
-    query = update.callback_query
-    ctx = make_ctx(update, context)
-    if query is None or ctx is None:
-        return
-    code = (query.data or "").removeprefix("lang:")
+    code = (ctx.inbound.token or "").removeprefix("lang:")
     if code not in LANGUAGES or ctx.person.role is None:
-        await query.answer(ctx.t._("This button is no longer valid."))
+        await ctx.toast(ctx.t._("This button is no longer valid."))
         return
     lang: Lang = "en" if code == "en" else "zh_Hans"
     record: Patient | Staff | None = ctx.person.patient or ctx.person.staff
     assert record is not None
-    step = conversation.current(ctx.services.engine, ctx.person.telegram_user_id)
+    step = flows.current(ctx.services.engine, ctx.person.key)
     joining = step is not None and step.flow == JOIN_FLOW
     with ctx.uow() as uow:
         fresh = uow.session.get(type(record), record.id)
         assert fresh is not None
         uow.update(fresh, "language.chosen", language=Language(lang))
         if joining:
-            conversation.finish(uow, ctx.person.telegram_user_id)
+            flows.finish(uow, ctx.person.key)
     ctx.t = Translator(lang, ctx.services.zone)
-    await query.answer()
+    await ctx.toast()
     await ctx.reply(
         ctx.t._("Language set: English.") if lang == "en" else ctx.t._("Language set: Chinese.")
     )
@@ -139,3 +134,10 @@ async def language_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def choose_language(ctx: Ctx) -> None:
     """/lang: the same buttons, any time."""
     await ctx.reply(ctx.t._("Choose the language the bot writes to you in."), [LANGUAGE_BUTTONS])
+
+
+FEATURE = Feature(
+    "joining",
+    commands={"start": start, "lang": choose_language},
+    options=[(r"^lang:", language_pressed)],
+)

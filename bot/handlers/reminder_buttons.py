@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
-from bot.alerts import alert_staff
-from bot.context import Ctx, make_ctx, remove_keyboard
+from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.reminder_view import (
     ALERTS_STAFF,
@@ -116,35 +113,31 @@ def record_press(ctx: Ctx, reminder_id: int, choice: Choice) -> Press:
         )
 
 
-async def reminder_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reminder_pressed(ctx: Ctx) -> None:
     """A ``rem:<reminder id>:<choice>`` button."""
-    query = update.callback_query
-    ctx = make_ctx(update, context)
-    if query is None or ctx is None:
-        return
-    parsed = parse_callback(query.data or "")
+    parsed = parse_callback(ctx.inbound.token or "")
     if parsed is None or ctx.person.patient is None:
-        await query.answer(ctx.t._(NOT_VALID))
+        await ctx.toast(ctx.t._(NOT_VALID))
         return
     reminder_id, choice = parsed
     press = record_press(ctx, reminder_id, choice)
     if press.outcome == Outcome.NOT_YOURS:
         ctx.refuse_and_log(f"reminder {reminder_id}")
-        await query.answer(ctx.t._(NOT_VALID))
+        await ctx.toast(ctx.t._(NOT_VALID))
         return
     if press.outcome == Outcome.STALE:
         log.info("stale button on reminder %d from %s", reminder_id, ctx.person.label)
-        await query.answer(ctx.t._(NOT_VALID))
+        await ctx.toast(ctx.t._(NOT_VALID))
         return
     if press.outcome == Outcome.ALREADY:
         assert press.response is not None
         label = choice_label(ctx.t, press.response)
-        await query.answer(ctx.t._("Already recorded: {answer}.", answer=label))
-        await remove_keyboard(query.message)
+        await ctx.toast(ctx.t._("Already recorded: {answer}.", answer=label))
+        await ctx.remove_options()
         return
     log.info("reminder %d answered %s by %s", reminder_id, choice, ctx.person.label)
-    await query.answer(ctx.t._("Thank you, recorded."))
-    await remove_keyboard(query.message)
+    await ctx.toast(ctx.t._("Thank you, recorded."))
+    await ctx.remove_options()
     if choice in ALERTS_STAFF:
         await _tell_patient(ctx, choice)
         await _alert_team(ctx, press)
@@ -195,5 +188,8 @@ async def _alert_team(ctx: Ctx, press: Press) -> None:
         )
 
     make_text = later if press.response == Choice.LATER else problem
-    sent = await alert_staff(ctx.context.bot, ctx.services, make_text)
+    sent = await ctx.router.alert_staff(make_text)
     log.info("reminder answer %s of %s: %d staff alerted", press.response, study_id, sent)
+
+
+FEATURE = Feature("reminder answers", options=[(r"^rem:", reminder_pressed)])

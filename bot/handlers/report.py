@@ -36,15 +36,10 @@ from enum import StrEnum
 from typing import Final
 
 from sqlmodel import select
-from telegram import CallbackQuery, Update
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot import conversation
-from bot.alerts import alert_staff
-from bot.app import register_feature
-from bot.context import Buttons, Ctx, make_ctx
-from bot.handlers.fallback import TEXT_STEPS
+from bot.context import Buttons, Ctx
+from bot.conversations import flows
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.roles import Role
 from bot.texts import CONTACT_ROLES, OTHER_CONTACT
@@ -52,6 +47,7 @@ from core.messages import N_
 from core.protocol import Contact
 from core.store.db import read_session
 from core.store.models import DoseAdministration, Drug, Patient, PatientReport, TriageStatus
+from scheduler.ports import SendOutcome
 
 log = logging.getLogger(__name__)
 
@@ -217,12 +213,12 @@ async def _ask(
     still work. ``fresh`` starts the flow over, dropping an earlier report's answers.
     """
     message = await ctx.reply(text, buttons)
-    user = ctx.person.telegram_user_id
+    user = ctx.person.key
     with ctx.uow() as uow:
         if fresh:
-            conversation.finish(uow, user)
+            flows.finish(uow, user)
             uow.session.flush()
-        conversation.move_to(uow, user, FLOW, step.value, message_id=message.message_id, **answer)
+        flows.move_to(uow, user, FLOW, step.value, message_id=message.message, **answer)
 
 
 async def start_report(ctx: Ctx) -> None:
@@ -238,18 +234,14 @@ async def start_report(ctx: Ctx) -> None:
     await _ask(ctx, Step.RED_FLAG, t._(ASK_RED_FLAG), buttons, fresh=True)
 
 
-async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button_pressed(ctx: Ctx) -> None:
     """Any ``rep:`` button. Valid only from the patient's latest question of the open
     report at the step it answers; anything else is stale and changes nothing."""
-    query = update.callback_query
-    ctx = make_ctx(update, context)
-    if query is None or ctx is None:
+    press = parse_press(ctx.inbound.token or "")
+    if press is None or not _is_current(ctx, press):
+        await ctx.toast(ctx.t._("This button is no longer valid."))
         return
-    press = parse_press(query.data or "")
-    if press is None or not _is_current(ctx, query, press):
-        await query.answer(ctx.t._("This button is no longer valid."))
-        return
-    await query.answer()
+    await ctx.toast()
     if press.kind == "flag" and press.value == "none":
         await _ask_category(ctx)
     elif press.kind == "flag":
@@ -273,14 +265,14 @@ _VALUES: dict[str, frozenset[str]] = {
 }
 
 
-def _is_current(ctx: Ctx, query: CallbackQuery, press: Press) -> bool:
+def _is_current(ctx: Ctx, press: Press) -> bool:
     if ctx.person.role != Role.PATIENT or press.value not in _VALUES[press.kind]:
         return False
-    step = conversation.current(ctx.services.engine, ctx.person.telegram_user_id)
+    step = flows.current(ctx.services.engine, ctx.person.key)
     if step is None or step.flow != FLOW or step.step != STEP_OF[press.kind]:
         return False
-    message = query.message
-    return message is not None and message.message_id == step.data.get("message_id")
+    message = ctx.inbound.message
+    return message is not None and message.message == str(step.data.get("message_id"))
 
 
 async def _ask_category(ctx: Ctx) -> None:
@@ -331,7 +323,7 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
     patient = ctx.person.patient
     assert patient is not None
     assert patient.id is not None
-    step = conversation.current(ctx.services.engine, ctx.person.telegram_user_id)
+    step = flows.current(ctx.services.engine, ctx.person.key)
     assert step is not None
     category = Category(step.data["category"])
     severity = Severity(step.data["severity"])
@@ -351,7 +343,7 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
             ),
             "patient_report.created",
         )
-        conversation.finish(uow, ctx.person.telegram_user_id)
+        flows.finish(uow, ctx.person.key)
     number = report.id
     assert number is not None
     log.info("report %d from %s: %s", number, patient.study_id, category.value)
@@ -398,7 +390,7 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
             lines.append(t._("In the patient's words: {text}", text=details))
         return "\n".join(lines)
 
-    sent = await alert_staff(ctx.context.bot, ctx.services, text)
+    sent = await ctx.router.alert_staff(text)
     _record_alert(ctx, number, sent, urgent=False)
 
 
@@ -431,7 +423,7 @@ async def _red_flag(ctx: Ctx, flag: RedFlag) -> None:
                 ),
                 "patient_report.red_flag",
             )
-            conversation.finish(uow, ctx.person.telegram_user_id)
+            flows.finish(uow, ctx.person.key)
         number = report.id
     except Exception:
         # The alert matters more than the row: staff still hear of it.
@@ -458,7 +450,7 @@ async def _red_flag(ctx: Ctx, flag: RedFlag) -> None:
             lines.append(t._("Report number: {number}", number=number))
         return "\n".join(lines)
 
-    sent = await alert_staff(ctx.context.bot, ctx.services, text)
+    sent = await ctx.router.alert_staff(text)
     if number is not None:
         _record_alert(ctx, number, sent, urgent=True)
 
@@ -471,7 +463,7 @@ async def _tell_patient(ctx: Ctx, text: str) -> bool:
     """
     try:
         await ctx.reply(text)
-    except TelegramError as error:
+    except SendOutcome as error:
         log.warning("report message to %s failed: %s", ctx.person.label, type(error).__name__)
         return False
     return True
@@ -532,5 +524,9 @@ def _given_day(row: DoseAdministration, ctx: Ctx) -> date | None:
     return None
 
 
-TEXT_STEPS[(FLOW, Step.DETAILS.value)] = details_text
-register_feature("report", start_report)
+FEATURE = Feature(
+    "report",
+    commands={"report": start_report},
+    options=[(CALLBACK_PATTERN, button_pressed)],
+    text_steps={(FLOW, Step.DETAILS.value): details_text},
+)

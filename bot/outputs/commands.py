@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import html
 import logging
 
-from telegram import InputFile
-
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.outputs.export import build_export
 from bot.outputs.plots import Chart, patient_chart, proteinuria_chart, swimmer_chart
 from bot.outputs.summary_view import load_outputs, summary_blocks, summary_for, today_of
-from bot.pagination import register_pages, send_pages
-from bot.staff.commands import Field, StaffCommand, register_staff_command
+from bot.pagination import send_pages
+from bot.staff.commands import Field, StaffCommand
 from core.messages import N_, RuleError
 
 __all__ = ["EXPORT", "PLOT", "SUMMARY", "chart_for"]
@@ -106,11 +104,7 @@ async def run_plot(ctx: Ctx, args: list[str]) -> None:
     if len(args) != 1:
         raise RuleError(N_("Name one chart: proteinuria, swimmer or a study ID."))
     chart = await asyncio.to_thread(chart_for, ctx, args[0].strip(), ctx.t)
-    await ctx.context.bot.send_photo(
-        ctx.person.chat_id,
-        photo=InputFile(chart.png, filename="chart.png"),
-        caption=html.escape(chart.caption, quote=False),
-    )
+    await ctx.send_file(chart.png, "chart.png", chart.caption, image=True)
 
 
 def plot_choices(ctx: Ctx) -> list[tuple[str, str]]:
@@ -150,40 +144,38 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
         )
     log.info("export of %d patients sent to %s", patients, ctx.person.label)
     t = ctx.t
-    await ctx.context.bot.send_document(
-        ctx.person.chat_id,
-        document=InputFile(workbook, filename=names[0]),
-        caption=html.escape(
-            t._(
-                "Trial workbook, {patients} patients, study IDs only: one sheet each for "
-                "patients, visits, doses, labs, SLEDAI-2K, CD20, adverse events, responses "
-                "and endpoints.",
-                patients=t.number(patients),
-            ),
-            quote=False,
+    await ctx.send_file(
+        workbook,
+        names[0],
+        t._(
+            "Trial workbook, {patients} patients, study IDs only: one sheet each for "
+            "patients, visits, doses, labs, SLEDAI-2K, CD20, adverse events, responses "
+            "and endpoints.",
+            patients=t.number(patients),
         ),
     )
-    await ctx.context.bot.send_document(
-        ctx.person.chat_id,
-        document=InputFile(archive, filename=names[1]),
-        caption=html.escape(
-            t._(
-                "CSV files: labs.csv (the long-format lab file that python -m bot endpoints "
-                "reads) and the SDTM-style datasets DM, EX, LB and AE."
-            ),
-            quote=False,
+    await ctx.send_file(
+        archive,
+        names[1],
+        t._(
+            "CSV files: labs.csv (the long-format lab file that python -m bot endpoints "
+            "reads) and the SDTM-style datasets DM, EX, LB and AE."
         ),
     )
 
 
-SUMMARY = register_staff_command(StaffCommand("summary", SUMMARY_USAGE, run_summary))
-PLOT = register_staff_command(
-    StaffCommand(
-        "plot",
-        PLOT_USAGE,
-        run_plot,
-        fields=(Field("chart", N_("Which chart?"), choices=plot_choices),),
-    )
+SUMMARY = StaffCommand("summary", SUMMARY_USAGE, run_summary)
+PLOT = StaffCommand(
+    "plot",
+    PLOT_USAGE,
+    run_plot,
+    fields=(Field("chart", N_("Which chart?"), choices=plot_choices),),
 )
-EXPORT = register_staff_command(StaffCommand("export", EXPORT_USAGE, run_export))
-register_pages("summary", _summary_pages)
+EXPORT = StaffCommand("export", EXPORT_USAGE, run_export)
+
+
+FEATURE = Feature(
+    "summaries, plots and exports",
+    staff_commands=[SUMMARY, PLOT, EXPORT],
+    pages={"summary": _summary_pages},
+)

@@ -5,7 +5,7 @@ the cumulative status, and at week 24 that the patient completed it and what is 
 sentences follow it. Use::
 
     progress = load_progress(services, "P01", week)          # once, reads the database
-    alert_staff(bot, services, lambda t: labs_text(t) + "\\n" + progress_text(t, progress))
+    router.alert_staff(lambda t: labs_text(t) + "\\n" + progress_text(t, progress))
 
 or :func:`followup_text` for one reader.
 """

@@ -9,21 +9,18 @@ into sentences in the reader's language, numbers formatted by Babel.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 from babel.lists import format_list
-from telegram import Bot
-from telegram.error import TelegramError
 
-from bot.alerts import staff_to_alert, staff_translator
 from bot.context import Services
 from bot.i18n import Translator
 from bot.pagination import split_pages
 from bot.plan_view import arm_name
+from bot.routing import Router
 from core.endpoints import PatientEndpoints
 from core.messages import N_
 from core.statistics import Proportion, Spread
@@ -251,9 +248,9 @@ async def weekly_summary_text(services: Services, t: Translator) -> str:
     return await asyncio.to_thread(summary_text, services, t)
 
 
-async def send_weekly_digest(bot: Bot, services: Services, at: datetime | None = None) -> int:
+async def send_weekly_digest(router: Router, services: Services, at: datetime | None = None) -> int:
     """Send every active coordinator the summary in their language, in as many messages
-    as it needs (each within Telegram's limit). Returns how many coordinators got it all.
+    as it needs (each within a message's limit). Returns how many coordinators got it all.
 
     ``at`` is the instant the periodic job runs for (the summary's "today").
     A coordinator whose chat fails is logged by staff row id and skipped.
@@ -261,14 +258,8 @@ async def send_weekly_digest(bot: Bot, services: Services, at: datetime | None =
     summary = await asyncio.to_thread(summary_for, services, at)
     today = today_of(services, at)
     reached = 0
-    for member in staff_to_alert(services, [StaffRole.COORDINATOR]):
-        assert member.telegram_chat_id is not None
-        t = staff_translator(services, member)
-        try:
-            for page in split_pages(summary_blocks(t, summary, today)):
-                await bot.send_message(member.telegram_chat_id, html.escape(page, quote=False))
-        except TelegramError as error:
-            log.warning("digest to staff %s not delivered: %s", member.id, type(error).__name__)
-            continue
-        reached += 1
+    for member in router.staff_to_alert([StaffRole.COORDINATOR]):
+        pages = split_pages(summary_blocks(member.t, summary, today))
+        if await router.to_staff_member(member, pages):
+            reached += 1
     return reached

@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
-
-from bot.context import Ctx, make_ctx, remove_keyboard
+from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.roles import may
 from core.messages import N_, RuleError
 from core.store.models import ActionStatus, PendingAction
 from core.store.uow import UnitOfWork
+from scheduler.ports import SendOutcome
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +57,14 @@ class ActionSpec:
     after: After | None = None
 
 
-ACTIONS: dict[str, ActionSpec] = {}
-
-
-def register_action(spec: ActionSpec) -> ActionSpec:
-    ACTIONS[spec.kind] = spec
-    return spec
-
-
 async def propose(ctx: Ctx, kind: str, draft: Draft) -> None:
     """Show what was understood, with Confirm / Cancel; store nothing clinical yet."""
-    if kind not in ACTIONS:
-        raise KeyError(f"no action registered for {kind!r}")
+    if kind not in ctx.tables.actions:
+        raise KeyError(f"no action wired for {kind!r}")
     with ctx.uow() as uow:
         action = uow.add(
             PendingAction(
-                telegram_user_id=ctx.person.telegram_user_id,
+                owner=ctx.person.key,
                 kind=kind,
                 payload=json.dumps(draft.payload, ensure_ascii=False, sort_keys=True),
                 created_at=uow.now,
@@ -89,15 +79,11 @@ async def propose(ctx: Ctx, kind: str, draft: Draft) -> None:
     await ctx.reply(text, buttons)
 
 
-async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def decide(ctx: Ctx) -> None:
     """A Confirm or Cancel button (``act:<id>:ok|no``)."""
-    query = update.callback_query
-    ctx = make_ctx(update, context)
-    if query is None or ctx is None:
-        return
-    parts = (query.data or "").split(":")
+    parts = (ctx.inbound.token or "").split(":")
     if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in {"ok", "no"}:
-        await query.answer(ctx.t._("This button is no longer valid."))
+        await ctx.toast(ctx.t._("This button is no longer valid."))
         return
     action_id, choice = int(parts[1]), parts[2]
     result: Any = None
@@ -132,10 +118,10 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     action, "action.failed", status=ActionStatus.CANCELLED, decided_at=uow.now
                 )
     if stale:
-        await query.answer(ctx.t._("This button is no longer valid."))
+        await ctx.toast(ctx.t._("This button is no longer valid."))
         return
-    await query.answer()
-    await remove_keyboard(query.message)
+    await ctx.toast()
+    await ctx.remove_options()
     if error is not None:
         await ctx.reply(ctx.t._("Nothing was stored: {reason}", reason=ctx.t.error(error)))
     elif spec is None:
@@ -143,7 +129,7 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif spec.after is not None:
         try:
             await spec.after(ctx, result)
-        except TelegramError as exc:
+        except SendOutcome as exc:
             # The data is stored (committed above); only a follow-up message
             # failed. Say so rather than let the generic handler claim that
             # nothing was saved.
@@ -158,7 +144,7 @@ def _decide(ctx: Ctx, uow: UnitOfWork, action: PendingAction, choice: str) -> Ac
 
     Confirm re-checks the permission: a role may have been removed since.
     """
-    spec = ACTIONS.get(action.kind)
+    spec = ctx.tables.actions.get(action.kind)
     if choice == "no" or spec is None or not may(ctx.person.role, spec.command):
         uow.update(action, "action.cancelled", status=ActionStatus.CANCELLED, decided_at=uow.now)
         return None
@@ -166,7 +152,7 @@ def _decide(ctx: Ctx, uow: UnitOfWork, action: PendingAction, choice: str) -> Ac
 
 
 def _usable(ctx: Ctx, uow: UnitOfWork, action: PendingAction | None) -> bool:
-    if action is None or action.telegram_user_id != ctx.person.telegram_user_id:
+    if action is None or action.owner != ctx.person.key:
         return False
     if action.status != ActionStatus.OPEN:
         return False
@@ -174,3 +160,6 @@ def _usable(ctx: Ctx, uow: UnitOfWork, action: PendingAction | None) -> bool:
         uow.update(action, "action.expired", status=ActionStatus.EXPIRED, decided_at=uow.now)
         return False
     return True
+
+
+FEATURE = Feature("confirm and cancel", options=[(r"^act:", decide)])

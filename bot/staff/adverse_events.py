@@ -29,12 +29,12 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from bot.alerts import alert_staff
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import by_language, patient_for_entry, patient_in_store, today
-from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.adverse_events import (
     CTCAE_VERSION,
     CodedEvent,
@@ -335,9 +335,7 @@ async def after(ctx: Ctx, stored: Stored) -> None:
     if not stored.criteria:
         return
     hours = _reporting_hours(ctx)
-    sent = await alert_staff(
-        ctx.context.bot,
-        ctx.services,
+    sent = await ctx.router.alert_staff(
         lambda reader: alert_text(reader, stored, hours, ctx.now()),
         roles=[StaffRole.COORDINATOR],
     )
@@ -375,33 +373,38 @@ def serious_choices(ctx: Ctx) -> list[tuple[str, str]]:
     return [(ctx.t._(name), criterion.value) for criterion, name in CRITERION_NAMES.items()]
 
 
-register_action(ActionSpec(KIND, "ae", store, after))
-
-COMMAND = register_staff_command(
-    StaffCommand(
-        "ae",
-        USAGE,
-        run,
-        fields=(
-            Field("patient", N_("Which patient?"), choices=patient_choices),
-            Field(
-                "term",
-                N_("What is the adverse event? Type it, for example lung infection or 肺部感染."),
-            ),
-            Field("grade", N_("Which CTCAE grade?"), choices=grade_choices),
-            Field(
-                "serious",
-                N_("Is it serious? Press the criterion that applies, or Skip if it is not."),
-                choices=serious_choices,
-                template="serious={value}",
-                optional=True,
-            ),
-            Field(
-                "onset",
-                N_("When did it start? Type the date as YYYY-MM-DD, or press Skip for today."),
-                template="onset={value}",
-                optional=True,
-            ),
+COMMAND = StaffCommand(
+    "ae",
+    USAGE,
+    run,
+    fields=(
+        Field("patient", N_("Which patient?"), choices=patient_choices),
+        Field(
+            "term",
+            N_("What is the adverse event? Type it, for example lung infection or 肺部感染."),
         ),
-    )
+        Field("grade", N_("Which CTCAE grade?"), choices=grade_choices),
+        Field(
+            "serious",
+            N_("Is it serious? Press the criterion that applies, or Skip if it is not."),
+            choices=serious_choices,
+            template="serious={value}",
+            optional=True,
+        ),
+        Field(
+            "onset",
+            N_("When did it start? Type the date as YYYY-MM-DD, or press Skip for today."),
+            template="onset={value}",
+            optional=True,
+        ),
+    ),
+)
+
+
+FEATURE = Feature(
+    "adverse events",
+    staff_commands=[COMMAND],
+    actions=[
+        ActionSpec(KIND, "ae", store, after),
+    ],
 )

@@ -25,8 +25,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
     by_language,
     event_of_week,
@@ -40,7 +41,7 @@ from bot.staff.clinical import (
     today,
     week_choices,
 )
-from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.cd20 import Cd20Change, cd20_change
 from core.entry_syntax import parse_entry_date, parse_options, parse_week
 from core.messages import N_, RuleError
@@ -400,45 +401,49 @@ async def after_cd20(ctx: Ctx, stored: Cd20Stored) -> None:
 
 # --- registration ------------------------------------------------------------------------------
 
-register_action(ActionSpec(SLEDAI_KIND, "sledai", store_sledai, after_sledai))
-register_action(ActionSpec(CD20_KIND, "cd20", store_cd20, after_cd20))
 
-SLEDAI_COMMAND = register_staff_command(
-    StaffCommand(
-        "sledai",
-        SLEDAI_USAGE,
-        run_sledai,
-        fields=(
-            Field("patient", N_("Which patient?"), choices=patient_choices),
-            Field(
-                "week",
-                N_("Which week?"),
-                choices=week_choices(lambda ctx: ctx.services.protocol.sledai.weeks),
-            ),
-            Field(
-                "items",
-                N_(
-                    "Type the SLEDAI-2K items present, for example haematuria proteinuria "
-                    "low_complement dsdna, or none (无)."
-                ),
+SLEDAI_COMMAND = StaffCommand(
+    "sledai",
+    SLEDAI_USAGE,
+    run_sledai,
+    fields=(
+        Field("patient", N_("Which patient?"), choices=patient_choices),
+        Field(
+            "week",
+            N_("Which week?"),
+            choices=week_choices(lambda ctx: ctx.services.protocol.sledai.weeks),
+        ),
+        Field(
+            "items",
+            N_(
+                "Type the SLEDAI-2K items present, for example haematuria proteinuria "
+                "low_complement dsdna, or none (无)."
             ),
         ),
-    )
+    ),
 )
 
-CD20_COMMAND = register_staff_command(
-    StaffCommand(
-        "cd20",
-        CD20_USAGE,
-        run_cd20,
-        fields=(
-            Field("patient", N_("Which patient?"), choices=patient_choices),
-            Field(
-                "week",
-                N_("Which week?"),
-                choices=week_choices(lambda ctx: ctx.services.protocol.cd20.weeks),
-            ),
-            Field("count", N_("Type the CD20 count, for example 120/uL or 8%.")),
+CD20_COMMAND = StaffCommand(
+    "cd20",
+    CD20_USAGE,
+    run_cd20,
+    fields=(
+        Field("patient", N_("Which patient?"), choices=patient_choices),
+        Field(
+            "week",
+            N_("Which week?"),
+            choices=week_choices(lambda ctx: ctx.services.protocol.cd20.weeks),
         ),
-    )
+        Field("count", N_("Type the CD20 count, for example 120/uL or 8%.")),
+    ),
+)
+
+
+FEATURE = Feature(
+    "SLEDAI-2K and CD20",
+    staff_commands=[SLEDAI_COMMAND, CD20_COMMAND],
+    actions=[
+        ActionSpec(SLEDAI_KIND, "sledai", store_sledai, after_sledai),
+        ActionSpec(CD20_KIND, "cd20", store_cd20, after_cd20),
+    ],
 )

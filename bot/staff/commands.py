@@ -12,13 +12,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import col, select
-from telegram import Update
-from telegram.ext import ContextTypes
 
-from bot import conversation
-from bot.app import register_feature
-from bot.context import Buttons, Ctx, make_ctx
-from bot.handlers.fallback import TEXT_STEPS
+from bot.context import Buttons, Ctx, Handler
+from bot.conversations import flows
+from bot.conversations.feature import Feature
 from bot.roles import may
 from core.messages import RuleError
 from core.store.db import read_session
@@ -59,15 +56,11 @@ class StaffCommand:
     fields: Sequence[Field] = field(default=())
 
 
-COMMANDS: dict[str, StaffCommand] = {}
-
-
-def register_staff_command(command: StaffCommand) -> StaffCommand:
-    """Serve ``/name``: with words, the one-message form; bare, the guided flow."""
-    COMMANDS[command.name] = command
+def staff_command_handler(command: StaffCommand) -> Handler:
+    """What serves ``/name``: with words, the one-message form; bare, the guided flow."""
 
     async def handler(ctx: Ctx) -> None:
-        args = list(ctx.context.args or [])
+        args = ctx.args
         if args:
             await run_refusing(ctx, command, args)
         elif command.fields:
@@ -75,9 +68,7 @@ def register_staff_command(command: StaffCommand) -> StaffCommand:
         else:
             await command.run(ctx, [])
 
-    register_feature(command.name, handler)
-    TEXT_STEPS[(GUIDE_FLOW, command.name)] = _typed_answer
-    return command
+    return handler
 
 
 async def run_refusing(ctx: Ctx, command: StaffCommand, args: list[str]) -> None:
@@ -116,7 +107,7 @@ def _keyboard(options: Sequence[tuple[str, str]], optional: bool, ctx: Ctx) -> B
 
 async def start_guide(ctx: Ctx, command: StaffCommand) -> None:
     with ctx.uow() as uow:
-        conversation.move_to(uow, ctx.person.telegram_user_id, GUIDE_FLOW, command.name, answers=[])
+        flows.move_to(uow, ctx.person.key, GUIDE_FLOW, command.name, answers=[])
     await _ask(ctx, command, 0)
 
 
@@ -138,15 +129,16 @@ async def _ask(ctx: Ctx, command: StaffCommand, index: int) -> None:
 
 async def _end(ctx: Ctx) -> None:
     with ctx.uow() as uow:
-        conversation.finish(uow, ctx.person.telegram_user_id)
+        flows.finish(uow, ctx.person.key)
 
 
 async def _answer(ctx: Ctx, value: str) -> None:
-    step = conversation.current(ctx.services.engine, ctx.person.telegram_user_id)
-    if step is None or step.flow != GUIDE_FLOW or step.step not in COMMANDS:
+    step = flows.current(ctx.services.engine, ctx.person.key)
+    commands = ctx.tables.staff_commands
+    if step is None or step.flow != GUIDE_FLOW or step.step not in commands:
         await ctx.reply(ctx.t._("This button is no longer valid."))
         return
-    command = COMMANDS[step.step]
+    command = commands[step.step]
     if not may(ctx.person.role, command.name):
         await _end(ctx)
         return
@@ -158,9 +150,7 @@ async def _answer(ctx: Ctx, value: str) -> None:
     answers.append(value)
     if len(answers) < len(command.fields):
         with ctx.uow() as uow:
-            conversation.move_to(
-                uow, ctx.person.telegram_user_id, GUIDE_FLOW, command.name, answers=answers
-            )
+            flows.move_to(uow, ctx.person.key, GUIDE_FLOW, command.name, answers=answers)
         await _ask(ctx, command, len(answers))
         return
     await _end(ctx)
@@ -171,12 +161,14 @@ async def _answer(ctx: Ctx, value: str) -> None:
     await run_refusing(ctx, command, words)
 
 
-async def _typed_answer(ctx: Ctx, text: str) -> None:
-    step = conversation.current(ctx.services.engine, ctx.person.telegram_user_id)
-    if step is None or step.step not in COMMANDS:
+async def typed_answer(ctx: Ctx, text: str) -> None:
+    """A guided flow's question answered by typing (the text step of every staff command)."""
+    step = flows.current(ctx.services.engine, ctx.person.key)
+    commands = ctx.tables.staff_commands
+    if step is None or step.step not in commands:
         return
     answers = step.data.get("answers", [])
-    question = COMMANDS[step.step].fields[len(answers)]
+    question = commands[step.step].fields[len(answers)]
     if question.choices is not None:
         # A typed answer is fine when it is one of the buttons (a study ID, say).
         values = {value.casefold(): value for _, value in question.choices(ctx)}
@@ -191,11 +183,10 @@ async def _typed_answer(ctx: Ctx, text: str) -> None:
     await _answer(ctx, text.strip())
 
 
-async def guide_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def guide_pressed(ctx: Ctx) -> None:
     """A guided-flow button (``g:<value>``)."""
-    query = update.callback_query
-    ctx = make_ctx(update, context)
-    if query is None or ctx is None:
-        return
-    await query.answer()
-    await _answer(ctx, (query.data or "").removeprefix("g:"))
+    await ctx.toast()
+    await _answer(ctx, (ctx.inbound.token or "").removeprefix("g:"))
+
+
+FEATURE = Feature("guided flows", options=[(r"^g:", guide_pressed)])

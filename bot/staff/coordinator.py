@@ -23,11 +23,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.handlers.joining import ROLE_NAMES
 from bot.i18n import Translator
 from bot.plan_view import arm_name, dose_line
-from bot.staff.actions import ActionSpec, Draft, propose, register_action
-from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from bot.staff.actions import ActionSpec, Draft, propose
+from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.texts import EVENT_TITLES
 from core.adverse_events import hours_left, is_overdue, match_term, reporting_deadline, term_by_key
 from core.enrollment import (
@@ -123,8 +124,12 @@ def _event_title(t: Translator, kind: EventKind, number: int) -> str:
 
 
 def join_link(ctx: Ctx, token: str) -> str:
-    """The deep link that opens the bot with ``/start <token>``."""
-    username = ctx.services.bot_username or ctx.context.bot.username
+    """The Telegram deep link that opens the bot with ``/start <token>``.
+
+    The bot's name is asked of Telegram when the application starts.
+    """
+    username = ctx.services.bot_username
+    assert username is not None, "the bot's name is known once the application has started"
     return f"https://t.me/{username}?start={token}"
 
 
@@ -763,89 +768,86 @@ def _open_serious_choices(ctx: Ctx) -> list[tuple[str, str]]:
     return [(f"AE{ae.id} {study_id}", f"AE{ae.id}") for ae, study_id in rows if ae.serious]
 
 
-register_action(ActionSpec("enroll", "enroll", store_enroll, after_enroll))
-register_action(ActionSpec("withdraw", "withdraw", store_withdraw, after_withdraw))
-register_action(ActionSpec("reschedule", "reschedule", store_reschedule, after_reschedule))
+ENROLL = StaffCommand(
+    "enroll",
+    ENROLL_USAGE,
+    run_enroll,
+    fields=(
+        Field(
+            "study_id",
+            N_("Type the new patient's study ID (1 to 16 letters, digits, _ or -), e.g. P01."),
+        ),
+        Field("arm", N_("Which arm?"), choices=_arm_choices),
+        Field(
+            "day0",
+            N_("Day 0, the first day of the methylprednisolone pulse, as YYYY-MM-DD:"),
+        ),
+        Field("sex", N_("Sex?"), choices=_sex_choices),
+        Field("weight", N_("Weight in kg, e.g. 62:")),
+        Field("language", N_("The patient's language?"), choices=_language_choices),
+        Field(
+            "doses",
+            N_("Daily medication reminders for this patient?"),
+            choices=_yes_no_choices,
+            template="doses={value}",
+        ),
+    ),
+)
+INVITE = StaffCommand(
+    "invite",
+    INVITE_USAGE,
+    run_invite,
+    fields=(Field("role", N_("Which role is the join link for?"), choices=_role_choices),),
+)
+WITHDRAW = StaffCommand(
+    "withdraw",
+    WITHDRAW_USAGE,
+    run_withdraw,
+    fields=(
+        Field("study_id", N_("Which patient?"), choices=patient_choices),
+        Field("reason", N_("Why is the patient withdrawn? Type the reason:")),
+    ),
+)
+RESCHEDULE = StaffCommand(
+    "reschedule",
+    RESCHEDULE_USAGE,
+    run_reschedule,
+    fields=(
+        Field("study_id", N_("Which patient?"), choices=patient_choices),
+        Field("event", N_("Which event?"), choices=_event_choices),
+        Field("number", N_("Its number, e.g. 3 for the third:")),
+        Field("date", N_("The new date, as YYYY-MM-DD:")),
+        Field(
+            "reason",
+            N_(
+                "If the new date is outside the window, type the reason (recorded as a "
+                "protocol deviation); otherwise press Skip."
+            ),
+            template="reason={value}",
+            optional=True,
+        ),
+    ),
+)
+ACK = StaffCommand(
+    "ack",
+    ACK_USAGE,
+    run_ack,
+    fields=(
+        Field(
+            "ae",
+            N_("Which serious adverse event do you acknowledge?"),
+            choices=_open_serious_choices,
+        ),
+    ),
+)
 
-register_staff_command(
-    StaffCommand(
-        "enroll",
-        ENROLL_USAGE,
-        run_enroll,
-        fields=(
-            Field(
-                "study_id",
-                N_("Type the new patient's study ID (1 to 16 letters, digits, _ or -), e.g. P01."),
-            ),
-            Field("arm", N_("Which arm?"), choices=_arm_choices),
-            Field(
-                "day0",
-                N_("Day 0, the first day of the methylprednisolone pulse, as YYYY-MM-DD:"),
-            ),
-            Field("sex", N_("Sex?"), choices=_sex_choices),
-            Field("weight", N_("Weight in kg, e.g. 62:")),
-            Field("language", N_("The patient's language?"), choices=_language_choices),
-            Field(
-                "doses",
-                N_("Daily medication reminders for this patient?"),
-                choices=_yes_no_choices,
-                template="doses={value}",
-            ),
-        ),
-    )
-)
-register_staff_command(
-    StaffCommand(
-        "invite",
-        INVITE_USAGE,
-        run_invite,
-        fields=(Field("role", N_("Which role is the join link for?"), choices=_role_choices),),
-    )
-)
-register_staff_command(
-    StaffCommand(
-        "withdraw",
-        WITHDRAW_USAGE,
-        run_withdraw,
-        fields=(
-            Field("study_id", N_("Which patient?"), choices=patient_choices),
-            Field("reason", N_("Why is the patient withdrawn? Type the reason:")),
-        ),
-    )
-)
-register_staff_command(
-    StaffCommand(
-        "reschedule",
-        RESCHEDULE_USAGE,
-        run_reschedule,
-        fields=(
-            Field("study_id", N_("Which patient?"), choices=patient_choices),
-            Field("event", N_("Which event?"), choices=_event_choices),
-            Field("number", N_("Its number, e.g. 3 for the third:")),
-            Field("date", N_("The new date, as YYYY-MM-DD:")),
-            Field(
-                "reason",
-                N_(
-                    "If the new date is outside the window, type the reason (recorded as a "
-                    "protocol deviation); otherwise press Skip."
-                ),
-                template="reason={value}",
-                optional=True,
-            ),
-        ),
-    )
-)
-register_staff_command(
-    StaffCommand(
-        "ack",
-        ACK_USAGE,
-        run_ack,
-        fields=(
-            Field(
-                "ae",
-                N_("Which serious adverse event do you acknowledge?"),
-                choices=_open_serious_choices,
-            ),
-        ),
-    )
+
+FEATURE = Feature(
+    "coordination",
+    staff_commands=[ENROLL, INVITE, WITHDRAW, RESCHEDULE, ACK],
+    actions=[
+        ActionSpec("enroll", "enroll", store_enroll, after_enroll),
+        ActionSpec("withdraw", "withdraw", store_withdraw, after_withdraw),
+        ActionSpec("reschedule", "reschedule", store_reschedule, after_reschedule),
+    ],
 )

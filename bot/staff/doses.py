@@ -27,8 +27,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
     local_date,
     mark_event_done,
@@ -36,7 +37,7 @@ from bot.staff.clinical import (
     patient_in_store,
     today,
 )
-from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.texts import EVENT_TITLES
 from core.dosing import (
     BELIMUMAB_PREPARATION,
@@ -563,37 +564,40 @@ def drug_choices(ctx: Ctx) -> list[tuple[str, str]]:
     return [(ctx.t._(DRUG_NAMES[drug]), drug.value) for drug in DRUG_NAMES]
 
 
-register_action(ActionSpec(DOSE_KIND, "dose", store_dose, after_dose))
-register_action(ActionSpec(WEIGHT_KIND, "weight", store_weight, after_weight))
-
-DOSE_COMMAND = register_staff_command(
-    StaffCommand(
-        "dose",
-        DOSE_USAGE,
-        run_dose,
-        fields=(
-            Field("patient", N_("Which patient?"), choices=patient_choices),
-            Field("drug", N_("Which drug?"), choices=drug_choices),
-            Field(
-                "amount",
-                N_(
-                    "Type the dose with its unit, for example 500mg. For belimumab press Skip: "
-                    "the dose comes from the latest weight."
-                ),
-                optional=True,
+DOSE_COMMAND = StaffCommand(
+    "dose",
+    DOSE_USAGE,
+    run_dose,
+    fields=(
+        Field("patient", N_("Which patient?"), choices=patient_choices),
+        Field("drug", N_("Which drug?"), choices=drug_choices),
+        Field(
+            "amount",
+            N_(
+                "Type the dose with its unit, for example 500mg. For belimumab press Skip: "
+                "the dose comes from the latest weight."
             ),
+            optional=True,
         ),
-    )
+    ),
 )
 
-WEIGHT_COMMAND = register_staff_command(
-    StaffCommand(
-        "weight",
-        WEIGHT_USAGE,
-        run_weight,
-        fields=(
-            Field("patient", N_("Which patient?"), choices=patient_choices),
-            Field("weight", N_("Type the new weight with its unit, for example 61.5kg.")),
-        ),
-    )
+WEIGHT_COMMAND = StaffCommand(
+    "weight",
+    WEIGHT_USAGE,
+    run_weight,
+    fields=(
+        Field("patient", N_("Which patient?"), choices=patient_choices),
+        Field("weight", N_("Type the new weight with its unit, for example 61.5kg.")),
+    ),
+)
+
+
+FEATURE = Feature(
+    "doses and weights",
+    staff_commands=[DOSE_COMMAND, WEIGHT_COMMAND],
+    actions=[
+        ActionSpec(DOSE_KIND, "dose", store_dose, after_dose),
+        ActionSpec(WEIGHT_KIND, "weight", store_weight, after_weight),
+    ],
 )

@@ -26,12 +26,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.alerts import alert_staff
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.outputs.followup import load_progress, progress_text
 from bot.response_view import assessment_lines
-from bot.staff.actions import ActionSpec, Draft, propose, register_action
+from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
     event_of_week,
     instant_on,
@@ -43,7 +43,7 @@ from bot.staff.clinical import (
     today,
     week_choices,
 )
-from bot.staff.commands import Field, StaffCommand, patient_choices, register_staff_command
+from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.entry_syntax import parse_entry_date, parse_options, parse_week, parse_yes_no
 from core.messages import N_, RuleError
 from core.renal_panel import (
@@ -365,33 +365,38 @@ async def after(ctx: Ctx, stored: Stored) -> None:
             return response_text(reader, stored) + "\n" + progress_text(reader, progress)
 
         await ctx.reply(message(t))
-        await alert_staff(ctx.context.bot, ctx.services, message, roles=[StaffRole.COORDINATOR])
+        await ctx.router.alert_staff(message, roles=[StaffRole.COORDINATOR])
 
 
 # --- the guided flow ----------------------------------------------------------------------
 
 
-register_action(ActionSpec(KIND, "labs", store, after))
-
-COMMAND = register_staff_command(
-    StaffCommand(
-        "labs",
-        USAGE,
-        run,
-        fields=(
-            Field("patient", N_("Which patient?"), choices=patient_choices),
-            Field(
-                "week",
-                N_("Which week?"),
-                choices=week_choices(lambda ctx: ctx.services.protocol.renal_assessment.weeks),
-            ),
-            Field(
-                "values",
-                N_(
-                    "Type the results as key=value, for example protein=0.25g/24h rbc=2/hpf "
-                    "wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
-                ),
+COMMAND = StaffCommand(
+    "labs",
+    USAGE,
+    run,
+    fields=(
+        Field("patient", N_("Which patient?"), choices=patient_choices),
+        Field(
+            "week",
+            N_("Which week?"),
+            choices=week_choices(lambda ctx: ctx.services.protocol.renal_assessment.weeks),
+        ),
+        Field(
+            "values",
+            N_(
+                "Type the results as key=value, for example protein=0.25g/24h rbc=2/hpf "
+                "wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
             ),
         ),
-    )
+    ),
+)
+
+
+FEATURE = Feature(
+    "renal labs",
+    staff_commands=[COMMAND],
+    actions=[
+        ActionSpec(KIND, "labs", store, after),
+    ],
 )

@@ -29,6 +29,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.handlers.report import (
     CATEGORY_NAMES,
     ONSET_NAMES,
@@ -40,10 +41,10 @@ from bot.handlers.report import (
     Severity,
 )
 from bot.i18n import Translator
-from bot.pagination import register_pages, send_pages
+from bot.pagination import send_pages
 from bot.staff import adverse_events as ae_command
-from bot.staff.actions import ActionSpec, Draft, propose, register_action
-from bot.staff.commands import Field, StaffCommand, register_staff_command
+from bot.staff.actions import ActionSpec, Draft, propose
+from bot.staff.commands import Field, StaffCommand
 from core.adverse_events import (
     CTCAE_VERSION,
     Seriousness,
@@ -429,25 +430,31 @@ def action_choices(ctx: Ctx) -> list[tuple[str, str]]:
     return [(ctx.t._("Make it an adverse event"), "ae"), (ctx.t._("Close it"), "close")]
 
 
-register_action(ActionSpec(KIND_AE, TRIAGE, store_ae, after_ae))
-register_action(ActionSpec(KIND_CLOSE, TRIAGE, store_close, after_close))
-register_staff_command(StaffCommand(REPORTS, REPORTS_USAGE, run_reports))
-register_staff_command(
-    StaffCommand(
-        TRIAGE,
-        TRIAGE_USAGE,
-        run_triage,
-        fields=(
-            Field("report", N_("Which report?"), choices=report_choices),
-            Field("action", N_("Make it an adverse event, or close it?"), choices=action_choices),
-            Field(
-                "details",
-                N_(
-                    "For an adverse event type the grade and the term, for example G2 headache; "
-                    "to close the report type a note."
-                ),
+REPORTS_COMMAND = StaffCommand(REPORTS, REPORTS_USAGE, run_reports)
+TRIAGE_COMMAND = StaffCommand(
+    TRIAGE,
+    TRIAGE_USAGE,
+    run_triage,
+    fields=(
+        Field("report", N_("Which report?"), choices=report_choices),
+        Field("action", N_("Make it an adverse event, or close it?"), choices=action_choices),
+        Field(
+            "details",
+            N_(
+                "For an adverse event type the grade and the term, for example G2 headache; "
+                "to close the report type a note."
             ),
         ),
-    )
+    ),
 )
-register_pages(REPORTS, report_blocks)
+
+
+FEATURE = Feature(
+    "patient reports",
+    staff_commands=[REPORTS_COMMAND, TRIAGE_COMMAND],
+    actions=[
+        ActionSpec(KIND_AE, TRIAGE, store_ae, after_ae),
+        ActionSpec(KIND_CLOSE, TRIAGE, store_close, after_close),
+    ],
+    pages={REPORTS: report_blocks},
+)

@@ -25,10 +25,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from bot.context import Ctx
+from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.pagination import register_pages, send_pages
+from bot.pagination import send_pages
 from bot.response_view import assessment_lines, class_name
-from bot.staff.commands import StaffCommand, register_staff_command
+from bot.staff.commands import StaffCommand
 from bot.staff.reports import category_name
 from bot.texts import ARM_NAMES, EVENT_TITLES
 from core.adverse_events import term_by_key
@@ -508,5 +509,11 @@ async def run(ctx: Ctx, args: list[str]) -> None:
     await send_pages(ctx, COMMAND, argument, _blocks(ctx, argument))
 
 
-register_staff_command(StaffCommand(COMMAND, USAGE, run))
-register_pages(COMMAND, _blocks)
+STATUS = StaffCommand(COMMAND, USAGE, run)
+
+
+FEATURE = Feature(
+    "trial status",
+    staff_commands=[STATUS],
+    pages={COMMAND: _blocks},
+)

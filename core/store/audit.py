@@ -41,7 +41,10 @@ SYSTEM = "system"
 
 JsonValue: TypeAlias = "bool | int | str | list[JsonValue] | dict[str, JsonValue] | None"
 
-_ACTOR = re.compile(r"^(system|staff:[0-9]+|patient:[A-Za-z0-9_-]{1,32}|telegram:[0-9]+)$")
+_ACTOR = re.compile(
+    r"^(system|staff:[0-9]+|patient:[A-Za-z0-9_-]{1,32}"
+    r"|(telegram|wechat|wecom|memory):[A-Za-z0-9_.@-]{1,64})$"
+)
 
 
 def staff_actor(staff_id: int) -> str:
@@ -54,14 +57,11 @@ def patient_actor(study_id: str) -> str:
     return f"patient:{study_id}"
 
 
-def telegram_actor(telegram_user_id: int) -> str:
-    """The audit actor for someone with no role yet (a refused stranger)."""
-    return f"telegram:{telegram_user_id}"
-
-
 def check_actor(actor: str) -> str:
     """Refuse an actor that is not ``system``, ``staff:<id>``, ``patient:<study ID>``
-    or ``telegram:<user id>`` (someone without a role, whose refused attempt is logged).
+    or ``<channel>:<account>`` (someone without a role, whose refused attempt is
+    logged, named by their channel account as :func:`core.store.models.person_key`
+    writes it).
 
     Issue 3: the actor is "staff or patient ID, or ``system``"; the fixed form
     keeps names out of the trail.
@@ -69,7 +69,7 @@ def check_actor(actor: str) -> str:
     if not _ACTOR.match(actor):
         raise ValueError(
             "actor must be 'system', 'staff:<id>', 'patient:<study ID>' or "
-            f"'telegram:<user id>', got {actor!r}"
+            f"'<channel>:<account>', got {actor!r}"
         )
     return actor
 

@@ -2,8 +2,8 @@
 
 A token is random (``secrets``), used once, expires (7 days by default) and is
 stored only as its SHA-256 hash: a leaked database does not leak working
-links. Redeeming binds the Telegram account to the patient, or creates the
-staff member with the invited role, in one audited transaction.
+links. Redeeming binds the channel account (Telegram, WeChat, WeCom) to the
+patient, or creates the staff member with the invited role, in one audited transaction.
 """
 
 from __future__ import annotations
@@ -15,8 +15,19 @@ from enum import StrEnum
 
 from sqlmodel import select
 
-from core.store.models import Invite, InviteRole, Language, Patient, PatientStatus, Staff, StaffRole
-from core.store.services import hash_token, staff_by_telegram_user
+from core.store.identities import accounts_of, bind_account, identity
+from core.store.models import (
+    Channel,
+    Invite,
+    InviteRole,
+    Language,
+    Patient,
+    PatientStatus,
+    Staff,
+    StaffRole,
+    person_key,
+)
+from core.store.services import hash_token
 from core.store.uow import UnitOfWork
 
 DEFAULT_VALIDITY = timedelta(days=7)
@@ -33,7 +44,7 @@ class Redemption(StrEnum):
     INVALID = "invalid"
     USED = "used"
     EXPIRED = "expired"
-    ALREADY_REGISTERED = "already_registered"  # this Telegram account already has a role
+    ALREADY_REGISTERED = "already_registered"  # this channel account already has a role
     PATIENT_TAKEN = "patient_taken"  # the patient is bound to another account
     PATIENT_INACTIVE = "patient_inactive"  # withdrawn or completed
 
@@ -74,11 +85,15 @@ def redeem_invite(
     uow: UnitOfWork,
     token: str,
     *,
-    telegram_user_id: int,
-    chat_id: int,
+    channel: Channel,
+    address: str,
+    chat: str,
     language: Language | None = None,
 ) -> RedeemResult:
     """Join with a token: valid, unused and unexpired, by an account without a role.
+
+    The account (``address`` on ``channel``, written to in ``chat``) becomes the
+    patient's or the new member's, and their preferred channel.
 
     Anything else changes nothing and says why.
     """
@@ -90,41 +105,32 @@ def redeem_invite(
         return RedeemResult(Redemption.USED)
     if invite.expires_at <= uow.now:
         return RedeemResult(Redemption.EXPIRED)
-    bound = session.exec(
-        select(Patient).where(Patient.telegram_user_id == telegram_user_id)
-    ).first()
-    if bound is not None or staff_by_telegram_user(session, telegram_user_id) is not None:
+    if identity(session, channel, address) is not None:
         return RedeemResult(Redemption.ALREADY_REGISTERED)
 
     if invite.role == InviteRole.PATIENT:
         patient = session.get(Patient, invite.patient_id)
         assert patient is not None  # a foreign key
-        if patient.telegram_user_id is not None:
+        if accounts_of(session, patient):
             return RedeemResult(Redemption.PATIENT_TAKEN)
         if patient.status != PatientStatus.ACTIVE:
             return RedeemResult(Redemption.PATIENT_INACTIVE)
-        uow.update(
-            patient,
-            "patient.joined",
-            telegram_user_id=telegram_user_id,
-            telegram_chat_id=chat_id,
-        )
-        _use(uow, invite, telegram_user_id)
+        bind_account(uow, patient, channel, address, chat)
+        _use(uow, invite, person_key(channel, address))
         return RedeemResult(Redemption.JOINED_AS_PATIENT, patient=patient)
 
     staff = uow.add(
         Staff(
-            telegram_user_id=telegram_user_id,
-            telegram_chat_id=chat_id,
             role=StaffRole(invite.role.value),
             language=language,
             created_at=uow.now,
         ),
         "staff.joined",
     )
-    _use(uow, invite, telegram_user_id)
+    bind_account(uow, staff, channel, address, chat)
+    _use(uow, invite, person_key(channel, address))
     return RedeemResult(Redemption.JOINED_AS_STAFF, staff=staff)
 
 
-def _use(uow: UnitOfWork, invite: Invite, telegram_user_id: int) -> None:
-    uow.update(invite, "invite.used", used_at=uow.now, used_by_telegram_user_id=telegram_user_id)
+def _use(uow: UnitOfWork, invite: Invite, account: str) -> None:
+    uow.update(invite, "invite.used", used_at=uow.now, used_by=account)

@@ -1,12 +1,12 @@
 """The trial's tables (SQLModel), as issue 3 lists them.
 
 Nothing here holds a name or a phone number: a patient is a study ID, a
-member of staff is a Telegram user id and a role (issue 3, DESIGN.md section
+member of staff is a role and their accounts on the chat channels (issue 3, DESIGN.md section
 4: "Logs carry study IDs, never names or phone numbers").
 
 Conventions:
 
-- integer surrogate keys; natural keys (study ID, Telegram ids, token hash)
+- integer surrogate keys; natural keys (study ID, channel accounts, token hash)
   are UNIQUE;
 - every instant is a :class:`~core.store.types.UtcDateTime` (aware, UTC);
 - every clinical number is a :class:`~core.store.types.DecimalText` (the text
@@ -46,6 +46,14 @@ NAMING_CONVENTION: dict[str, str] = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 ACTOR_LENGTH = 64
+# A channel's id of a person (a WeChat openid is 28 characters, a WeCom userid up to 64).
+ADDRESS_LENGTH = 64
+PERSON_KEY_LENGTH = 80
+
+
+def person_key(channel: str, address: str) -> str:
+    """One channel account as one string (``telegram:5001``): who owns a flow or a draft."""
+    return f"{channel}:{address}"
 
 
 class PatientStatus(StrEnum):
@@ -62,6 +70,21 @@ class Sex(StrEnum):
 class Language(StrEnum):
     ZH_HANS = "zh_Hans"
     EN = "en"
+
+
+class Channel(StrEnum):
+    """Where a person is reached: the chat apps the bot speaks through.
+
+    Telegram for people outside mainland China; the hospital's WeChat Official
+    Account for patients and its WeCom application for staff in mainland China
+    (docs/DESIGN.md §4); ``memory`` is the in-process channel of tests and
+    rehearsals, which reaches no one outside the process.
+    """
+
+    TELEGRAM = "telegram"
+    WECHAT = "wechat"
+    WECOM = "wecom"
+    MEMORY = "memory"
 
 
 class StaffRole(StrEnum):
@@ -169,8 +192,10 @@ class Patient(SQLModel, table=True):
     weight_kg: str = Field(sa_type=DecimalText())
     language: Language = Field(sa_type=_enum(Language, "language"))
     timezone: str = Field(sa_type=String(64))
-    telegram_user_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
-    telegram_chat_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+    # The channel reminders go through; None until the patient has joined on one.
+    preferred_channel: Channel | None = Field(
+        default=None, sa_type=_enum(Channel, "preferred_channel")
+    )
     status: PatientStatus = Field(
         default=PatientStatus.ACTIVE, sa_type=_enum(PatientStatus, "status")
     )
@@ -184,8 +209,10 @@ class Staff(SQLModel, table=True):
     __tablename__ = "staff"
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_user_id: int = Field(sa_type=BigInteger, unique=True)
-    telegram_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The channel alerts go through: the one the member joined on last.
+    preferred_channel: Channel | None = Field(
+        default=None, sa_type=_enum(Channel, "preferred_channel")
+    )
     role: StaffRole = Field(sa_type=_enum(StaffRole, "role"))
     language: Language | None = Field(default=None, sa_type=_enum(Language, "language"))
     active: bool = True
@@ -212,7 +239,34 @@ class Invite(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime())
     expires_at: datetime = Field(sa_type=UtcDateTime())
     used_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
-    used_by_telegram_user_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Who used it, as :func:`person_key` names a channel account.
+    used_by: str | None = Field(default=None, sa_type=String(PERSON_KEY_LENGTH))
+
+
+class ChannelIdentity(SQLModel, table=True):
+    """One person's account on one channel: how the bot knows and reaches them.
+
+    A patient or a member of staff may have one account per channel (a
+    coordinator on Telegram and on WeCom, say). ``address`` is the channel's
+    own id of the person (a Telegram user id, a WeChat openid, a WeCom
+    userid), never a name; ``chat`` is where to write to them.
+    """
+
+    __tablename__ = "channel_identity"
+    __table_args__ = (
+        UniqueConstraint("channel", "address"),
+        UniqueConstraint("channel", "patient_id"),
+        UniqueConstraint("channel", "staff_id"),
+        CheckConstraint("(patient_id IS NULL) <> (staff_id IS NULL)", name="patient_or_staff"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: Channel = Field(sa_type=_enum(Channel, "channel"))
+    address: str = Field(sa_type=String(ADDRESS_LENGTH))
+    chat: str = Field(sa_type=String(ADDRESS_LENGTH))
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime())
 
 
 class PlannedEventRow(SQLModel, table=True):
@@ -499,9 +553,7 @@ class Conversation(SQLModel, table=True):
 
     __tablename__ = "conversation"
 
-    telegram_user_id: int = Field(
-        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
-    )
+    person: str = Field(sa_type=String(PERSON_KEY_LENGTH), primary_key=True)
     flow: str = Field(sa_type=String(32))
     step: str = Field(sa_type=String(32))
     data: str = Field(default="{}", sa_type=Text)
@@ -526,7 +578,7 @@ class PendingAction(SQLModel, table=True):
     __tablename__ = "pending_action"
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_user_id: int = Field(sa_type=BigInteger, index=True)
+    owner: str = Field(sa_type=String(PERSON_KEY_LENGTH), index=True)
     kind: str = Field(sa_type=String(32))
     payload: str = Field(sa_type=Text)
     status: ActionStatus = Field(default=ActionStatus.OPEN, sa_type=_enum(ActionStatus, "status"))

@@ -161,18 +161,6 @@ def patient_by_study_id(session: Session, study_id: str) -> Patient | None:
     return session.exec(select(Patient).where(Patient.study_id == study_id)).first()
 
 
-def patient_by_chat(session: Session, chat_id: int) -> Patient | None:
-    return session.exec(select(Patient).where(Patient.telegram_chat_id == chat_id)).first()
-
-
-def patient_by_telegram_user(session: Session, user_id: int) -> Patient | None:
-    return session.exec(select(Patient).where(Patient.telegram_user_id == user_id)).first()
-
-
-def staff_by_telegram_user(session: Session, user_id: int) -> Staff | None:
-    return session.exec(select(Staff).where(Staff.telegram_user_id == user_id)).first()
-
-
 def active_staff(session: Session, role: StaffRole | None = None) -> list[Staff]:
     """Active staff, optionally of one role (e.g. the coordinators to alert)."""
     query = select(Staff).where(col(Staff.active).is_(True)).order_by(col(Staff.id))

@@ -180,11 +180,11 @@ def unreachable_study_ids(session: Session) -> list[str]:
 
 
 def not_joined_study_ids(session: Session) -> list[str]:
-    """Active patients who have not opened their invitation (no Telegram account yet)."""
+    """Active patients who have not opened their invitation (no channel account yet)."""
     rows = session.exec(
         select(Patient.study_id)
         .where(Patient.status == PatientStatus.ACTIVE)
-        .where(col(Patient.telegram_user_id).is_(None))
+        .where(col(Patient.preferred_channel).is_(None))
         .order_by(col(Patient.study_id))
     ).all()
     return list(rows)

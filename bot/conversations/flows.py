@@ -1,4 +1,8 @@
-"""Multi-step flows kept in the database (table ``conversation``), never in memory."""
+"""Multi-step flows kept in the database (table ``conversation``), never in memory.
+
+A flow belongs to one channel account (``telegram:5001``): the person who
+started it, on the channel they started it on.
+"""
 
 from __future__ import annotations
 
@@ -20,22 +24,22 @@ class Step:
     data: dict[str, Any]
 
 
-def current(engine: Engine, telegram_user_id: int) -> Step | None:
+def current(engine: Engine, person: str) -> Step | None:
     """Where this person is in a flow, if anywhere."""
     with read_session(engine) as session:
-        row = session.get(Conversation, telegram_user_id)
+        row = session.get(Conversation, person)
         if row is None:
             return None
         return Step(row.flow, row.step, json.loads(row.data))
 
 
-def move_to(uow: UnitOfWork, telegram_user_id: int, flow: str, step: str, **data: Any) -> None:
+def move_to(uow: UnitOfWork, person: str, flow: str, step: str, **data: Any) -> None:
     """Start a flow or move it on, keeping the data gathered so far."""
-    row = uow.session.get(Conversation, telegram_user_id)
+    row = uow.session.get(Conversation, person)
     if row is None:
         payload = json.dumps(data, ensure_ascii=False, sort_keys=True)
         row = Conversation(
-            telegram_user_id=telegram_user_id,
+            person=person,
             flow=flow,
             step=step,
             data=payload,
@@ -51,14 +55,14 @@ def move_to(uow: UnitOfWork, telegram_user_id: int, flow: str, step: str, **data
     )
 
 
-def finish(uow: UnitOfWork, telegram_user_id: int) -> None:
+def finish(uow: UnitOfWork, person: str) -> None:
     """Leave any flow."""
-    row = uow.session.get(Conversation, telegram_user_id)
+    row = uow.session.get(Conversation, person)
     if row is not None:
         uow.audit(
             "conversation.finished",
             "conversation",
-            str(telegram_user_id),
+            person,
             before={"flow": row.flow, "step": row.step},
         )
         uow.session.delete(row)

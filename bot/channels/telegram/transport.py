@@ -1,0 +1,124 @@
+"""Delivering to a Telegram chat, and what Telegram's errors mean for the scheduler.
+
+:class:`TelegramTransport` is the Telegram channel's
+:class:`~bot.routing.Transport`: a reply becomes ``sendMessage`` (options as
+an inline keyboard), ``sendPhoto`` or ``sendDocument``. Every text is plain
+text escaped for the HTML parse mode, so a patient's own words reach staff
+exactly as typed. :func:`classify` turns python-telegram-bot's errors into
+what the scheduler must know:
+
+==============================================  =================================
+Telegram / the network                          outcome
+==============================================  =================================
+``RetryAfter`` (429)                            ``NotDelivered(retry_after)``
+``TimedOut`` while connecting or waiting for a  ``NotDelivered`` (the request
+pooled connection                               never left)
+``TimedOut`` otherwise (read or write timeout)  ``MaybeDelivered``
+``Forbidden`` (403: blocked, account deleted)   ``Blocked``
+``BadRequest`` (400), ``ChatMigrated``          ``Rejected``
+other ``NetworkError`` (connection refused,     ``NotDelivered``
+reset or closed, 5xx)
+any other ``TelegramError`` (e.g. an            ``MaybeDelivered`` (the safe
+unreadable 200 answer)                          side: it may have arrived)
+==============================================  =================================
+
+PTB raises ``TimedOut`` for connect, pool, read and write timeouts alike;
+the httpx exception it wraps (``__cause__``) tells them apart.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+
+import httpx
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.conversations.events import Attachment, MessageRef, Options, Reply
+from scheduler.ports import Blocked, MaybeDelivered, NotDelivered, Rejected, SendOutcome
+
+_NOT_SENT_TIMEOUTS = (httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(error: TelegramError) -> SendOutcome:
+    """The scheduler outcome for a Telegram error (see the module's table)."""
+    reason = f"{type(error).__name__}: {error.message}"
+    if isinstance(error, RetryAfter):
+        return NotDelivered(reason, retry_after=_seconds(error._retry_after))
+    if isinstance(error, TimedOut):
+        if isinstance(error.__cause__, _NOT_SENT_TIMEOUTS):
+            return NotDelivered(reason)
+        return MaybeDelivered(reason)
+    if isinstance(error, Forbidden):
+        return Blocked(reason)
+    if isinstance(error, BadRequest | ChatMigrated):
+        return Rejected(error.message)
+    if isinstance(error, NetworkError):
+        return NotDelivered(reason)
+    return MaybeDelivered(reason)
+
+
+def keyboard(options: Options | None) -> InlineKeyboardMarkup | None:
+    """Options as an inline keyboard; a token is the button's ``callback_data``."""
+    if not options:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=token) for label, token in row]
+            for row in options
+        ]
+    )
+
+
+def escaped(text: str) -> str:
+    """Plain text for the HTML parse mode every message is sent in."""
+    return html.escape(text, quote=False)
+
+
+def ref_of(message: Message) -> MessageRef:
+    return MessageRef(str(message.chat_id), str(message.message_id))
+
+
+class TelegramTransport:
+    """Sends to Telegram chats with one ``Bot``, errors classified for the scheduler."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def deliver(self, chat: str, reply: Reply) -> MessageRef:
+        try:
+            return ref_of(await self._send(int(chat), reply))
+        except TelegramError as error:
+            raise classify(error) from error
+
+    async def _send(self, chat: int, reply: Reply) -> Message:
+        if isinstance(reply, Attachment):
+            file = InputFile(reply.data, filename=reply.filename)
+            caption = escaped(reply.caption)
+            if reply.image:
+                return await self.bot.send_photo(
+                    chat, photo=file, caption=caption, parse_mode=ParseMode.HTML
+                )
+            return await self.bot.send_document(
+                chat, document=file, caption=caption, parse_mode=ParseMode.HTML
+            )
+        return await self.bot.send_message(
+            chat,
+            escaped(reply.text),
+            parse_mode=ParseMode.HTML,
+            reply_markup=keyboard(reply.options),
+        )

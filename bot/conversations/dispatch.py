@@ -1,0 +1,165 @@
+"""The conversation layer's one entry: an inbound event in, replies out.
+
+:meth:`Conversations.handle` is all a channel adapter calls. It finds the
+person, checks the authorization table, and passes the event to the
+feature that answers it: a command to its handler, an option to the handler
+whose pattern matches its token, free text to the step of the person's flow.
+Everything else gets one localized sentence and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.context import STRANGER_TEXT, Ctx, Handler, Services, make_ctx
+from bot.conversations import flows
+from bot.conversations.events import Inbound, InboundKind, Replies
+from bot.conversations.feature import Feature
+from bot.conversations.tables import Tables
+from bot.roles import may
+from core.messages import N_
+from core.store.audit import patient_actor
+from core.store.db import read_session
+from core.store.identities import patient_by_account
+from core.store.models import Patient
+from core.store.uow import UnitOfWork
+from scheduler.ports import SendOutcome
+
+log = logging.getLogger(__name__)
+
+NOT_VALID = N_("This button is no longer valid.")
+
+
+class Conversations:
+    """Every feature's conversations, for any channel."""
+
+    def __init__(self, services: Services, features: Sequence[Feature]) -> None:
+        self.services = services
+        self.tables = Tables.build(features)
+
+    def context(self, inbound: Inbound, out: Replies) -> Ctx:
+        """The handling context of one event (the person identified once)."""
+        return make_ctx(self.services, inbound, out, self.tables)
+
+    async def handle(self, inbound: Inbound, out: Replies) -> None:
+        """Answer one thing a person did, through ``out``.
+
+        A failure anywhere is logged without personal data and the person is
+        told that nothing was half-done: every write is one transaction.
+        """
+        await self._reachable_again(inbound)
+        ctx = self.context(inbound, out)
+        try:
+            await self._dispatch(ctx)
+        except Exception as error:
+            log.error("update failed: %s", type(error).__name__, exc_info=error)
+            text = ctx.t._(
+                "Something went wrong on our side, and nothing was saved. Please try again."
+            )
+            try:
+                await ctx.reply(text)
+            except SendOutcome as failure:
+                log.warning("error notice not delivered: %s", type(failure).__name__)
+
+    async def _dispatch(self, ctx: Ctx) -> None:
+        inbound = ctx.inbound
+        if not inbound.private:
+            # Study data is never shown in a group.
+            await ctx.reply(ctx.t._("I only work in private chats. Please write to me directly."))
+            return
+        match inbound.kind:
+            case InboundKind.COMMAND:
+                handler = self.tables.commands.get(inbound.command or "")
+                if handler is None:
+                    await _unknown_command(ctx)
+                else:
+                    await _guarded(ctx, inbound.command or "", handler)
+            case InboundKind.OPTION:
+                await self._option(ctx)
+            case InboundKind.TEXT:
+                await _free_text(ctx)
+            case _:
+                await ctx.reply(ctx.t._("I can only read text messages and button presses."))
+
+    async def _option(self, ctx: Ctx) -> None:
+        """An option chosen: only people with a role reach a feature's buttons.
+
+        Every option the bot shows acts for someone with a role. Someone without
+        one (a stranger, a withdrawn patient, deactivated staff, all still
+        holding old buttons) is told the button is no longer valid, and nothing
+        changes: not even the cleanup of a flow they left half-way.
+        """
+        handler = self.tables.option_handler(ctx.inbound.token or "")
+        if handler is None or ctx.person.role is None:
+            await ctx.toast(ctx.t._(NOT_VALID))
+            return
+        await handler(ctx)
+
+    async def _reachable_again(self, inbound: Inbound) -> None:
+        """A patient marked unreachable who does anything has come back: reach them again.
+
+        A channel delivers nothing from a person while they block the bot (or
+        have unfollowed the account), so any event from such a patient means
+        they are back.
+        """
+        services = self.services
+        with read_session(services.engine) as session:
+            patient = patient_by_account(session, inbound.channel, inbound.address)
+        if patient is None or patient.unreachable_since is None:
+            return
+        actor = patient_actor(patient.study_id)
+        with UnitOfWork(
+            services.engine, actor, services.clock.now(), "wrote to the bot again"
+        ) as uow:
+            row = uow.session.get(Patient, patient.id)
+            if row is not None and row.unreachable_since is not None:
+                uow.update(row, "patient.reachable", unreachable_since=None)
+        log.info("patient %s is reachable again", patient.study_id)
+
+
+async def _guarded(ctx: Ctx, command: str, handler: Handler) -> None:
+    """Run ``handler`` only for people the authorization table lets use ``command``.
+
+    Everyone else gets a polite, localized refusal, and the attempt is
+    audit-logged; nothing else changes.
+    """
+    if not may(ctx.person.role, command):
+        ctx.refuse_and_log(f"/{command}")
+        if ctx.person.role is None:
+            await ctx.reply(ctx.t._(STRANGER_TEXT))
+        else:
+            await ctx.reply(
+                ctx.t._(
+                    "/{command} is not available to you. /help lists what you can do.",
+                    command=command,
+                )
+            )
+        return
+    await handler(ctx)
+
+
+async def _unknown_command(ctx: Ctx) -> None:
+    if ctx.person.role is None:
+        await ctx.reply(ctx.t._(STRANGER_TEXT))
+        return
+    word = (ctx.inbound.text.split() or [""])[0][:40]
+    await ctx.reply(
+        ctx.t._("I do not know the command {command}. /help lists what you can do.", command=word)
+    )
+
+
+async def _free_text(ctx: Ctx) -> None:
+    """Text that is not a command: the answer to the person's current flow step, if any."""
+    if ctx.person.role is None:
+        await ctx.reply(ctx.t._(STRANGER_TEXT))
+        return
+    step = flows.current(ctx.services.engine, ctx.person.key)
+    if step is not None:
+        handler = ctx.tables.text_steps.get((step.flow, step.step))
+        if handler is not None:
+            await handler(ctx, ctx.inbound.text)
+            return
+        await ctx.reply(ctx.t._("Please answer with the buttons above."))
+        return
+    await ctx.reply(ctx.t._("I can only act on commands and buttons. /help lists what you can do."))

@@ -1,0 +1,110 @@
+"""What a channel hands the conversation layer, and what the layer asks it to show.
+
+A channel adapter (Telegram, WeChat, WeCom, the in-memory one of tests)
+turns what a person did into an :class:`Inbound` and shows each reply the
+layer emits through its :class:`Replies` port. Nothing here knows a
+channel's types: a button is a label and an opaque token, a message already
+shown is a :class:`MessageRef`, a file is bytes and a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from core.store.models import Channel, person_key
+
+# Rows of options under a message: (label, token). The token is opaque to the
+# channel and comes back unchanged in the Inbound of the person's choice.
+Options = Sequence[Sequence[tuple[str, str]]]
+
+
+class InboundKind(StrEnum):
+    COMMAND = "command"  # "/name args" (or a channel's equivalent)
+    TEXT = "text"  # free text
+    OPTION = "option"  # a button (an option) chosen under an earlier message
+    OTHER = "other"  # anything the bot cannot read: a sticker, a voice message, ...
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message the bot showed earlier, as its channel names it."""
+
+    chat: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a person did: who, on which channel, and what.
+
+    ``address`` is the channel's id of the person, ``chat`` where replies go;
+    ``language`` is the channel's hint of the person's language (``en``,
+    ``zh-hans``...), used until they choose one. A command has ``command``
+    (lower case, without the slash) and ``args``; an option has ``token`` and
+    ``message``, the message it was under. ``private`` is False in a group.
+    """
+
+    channel: Channel
+    address: str
+    chat: str
+    kind: InboundKind
+    text: str = ""
+    command: str | None = None
+    args: tuple[str, ...] = field(default=())
+    token: str | None = None
+    message: MessageRef | None = None
+    language: str | None = None
+    private: bool = True
+
+    @property
+    def person(self) -> str:
+        """The account as one string (owner of flows and drafts)."""
+        return person_key(self.channel, self.address)
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message: plain text (the channel escapes it), with options under it."""
+
+    text: str
+    options: Options | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to show: an image (``image``), a calendar or any document."""
+
+    data: bytes
+    filename: str
+    caption: str
+    image: bool = False
+
+
+Reply = Text | Attachment
+
+
+class Replies(Protocol):
+    """How the layer answers the person who wrote; a channel adapter implements it.
+
+    Every method delivers at once and raises a :mod:`scheduler.ports`
+    outcome (``NotDelivered``, ``Blocked``...) when the channel refused.
+    """
+
+    async def send(self, reply: Reply) -> MessageRef:
+        """Show a new message (text with options, or a file) in the person's chat."""
+        ...
+
+    async def edit(self, ref: MessageRef, text: str, options: Options | None) -> None:
+        """Replace an earlier message's text and options (an unchanged one is no error)."""
+        ...
+
+    async def remove_options(self, ref: MessageRef) -> None:
+        """Take the options off an earlier message whose question has been answered."""
+        ...
+
+    async def toast(self, text: str | None = None) -> None:
+        """Acknowledge the option just chosen, with a short notice if ``text``."""
+        ...
