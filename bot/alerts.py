@@ -4,7 +4,7 @@ Patient reports, serious adverse events and unreachable patients all reach
 staff the same way: the caller says what to write as a function of the
 reader's :class:`~bot.i18n.Translator`, and each member of staff gets it in
 the language they chose (Chinese when they chose none). An alert names a
-patient by study ID only (DESIGN.md section 4: "Logs carry study IDs, never
+patient by study ID only (docs/DESIGN.md §4: "Logs carry study IDs, never
 names or phone numbers").
 
 One member of staff who blocked the bot, or whose chat fails, does not stop

@@ -1,12 +1,12 @@
 """Reminder messages as the patient reads them, their buttons, and the send itself.
 
 The scheduler decides *when* a reminder goes out and records what happened to
-it (the outbox, DESIGN.md section 3); this module decides *what* it says:
+it (the outbox, docs/DESIGN.md §3); this module decides *what* it says:
 one text and one set of buttons per :class:`~core.schedule.Slot`, in the
 patient's language, with dates and times in the trial's time zone.
 
-The texts carry the protocol's instructions and nothing more (clinical-facts
-sections 2 and 7): where to come, the 24-hour urine collection steps, come
+The texts carry the protocol's instructions and nothing more
+(docs/clinical-facts.md §2 and §7): where to come, the 24-hour urine collection steps, come
 fasting, the morning tacrolimus dose only after the blood draw. No medical
 advice.
 
@@ -81,7 +81,7 @@ ALERTS_STAFF: Final = frozenset({Choice.LATER, Choice.PROBLEM})
 
 REPEAT_NOTE = N_("This is a repeat of a reminder that may not have reached you.")
 
-# The 24-hour urine collection, clinical-facts section 7 (patient steps).
+# The 24-hour urine collection, docs/clinical-facts.md §7 (patient steps).
 URINE_SPOILED = N_(
     "A missed or spilled void, keeping the first void, missing the last one, or collecting "
     "for more or less than 24 hours spoils the collection. If that happens, tell the study "
@@ -172,7 +172,7 @@ def _lines(t: Translator, protocol: Protocol, slot: Slot, event: PlannedEventRow
         case Slot.VISIT_EVENING_BEFORE:
             lines = [t._("Reminder: your study visit is on {date} at {time}.", **when)]
             if event.kind == EventKind.RENAL_ASSESSMENT:
-                # clinical-facts section 2: fasting blood draw; the collection ends that
+                # docs/clinical-facts.md §2: fasting blood draw; the collection ends that
                 # morning; the morning tacrolimus dose after the draw (trough level).
                 lines += [
                     t._("Come fasting: do not eat before the blood draw."),
@@ -198,7 +198,7 @@ def _lines(t: Translator, protocol: Protocol, slot: Slot, event: PlannedEventRow
 def _urine_lines(
     t: Translator, protocol: Protocol, slot: Slot, event: PlannedEventRow
 ) -> list[str]:
-    """clinical-facts section 7: the four patient steps, and what spoils the collection."""
+    """docs/clinical-facts.md §7: the four patient steps, and what spoils the collection."""
     start = event.starts_at
     end = event.ends_at or start
     visit = _visit_instant(protocol, t, end)
@@ -273,7 +273,7 @@ def render_reminder(
     """The patient's text (plain, not yet HTML-escaped) and buttons for one reminder.
 
     One text per slot (issue: infusion, urine collection, visit, doses;
-    clinical-facts sections 2 and 7). ``repeat`` is the scheduler's one
+    docs/clinical-facts.md §2 and §7). ``repeat`` is the scheduler's one
     resend when it cannot know whether the first send arrived: the text
     starts by saying so.
     """
@@ -295,7 +295,7 @@ async def send_reminder(
 
     Rendered in the patient's chosen language (:func:`render_reminder`).
     The reminder row is left as it is: the scheduler records the outcome
-    (DESIGN.md section 3, "the reminder table is the outbox"), and Telegram's
+    (docs/DESIGN.md §3, "the reminder table is the outbox"), and Telegram's
     errors reach it unchanged so it can tell a retry from a give-up. Raises
     :class:`ReminderUndeliverable` when there is no one to send it to (no
     such reminder, patient not joined or no longer active).

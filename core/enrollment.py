@@ -71,7 +71,7 @@ def check_study_id(text: str) -> str:
 
     Rule (a choice, see the module docstring): 1-16 characters of
     ``A-Z a-z 0-9 _ -``. Source: issue 5 (study IDs name patients in chat and
-    logs, DESIGN.md section 4: never names).
+    logs, docs/DESIGN.md §4: never names).
     """
     study_id = _word(text)
     if STUDY_ID_PATTERN.fullmatch(study_id) is None:
@@ -167,7 +167,7 @@ def parse_sex(text: str) -> SexCode:
     """``F``/``M`` (also ``female``/``male``, 女/男), else refuse.
 
     Source: issue 5 (the example's ``F``); the sex picks the creatinine upper
-    limit (clinical-facts section 4).
+    limit (docs/clinical-facts.md §4).
     """
     sex = _SEX_WORDS.get(_word(text).casefold())
     if sex is None:
@@ -179,7 +179,7 @@ def parse_language(text: str) -> LanguageCode:
     """``zh``/``中文`` -> ``zh_Hans``, ``en`` -> ``en``, else refuse.
 
     Source: issue 5 (the example's ``zh``) and the two languages of the bot
-    (DESIGN.md section 1: 中文 or English).
+    (docs/DESIGN.md §1: 中文 or English).
     """
     language = _LANGUAGE_WORDS.get(_word(text).casefold())
     if language is None:
@@ -192,7 +192,7 @@ def parse_weight(text: str) -> Decimal:
 
     The value is exact (Decimal from the digits typed) and must lie in the
     plausible weight range of :data:`core.units.DEFAULT_RANGES` (25-250 kg);
-    :func:`core.dosing.check_weight` confirms it. Source: DESIGN.md section 4
+    :func:`core.dosing.check_weight` confirms it. Source: docs/DESIGN.md §4
     ("Values outside physiological ranges are refused"), issue 5 ("impossible
     weights ... are refused").
     """

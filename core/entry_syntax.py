@@ -47,12 +47,12 @@ def _fold(text: str) -> str:
 def parse_week(text: str, *, last_week: int) -> int:
     """Read a study week: ``w24`` (also ``W24``, ``wk24``, ``week24``, ``第24周``, ``24周``).
 
-    Rule: weeks count from day 0 (clinical-facts §1, "Weeks count from day
+    Rule: weeks count from day 0 (docs/clinical-facts.md §1, "Weeks count from day
     0"), so week 0 is the baseline and ``last_week`` (the protocol's last
     week, 24 for the induction) is the last one accepted; anything else is
     refused as a likely typo. A bare number is refused too, so a value such as
     "24" typed in the wrong place is never read as a week.
-    SOURCE: clinical-facts §1-§2 (week 0 baseline, 24-week induction).
+    SOURCE: docs/clinical-facts.md §1-§2 (week 0 baseline, 24-week induction).
     """
     folded = _fold(text).casefold()
     match = _WEEK.fullmatch(folded)

@@ -7,7 +7,7 @@ Issue 6 (all instants configurable in the protocol file's ``[escalation]``):
   the patient;
 - a serious adverse event not acknowledged -> coordinators reminded at 1, 4
   and 12 hours after awareness and at the reporting deadline (24 hours,
-  clinical-facts section 6).
+  docs/clinical-facts.md §6).
 
 Each escalation is a *step* with an instant; a step is due once its instant
 has passed and it has not been sent. After downtime several steps of one

@@ -8,8 +8,8 @@ Sources: issue 5 ("``/status`` -> the trial at a glance on one screen: ...
 this week's infusions, assessments and urine collections with done / due /
 overdue; open adverse events with every serious one's reporting clock (hours
 left, or overdue)"; "``/status P01`` -> one patient: study day and week";
-"``/triage R7 ae G2 <term>`` turns one into an adverse event"), clinical-facts
-section 1 ("Day 0 = first day of the methylprednisolone (MP) pulse. Weeks
+"``/triage R7 ae G2 <term>`` turns one into an adverse event"),
+docs/clinical-facts.md §1 ("Day 0 = first day of the methylprednisolone (MP) pulse. Weeks
 count from day 0"), section 6 (the site's 24-hour clock from awareness) and
 section 7 (the 24-hour urine collection ends the morning after it starts).
 """
@@ -88,8 +88,8 @@ def event_progress(
 
     The last day is ``scheduled_date + runs_days``: 0 for an infusion or a
     visit (done on the day booked), 1 for the 24-hour urine collection, which
-    starts on its scheduled morning and ends the next morning (clinical-facts
-    section 7), so it is not overdue on the morning it is being finished.
+    starts on its scheduled morning and ends the next morning
+    (docs/clinical-facts.md §7), so it is not overdue on the morning it is being finished.
 
     The protocol window is not consulted separately: an event inside its
     window passes its booked day no later than its window end, and an event
@@ -168,7 +168,7 @@ def study_time(day0: date, today: date) -> StudyTime:
     Rule: day = (today - day 0) in days; week = day // 7 (floor division, so
     days 0-6 are week 0 and week 24 starts on day 168; days before day 0 are
     negative and fall in week -1 or earlier).
-    Source: clinical-facts section 1 ("Day 0 = first day of the
+    Source: docs/clinical-facts.md §1 ("Day 0 = first day of the
     methylprednisolone (MP) pulse. Weeks count from day 0").
     """
     day = (today - day0).days
@@ -199,7 +199,7 @@ def reporting_clock(
     is); after it, the hours overdue rounded **up** (0.2 h late shows 1 h:
     never less lateness than there is). At the deadline itself it is on time
     with 0 h left (``core.adverse_events.is_overdue``).
-    Source: clinical-facts section 6 ("this site's clock is 24 hours from
+    Source: docs/clinical-facts.md §6 ("this site's clock is 24 hours from
     awareness: show it"); the rounding is a choice.
     """
     deadline = reporting_deadline(awareness_at, hours)
@@ -270,7 +270,7 @@ def count_classes(classes: Iterable[ResponseClass | None]) -> ClassCounts:
 
     Rule: one class per patient (the caller passes each patient's cumulative
     class at week 24, ``core.response.week24_and_cumulative``); the overall
-    response rate is CR + PR (clinical-facts section 3).
+    response rate is CR + PR (docs/clinical-facts.md §3).
     """
     counts = {cls: 0 for cls in ResponseClass}
     missing = 0

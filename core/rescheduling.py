@@ -8,11 +8,11 @@ pending reminders are recomputed at once."
 - ``infusion N`` is belimumab infusion number N.
 - ``assessment N`` is renal assessment number N; the SLEDAI-2K and CD20
   assessments booked on the same visit day, and the 24-hour urine collection
-  that ends on the morning of that visit (clinical-facts section 2: "a 24-hour
+  that ends on the morning of that visit (docs/clinical-facts.md §2: "a 24-hour
   urine collection ends on the morning of each"), move with it by the same
   number of days. Events already done stay where they were.
 - Nothing else moves: every other event keeps its day-0 anchor
-  (clinical-facts section 2: "schedule anchored to day 0, never to the
+  (docs/clinical-facts.md §2: "schedule anchored to day 0, never to the
   previous infusion").
 - The window is the named event's (:meth:`PlannedEvent.in_window`, target
   date +/- the protocol's window days, bounds included); a date outside it
@@ -243,7 +243,7 @@ def lab_days(
     """The renal assessment dates once ``reschedule`` is applied (the moved one included).
 
     They decide on which days the morning dose waits for the blood draw
-    (clinical-facts section 2, :func:`core.schedule.reminders_for_event`).
+    (docs/clinical-facts.md §2, :func:`core.schedule.reminders_for_event`).
     """
     moved = {} if reschedule is None else {m.before.key: m.after for m in reschedule.moves}
     return frozenset(

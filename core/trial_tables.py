@@ -153,8 +153,8 @@ def long_lab_rows(data: TrialData) -> list[dict[str, str]]:
     infection flag on every row of the week; the creatinine row carries its
     own upper limit. When that limit is in another unit than the value, both
     are written in µmol/L (exact: x 88.4), so every comparison is unchanged.
-    Source: core.endpoints module docstring (the file format); clinical-facts
-    section 4 (the conversion).
+    Source: core.endpoints module docstring (the file format);
+    docs/clinical-facts.md §4 (the conversion).
     """
     patients = {p.id: p for p in data.patients}
     out: list[dict[str, str]] = []
@@ -337,7 +337,7 @@ def workbook_tables(
     Rule: values are kept as entered (text), with a standardised numeric
     column where one exists (labs: ``value_std`` in µmol/L, g/L or g/24h,
     exact); changes from baseline are later value minus the week-0 value
-    (SLEDAI-2K total and renal subset, clinical-facts section 5; CD20 in the
+    (SLEDAI-2K total and renal subset, docs/clinical-facts.md §5; CD20 in the
     same unit only); a lab row ``replaced`` by a later one for the same
     analyte and week is kept and marked. ``endpoints`` comes from
     :func:`derive_trial_endpoints`. Source: issue 7 (the sheets).
@@ -633,7 +633,7 @@ class SdtmOptions:
 
     ``arm_names`` maps an arm code to its description (ARM); a missing one is
     the code itself. ``site_id`` and ``country`` (ISO 3166-1 alpha-3) are for
-    a single-centre trial in China (clinical-facts section 1).
+    a single-centre trial in China (docs/clinical-facts.md §1).
     """
 
     study_id: str
@@ -821,7 +821,7 @@ def sdtm_tables(data: TrialData, options: SdtmOptions, zone: tzinfo) -> tuple[Ta
 
     Rule: CDISC SDTMIG v3.4 variable names; ISO 8601 dates; --SEQ numbers
     rows within a subject in the sorted order; Y/N flags for seriousness
-    (ICH E2A criteria, clinical-facts section 6); AETOXGR is the CTCAE v5.0
+    (ICH E2A criteria, docs/clinical-facts.md §6); AETOXGR is the CTCAE v5.0
     grade; LB holds each renal result once (the effective row, see
     :func:`renal_weeks`) and every CD20 count, with the original
     result (LBORRES/LBORRESU, as entered) and the standard one (LBSTRESN in

@@ -1,7 +1,7 @@
 """The reminder engine: turns the reminder table into messages at the right moment.
 
 Issue 6. The reminder table is the outbox and the only source of truth
-(DESIGN.md section 3). APScheduler (an ``AsyncIOScheduler`` on the bot's
+(docs/DESIGN.md §3). APScheduler (an ``AsyncIOScheduler`` on the bot's
 event loop, explicit job defaults) is used only to wake up: a periodic
 *refill* job arms one-shot wake-ups for what becomes due within a rolling
 window of trial time, and each wake-up drains what is due. APScheduler's

@@ -27,7 +27,7 @@ from tests.db_state import audit_since, changed_tables, last_audit_seq, snapshot
 
 # The issue's example, exactly as written.
 WEEK24 = "/labs P01 w24 protein=0.25g/24h rbc=2/hpf wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
-# clinical-facts §3's baseline: 4.2 g, RBC 40/hpf, WBC 12/hpf, RBC casts, albumin 2.4 g/dL
+# docs/clinical-facts.md §3's baseline: 4.2 g, RBC 40/hpf, WBC 12/hpf, RBC casts, albumin 2.4 g/dL
 # (24 g/L), SCr 0.90 mg/dL; typed once with the English keys and once with the Chinese ones.
 BASELINE = {
     "en": "/labs P01 w0 protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=24g/L scr=0.90mg/dL",

@@ -1,4 +1,4 @@
-"""SLEDAI-2K descriptors, parser and score (clinical-facts §5)."""
+"""SLEDAI-2K descriptors, parser and score (docs/clinical-facts.md §5)."""
 
 from __future__ import annotations
 

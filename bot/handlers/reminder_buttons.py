@@ -151,7 +151,7 @@ async def reminder_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def _tell_patient(ctx: Ctx, choice: Choice) -> None:
-    """What happens next; for a spoiled collection, clinical-facts section 7: tell the
+    """What happens next; for a spoiled collection, docs/clinical-facts.md §7: tell the
     study team, who may restart it. Both with the site's contacts (protocol file)."""
     t = ctx.t
     if choice == Choice.LATER:

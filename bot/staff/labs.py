@@ -6,7 +6,7 @@ upper limit, ``uti=yes``, ``date=YYYY-MM-DD`` the collection date, today when
 left out). Keys have Chinese names too (蛋白, 红细胞, 白细胞, 管型, 白蛋白, 肌酐).
 Values are read by :func:`core.units.parse_quantity`: kept exactly as typed
 with their unit, and impossible values refused naming the accepted range
-(clinical-facts §4). The results are linked to that week's renal assessment
+(docs/clinical-facts.md §4). The results are linked to that week's renal assessment
 when the plan has one.
 
 When the week's six results are all in (:mod:`core.renal_panel`), the

@@ -162,7 +162,7 @@ def apply_reschedule(
     already past is stored ``missed``: never sent late. When the patient has
     daily dose reminders and a renal assessment moved, the oral doses of the
     old and the new visit day are recomputed too (the morning dose waits for
-    the blood draw on a lab day, clinical-facts section 2).
+    the blood draw on a lab day, docs/clinical-facts.md §2).
     """
     assert patient.id is not None
     rows = event_rows(uow.session, patient.id)
@@ -312,7 +312,7 @@ def acknowledge_adverse_event(uow: UnitOfWork, adverse_event_id: int) -> Adverse
     """A coordinator acknowledges a serious adverse event: who and when, audited.
 
     Issue 5: "``/ack AE12`` -> acknowledges a serious adverse event (stops its
-    escalation, records who and when)"; clinical-facts section 6: "escalate
+    escalation, records who and when)"; docs/clinical-facts.md §6: "escalate
     until a coordinator acknowledges". The escalation reads
     ``acknowledged_at``. Refuses an unknown id, a non-serious event and one
     already acknowledged (the caller words who and when).

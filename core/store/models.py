@@ -85,7 +85,7 @@ class EventStatus(StrEnum):
 
 
 class ReminderStatus(StrEnum):
-    """The outbox states (DESIGN.md section 3, issue 3).
+    """The outbox states (docs/DESIGN.md §3, issue 3).
 
     ``pending`` waits for its due instant; a worker moves it to ``sending``
     when it claims it; then ``sent`` (with the Telegram message id),
