@@ -10,7 +10,7 @@ The texts carry the protocol's instructions and nothing more
 fasting, the morning tacrolimus dose only after the blood draw. No medical
 advice.
 
-Issue: "Reminders sent later by the scheduler carry buttons (infusion: "I'll
+Requirement: "Reminders sent later by the scheduler carry buttons (infusion: "I'll
 be there" / "I need another day"; urine collection: "Started" / "Finished" /
 "Something went wrong"; doses: "Taken")". A button's ``callback_data`` is
 ``rem:<reminder id>:<choice>`` (at most 64 bytes).
@@ -272,7 +272,7 @@ def render_reminder(
 ) -> tuple[str, Buttons]:
     """The patient's text (plain, not yet HTML-escaped) and buttons for one reminder.
 
-    One text per slot (issue: infusion, urine collection, visit, doses;
+    One text per slot (infusion, urine collection, visit, doses;
     docs/clinical-facts.md §2 and §7). ``repeat`` is the scheduler's one
     resend when it cannot know whether the first send arrived: the text
     starts by saying so.

@@ -3,7 +3,7 @@
 :class:`TelegramOutlet` implements the scheduler's ``Sender`` and
 ``Alerter`` (:mod:`scheduler.ports`). It sends with
 :func:`bot.reminder_view.send_reminder` and turns python-telegram-bot's
-errors into what the scheduler must know (issue 6):
+errors into what the scheduler must know:
 
 ==============================================  =================================
 Telegram / the network                          outcome

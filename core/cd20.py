@@ -2,7 +2,7 @@
 
 The registry record (docs/registry-record.txt) follows "changes" in CD20 B cells by week 24
 (docs/clinical-facts.md §2: CD20 B cells at weeks 0, 4, 12, 24). A count is entered
-either per µL or as a percentage of lymphocytes (issue 5: ``/cd20 P01 w4
+either per µL or as a percentage of lymphocytes (``/cd20 P01 w4
 120/uL`` "or % of lymphocytes"). The two are different measures: a change is
 computed only between counts in the same unit, never by converting one into
 the other.

@@ -1,6 +1,6 @@
 """When something the protocol expects has not happened, who is told and when.
 
-Issue 6 (all instants configurable in the protocol file's ``[escalation]``):
+Site operations choices (all instants configurable in the protocol file's ``[escalation]``):
 
 - an infusion not confirmed by the evening before -> the nurses are alerted;
 - a 24-hour urine collection not started by noon of its day -> one nudge to

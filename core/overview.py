@@ -4,7 +4,7 @@ the serious-event reporting clock as shown, and dating a patient report's onset.
 Pure: every function takes "today" or "now" from its caller (the clock lives
 in ``scheduler.clock``) and returns values.
 
-Sources: issue 5 ("``/status`` -> the trial at a glance on one screen: ...
+Sources: the requirement ("``/status`` -> the trial at a glance on one screen: ...
 this week's infusions, assessments and urine collections with done / due /
 overdue; open adverse events with every serious one's reporting clock (hours
 left, or overdue)"; "``/status P01`` -> one patient: study day and week";
@@ -52,8 +52,8 @@ def week_bounds(today: date) -> tuple[date, date]:
 
     Rule: "this week" on the overview is the Monday-to-Sunday week (ISO 8601)
     of the current day in the trial's time zone; the caller passes that day.
-    Source: issue 5 ("this week's infusions, assessments and urine
-    collections"); Monday-Sunday is a choice (ISO week, as Chinese calendars
+    Source: the ``/status`` requirement ("this week's infusions, assessments
+    and urine collections"); Monday-Sunday is a choice (ISO week, as Chinese calendars
     print it).
     """
     monday = today - timedelta(days=today.weekday())
@@ -96,8 +96,8 @@ def event_progress(
     moved outside its window already carries a recorded deviation and is due
     on the day it was moved to. An event recorded as missed is not done, so
     it is overdue once its day has passed.
-    Source: issue 5 ("this week's infusions, assessments and urine collections
-    with done / due / overdue"); the precise reading is a choice.
+    Source: the ``/status`` requirement ("this week's infusions, assessments
+    and urine collections with done / due / overdue"); the precise reading is a choice.
     """
     if runs_days < 0:
         raise ValueError("runs_days must not be negative")
@@ -235,7 +235,7 @@ def onset_date(onset: str, reported_on: date) -> date:
     4, the first day that is "more than 3"), so the date is never earlier
     than what the patient said; staff who know better enter the event with
     ``/ae ... onset=YYYY-MM-DD`` instead. An unknown answer is refused.
-    Source: issue 5 ("``/triage R7 ae G2 <term>`` turns one into an adverse
+    Source: the requirement ("``/triage R7 ae G2 <term>`` turns one into an adverse
     event"); the mapping is a choice.
     """
     days = ONSET_DAYS_BEFORE.get(onset)

@@ -1,7 +1,7 @@
 """A renal assessment's panel from stored lab results: complete or not, and as a RenalPanel.
 
 Staff enter a week's renal results in any order and any number of messages
-(issue 5: ``/labs ... (any subset)``); the response is computed "when a renal
+(``/labs ... (any subset)``); the response is computed "when a renal
 assessment's panel is complete". This module is the one reading of stored
 rows for that:
 

@@ -1,6 +1,6 @@
 """Moving one event of a patient's plan: what moves with it, and whether it is a deviation.
 
-Issue 5: "``/reschedule P01 infusion 3 2026-12-18`` (or ``assessment 4 ...``)
+Requirement: "``/reschedule P01 infusion 3 2026-12-18`` (or ``assessment 4 ...``)
 -> moves one event; outside its window it asks for a reason and records a
 protocol deviation; later events stay anchored to day 0; that event's
 pending reminders are recomputed at once."
@@ -76,7 +76,7 @@ _SAME_VISIT: Final = (EventKind.SLEDAI, EventKind.CD20)
 def parse_event_choice(text: str) -> EventChoice:
     """``infusion``/``输注`` or ``assessment``/``评估``, else refuse.
 
-    Source: issue 5 (``/reschedule P01 infusion 3 ...`` or ``assessment 4 ...``).
+    Source: the command syntax (``/reschedule P01 infusion 3 ...`` or ``assessment 4 ...``).
     """
     word = unicodedata.normalize("NFKC", text).strip().casefold()
     choice = _CHOICE_WORDS.get(word)
@@ -150,7 +150,7 @@ def plan_move(
     before ``today`` (the trial zone's date); the date it is already booked
     for; an event already done (its key is in ``done``). The window is not
     checked here: :func:`check_reason` does that with the reason. Source:
-    issue 5 and the module docstring.
+    the module docstring.
     """
     kind = choice.kind
     anchor = next((e for e in events if e.kind == kind and e.number == number), None)
@@ -212,7 +212,7 @@ def _moving_with(
 def check_reason(reschedule: Reschedule, reason: str | None) -> str | None:
     """The deviation reason to record: required outside the window, None inside.
 
-    Issue 5: "outside its window it asks for a reason and records a protocol
+    Requirement: "outside its window it asks for a reason and records a protocol
     deviation". Inside the window nothing is a deviation, so a reason given
     anyway is not recorded as one. Refuses a missing or blank reason outside
     the window (naming the window) and one longer than 500 characters.

@@ -311,7 +311,7 @@ def plan_reminders(
 ) -> tuple[PlannedReminder, ...]:
     """Every reminder for the given events, sorted by due instant.
 
-    Reminders (issue 2 and docs/clinical-facts.md §2 and §7):
+    Reminders (docs/clinical-facts.md §2 and §7):
 
     - belimumab infusion: the evening before and the morning of;
     - 24-hour urine collection: instructions the evening before it starts,

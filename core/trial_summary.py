@@ -373,7 +373,7 @@ def patient_progress(
     ``week`` is the endpoint week the patient has completed it, and every
     value the protocol collects that week is checked: the six renal analytes
     (docs/clinical-facts.md §3), and SLEDAI-2K and CD20 when their schedules
-    include the week (docs/clinical-facts.md §2). Source: issue 7 ("When a
+    include the week (docs/clinical-facts.md §2). Source: the response summary requirement ("When a
     patient completes week 24, the message says so and whether any week-24
     value is missing").
     """

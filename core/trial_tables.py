@@ -340,7 +340,7 @@ def workbook_tables(
     (SLEDAI-2K total and renal subset, docs/clinical-facts.md §5; CD20 in the
     same unit only); a lab row ``replaced`` by a later one for the same
     analyte and week is kept and marked. ``endpoints`` comes from
-    :func:`derive_trial_endpoints`. Source: issue 7 (the sheets).
+    :func:`derive_trial_endpoints`. Source: the export requirement (the sheets).
     """
     patients = {p.id: p for p in data.patients}
 
@@ -825,7 +825,7 @@ def sdtm_tables(data: TrialData, options: SdtmOptions, zone: tzinfo) -> tuple[Ta
     grade; LB holds each renal result once (the effective row, see
     :func:`renal_weeks`) and every CD20 count, with the original
     result (LBORRES/LBORRESU, as entered) and the standard one (LBSTRESN in
-    µmol/L, g/L or g/24h). Source: issue 7; CDISC SDTMIG v3.4.
+    µmol/L, g/L or g/24h). Source: the export requirement; CDISC SDTMIG v3.4.
     """
     patients = {p.id: p for p in data.patients}
     usubjid = {p.id: f"{options.study_id}-{p.study_id}" for p in data.patients}

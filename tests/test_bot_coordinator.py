@@ -1,6 +1,6 @@
 """Coordinator commands end to end over HTTP: /enroll, /invite, /withdraw, /reschedule, /ack.
 
-Issue 5, "Coordinators": every example as written, in an English and in a
+The coordinators' commands: every example as written, in an English and in a
 Chinese coordinator's chat; Confirm / Cancel before anything is stored;
 every refusal says why and stores nothing; the join links work.
 """

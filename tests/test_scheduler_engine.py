@@ -1,4 +1,4 @@
-"""The reminder engine on fake time with a scripted sender (issue 6), on SQLite and PostgreSQL."""
+"""The reminder engine on fake time with a scripted sender, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -163,7 +163,7 @@ def test_all_present_scores_105_and_renal_16() -> None:
     assert len(result.lines) == 24
 
 
-# ---------------------------------------------------------------- the issue
+# ---------------------------------------------------------------- the example
 
 
 def test_issue_example() -> None:

@@ -1,6 +1,6 @@
 """``make demo``: the real bot, a scripted trial, 24 trial weeks in about a minute.
 
-Issue 8: the demo runs ``python -m bot run`` on its rehearsal clock against
+The demo runs ``python -m bot run`` on its rehearsal clock against
 the embedded local Bot API server (in this process) with a SQLite database in
 a temporary folder, and plays a trial: a coordinator and a nurse join by
 invitation; four patients are enrolled (two per arm, two in Chinese, two in

@@ -1,6 +1,6 @@
 """A patient presses a button under a reminder: record it once, against that reminder.
 
-Issue: "the bot records each press against the right reminder, and a second
+Requirement: "the bot records each press against the right reminder, and a second
 press changes nothing". A press counts only when it comes from the patient
 the reminder belongs to, names one of that slot's choices, and the reminder
 went out (``sent``, or ``uncertain``: it may have arrived). The first answer

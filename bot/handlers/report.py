@@ -18,7 +18,7 @@ and the reminder that the bot is no emergency service, and staff get an
 alert. Stored values are stable English keys, never translated text. The
 bot gives no medical advice beyond the protocol file's own instructions.
 
-Source: the issue ("/report: a guided flow with buttons ... Red flags
+Source: the requirement ("/report: a guided flow with buttons ... Red flags
 (trouble breathing, chest pain, fainting, thoughts of self-harm) get the
 emergency instructions from the protocol file at once ... and an urgent staff
 alert") and docs/clinical-facts.md §6 (belimumab warnings: infusion and

@@ -357,7 +357,7 @@ async def after(ctx: Ctx, stored: Stored) -> None:
         )
     await ctx.reply("\n".join(lines))
     if stored.assessment is not None:
-        # Issue 7: the class with each clause, then the cumulative status (and,
+        # The response summary: the class with each clause, then the cumulative status (and,
         # at week 24, that the patient completed it and what is still missing).
         progress = load_progress(ctx.services, stored.study_id, stored.week)
 

@@ -1,6 +1,6 @@
 """The engine factory: SQLite by default, PostgreSQL in production.
 
-Issue 3: "a SQLite file by default (``DATABASE_URL`` unset: a file under
+Requirement: "a SQLite file by default (``DATABASE_URL`` unset: a file under
 ``./data/``, WAL mode, foreign keys on), PostgreSQL in production".
 
 SQLite connections get ``journal_mode=WAL`` (readers never wait for the
