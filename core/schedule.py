@@ -173,7 +173,7 @@ def plan_events(protocol: Protocol, enrollment: Enrollment) -> tuple[PlannedEven
 
     - MP pulse: ``mp_pulse.days`` consecutive days from day 0
       (docs/clinical-facts.md §1: "Day 0 = first day of the methylprednisolone (MP) pulse").
-    - Belimumab (its arm only): the weeks of :meth:`Belimumab.weeks`, with
+    - Belimumab (its arm only): the weeks of :meth:`core.protocol.Belimumab.weeks`, with
       the protocol window (registry: weeks 2, 4, 6 and every 4 weeks).
     - Renal assessments at ``renal_assessment.weeks``, each preceded by a
       24-hour urine collection that starts the morning before and ends on the

@@ -7,7 +7,7 @@ gives the same files. Study IDs only: no Telegram id, no name, no actor.
 
 The long-format lab file is the one ``python -m bot endpoints --labs`` reads
 (:data:`core.endpoints.COLUMNS`). It holds each renal result once, as the
-response rules read the store (:func:`core.renal_panels.panels_by_week`): the
+response rules read the store (:func:`core.renal_panel.panel_from_results`): the
 latest row for an analyte and week (a later row is a correction); a urinary
 tract infection recorded on any result of a week applies to the week's urine;
 casts are written as ``none``, ``rbc``, ``wbc`` or ``rbc+wbc``; the
