@@ -366,10 +366,6 @@ class Dose:
         """The amount in mg (exact)."""
         return self.amount * _MG_PER_UNIT[self.unit]
 
-    def in_unit(self, unit: MassUnit) -> Decimal:
-        """The amount in ``unit`` (exact for g and mg)."""
-        return self.mg / _MG_PER_UNIT[unit]
-
 
 _DOSE_PATTERN = re.compile(r"([+-]?)(\d+(?:\.\d+)?|\.\d+)\s*(.*)")
 

@@ -2,12 +2,12 @@
 
 Source: docs/clinical-facts.md §5; Gladman DD, Ibanez D, Urowitz MB. "Systemic lupus
 erythematosus disease activity index 2000." J Rheumatol 2002;29:288-91. The
-registry record (docs/registry-record.txt) assesses "Clinical improvement of the disease ... using systemic
-lupus erythematosus disease activity index", so the trial reports the change from
+registry record (docs/registry-record.txt) assesses "Clinical improvement of the
+disease ... using systemic lupus erythematosus disease activity index", so the trial reports the change from
 baseline (:func:`change_from_baseline`).
 
 A descriptor scores its full weight when it is present at the visit or in the
-previous :data:`LOOKBACK_DAYS` days; deciding *whether* it was present is the
+previous 10 days; deciding *whether* it was present is the
 assessor's job, this module only scores what was recorded. Descriptors whose
 definition says "exclude ..." can be recorded with the excluded cause
 (``leukopenia:drug``): they are then kept on the sheet but do not score.
@@ -23,12 +23,6 @@ from enum import Enum
 from types import MappingProxyType
 
 from core.messages import N_, RuleError
-
-LOOKBACK_DAYS = 10
-"""A descriptor counts if present at the visit or in the previous 10 days (SLEDAI-2K)."""
-
-MAX_TOTAL = 105
-MAX_RENAL = 16
 
 
 class Cause(Enum):

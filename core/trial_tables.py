@@ -878,8 +878,3 @@ def sdtm_tables(data: TrialData, options: SdtmOptions, zone: tzinfo) -> tuple[Ta
         _numbered("LB", LB_COLUMNS, "LBSEQ", _lb_rows(data, usubjid, patients, zone), study),
         _numbered("AE", AE_COLUMNS, "AESEQ", ae_rows, study),
     )
-
-
-def table_as_dicts(table: Table) -> list[dict[str, Cell]]:
-    """A table's rows as dictionaries keyed by column (for tests and CSV writers)."""
-    return [dict(zip(table.columns, row, strict=True)) for row in table.rows]

@@ -40,10 +40,6 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
-def is_sqlite(url: str | URL) -> bool:
-    return normalise_url(url).get_backend_name() == "sqlite"
-
-
 def sqlite_path(url: str | URL) -> Path | None:
     """The database file of a SQLite URL, or None for an in-memory database."""
     database = normalise_url(url).database
