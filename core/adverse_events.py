@@ -413,7 +413,8 @@ def reporting_deadline(aware_at: datetime, hours: int = SAE_REPORTING_HOURS) -> 
     aware. ``hours`` is elapsed time, so the deadline is exact across daylight-
     saving changes. The result is in ``aware_at``'s time zone. A naive datetime
     is refused (RuleError, a ValueError): the clock needs an absolute moment.
-    SOURCE: docs/clinical-facts.md §6 (the site's 24-hour clock; ICH E2A sets only regulator timelines).
+    SOURCE: docs/clinical-facts.md §6 (the site's 24-hour clock; ICH E2A sets only
+    regulator timelines).
     """
     _require_aware(aware_at)
     if isinstance(hours, bool) or not isinstance(hours, int) or hours <= 0:

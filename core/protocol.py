@@ -1,8 +1,9 @@
 """The protocol file: the trial's schedule and choices as validated data.
 
 The bundled file is ``core/data/protocol.toml``; ``PROTOCOL_FILE`` points to
-another. Each value there is either the registry record's (NCT05863936, docs/registry-record.txt) or a
-site choice from ``docs/clinical-facts.md``; the file marks which.
+another. Each value there is either the registry record's (NCT05863936,
+docs/registry-record.txt) or a site choice from ``docs/clinical-facts.md``;
+the file marks which.
 
 A wrong file fails on load with :class:`ProtocolError`, whose message names
 each offending key, the value found and what was expected, so a coordinator

@@ -3,8 +3,8 @@
 Source: docs/clinical-facts.md §5; Gladman DD, Ibanez D, Urowitz MB. "Systemic lupus
 erythematosus disease activity index 2000." J Rheumatol 2002;29:288-91. The
 registry record (docs/registry-record.txt) assesses "Clinical improvement of the
-disease ... using systemic lupus erythematosus disease activity index", so the trial reports the change from
-baseline (:func:`change_from_baseline`).
+disease ... using systemic lupus erythematosus disease activity index", so the
+trial reports the change from baseline (:func:`change_from_baseline`).
 
 A descriptor scores its full weight when it is present at the visit or in the
 previous 10 days; deciding *whether* it was present is the
