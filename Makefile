@@ -43,7 +43,7 @@ test: setup lint
 demo: setup
 	$(PY) -m bot demo
 
-# The issue's speed and memory figures, measured on this machine (~10 minutes):
+# The speed and memory targets, measured on this machine (~10 minutes):
 # progress on stderr, one JSON object as the last line of stdout. Smaller:
 # `$(PY) -m bench.run --quick` or `--patients N --burst N`.
 bench: setup bytecode

@@ -1,4 +1,4 @@
-"""``make bench``: the issue's figures, measured in one run on this machine.
+"""``make bench``: the speed and memory targets, measured in one run on this machine.
 
 Progress goes to stderr; the last line of stdout is one JSON object::
 

@@ -1,6 +1,6 @@
 """A patient's study calendar as an iCalendar (``.ics``) file.
 
-Issue: "``/calendar``: an ``.ics`` file (icalendar) with stable UIDs, alarms,
+Requirement: "``/calendar``: an ``.ics`` file (icalendar) with stable UIDs, alarms,
 and no medical detail or name in event titles". A phone's calendar is seen by
 other people and other apps, so an entry says only "Study appointment" or
 "Study task at home", in the patient's language: no drug, no diagnosis, no

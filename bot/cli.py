@@ -138,7 +138,7 @@ DEMO_REFUSAL = (
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Issue 8: the real bot on its rehearsal clock plays a scripted trial (``make demo``)."""
+    """The demo: the real bot on its rehearsal clock plays a scripted trial (``make demo``)."""
     if args.plans:
         return cmd_plans(args, settings)
     if os.environ.get("TELEGRAM_BOT_TOKEN"):

@@ -46,7 +46,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Walk the audit chain; name the first record that does not hold.
 
-    Issue 3: "``python -m bot audit verify`` walks the chain and exits
+    Requirement: "``python -m bot audit verify`` walks the chain and exits
     non-zero naming the first record that does not match."
     """
     from sqlalchemy import func, select
@@ -79,7 +79,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     """A consistent copy of the SQLite database, safe while the bot runs.
 
-    Issue 3: "makes a consistent copy of a SQLite database while the bot runs
+    Requirement: "makes a consistent copy of a SQLite database while the bot runs
     (SQLite's online backup API); with PostgreSQL it says to use ``pg_dump``."
     """
     from core.store.db import BackupError, backup_sqlite

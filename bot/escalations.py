@@ -1,6 +1,6 @@
 """Escalations and the coordinators' digests, run by the reminder engine on trial time.
 
-Issue 6, all instants from the protocol file's ``[escalation]``:
+Site operations choices, all instants from the protocol file's ``[escalation]``:
 
 - an infusion not confirmed ("I'll be there") by the evening before -> nurses;
 - a 24-hour urine collection not started by noon of its day -> one nudge to

@@ -1,7 +1,7 @@
 """Long replies in pages, with "‹ Previous" / "Next ›" buttons that edit the message.
 
 Telegram refuses a message longer than 4096 characters (counted in UTF-16
-code units, after entity parsing). The issue: "Replies fit Telegram's
+code units, after entity parsing). The requirement: "Replies fit Telegram's
 limits: long lists paginate with buttons instead of being cut."
 
 Nothing is kept in memory between presses: a button's ``callback_data`` is

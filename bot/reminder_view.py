@@ -1,16 +1,16 @@
 """Reminder messages as the patient reads them, and their buttons.
 
 The scheduler decides *when* a reminder goes out and records what happened to
-it (the outbox, DESIGN.md section 3); this module decides *what* it says:
+it (the outbox, docs/DESIGN.md §3); this module decides *what* it says:
 one text and one set of buttons per :class:`~core.schedule.Slot`, in the
 patient's language, with dates and times in the trial's time zone.
 
-The texts carry the protocol's instructions and nothing more (clinical-facts
-sections 2 and 7): where to come, the 24-hour urine collection steps, come
+The texts carry the protocol's instructions and nothing more
+(docs/clinical-facts.md §2 and §7): where to come, the 24-hour urine collection steps, come
 fasting, the morning tacrolimus dose only after the blood draw. No medical
 advice.
 
-Issue: "Reminders sent later by the scheduler carry buttons (infusion: "I'll
+Requirement: "Reminders sent later by the scheduler carry buttons (infusion: "I'll
 be there" / "I need another day"; urine collection: "Started" / "Finished" /
 "Something went wrong"; doses: "Taken")". A button's ``callback_data`` is
 ``rem:<reminder id>:<choice>`` (at most 64 bytes).
@@ -76,7 +76,7 @@ ALERTS_STAFF: Final = frozenset({Choice.LATER, Choice.PROBLEM})
 
 REPEAT_NOTE = N_("This is a repeat of a reminder that may not have reached you.")
 
-# The 24-hour urine collection, clinical-facts section 7 (patient steps).
+# The 24-hour urine collection, docs/clinical-facts.md §7 (patient steps).
 URINE_SPOILED = N_(
     "A missed or spilled void, keeping the first void, missing the last one, or collecting "
     "for more or less than 24 hours spoils the collection. If that happens, tell the study "
@@ -167,7 +167,7 @@ def _lines(t: Translator, protocol: Protocol, slot: Slot, event: PlannedEventRow
         case Slot.VISIT_EVENING_BEFORE:
             lines = [t._("Reminder: your study visit is on {date} at {time}.", **when)]
             if event.kind == EventKind.RENAL_ASSESSMENT:
-                # clinical-facts section 2: fasting blood draw; the collection ends that
+                # docs/clinical-facts.md §2: fasting blood draw; the collection ends that
                 # morning; the morning tacrolimus dose after the draw (trough level).
                 lines += [
                     t._("Come fasting: do not eat before the blood draw."),
@@ -193,7 +193,7 @@ def _lines(t: Translator, protocol: Protocol, slot: Slot, event: PlannedEventRow
 def _urine_lines(
     t: Translator, protocol: Protocol, slot: Slot, event: PlannedEventRow
 ) -> list[str]:
-    """clinical-facts section 7: the four patient steps, and what spoils the collection."""
+    """docs/clinical-facts.md §7: the four patient steps, and what spoils the collection."""
     start = event.starts_at
     end = event.ends_at or start
     visit = _visit_instant(protocol, t, end)
@@ -267,8 +267,8 @@ def render_reminder(
 ) -> tuple[str, Buttons]:
     """The patient's text (plain, not yet HTML-escaped) and buttons for one reminder.
 
-    One text per slot (issue: infusion, urine collection, visit, doses;
-    clinical-facts sections 2 and 7). ``repeat`` is the scheduler's one
+    One text per slot (infusion, urine collection, visit, doses;
+    docs/clinical-facts.md §2 and §7). ``repeat`` is the scheduler's one
     resend when it cannot know whether the first send arrived: the text
     starts by saying so.
     """

@@ -65,7 +65,7 @@ def rehearsal_clock(
 ) -> RehearsalClock | None:
     """The rehearsal clock asked for on the command line, or None for real time.
 
-    Issue 6: refused unless ``TELEGRAM_BASE_URL`` points to a local server, so
+    Refused unless ``TELEGRAM_BASE_URL`` points to a local server, so
     a rehearsal can never send trial-time reminders to real patients.
     ``resume`` continues from where the last rehearsal's clock stood
     (:func:`scheduler.rehearsal.resume_point`), at its speed unless ``speed``

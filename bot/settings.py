@@ -1,4 +1,4 @@
-"""Configuration from the environment (and a ``.env`` file), per DESIGN.md section 5."""
+"""Configuration from the environment (and a ``.env`` file), per docs/DESIGN.md §5."""
 
 from __future__ import annotations
 

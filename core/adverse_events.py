@@ -1,6 +1,6 @@
 """Adverse events: CTCAE v5.0 coding and grading, seriousness, the reporting clock.
 
-Rules from clinical-facts §6:
+Rules from docs/clinical-facts.md §6:
 
 - grade with CTCAE v5.0 and store the version with every grade;
 - a bilingual term list for the terms likely in this trial, free text for
@@ -48,7 +48,7 @@ __all__ = [
     "time_left",
 ]
 
-# clinical-facts §6: "this site's clock is 24 hours from awareness".
+# docs/clinical-facts.md §6: "this site's clock is 24 hours from awareness".
 SAE_REPORTING_HOURS = 24
 
 _ALL_GRADES = (1, 2, 3, 4, 5)
@@ -63,7 +63,7 @@ def normalise(text: str) -> str:
     Rule: case, whitespace and punctuation never distinguish two terms, so
     "Lung-infection.", " LUNG  infection" and full-width "ＵＴＩ" compare equal
     to the listed forms. Letters and digits are kept exactly: no spelling
-    correction (clinical-facts §6: free text that is not a listed term stays
+    correction (docs/clinical-facts.md §6: free text that is not a listed term stays
     uncoded rather than silently becoming another term).
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
@@ -132,7 +132,7 @@ _BY_KEY: dict[str, CtcaeTerm] = {t.key: t for t in TERMS}
 def match_term(text: str) -> TermMatch | None:
     """Resolve free text to a CTCAE v5.0 term from the trial's list, or None.
 
-    Rule (clinical-facts §6): compare the normalised text (see :func:`normalise`)
+    Rule (docs/clinical-facts.md §6): compare the normalised text (see :func:`normalise`)
     with the English term, the Chinese name and the synonyms in both languages;
     only an exact normalised match counts. Anything else -- including typos such
     as "lung infectoin" and neighbouring CTCAE terms such as "pneumonitis" --
@@ -171,7 +171,7 @@ def check_grade(term: CtcaeTerm | None, grade: int) -> int:
     Rule: CTCAE grades run from 1 to 5 and a term has only the grades CTCAE
     defines for it (e.g. Shingles 1-3, Anaphylaxis 3-5, Lung infection 2-5).
     ``term=None`` is an uncoded (free-text) event: the general grades 1-5 apply.
-    SOURCE: CTCAE v5.0 (grade cells marked "-" do not exist); clinical-facts §6.
+    SOURCE: CTCAE v5.0 (grade cells marked "-" do not exist); docs/clinical-facts.md §6.
     """
     # bool is an int subclass; True is not a grade.
     if isinstance(grade, bool) or not isinstance(grade, int) or grade not in _ALL_GRADES:
@@ -198,7 +198,7 @@ def grade_text(term: CtcaeTerm | None, grade: int) -> GradeText:
     """The bilingual wording of ``grade`` for ``term`` (general wording when uncoded).
 
     Rule: a coded event shows its term's CTCAE v5.0 grade text; an uncoded one
-    shows the general grade definition (clinical-facts §6: 1 mild; 2 moderate,
+    shows the general grade definition (docs/clinical-facts.md §6: 1 mild; 2 moderate,
     limiting instrumental ADL; 3 severe, hospitalisation indicated, limiting
     self-care ADL; 4 life-threatening; 5 death). Refuses grades the term lacks.
     SOURCE: CTCAE v5.0.
@@ -240,10 +240,10 @@ class CodedEvent:
 def code_event(verbatim: str, grade: int) -> CodedEvent:
     """Code free text against the term list and check its grade, recording the version.
 
-    Rule (clinical-facts §6): grade with CTCAE v5.0 and store the version with
+    Rule (docs/clinical-facts.md §6): grade with CTCAE v5.0 and store the version with
     every grade; accept free text for anything not on the list and mark it
     uncoded (general grades 1-5 apply). Refuses empty text and impossible grades.
-    SOURCE: CTCAE v5.0; clinical-facts §6.
+    SOURCE: CTCAE v5.0; docs/clinical-facts.md §6.
     """
     if not verbatim.strip():
         raise RuleError(N_("Describe the adverse event in a few words."))
@@ -262,7 +262,7 @@ def code_event(verbatim: str, grade: int) -> CodedEvent:
 
 
 class Seriousness(StrEnum):
-    """The ICH E2A seriousness criteria (clinical-facts §6)."""
+    """The ICH E2A seriousness criteria (docs/clinical-facts.md §6)."""
 
     DEATH = "death"
     LIFE_THREATENING = "life_threatening"
@@ -372,7 +372,7 @@ def parse_seriousness(text: str) -> Seriousness:
     disability, is a congenital anomaly, or is an important medical event.
     "Severe" (intensity) is not "serious" and is refused with that explanation.
     Matching is exact after :func:`normalise`.
-    SOURCE: ICH E2A §II.B; clinical-facts §6.
+    SOURCE: ICH E2A §II.B; docs/clinical-facts.md §6.
     """
     key = normalise(text)
     criterion = _SERIOUSNESS_INDEX.get(key)
@@ -408,12 +408,13 @@ def _require_aware(moment: datetime) -> None:
 def reporting_deadline(aware_at: datetime, hours: int = SAE_REPORTING_HOURS) -> datetime:
     """Return the moment a serious event must be reported by: awareness + ``hours``.
 
-    Rule (clinical-facts §6): the investigator reports a serious adverse event
+    Rule (docs/clinical-facts.md §6): the investigator reports a serious adverse event
     immediately; this site's clock is 24 hours from the moment the site became
     aware. ``hours`` is elapsed time, so the deadline is exact across daylight-
     saving changes. The result is in ``aware_at``'s time zone. A naive datetime
     is refused (RuleError, a ValueError): the clock needs an absolute moment.
-    SOURCE: clinical-facts §6 (the site's 24-hour clock; ICH E2A sets only regulator timelines).
+    SOURCE: docs/clinical-facts.md §6 (the site's 24-hour clock; ICH E2A sets only
+    regulator timelines).
     """
     _require_aware(aware_at)
     if isinstance(hours, bool) or not isinstance(hours, int) or hours <= 0:
@@ -427,7 +428,7 @@ def time_left(deadline: datetime, now: datetime) -> timedelta:
 
     Rule: the reporting clock counts real elapsed time between two absolute
     moments, whatever time zones they are written in. Both must be aware.
-    SOURCE: clinical-facts §6 (show the 24-hour clock).
+    SOURCE: docs/clinical-facts.md §6 (show the 24-hour clock).
     """
     _require_aware(deadline)
     _require_aware(now)
@@ -440,7 +441,7 @@ def hours_left(deadline: datetime, now: datetime) -> Decimal:
     """Hours from ``now`` to ``deadline`` as an exact Decimal; negative means overdue.
 
     Rule: as :func:`time_left`, expressed in hours for display (e.g. Decimal("1.5")).
-    SOURCE: clinical-facts §6.
+    SOURCE: docs/clinical-facts.md §6.
     """
     microseconds = time_left(deadline, now) // timedelta(microseconds=1)
     return Decimal(microseconds) / Decimal(3_600_000_000)
@@ -450,6 +451,6 @@ def is_overdue(deadline: datetime, now: datetime) -> bool:
     """True once ``now`` is strictly after ``deadline``.
 
     Rule: a report made at the deadline itself is on time ("within 24 hours").
-    SOURCE: clinical-facts §6.
+    SOURCE: docs/clinical-facts.md §6.
     """
     return time_left(deadline, now) < timedelta(0)

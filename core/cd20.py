@@ -1,8 +1,8 @@
 """CD20 B-cell counts: the change from baseline.
 
-The registry record follows "changes" in CD20 B cells by week 24
-(clinical-facts §2: CD20 B cells at weeks 0, 4, 12, 24). A count is entered
-either per µL or as a percentage of lymphocytes (issue 5: ``/cd20 P01 w4
+The registry record (docs/registry-record.txt) follows "changes" in CD20 B cells by week 24
+(docs/clinical-facts.md §2: CD20 B cells at weeks 0, 4, 12, 24). A count is entered
+either per µL or as a percentage of lymphocytes (``/cd20 P01 w4
 120/uL`` "or % of lymphocytes"). The two are different measures: a change is
 computed only between counts in the same unit, never by converting one into
 the other.
@@ -44,7 +44,7 @@ def cd20_change(baseline: Quantity, later: Quantity) -> Cd20Change:
     each other (different measures), so a pair in different units has no
     change. The difference is exact decimal arithmetic on the entered values;
     the percentage is for display only.
-    SOURCE: clinical-facts §2 (CD20 "changes" by week 24); the unit rule is our choice.
+    SOURCE: docs/clinical-facts.md §2 (CD20 "changes" by week 24); the unit rule is our choice.
     """
     if baseline.unit is not later.unit:
         return Cd20Change(baseline, later, comparable=False, change=None, percent=None)

@@ -8,7 +8,7 @@ The Chinese names and grade texts are our translation. Synonyms are ours
 (common clinical and colloquial words a nurse or patient types); they are not
 MedDRA lowest-level terms, and no MedDRA file is used or shipped.
 
-The term list is exactly clinical-facts §6 ("Terms likely here"). A "-" cell
+The term list is exactly docs/clinical-facts.md §6 ("Terms likely here"). A "-" cell
 in CTCAE (a grade that does not exist for a term) is simply absent here.
 """
 
@@ -57,7 +57,7 @@ class CtcaeTerm:
         return None
 
 
-# General grade definitions (CTCAE v5.0 "Grades"; clinical-facts §6).
+# General grade definitions (CTCAE v5.0 "Grades"; docs/clinical-facts.md §6).
 GENERAL_GRADES: tuple[GradeText, ...] = (
     GradeText(
         1,
@@ -119,7 +119,7 @@ TERMS: tuple[CtcaeTerm, ...] = (
         term_zh="肺部感染",
         soc_en=_INFECTIONS,
         # CTCAE v5.0 has no "Pneumonia" term: pneumonia is graded as Lung infection
-        # (clinical-facts §6). "Pneumonitis" is a different CTCAE term, so it is not here.
+        # (docs/clinical-facts.md §6). "Pneumonitis" is a different CTCAE term, so it is not here.
         synonyms_en=("pneumonia", "pulmonary infection", "lung infections"),
         synonyms_zh=("肺炎", "肺感染", "肺内感染"),
         grades=_INFECTION_GRADES,

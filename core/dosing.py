@@ -1,7 +1,7 @@
 """Dose arithmetic: belimumab vial plans, the methylprednisolone pulse total, and
 the daily totals of mycophenolate mofetil and tacrolimus.
 
-Sources: clinical-facts §2 and the registry record ("belimumab at a dose of 10mg
+Sources: docs/clinical-facts.md §2 and docs/registry-record.txt ("belimumab at a dose of 10mg
 per kilogram"; "Methylprednisolone pulse therapy, total dose from 1500mg to
 3000mg"; "Mycophenolate Mofetil, oral, 1.0-1.5g per day"; "Tacrolimus, oral,
 2-4mg per day"); belimumab preparation from the product label.
@@ -37,7 +37,7 @@ BELIMUMAB_PREPARATION: tuple[str, ...] = (
     N_("Infuse over 1 hour."),
     N_("Finish the infusion within 8 hours of reconstitution."),
 )
-"""Belimumab preparation facts from the label (clinical-facts §2), as message ids."""
+"""Belimumab preparation facts from the label (docs/clinical-facts.md §2), as message ids."""
 
 VOLUME_DISPLAY_STEP = Decimal("0.01")
 
@@ -145,7 +145,7 @@ def check_weight(
     Refuses a non-number, a weight of 0 kg or less, and a weight outside the
     inclusive range ``min_weight_kg``-``max_weight_kg`` (default 25-250 kg, a
     protocol choice: the facts give no range), naming the range and the unit kg.
-    Source: DESIGN §4 "Values outside physiological ranges are refused".
+    Source: docs/DESIGN.md §4 "Values outside physiological ranges are refused".
     """
     if not weight_kg.is_finite():
         raise RuleError(WEIGHT_NOT_A_NUMBER)
@@ -174,7 +174,7 @@ def choose_vials(dose_mg: Decimal, vial_sizes: Sequence[int]) -> tuple[int, ...]
 
     Returns vial sizes largest first, one entry per vial. A remaining tie (only
     possible with unusual vial sizes) goes to the combination with more of the
-    larger vials. Source: clinical-facts §2 ("least waste first, then fewest
+    larger vials. Source: docs/clinical-facts.md §2 ("least waste first, then fewest
     vials (62 kg -> 620 mg -> 400 + 120 + 120 mg)").
     """
     sizes = sorted(set(vial_sizes), reverse=True)
@@ -213,8 +213,8 @@ def belimumab_plan(
     :func:`choose_vials` (least waste, then fewest vials); volume to withdraw (mL)
     = dose / concentration (80 mg/mL once reconstituted), exact, plus a display
     value rounded half-up to 0.01 mL. The weight is checked by
-    :func:`check_weight`. Sources: registry record ("belimumab at a dose of 10mg
-    per kilogram"); clinical-facts §2 (vials of 120 mg and 400 mg, 80 mg/mL,
+    :func:`check_weight`. Sources: docs/registry-record.txt ("belimumab at a dose of 10mg
+    per kilogram"); docs/clinical-facts.md §2 (vials of 120 mg and 400 mg, 80 mg/mL,
     "volume to withdraw = dose / 80 mL").
     """
     if mg_per_kg <= 0 or concentration_mg_per_ml <= 0:
@@ -276,7 +276,7 @@ def mp_cumulative(
     Each element is one day's dose in mg. The total is compared with the
     inclusive range ``low``-``high`` (registry: "Methylprednisolone pulse therapy,
     total dose from 1500mg to 3000mg"); outside it the status says below/above and
-    the caller warns, never refuses (clinical-facts §2, "warn outside"). A single
+    the caller warns, never refuses (docs/clinical-facts.md §2, "warn outside"). A single
     day's dose of 0 mg or less, or above ``max_single_dose_mg`` (default 1000 mg,
     the usual pulse ceiling; a protocol choice), is refused as a likely typo.
     """
@@ -366,10 +366,6 @@ class Dose:
         """The amount in mg (exact)."""
         return self.amount * _MG_PER_UNIT[self.unit]
 
-    def in_unit(self, unit: MassUnit) -> Decimal:
-        """The amount in ``unit`` (exact for g and mg)."""
-        return self.mg / _MG_PER_UNIT[unit]
-
 
 _DOSE_PATTERN = re.compile(r"([+-]?)(\d+(?:\.\d+)?|\.\d+)\s*(.*)")
 
@@ -381,7 +377,7 @@ def parse_dose(text: str, expected_unit_family: UnitFamily) -> Dose:
     registry writing "1.0-1.5g per day"; tacrolimus: mg, "2-4mg per day"). A bare
     number is read in the family's only unit (tacrolimus: mg) and refused where
     g and mg are both possible. Refuses unreadable text, other units, and amounts
-    of 0 or less. Full-width digits and units are accepted. Source: clinical-facts §2.
+    of 0 or less. Full-width digits and units are accepted. Source: docs/clinical-facts.md §2.
     """
     folded = unicodedata.normalize("NFKC", text).strip()
     match = _DOSE_PATTERN.fullmatch(folded)
@@ -501,8 +497,8 @@ def check_daily_total(
     drug's units. The range is inclusive (registry: MMF "1.0-1.5g per day",
     tacrolimus "2-4mg per day"; ``daily_range`` overrides it). Outside the range,
     policy ``FLAG`` (default) returns a flagged check and ``REFUSE`` raises
-    :class:`RuleError` naming the drug, the total and the range (clinical-facts
-    §2: "doses outside 1.0-1.5 g/day refused or flagged").
+    :class:`RuleError` naming the drug, the total and the range
+    (docs/clinical-facts.md §2: "doses outside 1.0-1.5 g/day refused or flagged").
     """
     limits = daily_range if daily_range is not None else DEFAULT_DAILY_RANGES[drug]
     family = drug.unit_family

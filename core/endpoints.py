@@ -8,8 +8,8 @@ the row's unit and may be empty; ``uti`` is yes/no and may be empty). The
 export writes this format and ``python -m bot endpoints`` reads it back, so the
 numbers coordinators see can be re-derived by anyone from the file alone.
 
-Rules: the response rules of :mod:`core.response` (registry record outcome
-measures, clinical-facts section 3), each later week against week 0.
+Rules: the response rules of :mod:`core.response` (docs/registry-record.txt, outcome
+measures; docs/clinical-facts.md §3), each later week against week 0.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """What a coordinator types to enroll a patient, read and checked.
 
-Issue 5: "``/enroll P01 belimumab_mt 2026-12-01 F 62kg zh`` (study ID, arm,
+Requirement: "``/enroll P01 belimumab_mt 2026-12-01 F 62kg zh`` (study ID, arm,
 day 0, sex, weight, language) ... Duplicate study IDs, unknown arms,
 impossible weights, and a day 0 more than 26 weeks back or 8 weeks ahead (a
 likely typo) are refused."
 
-Each reader takes the word as typed (English or Chinese, as the issue shows
+Each reader takes the word as typed (English or Chinese, as the command examples show
 them) and returns a plain value or raises :class:`~core.messages.RuleError`
 naming what was expected. Nothing here reads the clock: "today" is passed in.
 
@@ -14,8 +14,8 @@ Choices (the facts are silent; the lead may move them to the protocol file):
 - A study ID is 1 to 16 characters of ``A-Z a-z 0-9 _ -``
   (:data:`STUDY_ID_PATTERN`): enough for site prefixes ("NJ-P01"), short
   enough to read on a button, and nothing that could carry a name with spaces.
-- The day-0 limits, 26 weeks back and 8 weeks ahead, are the issue's own
-  numbers (:class:`Day0Limits`); both bounds are inclusive ("more than").
+- The day-0 limits, 26 weeks back and 8 weeks ahead, are the requirement's
+  own numbers (:class:`Day0Limits`); both bounds are inclusive ("more than").
 - The weight uses the plausible weight range of :mod:`core.units`
   (25-250 kg, inclusive) and is checked again by
   :func:`core.dosing.check_weight`.
@@ -70,8 +70,8 @@ def check_study_id(text: str) -> str:
     """Return the study ID as typed if it matches :data:`STUDY_ID_PATTERN`, else refuse.
 
     Rule (a choice, see the module docstring): 1-16 characters of
-    ``A-Z a-z 0-9 _ -``. Source: issue 5 (study IDs name patients in chat and
-    logs, DESIGN.md section 4: never names).
+    ``A-Z a-z 0-9 _ -``. Source: the coordinator commands (study IDs name patients in chat and
+    logs, docs/DESIGN.md §4: never names).
     """
     study_id = _word(text)
     if STUDY_ID_PATTERN.fullmatch(study_id) is None:
@@ -86,9 +86,9 @@ def check_study_id(text: str) -> str:
 
 
 def parse_date(text: str) -> date:
-    """A calendar date typed as ``YYYY-MM-DD`` (the form the issue's examples use).
+    """A calendar date typed as ``YYYY-MM-DD`` (the form the command examples use).
 
-    Refuses anything else, naming the expected form. Source: issue 5 examples
+    Refuses anything else, naming the expected form. Source: the command examples
     (``2026-12-01``).
     """
     word = _word(text)
@@ -116,7 +116,7 @@ class Day0Limits:
 def check_day0(day0: date, today: date, limits: Day0Limits = Day0Limits()) -> date:
     """Return ``day0`` unless it is more than 26 weeks before or 8 weeks after ``today``.
 
-    Issue 5: "A day 0 in the past is allowed (patients already on study when
+    Requirement: "A day 0 in the past is allowed (patients already on study when
     the bot goes live) ... a day 0 more than 26 weeks back or 8 weeks ahead (a
     likely typo) [is] refused." ``today`` is the date in the trial's time zone;
     exactly 26 weeks back or 8 weeks ahead is allowed.
@@ -151,7 +151,7 @@ def check_day0(day0: date, today: date, limits: Day0Limits = Day0Limits()) -> da
 def parse_arm(text: str, arms: Sequence[str]) -> str:
     """One of the protocol's arms by its key (any letter case), else refuse listing them.
 
-    Source: issue 5 ("unknown arms ... are refused"); the arms are the
+    Source: the requirement ("unknown arms ... are refused"); the arms are the
     protocol file's ``[arms]``.
     """
     word = _word(text).casefold()
@@ -166,8 +166,8 @@ def parse_arm(text: str, arms: Sequence[str]) -> str:
 def parse_sex(text: str) -> SexCode:
     """``F``/``M`` (also ``female``/``male``, 女/男), else refuse.
 
-    Source: issue 5 (the example's ``F``); the sex picks the creatinine upper
-    limit (clinical-facts section 4).
+    Source: the ``/enroll`` example's ``F``; the sex picks the creatinine upper
+    limit (docs/clinical-facts.md §4).
     """
     sex = _SEX_WORDS.get(_word(text).casefold())
     if sex is None:
@@ -178,8 +178,8 @@ def parse_sex(text: str) -> SexCode:
 def parse_language(text: str) -> LanguageCode:
     """``zh``/``中文`` -> ``zh_Hans``, ``en`` -> ``en``, else refuse.
 
-    Source: issue 5 (the example's ``zh``) and the two languages of the bot
-    (DESIGN.md section 1: 中文 or English).
+    Source: the ``/enroll`` example's ``zh`` and the two languages of the bot
+    (docs/DESIGN.md §1: 中文 or English).
     """
     language = _LANGUAGE_WORDS.get(_word(text).casefold())
     if language is None:
@@ -192,8 +192,8 @@ def parse_weight(text: str) -> Decimal:
 
     The value is exact (Decimal from the digits typed) and must lie in the
     plausible weight range of :data:`core.units.DEFAULT_RANGES` (25-250 kg);
-    :func:`core.dosing.check_weight` confirms it. Source: DESIGN.md section 4
-    ("Values outside physiological ranges are refused"), issue 5 ("impossible
+    :func:`core.dosing.check_weight` confirms it. Source: docs/DESIGN.md §4
+    ("Values outside physiological ranges are refused"), the requirement ("impossible
     weights ... are refused").
     """
     word = _word(text)

@@ -1,6 +1,6 @@
 """The small words of staff's one-message commands: weeks, dates, grades, key=value.
 
-Staff type clinical data as one message (issue 5: "every action works as one
+Staff type clinical data as one message (requirement: "every action works as one
 message", "each example must work exactly as written, in either language's
 chat"): ``/labs P01 w24 protein=0.25g/24h ... date=2026-12-20``,
 ``/ae P01 肺部感染 G3 serious=住院 onset=2026-12-20``. This module reads the
@@ -47,12 +47,12 @@ def _fold(text: str) -> str:
 def parse_week(text: str, *, last_week: int) -> int:
     """Read a study week: ``w24`` (also ``W24``, ``wk24``, ``week24``, ``第24周``, ``24周``).
 
-    Rule: weeks count from day 0 (clinical-facts §1, "Weeks count from day
+    Rule: weeks count from day 0 (docs/clinical-facts.md §1, "Weeks count from day
     0"), so week 0 is the baseline and ``last_week`` (the protocol's last
     week, 24 for the induction) is the last one accepted; anything else is
     refused as a likely typo. A bare number is refused too, so a value such as
     "24" typed in the wrong place is never read as a week.
-    SOURCE: clinical-facts §1-§2 (week 0 baseline, 24-week induction).
+    SOURCE: docs/clinical-facts.md §1-§2 (week 0 baseline, 24-week induction).
     """
     folded = _fold(text).casefold()
     match = _WEEK.fullmatch(folded)
@@ -77,7 +77,8 @@ def parse_entry_date(text: str, *, today: date) -> date:
     Rule: a date staff record (onset, collection, assessment) has already
     happened, so a date after ``today`` (the trial time zone's date) is
     refused; so is a date that does not exist (2026-02-30).
-    SOURCE: issue 5 (``onset=2026-12-20``, ``date=...``); refusing the future is our choice.
+    SOURCE: the staff command syntax (``onset=2026-12-20``, ``date=...``); refusing
+    the future is our choice.
     """
     folded = _fold(text)
     match = _DATE.fullmatch(folded)
@@ -106,7 +107,7 @@ def parse_grade_token(word: str) -> int | None:
     Rule: only the grade token is recognised here; whether the grade exists
     (1-5, and for the term) is :func:`core.adverse_events.check_grade`'s rule,
     so ``G7`` returns 7 and is refused there with the reason.
-    SOURCE: issue 5 (``/ae P01 lung infection G3 ...``).
+    SOURCE: the staff command syntax (``/ae P01 lung infection G3 ...``).
     """
     match = _GRADE.fullmatch(_fold(word).casefold())
     if match is None:
@@ -141,7 +142,8 @@ def parse_options(
     naming what is accepted. A repeatable key also takes comma-separated
     values (``serious=hospitalization,death``). A word without ``=`` after
     a ``key=value`` continues that value (``scr=69 umol/L``).
-    SOURCE: issue 5 syntax (``serious=`` zero or more times; ``scr_uln=``, ``uti=``, ``date=``).
+    SOURCE: the staff command syntax (``serious=`` zero or more times; ``scr_uln=``,
+    ``uti=``, ``date=``).
     """
     accepted = ", ".join(sorted({f"{key}=" for key in aliases.values()}))
     lookup = {_fold(spelling).casefold(): key for spelling, key in aliases.items()}
@@ -178,7 +180,7 @@ _NO = frozenset({"no", "n", "false", "0", "否", "无"})
 def parse_yes_no(text: str) -> bool:
     """``yes``/``是``/``有`` -> True, ``no``/``否``/``无`` -> False; anything else is refused.
 
-    SOURCE: issue 5 (``uti=yes``).
+    SOURCE: the staff command syntax (``uti=yes``).
     """
     folded = _fold(text).casefold()
     if folded in _YES:
@@ -221,7 +223,7 @@ def parse_relatedness(text: str) -> Relatedness:
     Four levels (related, possibly, unlikely, not related), each in English or
     Chinese; anything else is refused with the accepted words. The scale is our
     choice: the facts and the registry do not name one.
-    SOURCE: issue 5 (optional ``related=``); a common four-level causality scale.
+    SOURCE: the staff command syntax (optional ``related=``); a common four-level causality scale.
     """
     folded = _fold(text).casefold().replace("-", "_").replace(" ", "_")
     found = _RELATEDNESS_WORDS.get(folded)

@@ -1,13 +1,13 @@
 """When something the protocol expects has not happened, who is told and when.
 
-Issue 6 (all instants configurable in the protocol file's ``[escalation]``):
+Site operations choices (all instants configurable in the protocol file's ``[escalation]``):
 
 - an infusion not confirmed by the evening before -> the nurses are alerted;
 - a 24-hour urine collection not started by noon of its day -> one nudge to
   the patient;
 - a serious adverse event not acknowledged -> coordinators reminded at 1, 4
   and 12 hours after awareness and at the reporting deadline (24 hours,
-  clinical-facts section 6).
+  docs/clinical-facts.md §6).
 
 Each escalation is a *step* with an instant; a step is due once its instant
 has passed and it has not been sent. After downtime several steps of one

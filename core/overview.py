@@ -4,12 +4,12 @@ the serious-event reporting clock as shown, and dating a patient report's onset.
 Pure: every function takes "today" or "now" from its caller (the clock lives
 in ``scheduler.clock``) and returns values.
 
-Sources: issue 5 ("``/status`` -> the trial at a glance on one screen: ...
+Sources: the requirement ("``/status`` -> the trial at a glance on one screen: ...
 this week's infusions, assessments and urine collections with done / due /
 overdue; open adverse events with every serious one's reporting clock (hours
 left, or overdue)"; "``/status P01`` -> one patient: study day and week";
-"``/triage R7 ae G2 <term>`` turns one into an adverse event"), clinical-facts
-section 1 ("Day 0 = first day of the methylprednisolone (MP) pulse. Weeks
+"``/triage R7 ae G2 <term>`` turns one into an adverse event"),
+docs/clinical-facts.md §1 ("Day 0 = first day of the methylprednisolone (MP) pulse. Weeks
 count from day 0"), section 6 (the site's 24-hour clock from awareness) and
 section 7 (the 24-hour urine collection ends the morning after it starts).
 """
@@ -52,8 +52,8 @@ def week_bounds(today: date) -> tuple[date, date]:
 
     Rule: "this week" on the overview is the Monday-to-Sunday week (ISO 8601)
     of the current day in the trial's time zone; the caller passes that day.
-    Source: issue 5 ("this week's infusions, assessments and urine
-    collections"); Monday-Sunday is a choice (ISO week, as Chinese calendars
+    Source: the ``/status`` requirement ("this week's infusions, assessments
+    and urine collections"); Monday-Sunday is a choice (ISO week, as Chinese calendars
     print it).
     """
     monday = today - timedelta(days=today.weekday())
@@ -88,16 +88,16 @@ def event_progress(
 
     The last day is ``scheduled_date + runs_days``: 0 for an infusion or a
     visit (done on the day booked), 1 for the 24-hour urine collection, which
-    starts on its scheduled morning and ends the next morning (clinical-facts
-    section 7), so it is not overdue on the morning it is being finished.
+    starts on its scheduled morning and ends the next morning
+    (docs/clinical-facts.md §7), so it is not overdue on the morning it is being finished.
 
     The protocol window is not consulted separately: an event inside its
     window passes its booked day no later than its window end, and an event
     moved outside its window already carries a recorded deviation and is due
     on the day it was moved to. An event recorded as missed is not done, so
     it is overdue once its day has passed.
-    Source: issue 5 ("this week's infusions, assessments and urine collections
-    with done / due / overdue"); the precise reading is a choice.
+    Source: the ``/status`` requirement ("this week's infusions, assessments
+    and urine collections with done / due / overdue"); the precise reading is a choice.
     """
     if runs_days < 0:
         raise ValueError("runs_days must not be negative")
@@ -168,7 +168,7 @@ def study_time(day0: date, today: date) -> StudyTime:
     Rule: day = (today - day 0) in days; week = day // 7 (floor division, so
     days 0-6 are week 0 and week 24 starts on day 168; days before day 0 are
     negative and fall in week -1 or earlier).
-    Source: clinical-facts section 1 ("Day 0 = first day of the
+    Source: docs/clinical-facts.md §1 ("Day 0 = first day of the
     methylprednisolone (MP) pulse. Weeks count from day 0").
     """
     day = (today - day0).days
@@ -199,7 +199,7 @@ def reporting_clock(
     is); after it, the hours overdue rounded **up** (0.2 h late shows 1 h:
     never less lateness than there is). At the deadline itself it is on time
     with 0 h left (``core.adverse_events.is_overdue``).
-    Source: clinical-facts section 6 ("this site's clock is 24 hours from
+    Source: docs/clinical-facts.md §6 ("this site's clock is 24 hours from
     awareness: show it"); the rounding is a choice.
     """
     deadline = reporting_deadline(awareness_at, hours)
@@ -235,7 +235,7 @@ def onset_date(onset: str, reported_on: date) -> date:
     4, the first day that is "more than 3"), so the date is never earlier
     than what the patient said; staff who know better enter the event with
     ``/ae ... onset=YYYY-MM-DD`` instead. An unknown answer is refused.
-    Source: issue 5 ("``/triage R7 ae G2 <term>`` turns one into an adverse
+    Source: the requirement ("``/triage R7 ae G2 <term>`` turns one into an adverse
     event"); the mapping is a choice.
     """
     days = ONSET_DAYS_BEFORE.get(onset)
@@ -270,7 +270,7 @@ def count_classes(classes: Iterable[ResponseClass | None]) -> ClassCounts:
 
     Rule: one class per patient (the caller passes each patient's cumulative
     class at week 24, ``core.response.week24_and_cumulative``); the overall
-    response rate is CR + PR (clinical-facts section 3).
+    response rate is CR + PR (docs/clinical-facts.md §3).
     """
     counts = {cls: 0 for cls in ResponseClass}
     missing = 0

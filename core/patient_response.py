@@ -6,8 +6,8 @@ protocol week, classifies every week after baseline against week 0 and
 derives the week-24 and cumulative classes, as :mod:`core.endpoints` does for
 a lab file, so ``/status`` and the statistician's export agree.
 
-Rules: :mod:`core.response` (registry record outcome measures,
-clinical-facts section 3); each later week against week 0.
+Rules: :mod:`core.response` (docs/registry-record.txt, outcome measures;
+docs/clinical-facts.md §3); each later week against week 0.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def patient_response(
     class at the endpoint week and the cumulative class. A week whose rows
     cannot be read is left out and named in ``unreadable_weeks``, so a bad
     row shows as missing data, never as a wrong class.
-    Source: registry record outcome measures; clinical-facts section 3.
+    Source: docs/registry-record.txt (outcome measures); docs/clinical-facts.md §3.
     """
     opts = options or ResponseOptions()
     by_week: dict[int, list[StoredResult]] = {}

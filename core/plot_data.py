@@ -5,9 +5,9 @@ Pure: takes the records and the endpoints (as derived from the exported lab
 file, :func:`core.trial_tables.derive_trial_endpoints`) and returns points;
 drawing them is the bot's job (matplotlib). Values are the panels the
 response rules read (:func:`core.trial_tables.renal_weeks`), converted
-exactly to one unit per chart (g/24h, g/L, µmol/L; clinical-facts section 4)
+exactly to one unit per chart (g/24h, g/L, µmol/L; docs/clinical-facts.md §4)
 so lines are comparable. Time on study is days since day 0 divided by 7
-(clinical-facts section 1: weeks count from day 0).
+(docs/clinical-facts.md §1: weeks count from day 0).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def protein_series(data: TrialData) -> list[ProteinSeries]:
     """Every patient's 24-hour urine protein in g/24h by week, sorted by arm and study ID.
 
     Rule: the week's panel value (a later entry corrects an earlier one),
-    mg/24h converted to g/24h exactly (clinical-facts section 4).
+    mg/24h converted to g/24h exactly (docs/clinical-facts.md §4).
     """
     points: dict[int, list[Point]] = {}
     for week in renal_weeks(data.labs):
@@ -92,7 +92,7 @@ def patient_series(
     """A patient's renal values in one unit each, and their baselines (week 0).
 
     Rule: units as in :func:`protein_series`; albumin in g/L (g/dL x 10),
-    creatinine in µmol/L (mg/dL x 88.4), clinical-facts section 4. The
+    creatinine in µmol/L (mg/dL x 88.4), docs/clinical-facts.md §4. The
     creatinine upper limit is the latest one printed with a result, else the
     protocol's default for the patient's sex (core.response).
     """

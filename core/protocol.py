@@ -1,8 +1,9 @@
 """The protocol file: the trial's schedule and choices as validated data.
 
 The bundled file is ``core/data/protocol.toml``; ``PROTOCOL_FILE`` points to
-another. Each value there is either the registry record's (NCT05863936) or a
-site choice from ``shared/trial/clinical-facts.md``; the file marks which.
+another. Each value there is either the registry record's (NCT05863936,
+docs/registry-record.txt) or a site choice from ``docs/clinical-facts.md``;
+the file marks which.
 
 A wrong file fails on load with :class:`ProtocolError`, whose message names
 each offending key, the value found and what was expected, so a coordinator
@@ -309,7 +310,7 @@ class Protocol(_Section):
     def lab_day_dose_time(self) -> time:
         """When the morning dose is due on a renal assessment day.
 
-        clinical-facts section 2: on lab days the morning tacrolimus dose is
+        docs/clinical-facts.md §2: on lab days the morning tacrolimus dose is
         taken after the blood draw (trough level), so the reminder waits for
         the visit time plus ``lab_day_dose_delay_minutes``.
         """

@@ -1,14 +1,14 @@
 """A renal assessment's panel from stored lab results: complete or not, and as a RenalPanel.
 
 Staff enter a week's renal results in any order and any number of messages
-(issue 5: ``/labs ... (any subset)``); the response is computed "when a renal
+(``/labs ... (any subset)``); the response is computed "when a renal
 assessment's panel is complete". This module is the one reading of stored
 rows for that:
 
 - the six analytes of a panel are :data:`core.endpoints.RENAL_ANALYTES`
   (24-hour urine protein, urine RBC, urine WBC, cellular casts, serum albumin,
   serum creatinine): the registry's CR and PR definitions need all of them
-  (clinical-facts §3);
+  (docs/clinical-facts.md §3);
 - rows are given in the order they were entered; a later row of the same
   analyte replaces an earlier one (a correction: stored rows are never
   changed, so the audit trail keeps both);
@@ -62,7 +62,7 @@ CASTS_UNITS: Mapping[frozenset[CastKind], str] = {
 _CASTS_BY_UNIT = {unit: kinds for kinds, unit in CASTS_UNITS.items()}
 
 # Analytes whose value is a sample of urine: a urinary tract infection
-# recorded with any of them applies to the urine sediment (clinical-facts §3).
+# recorded with any of them applies to the urine sediment (docs/clinical-facts.md §3).
 URINE_ANALYTES = frozenset({PROTEIN, RBC, WBC, CASTS})
 
 
@@ -82,7 +82,7 @@ def casts_row(kinds: frozenset[CastKind]) -> tuple[str, str]:
     """The ``(value, unit)`` a casts result is stored as: ``("1", "rbc")``, ``("0", "none")``.
 
     Rule: RBC and WBC cellular casts are what count for active sediment
-    (clinical-facts §3, ACR 2012), so those two kinds are what is kept.
+    (docs/clinical-facts.md §3, ACR 2012), so those two kinds are what is kept.
     """
     return str(len(kinds)), CASTS_UNITS[frozenset(kinds)]
 
@@ -114,7 +114,7 @@ def latest_by_analyte(results: Iterable[StoredResult]) -> dict[str, StoredResult
 def missing_analytes(results: Iterable[StoredResult]) -> tuple[str, ...]:
     """The renal analytes not yet entered, in the panel's order.
 
-    SOURCE: clinical-facts §3 (CR and PR together need protein, RBC, WBC,
+    SOURCE: docs/clinical-facts.md §3 (CR and PR together need protein, RBC, WBC,
     casts, albumin and creatinine).
     """
     present = set(latest_by_analyte(results))
@@ -141,8 +141,8 @@ def panel_from_results(results: Iterable[StoredResult]) -> RenalPanel:
     (``ref_high``/``ref_unit``), if any, else None so the protocol default for
     the patient's sex applies. A urinary tract infection recorded with any
     urine result of the panel applies to the sediment ("white cells do not
-    count when a urinary tract infection is recorded", clinical-facts §3).
-    SOURCE: clinical-facts §3; registry record outcome measures.
+    count when a urinary tract infection is recorded", docs/clinical-facts.md §3).
+    SOURCE: docs/clinical-facts.md §3; docs/registry-record.txt (outcome measures).
     """
     latest = latest_by_analyte(results)
     creatinine = latest.get(CREATININE)

@@ -1,6 +1,6 @@
 """Moving one event of a patient's plan: what moves with it, and whether it is a deviation.
 
-Issue 5: "``/reschedule P01 infusion 3 2026-12-18`` (or ``assessment 4 ...``)
+Requirement: "``/reschedule P01 infusion 3 2026-12-18`` (or ``assessment 4 ...``)
 -> moves one event; outside its window it asks for a reason and records a
 protocol deviation; later events stay anchored to day 0; that event's
 pending reminders are recomputed at once."
@@ -8,11 +8,11 @@ pending reminders are recomputed at once."
 - ``infusion N`` is belimumab infusion number N.
 - ``assessment N`` is renal assessment number N; the SLEDAI-2K and CD20
   assessments booked on the same visit day, and the 24-hour urine collection
-  that ends on the morning of that visit (clinical-facts section 2: "a 24-hour
+  that ends on the morning of that visit (docs/clinical-facts.md §2: "a 24-hour
   urine collection ends on the morning of each"), move with it by the same
   number of days. Events already done stay where they were.
 - Nothing else moves: every other event keeps its day-0 anchor
-  (clinical-facts section 2: "schedule anchored to day 0, never to the
+  (docs/clinical-facts.md §2: "schedule anchored to day 0, never to the
   previous infusion").
 - The window is the named event's (:meth:`PlannedEvent.in_window`, target
   date +/- the protocol's window days, bounds included); a date outside it
@@ -76,7 +76,7 @@ _SAME_VISIT: Final = (EventKind.SLEDAI, EventKind.CD20)
 def parse_event_choice(text: str) -> EventChoice:
     """``infusion``/``输注`` or ``assessment``/``评估``, else refuse.
 
-    Source: issue 5 (``/reschedule P01 infusion 3 ...`` or ``assessment 4 ...``).
+    Source: the command syntax (``/reschedule P01 infusion 3 ...`` or ``assessment 4 ...``).
     """
     word = unicodedata.normalize("NFKC", text).strip().casefold()
     choice = _CHOICE_WORDS.get(word)
@@ -150,7 +150,7 @@ def plan_move(
     before ``today`` (the trial zone's date); the date it is already booked
     for; an event already done (its key is in ``done``). The window is not
     checked here: :func:`check_reason` does that with the reason. Source:
-    issue 5 and the module docstring.
+    the module docstring.
     """
     kind = choice.kind
     anchor = next((e for e in events if e.kind == kind and e.number == number), None)
@@ -212,7 +212,7 @@ def _moving_with(
 def check_reason(reschedule: Reschedule, reason: str | None) -> str | None:
     """The deviation reason to record: required outside the window, None inside.
 
-    Issue 5: "outside its window it asks for a reason and records a protocol
+    Requirement: "outside its window it asks for a reason and records a protocol
     deviation". Inside the window nothing is a deviation, so a reason given
     anyway is not recorded as one. Refuses a missing or blank reason outside
     the window (naming the window) and one longer than 500 characters.
@@ -243,7 +243,7 @@ def lab_days(
     """The renal assessment dates once ``reschedule`` is applied (the moved one included).
 
     They decide on which days the morning dose waits for the blood draw
-    (clinical-facts section 2, :func:`core.schedule.reminders_for_event`).
+    (docs/clinical-facts.md §2, :func:`core.schedule.reminders_for_event`).
     """
     moved = {} if reschedule is None else {m.before.key: m.after for m in reschedule.moves}
     return frozenset(

@@ -1,6 +1,6 @@
 """Renal response at a renal assessment: complete, partial or no response.
 
-Source: the registry record (the authority), outcome measures:
+Source: the registry record (docs/registry-record.txt, the authority), outcome measures:
 
 - "Complete response will be defined as below: 1. urinary protein less than
   0.4g/24h 2. no active urinary sediment 3. serum albumin more than 3.5g/dl
@@ -12,7 +12,7 @@ Source: the registry record (the authority), outcome measures:
   creatinine"
 - "Proportion of patients with a cumulative complete response at week 24".
 
-and clinical-facts §3 (how those words are applied): CR is evaluated first,
+and docs/clinical-facts.md §3 (how those words are applied): CR is evaluated first,
 then PR; every clause's result is kept; inequalities are strict exactly as
 written (0.40 g is not < 0.4; 3.5 g/dL is not > 3.5; a fall of exactly 50% is
 not "more than 50%"; a rise of exactly 30% is not "less than 30%", but the
@@ -168,7 +168,7 @@ _CREATININE_ULN_M: Final = _q("97", Unit.UMOL_PER_L)
 
 @dataclass(frozen=True, slots=True)
 class ResponseOptions:
-    """The protocol's response thresholds and readings (clinical-facts §3).
+    """The protocol's response thresholds and readings (docs/clinical-facts.md §3).
 
     Defaults are the registry's numbers; the creatinine upper limits, the RBC
     reading and the cumulative rule are choices (see the module docstring).
@@ -510,7 +510,7 @@ def _fall_clause(
     try:
         b, w = align(base, week)
     except RuleError:
-        # /µL against /hpf: two methods, never converted (clinical-facts §3).
+        # /µL against /hpf: two methods, never converted (docs/clinical-facts.md §3).
         params: dict[str, Decimal | str] = {
             "item": item,
             **_qp("baseline", "baseline_unit", base),
@@ -654,7 +654,7 @@ def active_sediment(panel: RenalPanel, options: ResponseOptions | None = None) -
     ignored. ``active`` is None only when no component is active and one
     needed to decide is missing (or has no threshold in its unit).
 
-    Source: clinical-facts §3 ("Active urinary sediment (registry inclusion
+    Source: docs/clinical-facts.md §3 ("Active urinary sediment (registry inclusion
     text, and ACR 2012): RBC > 100/uL (analyser) or > 5/hpf (microscopy), or
     WBC > 5/hpf, or RBC/WBC cellular casts; white cells do not count when a
     urinary tract infection is recorded").
@@ -778,13 +778,13 @@ def classify(
     it: CR is decided if all CR clauses are met; otherwise, with a CR clause
     not met, PR or NR is decided once every PR clause is known (or one fails).
 
-    Source: registry record outcome measures ("urinary protein less than
+    Source: docs/registry-record.txt, outcome measures ("urinary protein less than
     0.4g/24h", "no active urinary sediment", "serum albumin more than
     3.5g/dl", "normal SCr"; "a decrease of more than 50% of the baseline value
     of urinary protein and less than 3.5g/24h of urinary protein, a decrease
     of more than 50% of the baseline value of urinary sediment red blood cell
     count, and a normal or an increase of less than 30% of serum creatinine");
-    clinical-facts §3 for strictness, exact arithmetic and units.
+    docs/clinical-facts.md §3 for strictness, exact arithmetic and units.
     """
     opts = options or ResponseOptions()
     protein_label = ANALYTE_LABELS[Analyte.URINE_PROTEIN_24H]
@@ -883,8 +883,8 @@ def week24_and_cumulative(
     not-evaluable assessment could have been better than the best class
     reached, and None when there is no assessment in that span.
 
-    Source: registry record, "Proportion of patients with a cumulative
-    complete response at week 24"; clinical-facts §3 (default: CR at any
+    Source: docs/registry-record.txt, "Proportion of patients with a cumulative
+    complete response at week 24"; docs/clinical-facts.md §3 (default: CR at any
     renal assessment up to and including week 24, status at week 24 reported
     beside it). Extending "cumulative" to PR/NR as the best class reached is a
     choice.

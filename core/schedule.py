@@ -1,8 +1,8 @@
 """The study calendar: planned events and the reminders that announce them.
 
-Sources: registry record NCT05863936 (belimumab "at weeks 2, 4, and 6, and
+Sources: docs/registry-record.txt (NCT05863936; belimumab "at weeks 2, 4, and 6, and
 every 4 weeks", 24-week induction, multi-target therapy daily) and
-clinical-facts section 2 (the choices: windows, assessment weeks, the 24-hour
+docs/clinical-facts.md §2 (the choices: windows, assessment weeks, the 24-hour
 urine collection that ends on the morning of each renal assessment, the
 morning tacrolimus dose after the blood draw on lab days). Every number comes
 from the :class:`~core.protocol.Protocol`, never from this module.
@@ -171,13 +171,13 @@ def study_day(day0: date, day: date) -> int:
 def plan_events(protocol: Protocol, enrollment: Enrollment) -> tuple[PlannedEvent, ...]:
     """Every protocol event for one patient, anchored to day 0.
 
-    - MP pulse: ``mp_pulse.days`` consecutive days from day 0 (clinical-facts
-      section 1: "Day 0 = first day of the methylprednisolone (MP) pulse").
-    - Belimumab (its arm only): the weeks of :meth:`Belimumab.weeks`, with
+    - MP pulse: ``mp_pulse.days`` consecutive days from day 0
+      (docs/clinical-facts.md §1: "Day 0 = first day of the methylprednisolone (MP) pulse").
+    - Belimumab (its arm only): the weeks of :meth:`core.protocol.Belimumab.weeks`, with
       the protocol window (registry: weeks 2, 4, 6 and every 4 weeks).
     - Renal assessments at ``renal_assessment.weeks``, each preceded by a
       24-hour urine collection that starts the morning before and ends on the
-      morning of the assessment (clinical-facts sections 2 and 7).
+      morning of the assessment (docs/clinical-facts.md §2 and §7).
     - SLEDAI-2K and CD20 at their weeks, at the visit time.
     - With daily dose reminders, one oral-dose event per day of the induction.
     """
@@ -266,7 +266,7 @@ def _collection_for(
 ) -> PlannedEvent:
     """The 24-hour urine collection that ends on the morning of ``visit``.
 
-    clinical-facts section 7: start in the morning (discard that void), collect
+    docs/clinical-facts.md §7: start in the morning (discard that void), collect
     every void for 24 hours, and the last void at the same time next morning.
     """
     start_day = visit - timedelta(days=1)
@@ -311,7 +311,7 @@ def plan_reminders(
 ) -> tuple[PlannedReminder, ...]:
     """Every reminder for the given events, sorted by due instant.
 
-    Reminders (issue 2 and clinical-facts sections 2 and 7):
+    Reminders (docs/clinical-facts.md §2 and §7):
 
     - belimumab infusion: the evening before and the morning of;
     - 24-hour urine collection: instructions the evening before it starts,
@@ -411,7 +411,7 @@ def _dose_reminders(
     moved = False
     for slot, wall in zip(DOSE_SLOTS, med.dose_times, strict=False):
         if event.scheduled_date in lab_days and wall < after_draw:
-            # clinical-facts section 2: on lab days the morning tacrolimus is
+            # docs/clinical-facts.md §2: on lab days the morning tacrolimus is
             # taken after the blood draw, so the dose waits for it.
             if not moved:
                 due = _instant(event.scheduled_date, after_draw, zone)

@@ -1,13 +1,13 @@
 """SLEDAI-2K: the 24 descriptors, a parser for what staff type, and the score.
 
-Source: clinical-facts §5; Gladman DD, Ibanez D, Urowitz MB. "Systemic lupus
+Source: docs/clinical-facts.md §5; Gladman DD, Ibanez D, Urowitz MB. "Systemic lupus
 erythematosus disease activity index 2000." J Rheumatol 2002;29:288-91. The
-registry record assesses "Clinical improvement of the disease ... using systemic
-lupus erythematosus disease activity index", so the trial reports the change from
-baseline (:func:`change_from_baseline`).
+registry record (docs/registry-record.txt) assesses "Clinical improvement of the
+disease ... using systemic lupus erythematosus disease activity index", so the
+trial reports the change from baseline (:func:`change_from_baseline`).
 
 A descriptor scores its full weight when it is present at the visit or in the
-previous :data:`LOOKBACK_DAYS` days; deciding *whether* it was present is the
+previous 10 days; deciding *whether* it was present is the
 assessor's job, this module only scores what was recorded. Descriptors whose
 definition says "exclude ..." can be recorded with the excluded cause
 (``leukopenia:drug``): they are then kept on the sheet but do not score.
@@ -23,12 +23,6 @@ from enum import Enum
 from types import MappingProxyType
 
 from core.messages import N_, RuleError
-
-LOOKBACK_DAYS = 10
-"""A descriptor counts if present at the visit or in the previous 10 days (SLEDAI-2K)."""
-
-MAX_TOTAL = 105
-MAX_RENAL = 16
 
 
 class Cause(Enum):
@@ -483,7 +477,7 @@ def lookup_item(name: str) -> SledaiItem | None:
 
     Accepts the key, the English or Chinese name and the aliases of :data:`ITEMS`,
     ignoring case, full-width forms, and spaces/hyphens/underscores between words.
-    Source: clinical-facts §5 (descriptor list).
+    Source: docs/clinical-facts.md §5 (descriptor list).
     """
     return _ITEM_INDEX.get(_normalise(name))
 
@@ -491,7 +485,7 @@ def lookup_item(name: str) -> SledaiItem | None:
 def lookup_cause(word: str) -> Cause | None:
     """Return the attribution cause that ``word`` names (English or Chinese), or ``None``.
 
-    Source: the "exclude ..." clauses of the SLEDAI-2K definitions (clinical-facts §5).
+    Source: the "exclude ..." clauses of the SLEDAI-2K definitions (docs/clinical-facts.md §5).
     """
     return _CAUSE_INDEX.get(_normalise(word))
 
@@ -501,7 +495,7 @@ class RecordedItem:
     """A descriptor recorded as present, optionally attributed to an excluded cause.
 
     Construction refuses an attribution the descriptor's definition does not
-    exclude (SLEDAI-2K definitions, clinical-facts §5).
+    exclude (SLEDAI-2K definitions, docs/clinical-facts.md §5).
     """
 
     item: SledaiItem
@@ -548,7 +542,7 @@ def parse_items(tokens: Sequence[str]) -> tuple[RecordedItem, ...]:
     Refuses, with :class:`RuleError`: an unknown item; an attribution on an item
     whose definition excludes nothing; an empty, unknown or non-excluded cause;
     the same item twice; ``none`` combined with items.
-    Source: clinical-facts §5 ("Items that say 'exclude infection/drug' need an
+    Source: docs/clinical-facts.md §5 ("Items that say 'exclude infection/drug' need an
     attribution flag"); SLEDAI-2K definitions (Gladman 2002).
     """
     if isinstance(tokens, str):
@@ -658,7 +652,7 @@ def score(items: Iterable[RecordedItem]) -> SledaiScore:
     (e.g. MMF leukopenia, ``leukopenia:drug``). The renal subset is urinary casts,
     haematuria, proteinuria and pyuria (0-16). Lines follow the SLEDAI-2K form
     order; only recorded descriptors get a line. Refuses the same item twice.
-    Source: clinical-facts §5; Gladman 2002.
+    Source: docs/clinical-facts.md §5; Gladman 2002.
     """
     lines: list[ScoreLine] = []
     seen: set[str] = set()
@@ -717,7 +711,7 @@ def change_from_baseline(baseline: SledaiScore, later: SledaiScore) -> SledaiCha
 
     Negative is improvement. No responder threshold (such as SRI-4's fall of 4 or
     more) is applied: the registry only says improvement "was assessed using
-    systemic lupus erythematosus disease activity index", and clinical-facts §5
+    systemic lupus erythematosus disease activity index", and docs/clinical-facts.md §5
     says "'Improvement' = change from baseline; report the change and the renal
     subset".
     """

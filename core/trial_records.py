@@ -4,7 +4,7 @@
 table, rows sorted); the pure functions of :mod:`core.trial_summary`,
 :mod:`core.trial_tables` and :mod:`core.plot_data` take them. Nothing here
 holds a name, a phone number or a Telegram id: a patient is a study ID and a
-row id (DESIGN.md section 4).
+row id (docs/DESIGN.md §4).
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ Definitions (the registry names the endpoints; how they are counted is ours,
 stated here so the statistician can reproduce every number):
 
 - **n at week 24**: patients whose week-24 renal assessment has a class (CR,
-  PR or NR). CR at week 24, PR, NR and ORR (CR + PR, clinical-facts section
-  3) are counted among them, at week 24.
+  PR or NR). CR at week 24, PR, NR and ORR (CR + PR,
+  docs/clinical-facts.md §3) are counted among them, at week 24.
 - **Cumulative CR**: CR at any renal assessment after baseline up to and
-  including week 24 (clinical-facts section 3), among the n at week 24 whose
+  including week 24 (docs/clinical-facts.md §3), among the n at week 24 whose
   cumulative CR can be decided (an earlier assessment with data missing could
   have been CR: such a patient is listed, not counted).
 - Every patient of the group without a week-24 class is listed by study ID
@@ -24,7 +24,7 @@ stated here so the statistician can reproduce every number):
 - **SLEDAI-2K** and **CD20** change from baseline at week 24 (week-24 value
   minus week-0 value; the latest entry of a week counts): median and IQR
   (Hyndman-Fan definition 7, :mod:`core.statistics`), with the renal subset
-  for SLEDAI-2K (clinical-facts section 5) and CD20 per unit (counts per µL
+  for SLEDAI-2K (docs/clinical-facts.md §5) and CD20 per unit (counts per µL
   and percentages are never mixed, :func:`core.cd20.cd20_change`). Patients at
   or past week 24 (not withdrawn) without both values are listed.
 - **Adverse events**: every recorded event, by CTCAE grade and by
@@ -73,7 +73,7 @@ CD20_ITEM = "cd20"
 
 @dataclass(frozen=True, slots=True)
 class SummaryOptions:
-    """The protocol weeks the summary reads (defaults: clinical-facts section 2)."""
+    """The protocol weeks the summary reads (defaults: docs/clinical-facts.md §2)."""
 
     endpoint_week: int = 24
     confidence: Decimal = Decimal("0.95")
@@ -163,7 +163,7 @@ class TrialSummary:
 def reached_week(patient: PatientRecord, week: int, today: date) -> bool:
     """True when ``today`` is on or after the patient's day 0 + ``week`` weeks.
 
-    Rule: weeks count from day 0 (clinical-facts section 1).
+    Rule: weeks count from day 0 (docs/clinical-facts.md §1).
     """
     return patient.day0 + timedelta(weeks=week) <= today
 
@@ -372,8 +372,8 @@ def patient_progress(
     including ``week``, so a message about week 12 never counts week 16; when
     ``week`` is the endpoint week the patient has completed it, and every
     value the protocol collects that week is checked: the six renal analytes
-    (clinical-facts section 3), and SLEDAI-2K and CD20 when their schedules
-    include the week (clinical-facts section 2). Source: issue 7 ("When a
+    (docs/clinical-facts.md §3), and SLEDAI-2K and CD20 when their schedules
+    include the week (docs/clinical-facts.md §2). Source: the response summary requirement ("When a
     patient completes week 24, the message says so and whether any week-24
     value is missing").
     """

@@ -7,7 +7,7 @@ gives the same files. Study IDs only: no Telegram id, no name, no actor.
 
 The long-format lab file is the one ``python -m bot endpoints --labs`` reads
 (:data:`core.endpoints.COLUMNS`). It holds each renal result once, as the
-response rules read the store (:func:`core.renal_panels.panels_by_week`): the
+response rules read the store (:func:`core.renal_panel.panel_from_results`): the
 latest row for an analyte and week (a later row is a correction); a urinary
 tract infection recorded on any result of a week applies to the week's urine;
 casts are written as ``none``, ``rbc``, ``wbc`` or ``rbc+wbc``; the
@@ -153,8 +153,8 @@ def long_lab_rows(data: TrialData) -> list[dict[str, str]]:
     infection flag on every row of the week; the creatinine row carries its
     own upper limit. When that limit is in another unit than the value, both
     are written in µmol/L (exact: x 88.4), so every comparison is unchanged.
-    Source: core.endpoints module docstring (the file format); clinical-facts
-    section 4 (the conversion).
+    Source: core.endpoints module docstring (the file format);
+    docs/clinical-facts.md §4 (the conversion).
     """
     patients = {p.id: p for p in data.patients}
     out: list[dict[str, str]] = []
@@ -337,10 +337,10 @@ def workbook_tables(
     Rule: values are kept as entered (text), with a standardised numeric
     column where one exists (labs: ``value_std`` in µmol/L, g/L or g/24h,
     exact); changes from baseline are later value minus the week-0 value
-    (SLEDAI-2K total and renal subset, clinical-facts section 5; CD20 in the
+    (SLEDAI-2K total and renal subset, docs/clinical-facts.md §5; CD20 in the
     same unit only); a lab row ``replaced`` by a later one for the same
     analyte and week is kept and marked. ``endpoints`` comes from
-    :func:`derive_trial_endpoints`. Source: issue 7 (the sheets).
+    :func:`derive_trial_endpoints`. Source: the export requirement (the sheets).
     """
     patients = {p.id: p for p in data.patients}
 
@@ -633,7 +633,7 @@ class SdtmOptions:
 
     ``arm_names`` maps an arm code to its description (ARM); a missing one is
     the code itself. ``site_id`` and ``country`` (ISO 3166-1 alpha-3) are for
-    a single-centre trial in China (clinical-facts section 1).
+    a single-centre trial in China (docs/clinical-facts.md §1).
     """
 
     study_id: str
@@ -821,11 +821,11 @@ def sdtm_tables(data: TrialData, options: SdtmOptions, zone: tzinfo) -> tuple[Ta
 
     Rule: CDISC SDTMIG v3.4 variable names; ISO 8601 dates; --SEQ numbers
     rows within a subject in the sorted order; Y/N flags for seriousness
-    (ICH E2A criteria, clinical-facts section 6); AETOXGR is the CTCAE v5.0
+    (ICH E2A criteria, docs/clinical-facts.md §6); AETOXGR is the CTCAE v5.0
     grade; LB holds each renal result once (the effective row, see
     :func:`renal_weeks`) and every CD20 count, with the original
     result (LBORRES/LBORRESU, as entered) and the standard one (LBSTRESN in
-    µmol/L, g/L or g/24h). Source: issue 7; CDISC SDTMIG v3.4.
+    µmol/L, g/L or g/24h). Source: the export requirement; CDISC SDTMIG v3.4.
     """
     patients = {p.id: p for p in data.patients}
     usubjid = {p.id: f"{options.study_id}-{p.study_id}" for p in data.patients}
@@ -878,8 +878,3 @@ def sdtm_tables(data: TrialData, options: SdtmOptions, zone: tzinfo) -> tuple[Ta
         _numbered("LB", LB_COLUMNS, "LBSEQ", _lb_rows(data, usubjid, patients, zone), study),
         _numbered("AE", AE_COLUMNS, "AESEQ", ae_rows, study),
     )
-
-
-def table_as_dicts(table: Table) -> list[dict[str, Cell]]:
-    """A table's rows as dictionaries keyed by column (for tests and CSV writers)."""
-    return [dict(zip(table.columns, row, strict=True)) for row in table.rows]

@@ -6,25 +6,25 @@ here uses binary floats.
 
 Sources
 -------
-- clinical-facts §4: "Chinese labs report creatinine in umol/L and albumin in
+- docs/clinical-facts.md §4: "Chinese labs report creatinine in umol/L and albumin in
   g/L. mg/dL x 88.4 = umol/L; g/dL x 10 = g/L; mg/24 h / 1000 = g/24 h. Accept
   all of these, store value + unit as entered, and refuse physiologically
   impossible values (e.g. creatinine above 3000 umol/L, albumin above 60 g/L,
   negative anything) with a message that names the expected unit and range."
-- clinical-facts §3: "Store the raw value with its unit; never convert /uL to
+- docs/clinical-facts.md §3: "Store the raw value with its unit; never convert /uL to
   /hpf." and "Convert units only where two values differ in unit."
 
 Choices (the facts are silent; the protocol file may override the ranges):
 
 - Plausible ranges (:data:`DEFAULT_RANGES`), bounds inclusive:
-  serum creatinine 10-3000 µmol/L (the upper bound is clinical-facts' own
+  serum creatinine 10-3000 µmol/L (the upper bound is docs/clinical-facts.md §4's own
   example) and 0.11-33.9 mg/dL (the µmol/L bounds divided by 88.4, rounded to
-  three significant figures); serum albumin 5-60 g/L (60 is clinical-facts'
+  three significant figures); serum albumin 5-60 g/L (60 is docs/clinical-facts.md §4's
   example) and 0.5-6 g/dL; 24-hour urine protein 0-30 g/24h and 0-30000 mg/24h;
   urine RBC 0-1000 /hpf and 0-100000 /µL; urine WBC 0-1000 /hpf; CD20 B cells
   0-5000 /µL or 0-100 % of lymphocytes; weight 25-250 kg. Every lower bound is
   at least 0, so a negative value is always refused.
-- Urine WBC is accepted only per high-power field: clinical-facts gives an
+- Urine WBC is accepted only per high-power field: docs/clinical-facts.md §3 gives an
   active-sediment threshold for WBC only in /hpf (> 5/hpf), so a WBC count in
   /µL could not be judged and is refused, naming the accepted unit.
 - A comma in a number is refused rather than guessed: "1,5" may be a decimal
@@ -268,7 +268,7 @@ def parse_quantity(
     decimal number (NaN, infinity, ``1,5``, ``3-5``, ``<0.1``); a value outside
     the plausible range for its unit, negative values included.
 
-    Source: clinical-facts §4 ("accept all of these, store value + unit as
+    Source: docs/clinical-facts.md §4 ("accept all of these, store value + unit as
     entered, and refuse physiologically impossible values ... with a message
     that names the expected unit and range"). The default ranges are partly
     choices: see the module docstring.
@@ -418,7 +418,7 @@ def parse_casts(text: str) -> frozenset[CastKind]:
     set of cast kinds, empty for none. Refuses anything else, and "none"
     together with a cast, with a :class:`RuleError` listing what is accepted.
 
-    Source: clinical-facts §3, active urinary sediment includes "RBC/WBC
+    Source: docs/clinical-facts.md §3, active urinary sediment includes "RBC/WBC
     cellular casts" (ACR 2012); other cast types (hyaline, granular) do not
     count and are not recorded here.
     """
@@ -440,7 +440,7 @@ def parse_casts(text: str) -> frozenset[CastKind]:
 
 # --- conversions -----------------------------------------------------------
 
-# The only conversions there are (clinical-facts §4), each as "multiply by".
+# The only conversions there are (docs/clinical-facts.md §4), each as "multiply by".
 # The reverse directions divide; see to_unit.
 _FACTORS: Final[Mapping[tuple[Unit, Unit], Decimal]] = MappingProxyType(
     {
@@ -475,7 +475,7 @@ def to_unit(q: Quantity, unit: Unit, *, exact: bool = True) -> Quantity:
     are different methods: converting between them raises :class:`RuleError`.
     Any other pair of units has no conversion and raises :class:`ValueError`.
 
-    Source: clinical-facts §4 (the factors) and §3 ("never convert /uL to
+    Source: docs/clinical-facts.md §4 (the factors) and §3 ("never convert /uL to
     /hpf").
     """
     if q.unit is unit:
@@ -510,7 +510,7 @@ def canonical(q: Quantity) -> Quantity:
     """``q`` in the protocol's comparison unit (µmol/L, g/L, g/24h), exactly.
 
     Units without a conversion (/hpf, /µL, %, kg, mg, g) come back unchanged.
-    Source: clinical-facts §4 (the conversions are exact multiplications in
+    Source: docs/clinical-facts.md §4 (the conversions are exact multiplications in
     this direction).
     """
     target = CANONICAL_UNIT.get(q.unit)
@@ -525,7 +525,7 @@ def align(a: Quantity, b: Quantity) -> tuple[Quantity, Quantity]:
     which is exact. Raises :class:`RuleError` for /µL against /hpf and
     :class:`ValueError` for units that measure different things.
 
-    Source: clinical-facts §3, "Convert units only where two values differ in
+    Source: docs/clinical-facts.md §3, "Convert units only where two values differ in
     unit"; §4 for the factors.
     """
     if a.unit is b.unit:
@@ -543,7 +543,7 @@ def compare(a: Quantity, b: Quantity) -> int:
 
     Exact: the values are compared as entered when the units agree, otherwise
     after an exact conversion to the comparison unit (see :func:`align`).
-    Source: clinical-facts §3, "Compare in exact decimal arithmetic ... Convert
+    Source: docs/clinical-facts.md §3, "Compare in exact decimal arithmetic ... Convert
     units only where two values differ in unit".
     """
     x, y = align(a, b)

@@ -62,7 +62,7 @@ class FakeClock:
 class RehearsalClock:
     """Trial time that starts at ``start`` and runs ``speed`` times faster than real time.
 
-    Issue 6: "``--clock-start 2026-12-01T06:00:00+08:00 --clock-speed 3600``
+    Requirement: "``--clock-start 2026-12-01T06:00:00+08:00 --clock-speed 3600``
     runs the whole bot on trial time moving 3600 times faster than real
     time". ``real_monotonic`` is the real clock it is driven by (injectable
     for tests).

@@ -1,7 +1,7 @@
 """The reminder engine: turns the reminder table into messages at the right moment.
 
-Issue 6. The reminder table is the outbox and the only source of truth
-(DESIGN.md section 3). APScheduler (an ``AsyncIOScheduler`` on the bot's
+The reminder table is the outbox and the only source of truth
+(docs/DESIGN.md §3). APScheduler (an ``AsyncIOScheduler`` on the bot's
 event loop, explicit job defaults) is used only to wake up: a periodic
 *refill* job arms one-shot wake-ups for what becomes due within a rolling
 window of trial time, and each wake-up drains what is due. APScheduler's
@@ -142,7 +142,7 @@ def pid_alive(pid: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class EngineOptions:
-    """The engine's choices (issue 6 leaves them to us).
+    """The engine's choices (the requirements leave them to us).
 
     ``window``: trial time armed ahead at each refill. ``refill_every``:
     real seconds between refills at most (each refill also drains what is

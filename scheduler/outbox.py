@@ -1,8 +1,8 @@
 """The scheduler's reads and writes of the reminder outbox, beyond the shared services.
 
 Every write takes a :class:`~core.store.uow.UnitOfWork` (one transaction,
-audited); reads take a session. The state changes are the ones issue 6
-lists: ``sending -> sent | pending (retry) | uncertain | failed | skipped |
+audited); reads take a session. The state changes are the ones the
+requirements list: ``sending -> sent | pending (retry) | uncertain | failed | skipped |
 missed``, and ``uncertain -> pending`` for the one repeat of the uncertain
 policy (:mod:`scheduler.engine`).
 """
@@ -101,7 +101,7 @@ def release(uow: UnitOfWork, reminder: Reminder) -> Reminder:
 def mark_unreachable(uow: UnitOfWork, patient_id: int) -> Patient | None:
     """Record that a patient blocked the bot; the patient if this is news, else None.
 
-    Issue 6: "403 (the patient blocked the bot) marks the patient
+    Requirement: "403 (the patient blocked the bot) marks the patient
     unreachable, stops their sends, and alerts coordinators once": only the
     change from reachable to unreachable returns the patient (to alert).
     """

@@ -3,7 +3,7 @@
 Bots FAQ ("My bot is hitting limits"): "avoid sending more than one message
 per second" to one chat, and "no more than 30 messages per second" in
 total; beyond that Telegram answers 429 with ``retry_after``. PTB's
-``AIORateLimiter`` does not limit private chats (issue 6), so the scheduler
+``AIORateLimiter`` does not limit private chats, so the scheduler
 paces its own sends:
 
 - per chat: one message per second, with a burst of two;

@@ -3,7 +3,7 @@
 Pure: the engine loads the reminder, its patient and its event, and asks
 :func:`decide`; nothing here reads the clock or the database.
 
-Issue 6: "At send time, re-check: is the patient still active and joined,
+Requirement: "At send time, re-check: is the patient still active and joined,
 is the event still open and still on that date, was the task already done?
 If not, mark the reminder ``skipped`` with the reason instead of sending."
 And: "Reminders overdue after downtime: sent late if still useful (before
@@ -40,7 +40,7 @@ REPEAT_TOO_LATE = "may have been delivered; not repeated: what it announces has 
 
 @dataclass(frozen=True, slots=True)
 class PolicyOptions:
-    """The scheduler's choices about lateness (issue 6 leaves the numbers to us).
+    """The scheduler's choices about lateness (the requirements leave the numbers to us).
 
     ``late_grace``: how long after its own instant a reminder that announces
     that instant (a dose, a urine collection step) is still sent (choice:
@@ -118,7 +118,7 @@ def decide(
     *,
     grace: timedelta | None = None,
 ) -> Verdict:
-    """Send, skip, miss or defer a due reminder (issue 6's send-time re-check).
+    """Send, skip, miss or defer a due reminder (the send-time re-check).
 
     In this order: the patient is active, reachable and joined; the event is
     still planned and still on the day the reminder announces; the reminder

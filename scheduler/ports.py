@@ -1,6 +1,6 @@
 """What the scheduler needs from the bot: a way to send a reminder and a way to alert staff.
 
-DESIGN.md section 2: "``scheduler/`` ... talks to Telegram only through a
+docs/DESIGN.md §2: "``scheduler/`` ... talks to Telegram only through a
 small interface the bot provides". The bot's adapter (``bot/sender.py``)
 implements :class:`Sender` and :class:`Alerter` and turns Telegram's errors
 into the outcomes below, which say only what the scheduler must know: was

@@ -1,6 +1,6 @@
 """Where the rehearsal clock stood, so ``python -m bot run --resume`` carries on from there.
 
-Issue 6: "``--resume`` restarts from where the rehearsal clock stood". The
+Requirement: "``--resume`` restarts from where the rehearsal clock stood". The
 position is saved every few real seconds and when the bot stops. A crash
 can lose the last few seconds of saves, so the resume point is the later of
 the saved position and the newest audit record: trial time never runs back

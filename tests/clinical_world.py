@@ -16,7 +16,7 @@ from core.store.uow import UnitOfWork
 from tests.bot_harness import World, is_telegram_staff
 
 # Monday 21 December 2026, 10:00 in Shanghai: study day 20 of patients with day 0
-# on 1 December, the day after the issue's onset date 2026-12-20.
+# on 1 December, the day after the command examples' onset date 2026-12-20.
 NOW = datetime(2026, 12, 21, 2, 0, tzinfo=UTC)
 
 LANGUAGE_CODES = {"en": "en", "zh": "zh-hans"}

@@ -68,7 +68,7 @@ PATIENTS: tuple[tuple[str, str, date], ...] = (
     ("P06", "belimumab_mt", date(2026, 11, 30)),
 )
 
-# clinical-facts section 3's example: F, baseline 4.2 g, RBC 40/hpf, WBC 12/hpf, RBC casts,
+# docs/clinical-facts.md §3's example: F, baseline 4.2 g, RBC 40/hpf, WBC 12/hpf, RBC casts,
 # albumin 2.4 g/dL (24 g/L), creatinine 80 umol/L.
 BASELINE: tuple[tuple[str, str, str], ...] = (
     ("urine_protein_24h", "4.2", "g/24h"),

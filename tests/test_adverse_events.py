@@ -35,7 +35,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 LONDON = ZoneInfo("Europe/London")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-# The terms of clinical-facts §6 with the grades CTCAE v5.0 defines for each,
+# The terms of docs/clinical-facts.md §6 with the grades CTCAE v5.0 defines for each,
 # typed here independently of core.ctcae_terms.
 EXPECTED_GRADES: dict[str, tuple[int, ...]] = {
     "Lung infection": (2, 3, 4, 5),

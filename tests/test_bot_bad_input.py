@@ -1,6 +1,6 @@
 """Bad input, end to end: each gets a short localized answer and changes nothing.
 
-Issue: "Unknown commands, free text where a button was expected, over-long
+Requirement: "Unknown commands, free text where a button was expected, over-long
 text, HTML in user text (escaped whenever shown back), stale buttons,
 messages in groups: each gets a short localized answer and changes nothing."
 And: "The language comes from the person's stored choice, else from
@@ -28,7 +28,7 @@ from tests.db_state import Snapshot, changed_tables, snapshot
 
 EVERYTHING: frozenset[str] = frozenset()  # snapshot(skip=EVERYTHING): the audit trail too
 
-# The sentences, as the issue and the design word them.
+# The sentences, as the requirements and the design word them.
 EN = {
     "unknown": "I do not know the command {command}. /help lists what you can do.",
     "buttons": "Please answer with the buttons above.",

@@ -33,7 +33,7 @@ from tests.db_state import audit_since, changed_tables, last_audit_seq, snapshot
 EXAMPLE_EN = "/ae P01 lung infection G3 serious=hospitalization onset=2026-12-20"
 EXAMPLE_ZH = "/ae P01 肺部感染 G3 serious=住院 onset=2026-12-20"
 
-# What the sender reads back, per chat language (written from the issue, not the code).
+# What the sender reads back, per chat language (written from the requirements, not the code).
 SUMMARY = {
     "en": [
         "Adverse event for P01:",

@@ -31,7 +31,7 @@ from tests.clinical_world import (
 )
 from tests.db_state import audit_since, changed_tables, last_audit_seq, snapshot
 
-# 62 kg x 10 mg/kg = 620 mg -> 400 + 120 + 120 mg, 7.75 mL (clinical-facts §2).
+# 62 kg x 10 mg/kg = 620 mg -> 400 + 120 + 120 mg, 7.75 mL (docs/clinical-facts.md §2).
 PLAN_62 = {
     "en": [
         "Belimumab for P01: Belimumab infusion 1, week 2, booked for Tue, Dec 15, 2026.",

@@ -25,9 +25,9 @@ from tests.clinical_world import (
 )
 from tests.db_state import audit_since, changed_tables, last_audit_seq, snapshot
 
-# The issue's example, exactly as written.
+# The /labs command example, exactly as written.
 WEEK24 = "/labs P01 w24 protein=0.25g/24h rbc=2/hpf wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
-# clinical-facts §3's baseline: 4.2 g, RBC 40/hpf, WBC 12/hpf, RBC casts, albumin 2.4 g/dL
+# docs/clinical-facts.md §3's baseline: 4.2 g, RBC 40/hpf, WBC 12/hpf, RBC casts, albumin 2.4 g/dL
 # (24 g/L), SCr 0.90 mg/dL; typed once with the English keys and once with the Chinese ones.
 BASELINE = {
     "en": "/labs P01 w0 protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=24g/L scr=0.90mg/dL",
@@ -113,7 +113,7 @@ async def test_complete_week24_panel_after_baseline_is_cr_for_sender_and_coordin
     assert _stored(world, 0) == STORED_BASELINE
     assert _event(world, 0).status == EventStatus.DONE
 
-    # Then the issue's week-24 example.
+    # Then the week-24 /labs example.
     summary = await world.say(sender, WEEK24)
     header = {
         "en": "Lab results for P01, week 24, collected on Mon, Dec 21, 2026:",
@@ -163,7 +163,7 @@ async def test_complete_week24_panel_after_baseline_is_cr_for_sender_and_coordin
         sent = await world.api.wait_for_message(user, contains="CR")
         for line in RESPONSE[language]:
             assert line in sent.shown.splitlines(), sent.shown
-        # Issue 7: the message says week 24 is complete, and what is still missing.
+        # The response summary: the message says week 24 is complete, and what is still missing.
         if language == "en":
             assert (
                 "P01 has completed week 24; the week-24 class is complete response (CR)."

@@ -1,6 +1,6 @@
 """Coordinator commands end to end over HTTP: /enroll, /invite, /withdraw, /reschedule, /ack.
 
-Issue 5, "Coordinators": every example as written, in an English and in a
+The coordinators' commands: every example as written, in an English and in a
 Chinese coordinator's chat; Confirm / Cancel before anything is stored;
 every refusal says why and stores nothing; the join links work.
 """
@@ -44,8 +44,8 @@ LANGS = pytest.mark.parametrize("lang", [EN, ZH])
 LINK = re.compile(r"https://t\.me/trial_companion_bot\?start=([A-Za-z0-9_-]+)")
 STRANGER_MARK = {EN: "open the invitation link", ZH: "邀请链接"}
 
-# The protocol's plan for one belimumab-arm patient, counted from the registry
-# and clinical-facts: 7 infusions (weeks 2, 4, 6, 10, 14, 18, 22), 7 renal
+# The protocol's plan for one belimumab-arm patient, counted from docs/registry-record.txt
+# and docs/clinical-facts.md: 7 infusions (weeks 2, 4, 6, 10, 14, 18, 22), 7 renal
 # assessments with their 7 urine collections, 3 SLEDAI-2K and 4 CD20 on renal
 # visit days -> 28 visits and infusions (the 3 pulse days are not counted).
 # Reminders: 2 per infusion, 3 per collection, 1 per visit day -> 42.

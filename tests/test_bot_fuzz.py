@@ -1,6 +1,6 @@
 """Thousands of random updates thrown at the real Application.
 
-Issue: "A hypothesis test throws thousands of random updates (random users,
+Requirement: "A hypothesis test throws thousands of random updates (random users,
 texts, callback data) at the application: no unhandled exception, no change
 to the database by anyone without a role, no request the spec check rejects."
 

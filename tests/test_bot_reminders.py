@@ -391,7 +391,7 @@ async def test_something_went_wrong_with_the_collection_alerts_staff(world: Worl
     assert await press(world, user, message, "出了问题") == "谢谢，已记录。"
 
     told = await world.reply(user, contains="研究团队")
-    assert "重新收集" in told.shown  # the site may restart it (clinical-facts section 7)
+    assert "重新收集" in told.shown  # the site may restart it (docs/clinical-facts.md §7)
     assert NURSE_PHONE in told.shown
     alert = await world.reply(coordinator, contains=STUDY_ID)
     assert "went wrong" in alert.shown and "urine collection 1" in alert.shown

@@ -98,7 +98,6 @@ async def walk_to_details(
 
 
 EN_LABELS = ("None of these", "Fever or signs of infection", "Moderate", "Yesterday")
-ZH_LABELS = ("以上都没有", "发热或感染迹象", "中度", "昨天")
 
 
 # --- the whole flow --------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The authorization table, cell by cell: every command x every role, and strangers.
 
-Issue: "Roles: patient, nurse, investigator, coordinator. Write the
+Requirement: "Roles: patient, nurse, investigator, coordinator. Write the
 authorization table once (command x role) and test every cell."
 
 The end-to-end matrix is parametrized over ``bot.roles.COMMANDS`` itself, so a
@@ -35,7 +35,7 @@ from tests.db_state import audit_since, changed_tables, last_audit_seq, snapshot
 # Everyone the table speaks of: the four roles and someone with no role (None).
 AUDIENCES: tuple[Role | None, ...] = (*Role, None)
 
-# What people read, written here from the issue and the design, not copied
+# What people read, written here from the requirements and the design, not copied
 # from the code: a refusal names the command; a stranger learns how to join.
 STRANGER_MARK = "open the invitation link"
 ERROR_MARK = "Something went wrong"

@@ -1,4 +1,4 @@
-"""Start-up leaves the long-lived heap out of later garbage collections (issue 6, /status p95)."""
+"""Start-up leaves the long-lived heap out of later garbage collections (the /status p95 target)."""
 
 from __future__ import annotations
 

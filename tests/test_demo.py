@@ -1,8 +1,8 @@
-"""Issue 8: ``make demo`` plays the scripted trial with the real bot, in each person's language.
+"""``make demo`` plays the scripted trial with the real bot, in each person's language.
 
 The scenario runs shortened (through week 4 instead of 24): the real
 ``python -m bot run`` process on its rehearsal clock, the local Bot API server
-in this process. The transcript must show every step of the issue, each in
+in this process. The transcript must show every step of the scenario, each in
 the language of the person it concerns.
 """
 

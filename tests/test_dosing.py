@@ -1,4 +1,4 @@
-"""Dose arithmetic (clinical-facts §2, registry record)."""
+"""Dose arithmetic (docs/clinical-facts.md §2, docs/registry-record.txt)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def panel(
     ]
 
 
-# clinical-facts section 3's worked examples, plus a cumulative case.
+# docs/clinical-facts.md §3's worked examples, plus a cumulative case.
 BASELINE = dict(
     protein="4.2 g/24h",
     rbc="40",

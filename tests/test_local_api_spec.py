@@ -36,7 +36,7 @@ def refused(schema: BotApiSchema, method: str, params: dict[str, Any], **files: 
 
 def test_committed_schema_matches_the_generator() -> None:
     if not gen_bot_api_schema.SPEC_PATH.exists():
-        pytest.skip(f"{gen_bot_api_schema.SPEC_PATH} (../shared) is not present")
+        pytest.skip(f"{gen_bot_api_schema.SPEC_PATH} is not present")
     assert SCHEMA_FILE.read_text(encoding="utf-8") == gen_bot_api_schema.generate(), (
         "bot/local_api/bot_api_schema.json is stale: run python tools/gen_bot_api_schema.py"
     )
@@ -44,7 +44,7 @@ def test_committed_schema_matches_the_generator() -> None:
 
 def test_generator_check_mode_detects_a_stale_file(tmp_path: Path) -> None:
     if not gen_bot_api_schema.SPEC_PATH.exists():
-        pytest.skip(f"{gen_bot_api_schema.SPEC_PATH} (../shared) is not present")
+        pytest.skip(f"{gen_bot_api_schema.SPEC_PATH} is not present")
     stale = tmp_path / "schema.json"
     stale.write_text("{}\n", encoding="utf-8")
     assert gen_bot_api_schema.main(["--check", "--output", str(stale)]) == 1

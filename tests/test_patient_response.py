@@ -15,7 +15,7 @@ def rows(week: int, values: dict[str, tuple[str, str]], casts: frozenset[CastKin
     return out
 
 
-# clinical-facts section 3, the worked example (albumin and creatinine as the site reports them).
+# docs/clinical-facts.md §3, the worked example (albumin and creatinine as the site reports them).
 BASELINE = {
     "urine_protein_24h": ("4.2", "g/24h"),
     "urine_rbc": ("40", "/hpf"),

@@ -25,7 +25,7 @@ def row(analyte: str, value: str, unit: str, **extra: object) -> StoredResult:
     return StoredResult(analyte, value, unit, **extra)  # type: ignore[arg-type]
 
 
-# clinical-facts §3's worked example: the baseline, then the issue's week-24 /labs example.
+# docs/clinical-facts.md §3's worked example: the baseline, then the week-24 /labs command example.
 BASELINE = [
     row("urine_protein_24h", "4.2", "g/24h"),
     row("urine_rbc", "40", "/hpf"),

@@ -1,4 +1,4 @@
-"""Tests for core.response: CR / PR / NR per the registry record (clinical-facts §3).
+"""Tests for core.response: CR / PR / NR per docs/registry-record.txt (docs/clinical-facts.md §3).
 
 Every number is typed as staff would type it and read with parse_quantity.
 """
@@ -62,7 +62,7 @@ def with_(panel: RenalPanel, **typed: str | bool | None) -> RenalPanel:
 
 EMPTY = RenalPanel()
 
-# clinical-facts §3 worked example: F, baseline protein 4.2 g, RBC 40/hpf,
+# docs/clinical-facts.md §3 worked example: F, baseline protein 4.2 g, RBC 40/hpf,
 # WBC 12/hpf, RBC casts, albumin 2.4 g/dL, SCr 0.90 mg/dL.
 BASELINE = with_(
     EMPTY,
@@ -93,7 +93,7 @@ def _all_clauses(a: Assessment) -> Iterator[Clause]:
             yield c.alternative
 
 
-# --- clinical-facts §3 worked examples --------------------------------------
+# --- docs/clinical-facts.md §3 worked examples --------------------------------------
 
 
 def test_worked_example_complete_response() -> None:

@@ -1,4 +1,4 @@
-"""The rehearsal clock, the periodic job schedules, and the clock's saved position (issue 6)."""
+"""The rehearsal clock, the periodic job schedules, and the clock's saved position."""
 
 from __future__ import annotations
 

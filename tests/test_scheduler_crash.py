@@ -1,4 +1,4 @@
-"""Crash test (issue 6): ``python -m bot run`` killed with SIGKILL during bursts, restarted.
+"""Crash test: ``python -m bot run`` killed with SIGKILL during bursts, restarted.
 
 A real bot process runs on a rehearsal clock (14400 times real time) against
 the local Bot API server in this test's process. Forty patients have a

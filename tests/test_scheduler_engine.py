@@ -1,4 +1,4 @@
-"""The reminder engine on fake time with a scripted sender (issue 6), on SQLite and PostgreSQL."""
+"""The reminder engine on fake time with a scripted sender, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -48,10 +48,9 @@ from tests.scheduler_fakes import (
     reminders,
     run_until,
 )
-from tests.store_fixtures import BEFORE_PLAN, DAY0, SQLITE_ONLY, enroll
+from tests.store_fixtures import BEFORE_PLAN, SQLITE_ONLY, enroll
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY0_START = datetime.combine(DAY0, time(0, 0), tzinfo=SHANGHAI)
 END_OF_PLAN = datetime(2027, 7, 1, tzinfo=UTC)
 
 

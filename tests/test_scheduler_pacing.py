@@ -1,4 +1,4 @@
-"""Pacing within Telegram's limits, measured on fake time (issue 6)."""
+"""Pacing within Telegram's limits, measured on fake time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The send-time re-check and the lateness rules, as a table (issue 6)."""
+"""The send-time re-check and the lateness rules, as a table."""
 
 from __future__ import annotations
 

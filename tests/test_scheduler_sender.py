@@ -1,4 +1,4 @@
-"""Telegram's errors as the scheduler's outcomes (bot/sender.py, issue 6)."""
+"""Telegram's errors as the scheduler's outcomes (bot/sender.py)."""
 
 from __future__ import annotations
 

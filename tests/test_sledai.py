@@ -1,4 +1,4 @@
-"""SLEDAI-2K descriptors, parser and score (clinical-facts §5)."""
+"""SLEDAI-2K descriptors, parser and score (docs/clinical-facts.md §5)."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def test_all_present_scores_105_and_renal_16() -> None:
     assert len(result.lines) == 24
 
 
-# ---------------------------------------------------------------- the issue
+# ---------------------------------------------------------------- the example
 
 
 def test_issue_example() -> None:

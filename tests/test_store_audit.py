@@ -1,4 +1,4 @@
-"""The audit trail: every change recorded, hash-chained, and checkable (issue 3)."""
+"""The audit trail: every change recorded, hash-chained, and checkable."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_the_chain_links_every_record_to_the_one_before(engine: Engine, protocol
     assert records[0].prev_hash == "0" * 64 == GENESIS_HASH
     for before, after in pairwise(records):
         assert after.prev_hash == before.hash
-    # The hash is SHA-256 over the canonical JSON of every other field (issue 3).
+    # The hash is SHA-256 over the canonical JSON of every other field.
     r = records[-1]
     canonical = json.dumps(
         {

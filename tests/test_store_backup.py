@@ -1,4 +1,4 @@
-"""``python -m bot backup PATH``: a consistent SQLite copy while the bot writes (issue 3)."""
+"""``python -m bot backup PATH``: a consistent SQLite copy while the bot writes."""
 
 from __future__ import annotations
 

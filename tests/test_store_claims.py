@@ -1,4 +1,4 @@
-"""Claiming due reminders from the outbox: each reminder goes to one worker once (issue 3)."""
+"""Claiming due reminders from the outbox: each reminder goes to one worker once."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_claims_left_by_a_stopped_worker_become_uncertain_not_resent(
 def test_two_concurrent_claimers_never_claim_the_same_reminder(
     engine: Engine, protocol: Protocol
 ) -> None:
-    """Issue 3: "two concurrent claimers on PostgreSQL never claim the same reminder"
+    """Requirement: "two concurrent claimers on PostgreSQL never claim the same reminder"
     (and on SQLite, with its single writer)."""
     enroll(engine, protocol, "P01", daily=True)
     enroll(engine, protocol, "P02", daily=True)

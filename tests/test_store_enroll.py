@@ -1,4 +1,4 @@
-"""Enrollment writes the patient, the plan and every reminder at once, in bulk (issue 3)."""
+"""Enrollment writes the patient, the plan and every reminder at once, in bulk."""
 
 from __future__ import annotations
 

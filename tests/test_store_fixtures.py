@@ -1,5 +1,5 @@
 """Without a PostgreSQL server the store's PostgreSQL tests skip, saying why, unless
-``REQUIRE_POSTGRES=1`` (as in ``.ci/run``) makes them fail (issue 3)."""
+``REQUIRE_POSTGRES=1`` (as in ``.ci/run``) makes them fail."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alembic migrations: from empty to head and back, and they match the models (issue 3)."""
+"""Alembic migrations: from empty to head and back, and they match the models."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 def test_the_schema_has_no_column_for_a_name_or_a_phone_number() -> None:
-    """Issue 3 / DESIGN.md section 4: the trial knows study IDs, never names or phones."""
+    """docs/DESIGN.md §4: the trial knows study IDs, never names or phones."""
     personal = re.compile(
         r"(^|_)(name|surname|phone|mobile|tel|telephone|email|address|birth)(_|$)"
     )

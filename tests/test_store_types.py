@@ -1,4 +1,4 @@
-"""Instants come back aware and in UTC; clinical numbers keep their exact text (issue 3)."""
+"""Instants come back aware and in UTC; clinical numbers keep their exact text."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def D(text: str) -> Decimal:
 @pytest.mark.parametrize(
     ("analyte", "text", "value", "unit"),
     [
-        # the forms named in the issue
+        # the forms named in the requirements
         (A.SERUM_CREATININE, "69umol/L", "69", U.UMOL_PER_L),
         (A.SERUM_CREATININE, "0.78 mg/dL", "0.78", U.MG_PER_DL),
         (A.SERUM_ALBUMIN, "39g/L", "39", U.G_PER_L),

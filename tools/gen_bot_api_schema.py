@@ -1,9 +1,10 @@
 """Generate the compact Bot API schema the local Bot API server validates requests against.
 
 ``python tools/gen_bot_api_schema.py`` reads the scraped Telegram Bot API
-specification (``../shared/telegram-bot-api/api.json``, see its ``SOURCE.md``)
-and writes ``bot/local_api/bot_api_schema.json``; ``--check`` exits 1 when the
-committed file differs from what the specification gives now.
+specification (:data:`SPEC_PATH`: ``telegram-bot-api/api.json`` in the shared
+directory beside the checkout, see its ``SOURCE.md``) and writes
+``bot/local_api/bot_api_schema.json``; ``--check`` exits 1 when the committed
+file differs from what the specification gives now.
 
 The output keeps only what validation needs, per method and per type::
 

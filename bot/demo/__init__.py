@@ -1,1 +1,1 @@
-"""``python -m bot demo``: the scripted rehearsal behind ``make demo`` (issue 8)."""
+"""``python -m bot demo``: the scripted rehearsal behind ``make demo``."""

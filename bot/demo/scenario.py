@@ -1,6 +1,6 @@
 """``make demo``: the real bot, a scripted trial, 24 trial weeks in about a minute.
 
-Issue 8: the demo runs ``python -m bot run`` on its rehearsal clock against
+The demo runs ``python -m bot run`` on its rehearsal clock against
 the embedded local Bot API server (in this process) with a SQLite database in
 a temporary folder, and plays a trial: a coordinator and a nurse join by
 invitation; four patients are enrolled (two per arm, two in Chinese, two in
@@ -228,7 +228,7 @@ SUMMARY_HEADING = (
     "Trial summary on {date}: endpoints at week {week}; exact (Clopper-Pearson) confidence "
     "intervals at {level}%, median and IQR by linear interpolation (Hyndman-Fan type 7)."
 )
-# Labs: clinical-facts section 3's example (P01 reaches CR) and a partial response (P03).
+# Labs: docs/clinical-facts.md §3's example (P01 reaches CR) and a partial response (P03).
 BASELINE_LABS = {
     P01: "protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=2.4g/dL scr=0.90mg/dL",
     P03: "protein=3.0g/24h rbc=30/hpf wbc=8/hpf casts=none alb=2.8g/dL scr=0.85mg/dL",

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 async def send_calendar(ctx: Ctx) -> None:
     """/calendar: the patient's own events (only theirs) as ``trial-calendar.ics``.
 
-    Issue: "an ``.ics`` file (icalendar) with stable UIDs, alarms, and no
+    Requirement: "an ``.ics`` file (icalendar) with stable UIDs, alarms, and no
     medical detail or name in event titles"; see :mod:`bot.calendar_view`.
     """
     patient = ctx.person.patient

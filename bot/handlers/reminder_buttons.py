@@ -1,6 +1,6 @@
 """A patient presses a button under a reminder: record it once, against that reminder.
 
-Issue: "the bot records each press against the right reminder, and a second
+Requirement: "the bot records each press against the right reminder, and a second
 press changes nothing". A press counts only when it comes from the patient
 the reminder belongs to, names one of that slot's choices, and the reminder
 went out (``sent``, or ``uncertain``: it may have arrived). The first answer
@@ -144,7 +144,7 @@ async def reminder_pressed(ctx: Ctx) -> None:
 
 
 async def _tell_patient(ctx: Ctx, choice: Choice) -> None:
-    """What happens next; for a spoiled collection, clinical-facts section 7: tell the
+    """What happens next; for a spoiled collection, docs/clinical-facts.md §7: tell the
     study team, who may restart it. Both with the site's contacts (protocol file)."""
     t = ctx.t
     if choice == Choice.LATER:

@@ -18,10 +18,10 @@ and the reminder that the bot is no emergency service, and staff get an
 alert. Stored values are stable English keys, never translated text. The
 bot gives no medical advice beyond the protocol file's own instructions.
 
-Source: the issue ("/report: a guided flow with buttons ... Red flags
+Source: the requirement ("/report: a guided flow with buttons ... Red flags
 (trouble breathing, chest pain, fainting, thoughts of self-harm) get the
 emergency instructions from the protocol file at once ... and an urgent staff
-alert") and clinical-facts section 6 (belimumab warnings: infusion and
+alert") and docs/clinical-facts.md §6 (belimumab warnings: infusion and
 hypersensitivity reactions, also delayed up to a week; serious infections;
 depression and suicidal thoughts).
 """
@@ -59,7 +59,7 @@ CALLBACK_PATTERN: Final = r"^rep:"
 # bounds one report to what staff can read in one Telegram message.
 MAX_DETAILS_CHARS: Final = 1000
 
-# clinical-facts section 6: belimumab hypersensitivity reactions may be
+# docs/clinical-facts.md §6: belimumab hypersensitivity reactions may be
 # delayed "up to a week" after the infusion.
 DELAYED_REACTION_DAYS: Final = 7
 
@@ -77,7 +77,7 @@ class Step(StrEnum):
 
 
 class RedFlag(StrEnum):
-    """clinical-facts section 6: these get the emergency instructions at once."""
+    """docs/clinical-facts.md §6: these get the emergency instructions at once."""
 
     BREATHING = "breathing"
     CHEST_PAIN = "chest_pain"
@@ -397,7 +397,7 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
 async def _red_flag(ctx: Ctx, flag: RedFlag) -> None:
     """A red flag: the emergency instructions first, then the report and the urgent alert.
 
-    clinical-facts section 6: "gets the site's emergency instructions at once
+    docs/clinical-facts.md §6: "gets the site's emergency instructions at once
     (emergency number 120 in mainland China, plus the site contacts from the
     protocol file) and an urgent staff alert". Staff are alerted even if the
     report could not be stored.
@@ -502,7 +502,7 @@ def _record_alert(ctx: Ctx, number: int, sent: int, *, urgent: bool) -> None:
 
 def _recent_infusion(ctx: Ctx, patient: Patient, now: datetime) -> date | None:
     """The last recorded belimumab infusion, if within :data:`DELAYED_REACTION_DAYS`
-    days before ``now`` (clinical-facts section 6: reactions "also delayed, up to a week")."""
+    days before ``now`` (docs/clinical-facts.md §6: reactions "also delayed, up to a week")."""
     today = now.astimezone(ctx.services.zone).date()
     since = today - timedelta(days=DELAYED_REACTION_DAYS)
     with read_session(ctx.services.engine) as session:

@@ -6,8 +6,6 @@ sentences follow it. Use::
 
     progress = load_progress(services, "P01", week)          # once, reads the database
     router.alert_staff(lambda t: labs_text(t) + "\\n" + progress_text(t, progress))
-
-or :func:`followup_text` for one reader.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from core.messages import N_
 from core.trial_summary import CD20_ITEM, SLEDAI_ITEM, PatientProgress, patient_progress
 from core.units import ANALYTE_LABELS, Analyte
 
-__all__ = ["ITEM_NAMES", "followup_text", "load_progress", "progress_lines", "progress_text"]
+__all__ = ["ITEM_NAMES", "load_progress", "progress_lines", "progress_text"]
 
 ITEM_NAMES: dict[str, str] = {
     **{a.value: ANALYTE_LABELS[a] for a in Analyte if a.value.startswith(("urine", "serum"))},
@@ -126,8 +124,3 @@ def progress_lines(t: Translator, progress: PatientProgress) -> list[str]:
 def progress_text(t: Translator, progress: PatientProgress) -> str:
     """:func:`progress_lines` as one text."""
     return "\n".join(progress_lines(t, progress))
-
-
-def followup_text(services: Services, study_id: str, week: int, t: Translator) -> str:
-    """The cumulative-status (and week-24) sentences for one reader; reads the database."""
-    return progress_text(t, load_progress(services, study_id, week))

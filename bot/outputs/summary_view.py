@@ -43,7 +43,6 @@ __all__ = [
     "summary_blocks",
     "summary_for",
     "summary_text",
-    "weekly_summary_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -241,11 +240,6 @@ def summary_text(services: Services, t: Translator, at: datetime | None = None) 
     """The whole summary in one reader's language (may be longer than one message)."""
     summary = summary_for(services, at)
     return "\n".join(summary_blocks(t, summary, today_of(services, at)))
-
-
-async def weekly_summary_text(services: Services, t: Translator) -> str:
-    """The Monday digest's text (the database is read in a worker thread)."""
-    return await asyncio.to_thread(summary_text, services, t)
 
 
 async def send_weekly_digest(router: Router, services: Services, at: datetime | None = None) -> int:

@@ -8,12 +8,12 @@ infection, 带状疱疹 -> Shingles), the grade is checked against that term's
 grades, ``serious=`` names ICH E2A criteria (repeat it or separate with
 commas), ``onset=`` is the onset date (today when left out; never in the
 future) and ``related=`` the relatedness (optional). Text that matches no term
-is kept verbatim and stored uncoded (clinical-facts §6).
+is kept verbatim and stored uncoded (docs/clinical-facts.md §6).
 
 On Confirm the event is stored with the instant the site became aware of it
 (the Confirm). A serious event then alerts every active coordinator at once,
 each in their own language, with the 24-hour reporting clock counted from
-awareness (clinical-facts §6): the deadline and the hours left, and the
+awareness (docs/clinical-facts.md §6): the deadline and the hours left, and the
 ``/ack AE<id>`` that acknowledges it.
 
 Stored ``adverse_event.term`` is the CTCAE term's stable key

@@ -4,7 +4,7 @@
   present, by name in either language, with attribution flags such as
   ``leukopenia:drug`` (kept on the sheet, not scored); the reply shows the
   SLEDAI-2K total, the renal subset and the change from the week-0 baseline
-  (clinical-facts §5: "report the change and the renal subset").
+  (docs/clinical-facts.md §5: "report the change and the renal subset").
 - ``/cd20 P01 w4 120/uL`` (or ``8%`` of lymphocytes): the count, and its
   change from week 0 when both were counted the same way.
 

@@ -2,7 +2,7 @@
 
 ``/ae``, ``/labs``, ``/dose``, ``/weight``, ``/sledai`` and ``/cd20`` all name
 a patient by study ID first. An unknown study ID, or a patient who withdrew,
-is refused with the reason (issue 5: "Every refusal says why and what was
+is refused with the reason (requirement: "Every refusal says why and what was
 expected, and stores nothing"); the store step checks again at Confirm, since
 the patient may have been withdrawn in between.
 """

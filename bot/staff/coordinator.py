@@ -1,6 +1,6 @@
 """Coordinator commands: /enroll, /invite, /withdraw, /reschedule, /ack.
 
-Issue 5, "Coordinators". Each works as one message or, sent bare, as a
+The coordinators' commands. Each works as one message or, sent bare, as a
 guided flow with buttons; both go through the same parser. Enrolling,
 withdrawing and moving an event change the trial's records, so they show
 what was understood with Confirm / Cancel and store only on Confirm. A staff

@@ -6,7 +6,7 @@ upper limit, ``uti=yes``, ``date=YYYY-MM-DD`` the collection date, today when
 left out). Keys have Chinese names too (蛋白, 红细胞, 白细胞, 管型, 白蛋白, 肌酐).
 Values are read by :func:`core.units.parse_quantity`: kept exactly as typed
 with their unit, and impossible values refused naming the accepted range
-(clinical-facts §4). The results are linked to that week's renal assessment
+(docs/clinical-facts.md §4). The results are linked to that week's renal assessment
 when the plan has one.
 
 When the week's six results are all in (:mod:`core.renal_panel`), the
@@ -357,7 +357,7 @@ async def after(ctx: Ctx, stored: Stored) -> None:
         )
     await ctx.reply("\n".join(lines))
     if stored.assessment is not None:
-        # Issue 7: the class with each clause, then the cumulative status (and,
+        # The response summary: the class with each clause, then the cumulative status (and,
         # at week 24, that the patient completed it and what is still missing).
         progress = load_progress(ctx.services, stored.study_id, stored.week)
 

@@ -1,6 +1,6 @@
 """/reports and /triage: the patient reports waiting for the study team, and their triage.
 
-Issue 5: "``/reports`` lists open patient reports; ``/triage R7 ae G2 <term>``
+Requirement: "``/reports`` lists open patient reports; ``/triage R7 ae G2 <term>``
 turns one into an adverse event, ``/triage R7 close <note>`` closes it."
 
 - ``/reports`` (nurses, investigators, coordinators) lists every open report:

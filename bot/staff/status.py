@@ -1,6 +1,6 @@
 """/status: the trial at a glance, or one patient (coordinators).
 
-Issue 5: "``/status`` -> the trial at a glance on one screen: enrolled per
+Requirement: "``/status`` -> the trial at a glance on one screen: enrolled per
 arm against the target of 15; this week's infusions, assessments and urine
 collections with done / due / overdue; open adverse events with every serious
 one's reporting clock (hours left, or overdue); patients who are unreachable

@@ -1,6 +1,6 @@
 """The audit trail: an append-only, hash-chained list of every change.
 
-Issue 3: each record holds "sequence, instant, actor (staff or patient ID, or
+Requirement: each record holds "sequence, instant, actor (staff or patient ID, or
 ``system``), action, entity and key, before and after (JSON), reason where
 one was given, and a hash chained to the previous record".
 
@@ -63,7 +63,7 @@ def check_actor(actor: str) -> str:
     logged, named by their channel account as :func:`core.store.models.person_key`
     writes it).
 
-    Issue 3: the actor is "staff or patient ID, or ``system``"; the fixed form
+    Requirement: the actor is "staff or patient ID, or ``system``"; the fixed form
     keeps names out of the trail.
     """
     if not _ACTOR.match(actor):

@@ -1,7 +1,7 @@
 """Many rows at once, handed straight to the database driver.
 
-Enrollment writes ~570 rows per patient (issue 3: "in bulk, not one INSERT
-round-trip per row"; issue 6: >= 50,000 reminder rows/s into SQLite).
+Enrollment writes ~570 rows per patient (requirement: "in bulk, not one INSERT
+round-trip per row"; benchmark target: >= 50,000 reminder rows/s into SQLite).
 SQLAlchemy's per-value type processing cost more than SQLite's insert
 itself, so these rows are built once in *storage form* and given to the
 driver's ``executemany``:

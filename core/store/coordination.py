@@ -1,7 +1,7 @@
 """The coordinator's writes: withdraw a patient, move an event, acknowledge a serious AE.
 
 Each function takes a :class:`~core.store.uow.UnitOfWork`, so its changes
-and their audit records are one transaction (issue 3: "Every change goes
+and their audit records are one transaction (requirement: "Every change goes
 through one small service layer ... that also appends an audit record in the
 same transaction"). Logs name study IDs and row ids only.
 """
@@ -74,7 +74,7 @@ def event_rows(session: Session, patient_id: int) -> list[PlannedEventRow]:
 def withdraw_patient(uow: UnitOfWork, patient: Patient, reason: str) -> int:
     """Withdraw a patient: status ``withdrawn`` with the reason; every pending reminder cancelled.
 
-    Issue 5: "``/withdraw P01 <reason>`` -> the patient stays in the records;
+    Requirement: "``/withdraw P01 <reason>`` -> the patient stays in the records;
     every pending reminder is cancelled in the same transaction." Planned
     events and everything recorded stay. Returns how many reminders were
     cancelled. Refuses a patient who is not active.
@@ -143,7 +143,7 @@ def apply_reschedule(
 ) -> ReminderChanges:
     """Store a move: the events' new booking, the deviation, and their reminders recomputed.
 
-    Issue 5: "moves one event; outside its window it asks for a reason and
+    Requirement: "moves one event; outside its window it asks for a reason and
     records a protocol deviation; later events stay anchored to day 0; that
     event's pending reminders are recomputed at once." Each moved event gets
     its new ``scheduled_date``, ``starts_at`` and ``ends_at``, and
@@ -162,7 +162,7 @@ def apply_reschedule(
     already past is stored ``missed``: never sent late. When the patient has
     daily dose reminders and a renal assessment moved, the oral doses of the
     old and the new visit day are recomputed too (the morning dose waits for
-    the blood draw on a lab day, clinical-facts section 2).
+    the blood draw on a lab day, docs/clinical-facts.md §2).
     """
     assert patient.id is not None
     rows = event_rows(uow.session, patient.id)
@@ -311,8 +311,8 @@ def _count(changes: ReminderChanges, past: bool, *, added: bool) -> None:
 def acknowledge_adverse_event(uow: UnitOfWork, adverse_event_id: int) -> AdverseEvent:
     """A coordinator acknowledges a serious adverse event: who and when, audited.
 
-    Issue 5: "``/ack AE12`` -> acknowledges a serious adverse event (stops its
-    escalation, records who and when)"; clinical-facts section 6: "escalate
+    Requirement: "``/ack AE12`` -> acknowledges a serious adverse event (stops its
+    escalation, records who and when)"; docs/clinical-facts.md §6: "escalate
     until a coordinator acknowledges". The escalation reads
     ``acknowledged_at``. Refuses an unknown id, a non-serious event and one
     already acknowledged (the caller words who and when).

@@ -1,6 +1,6 @@
 """The engine factory: SQLite by default, PostgreSQL in production.
 
-Issue 3: "a SQLite file by default (``DATABASE_URL`` unset: a file under
+Requirement: "a SQLite file by default (``DATABASE_URL`` unset: a file under
 ``./data/``, WAL mode, foreign keys on), PostgreSQL in production".
 
 SQLite connections get ``journal_mode=WAL`` (readers never wait for the
@@ -38,10 +38,6 @@ def normalise_url(url: str | URL) -> URL:
     if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
-
-
-def is_sqlite(url: str | URL) -> bool:
-    return normalise_url(url).get_backend_name() == "sqlite"
 
 
 def sqlite_path(url: str | URL) -> Path | None:

@@ -1,9 +1,9 @@
 """Enrollment: a patient, the plan's events and every reminder, in one transaction.
 
-Issue 3: "Enrolling a patient writes the patient, the planned events and
+Requirement: "Enrolling a patient writes the patient, the planned events and
 every reminder in one transaction, in bulk (not one INSERT round-trip per
-row)". Issue 5: "reminders already past are recorded as not sent and never
-sent late". Issue 6's benchmark enrolls 10,000 patients at >= 50,000
+row)", and "reminders already past are recorded as not sent and never
+sent late". The benchmark (``make bench``) enrolls 10,000 patients at >= 50,000
 reminder rows/s into SQLite, which is why the rows go to the driver in
 storage form (:mod:`core.store.bulk`) and why a cohort is enrolled by
 :func:`enroll_patients` in one unit of work: every patient still gets their

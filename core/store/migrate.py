@@ -1,7 +1,7 @@
 """Alembic, configured in code, so ``python -m bot migrate`` works from any folder.
 
 The scripts live in ``migrations/`` at the top of the checkout (the project
-always runs from its checkout with an editable install). Issue 3: "Schema
+always runs from its checkout with an editable install). Requirement: "Schema
 changes are Alembic migrations (``python -m bot migrate`` upgrades to head;
 downgrade works too)".
 

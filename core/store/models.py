@@ -1,8 +1,8 @@
-"""The trial's tables (SQLModel), as issue 3 lists them.
+"""The trial's tables (SQLModel), as the store's requirements list them.
 
 Nothing here holds a name or a phone number: a patient is a study ID, a
-member of staff is a role and their accounts on the chat channels (issue 3, DESIGN.md section
-4: "Logs carry study IDs, never names or phone numbers").
+member of staff is a role and their accounts on the chat channels (docs/DESIGN.md
+§4: "Logs carry study IDs, never names or phone numbers").
 
 Conventions:
 
@@ -108,7 +108,7 @@ class EventStatus(StrEnum):
 
 
 class ReminderStatus(StrEnum):
-    """The outbox states (DESIGN.md section 3, issue 3).
+    """The outbox states (docs/DESIGN.md §3).
 
     ``pending`` waits for its due instant; a worker moves it to ``sending``
     when it claims it; then ``sent`` (with the Telegram message id),

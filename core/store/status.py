@@ -5,7 +5,7 @@ everything counted is counted by the database (``COUNT`` / ``GROUP BY``), one
 query per figure, never one query per patient. Lab rows are loaded only for
 patients who have a week-24 renal result (the response classes need their
 panels). The rules applied to these numbers live in :mod:`core.overview`,
-:mod:`core.renal_panels` and :mod:`core.response`; the words in ``bot``.
+:mod:`core.renal_panel` and :mod:`core.response`; the words in ``bot``.
 
 Every function takes a read session (:func:`core.store.db.read_session`).
 """

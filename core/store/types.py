@@ -3,12 +3,12 @@
 - :class:`UtcDateTime`: every instant is stored in UTC and comes back aware in
   UTC, on SQLite (which has no time-zone type) and on PostgreSQL
   (``timestamptz``, returned in the session's zone). A naive datetime is
-  refused when bound: the issue says "All instants are stored in UTC and come
+  refused when bound: the requirement says "All instants are stored in UTC and come
   back time-zone aware on both databases", and a naive value cannot be placed
   on the time line without guessing.
 - :class:`DecimalText`: a clinical value is stored as the text that was
   entered ("0.90" stays "0.90", not 0.9 and not a binary float), after
-  checking that it is a finite decimal number. Issue 3: "clinical values keep
+  checking that it is a finite decimal number. Requirement: "clinical values keep
   their exact decimal text".
 """
 

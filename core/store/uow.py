@@ -1,6 +1,6 @@
 """The unit of work: the one door every change goes through.
 
-Issue 3: "Every change goes through one small service layer (repository /
+Requirement: "Every change goes through one small service layer (repository /
 unit of work) that also appends an audit record in the same transaction".
 
 A :class:`UnitOfWork` is one database transaction with one actor and one

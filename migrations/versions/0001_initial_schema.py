@@ -1,5 +1,5 @@
 """Initial schema: patients, staff, invites, the plan, the reminder outbox,
-clinical records and the audit trail (issue 3).
+clinical records and the audit trail.
 
 Reviewed by hand from Alembic's draft:
 

@@ -1,4 +1,4 @@
-"""Conversation state: where a person is in a multi-step chat flow (issue 4).
+"""Conversation state: where a person is in a multi-step chat flow.
 
 Revision ID: 0002
 Revises: 0001

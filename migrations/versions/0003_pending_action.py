@@ -1,4 +1,4 @@
-"""Pending actions: clinical data typed by staff, waiting for Confirm or Cancel (issue 5).
+"""Pending actions: clinical data typed by staff, waiting for Confirm or Cancel.
 
 Revision ID: 0003
 Revises: 0002

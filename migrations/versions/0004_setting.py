@@ -1,4 +1,4 @@
-"""Settings: running state kept across restarts (the rehearsal clock, periodic jobs; issue 6).
+"""Settings: running state kept across restarts (the rehearsal clock, periodic jobs).
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""Escalation notices: which escalation steps were sent, so each is sent once (issue 6).
+"""Escalation notices: which escalation steps were sent, so each is sent once.
 
 Revision ID: 0005
 Revises: 0004

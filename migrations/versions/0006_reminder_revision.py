@@ -1,4 +1,4 @@
-"""Reminder revisions: a slot may be sent again when its event is moved (issue 5).
+"""Reminder revisions: a slot may be sent again when its event is moved (/reschedule).
 
 A reminder is unique per patient, event, slot and revision. Moving an event
 after one of its reminders went out adds the next revision for the new date;

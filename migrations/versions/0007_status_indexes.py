@@ -1,4 +1,4 @@
-"""Indexes for the /status overview with 10,000 patients (issue 5, the benchmark).
+"""Indexes for the /status overview with 10,000 patients (the benchmark).
 
 ``planned_event(kind, scheduled_date)``: this week's events by kind and day;
 ``lab_result(week)``: the week-24 renal results; ``dose_administration(event_id)``:

@@ -3,7 +3,7 @@
 ``planned_event`` and ``reminder`` receive ~570 rows per enrolled patient.
 SQLite evaluates a CHECK written ``x IN ('a', 'b', ...)`` by building a
 temporary table for every row inserted; ``x = 'a' OR x = 'b' ...`` accepts
-exactly the same values at a fraction of the cost (issue 6's benchmark:
+exactly the same values at a fraction of the cost (the benchmark's
 reminder inserts ran at half speed). PostgreSQL treats both alike. The
 constraint names do not change.
 

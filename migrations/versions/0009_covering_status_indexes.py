@@ -1,4 +1,4 @@
-"""Indexes for issue 6's benchmark: /status's week count covered, enrollment's rows
+"""Indexes for the benchmark: /status's week count covered, enrollment's rows
 kept out of the retry index.
 
 Since enrollment inserts a whole cohort's rows in time order, a patient's
