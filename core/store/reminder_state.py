@@ -179,7 +179,7 @@ def move_many(
         "reminder",
         ",".join(str(i) for i in ids),
         before=before,
-        after={"ids": ids, "status": to, **(after or {})},
+        after={**(after or {}), "ids": ids, "status": to},
         reason=reason,
     )
     return ids
