@@ -4,7 +4,8 @@ Every write takes a :class:`~core.store.uow.UnitOfWork` (one transaction,
 audited); reads take a session. The state changes are the ones the
 requirements list: ``sending -> sent | pending (retry) | uncertain | failed | skipped |
 missed``, and ``uncertain -> pending`` for the one repeat of the uncertain
-policy (:mod:`scheduler.engine`).
+policy (:mod:`scheduler.engine`). The status itself is changed by its one
+owner, :mod:`core.store.reminder_state`.
 """
 
 from __future__ import annotations
@@ -22,48 +23,41 @@ from core.store.models import (
     ReminderStatus,
     Setting,
 )
+from core.store.reminder_state import move, require
 from core.store.services import pending_reminders_between
 from core.store.uow import UnitOfWork
 
 REPEAT_SCHEDULED = "may not have been delivered: sent once more, marked as a repeat"
 
 
-def _require(reminder: Reminder, *statuses: ReminderStatus) -> None:
-    if reminder.status not in statuses:
-        raise ValueError(f"reminder {reminder.id} is {reminder.status}, not {statuses}")
-
-
 def mark_skipped(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
     """``sending -> skipped``: no longer relevant (the send-time re-check said why)."""
-    _require(reminder, ReminderStatus.SENDING)
-    return uow.update(
-        reminder, "reminder.skipped", status=ReminderStatus.SKIPPED, last_error=reason
-    )
+    require(reminder, ReminderStatus.SENDING)
+    return move(uow, reminder, ReminderStatus.SKIPPED, "reminder.skipped", last_error=reason)
 
 
 def mark_missed(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
     """``sending -> missed``: its time passed before it could be sent."""
-    _require(reminder, ReminderStatus.SENDING)
-    return uow.update(reminder, "reminder.missed", status=ReminderStatus.MISSED, last_error=reason)
+    require(reminder, ReminderStatus.SENDING)
+    return move(uow, reminder, ReminderStatus.MISSED, "reminder.missed", last_error=reason)
 
 
 def mark_uncertain(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
     """``sending -> uncertain``: it may have been delivered (a read timeout)."""
-    _require(reminder, ReminderStatus.SENDING)
-    return uow.update(
-        reminder, "reminder.uncertain", status=ReminderStatus.UNCERTAIN, last_error=reason
-    )
+    require(reminder, ReminderStatus.SENDING)
+    return move(uow, reminder, ReminderStatus.UNCERTAIN, "reminder.uncertain", last_error=reason)
 
 
 def schedule_repeat(uow: UnitOfWork, reminder: Reminder) -> Reminder:
     """``uncertain -> pending`` as a repeat: the uncertain policy's one resend."""
-    _require(reminder, ReminderStatus.UNCERTAIN)
+    require(reminder, ReminderStatus.UNCERTAIN)
     if reminder.is_repeat:
         raise ValueError(f"reminder {reminder.id} was already repeated once")
-    return uow.update(
+    return move(
+        uow,
         reminder,
+        ReminderStatus.PENDING,
         "reminder.repeat_scheduled",
-        status=ReminderStatus.PENDING,
         is_repeat=True,
         next_attempt_at=None,
         last_error=REPEAT_SCHEDULED,
@@ -87,11 +81,12 @@ def uncertain_to_repeat(session: Session) -> list[Reminder]:
 
 def release(uow: UnitOfWork, reminder: Reminder) -> Reminder:
     """``sending -> pending``: claimed but never attempted (the worker is stopping)."""
-    _require(reminder, ReminderStatus.SENDING)
-    return uow.update(
+    require(reminder, ReminderStatus.SENDING)
+    return move(
+        uow,
         reminder,
+        ReminderStatus.PENDING,
         "reminder.released",
-        status=ReminderStatus.PENDING,
         attempts=max(0, reminder.attempts - 1),
         claimed_by=None,
         claimed_at=None,

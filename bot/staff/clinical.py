@@ -23,6 +23,7 @@ from core.schedule import EventKind
 from core.store.db import read_session
 from core.store.models import EventStatus, Patient, PatientStatus, PlannedEventRow, Reminder
 from core.store.models import ReminderStatus as RS
+from core.store.reminder_state import move
 from core.store.services import patient_by_study_id
 from core.store.uow import UnitOfWork
 from core.units import Quantity
@@ -136,4 +137,4 @@ def mark_event_done(uow: UnitOfWork, event: PlannedEventRow, day: date) -> None:
         select(Reminder).where(Reminder.event_id == event.id).where(Reminder.status == RS.PENDING)
     ).all()
     for reminder in waiting:
-        uow.update(reminder, "reminder.skipped", status=RS.SKIPPED, last_error="event done")
+        move(uow, reminder, RS.SKIPPED, "reminder.skipped", last_error="event done")

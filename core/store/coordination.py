@@ -19,6 +19,7 @@ from core.messages import N_, RuleError
 from core.protocol import Protocol
 from core.rescheduling import Reschedule, lab_days
 from core.schedule import EventKind, PlannedEvent, PlannedReminder, reminders_for_event, study_day
+from core.store import reminder_state
 from core.store.models import (
     AdverseEvent,
     EventStatus,
@@ -99,21 +100,17 @@ def withdraw_patient(uow: UnitOfWork, patient: Patient, reason: str) -> int:
     )
     pending = list(uow.session.exec(query).all())
     note = f"{WITHDRAWN}: {reason}"
-    for reminder in pending:
-        reminder.status = ReminderStatus.CANCELLED
-        reminder.last_error = note
-    if pending:
-        uow.session.flush()
-        ids = [r.id for r in pending]
-        # One record for the batch, as the outbox's claims do.
-        uow.audit(
-            "reminder.cancelled",
-            "reminder",
-            ",".join(str(i) for i in ids),
-            before={"status": ReminderStatus.PENDING},
-            after={"ids": ids, "status": ReminderStatus.CANCELLED, "last_error": note},
-            reason=reason,
-        )
+    # One record for the batch, as the outbox's claims do.
+    reminder_state.move_many(
+        uow,
+        pending,
+        ReminderStatus.CANCELLED,
+        "reminder.cancelled",
+        changes={"last_error": note},
+        before={"status": ReminderStatus.PENDING},
+        after={"last_error": note},
+        reason=reason,
+    )
     log.info("withdrew %s: %d pending reminders cancelled", patient.study_id, len(pending))
     return len(pending)
 
@@ -232,8 +229,8 @@ def _replace_reminders(
     new = {r.slot: r for r in wanted}
     for slot, row in existing.items():
         if row.status == ReminderStatus.PENDING and slot not in new:
-            uow.update(
-                row, "reminder.cancelled", status=ReminderStatus.CANCELLED, last_error=RESCHEDULED
+            reminder_state.move(
+                uow, row, ReminderStatus.CANCELLED, "reminder.cancelled", last_error=RESCHEDULED
             )
             changes.cancelled += 1
     for slot, planned in new.items():
@@ -285,12 +282,13 @@ def _replace_reminders(
         ):
             continue  # this slot's time did not change (the evening dose of a lab day)
         _count(changes, past, added=row.status != ReminderStatus.PENDING)
-        uow.update(
+        reminder_state.move(
+            uow,
             row,
+            ReminderStatus.MISSED if past else ReminderStatus.PENDING,
             "reminder.rescheduled",
             due_at=planned.due,
             announces_at=planned.announces,
-            status=ReminderStatus.MISSED if past else ReminderStatus.PENDING,
             next_attempt_at=None,
             last_error=MISSED_AT_RESCHEDULE if past else None,
         )

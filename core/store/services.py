@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from core.store import reminder_state
 from core.store.enrollment import MISSED_AT_ENROLLMENT as MISSED_AT_ENROLLMENT
 from core.store.enrollment import Newcomer as Newcomer
 from core.store.enrollment import enroll_patient as enroll_patient
@@ -69,17 +70,14 @@ def claim_due_reminders(
     if not claimed:
         return []
     for reminder in claimed:
-        reminder.status = ReminderStatus.SENDING
-        reminder.claimed_by = worker
-        reminder.claimed_at = moment
         reminder.attempts += 1
-    uow.session.flush()
-    ids = [r.id for r in claimed]
-    uow.audit(
+    ids = reminder_state.move_many(
+        uow,
+        claimed,
+        ReminderStatus.SENDING,
         "reminder.claimed",
-        "reminder",
-        ",".join(str(i) for i in ids),
-        after={"ids": ids, "status": ReminderStatus.SENDING, "claimed_by": worker},
+        changes={"claimed_by": worker, "claimed_at": moment},
+        after={"claimed_by": worker},
     )
     log.debug("worker %s claimed reminders %s", worker, ids)
     return claimed
@@ -87,11 +85,12 @@ def claim_due_reminders(
 
 def mark_reminder_sent(uow: UnitOfWork, reminder: Reminder, *, message_id: int) -> Reminder:
     """A claimed reminder reached Telegram: ``sending -> sent`` with the message id."""
-    _require_status(reminder, ReminderStatus.SENDING)
-    return uow.update(
+    reminder_state.require(reminder, ReminderStatus.SENDING)
+    return reminder_state.move(
+        uow,
         reminder,
+        ReminderStatus.SENT,
         "reminder.sent",
-        status=ReminderStatus.SENT,
         telegram_message_id=message_id,
         sent_at=uow.now,
         last_error=None,
@@ -105,15 +104,16 @@ def mark_reminder_failed(
 
     ``error`` must not carry personal data (Telegram's error text does not).
     """
-    _require_status(reminder, ReminderStatus.SENDING)
+    reminder_state.require(reminder, ReminderStatus.SENDING)
     if retry_at is None:
-        return uow.update(
-            reminder, "reminder.failed", status=ReminderStatus.FAILED, last_error=error
+        return reminder_state.move(
+            uow, reminder, ReminderStatus.FAILED, "reminder.failed", last_error=error
         )
-    return uow.update(
+    return reminder_state.move(
+        uow,
         reminder,
+        ReminderStatus.PENDING,
         "reminder.retry_scheduled",
-        status=ReminderStatus.PENDING,
         next_attempt_at=retry_at,
         last_error=error,
     )
@@ -133,25 +133,13 @@ def mark_interrupted_uncertain(uow: UnitOfWork, *, worker: str | None = None) ->
     if worker is not None:
         query = query.where(Reminder.claimed_by == worker)
     rows = list(uow.session.exec(query).all())
-    for reminder in rows:
-        reminder.status = ReminderStatus.UNCERTAIN
-        reminder.last_error = "interrupted while sending"
-    if not rows:
-        return []
-    uow.session.flush()
-    ids = [r.id for r in rows if r.id is not None]
-    uow.audit(
+    return reminder_state.move_many(
+        uow,
+        rows,
+        ReminderStatus.UNCERTAIN,
         "reminder.uncertain",
-        "reminder",
-        ",".join(str(i) for i in ids),
-        after={"ids": ids, "status": ReminderStatus.UNCERTAIN},
+        changes={"last_error": "interrupted while sending"},
     )
-    return ids
-
-
-def _require_status(reminder: Reminder, status: ReminderStatus) -> None:
-    if reminder.status != status:
-        raise ValueError(f"reminder {reminder.id} is {reminder.status}, not {status}")
 
 
 # --- queries ---------------------------------------------------------------------
