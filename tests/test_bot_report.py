@@ -14,12 +14,14 @@ from bot.local_api.server import SentMessage
 from core.store.db import read_session
 from core.store.models import (
     AuditRecord,
+    Channel,
     Conversation,
     DoseAdministration,
     Drug,
     InviteRole,
     PatientReport,
     TriageStatus,
+    person_key,
 )
 from core.store.uow import UnitOfWork
 from tests.bot_harness import World
@@ -55,7 +57,7 @@ def audit_of(world: World, entity_key: str) -> list[AuditRecord]:
 
 def conversation_step(world: World, user: int) -> tuple[str, str] | None:
     with read_session(world.services.engine) as session:
-        row = session.get(Conversation, user)
+        row = session.get(Conversation, person_key(Channel.TELEGRAM, str(user)))
         return None if row is None else (row.flow, row.step)
 
 
