@@ -15,6 +15,9 @@ from telegram.error import Forbidden, NetworkError
 from bot.local_api import LocalBotApi, serve_forever
 from bot.local_api.client import ControlRequestError, LocalApiClient
 
+# A local Bot API server over HTTP, and one in a subprocess.
+pytestmark = pytest.mark.e2e
+
 TOKEN = "654321:" + "B" * 35
 USER = 2002
 ROOT = Path(__file__).resolve().parents[2]

@@ -35,6 +35,9 @@ from telegram.request import HTTPXRequest
 from bot.local_api import ControlError, LocalBotApi
 from bot.local_api.spec import load_schema
 
+# Every test talks HTTP to a local Bot API server.
+pytestmark = pytest.mark.e2e
+
 TOKEN = "123456:" + "A" * 35
 USER = 1001
 

@@ -7,6 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+# The benchmark as a process, on its smallest settings (over 30 s).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 REQUIRED = {
     "enroll": {"patients", "reminders", "seconds", "rows_per_s", "baseline_rows_per_s"},
     "cold_start": {"seconds", "rss_mb", "baseline_seconds"},

@@ -20,6 +20,9 @@ import pytest
 
 from bot.demo.scenario import run_demo
 
+# `python -m bot demo` as a process; its module fixture takes about a minute.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[2]
 STAMP = r"\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}\]"
 

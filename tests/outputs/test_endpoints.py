@@ -85,6 +85,8 @@ def test_worked_examples_and_cumulative() -> None:
     assert results["P04"].cumulative_week == 12  # 390 mg/24h < 0.4 g/24h, 36 g/L > 35 g/L
 
 
+# `python -m bot endpoints` as a subprocess.
+@pytest.mark.e2e
 def test_cli_json_matches_the_rules(tmp_path: Path) -> None:
     labs = tmp_path / "labs.csv"
     labs.write_text("\n".join(ROWS) + "\n", encoding="utf-8")
@@ -108,6 +110,7 @@ def test_cli_json_matches_the_rules(tmp_path: Path) -> None:
     assert "3.5 g/dL > 3.5 g/dL" in albumin["text"]
 
 
+@pytest.mark.e2e
 def test_cli_text_in_both_languages(tmp_path: Path) -> None:
     labs = tmp_path / "labs.csv"
     labs.write_text("\n".join(ROWS) + "\n", encoding="utf-8")
@@ -149,6 +152,7 @@ def test_bad_rows_name_their_line(bad_line: str, message: str) -> None:
     assert message in str(caught.value)
 
 
+@pytest.mark.e2e
 def test_every_bad_row_is_reported_at_once(tmp_path: Path) -> None:
     lines = [*ROWS[:3], "P01,F,0,urine_rbc,41,/hpf,,", "P01,M,24,urine_rbc,2,/hpf,,"]
     with pytest.raises(LabFileError) as caught:
@@ -169,6 +173,7 @@ def test_every_bad_row_is_reported_at_once(tmp_path: Path) -> None:
     assert f"{labs}: line 5:" in done.stderr
 
 
+@pytest.mark.e2e
 def test_missing_columns_and_files_are_explained(tmp_path: Path) -> None:
     labs = tmp_path / "labs.csv"
     labs.write_text("patient_id,week\nP01,0\n", encoding="utf-8")

@@ -323,6 +323,9 @@ def run_bot(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+# Two `python -m bot` subprocesses, over 2 s.
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_round_trip_export_then_endpoints_equals_the_summary(
     exported: Exported, protocol: Protocol, tmp_path: Path
 ) -> None:
@@ -366,6 +369,8 @@ def test_round_trip_export_then_endpoints_equals_the_summary(
     )
 
 
+# `python -m bot export` as a subprocess.
+@pytest.mark.e2e
 def test_export_command_line_reports_an_unreadable_database(tmp_path: Path) -> None:
     bad = tmp_path / "missing-dir" / "x" / "trial.db"
     bad.parent.mkdir(parents=True)

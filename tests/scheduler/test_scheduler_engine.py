@@ -77,6 +77,8 @@ def _status(db: DbEngine, reminder_id: int | None) -> tuple[ReminderStatus, str 
 # --- the whole plan ---------------------------------------------------------------------
 
 
+# The whole 24-week plan: about 5 s on SQLite, 30 s on PostgreSQL.
+@pytest.mark.slow
 async def test_every_reminder_of_both_arms_fires_once_in_order(
     engine: DbEngine, protocol: Protocol
 ) -> None:

@@ -253,6 +253,9 @@ def _run_cli(url: URL, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# `python -m bot audit verify` as subprocesses, over 3 s.
+@pytest.mark.e2e
+@pytest.mark.slow
 @SQLITE_ONLY
 def test_the_audit_verify_command_exits_non_zero_naming_the_record(
     db_url: URL, protocol: Protocol

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Runs pytest itself in subprocesses (about 10 s each).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[2]
 NOWHERE = "postgresql+psycopg://postgres@127.0.0.1:9/test"  # the discard port: nothing listens
 

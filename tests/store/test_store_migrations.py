@@ -174,6 +174,8 @@ def test_start_up_brings_an_old_or_empty_database_to_head(db_url: URL) -> None:
     assert _tables(db_url) == MODEL_TABLES | {"alembic_version"}
 
 
+# A fresh interpreter, to see which modules start-up imports.
+@pytest.mark.e2e
 def test_start_up_on_a_database_at_head_does_not_load_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'trial.db'}"
     migrate(url)

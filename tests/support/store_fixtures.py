@@ -29,9 +29,12 @@ from core.store.uow import UnitOfWork
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
+# Each PostgreSQL case builds and drops a schema on the server (about a second
+# each, over a minute together), so they are `slow`: `make test-fast` runs the
+# store's rules on SQLite only, `make test` on both.
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    pytest.param("postgresql", id="postgresql", marks=[pytest.mark.postgres, pytest.mark.slow]),
 ]
 
 
@@ -144,5 +147,7 @@ def count(engine: Engine, model: type[SQLModel]) -> int:
 # Run a test on one database only (overrides the parametrized ``db_url``).
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 POSTGRES_ONLY = pytest.mark.parametrize(
-    "db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+    "db_url",
+    [pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])],
+    indirect=True,
 )

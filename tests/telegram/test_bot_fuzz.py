@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import SQLModel, select
@@ -57,6 +58,9 @@ from core.store.services import claim_due_reminders, enroll_patient, mark_remind
 from core.store.uow import UnitOfWork
 from scheduler.clock import FakeClock
 from tests.support.db_state import audit_since, changed_tables, last_audit_seq, snapshot
+
+# The real Application against the local server, thousands of updates (about a minute).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TOKEN = "123456:" + "F" * 35
 BOT_USERNAME = "trial_companion_bot"

@@ -8,8 +8,13 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.local_api.server import LocalBotApi
 from tests.support.bot_harness import TOKEN
+
+# Real `python -m bot` processes against the local server, seconds each.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -29,6 +29,9 @@ from scheduler.pacing import Pacer
 from tests.support.bot_harness import TOKEN, World
 from tests.support.scheduler_fakes import reminder, reminders, run_until
 
+# The real bot over HTTP; the 24-week plan alone takes over 15 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 END_OF_PLAN = datetime(2027, 7, 1, tzinfo=UTC)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col, select
@@ -39,6 +40,9 @@ from core.store.services import enroll_patient
 from core.store.uow import UnitOfWork
 from tests.support.bot_harness import TOKEN
 from tests.support.scheduler_fakes import join, reminders
+
+# A real bot process killed and restarted against the local server (about 30 s).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 PATIENTS = 40
