@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: setup catalogs update-catalogs bytecode lint test demo run bench clean
+.PHONY: setup catalogs update-catalogs bytecode lint test test-fast demo run bench clean
 
 setup: $(STAMP) $(MO)
 
@@ -39,6 +39,12 @@ lint: $(STAMP)
 
 test: setup lint
 	$(PY) -m pytest -q
+
+# While working: the tests that need no end-to-end bot, server or subprocess
+# and are not slow (markers in pyproject.toml), in well under a minute.
+# `make test` still runs everything.
+test-fast: setup
+	$(PY) -m pytest -q -m "not e2e and not slow"
 
 demo: setup
 	$(PY) -m bot demo

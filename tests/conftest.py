@@ -1,31 +1,64 @@
-"""Shared fixtures. The catalogs are compiled here too, so `pytest` alone works."""
+"""Shared fixtures, the catalog check, and the automatic `e2e` marker.
+
+The tests never write into the source tree: the gettext catalogs are compiled by
+`make catalogs` (a prerequisite of `make test` and `make test-fast`), and a run
+without them stops at once, naming that command, instead of failing test by test.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from core.protocol import Protocol, load_protocol
 
-pytest_plugins = ["tests.store_fixtures", "tests.bot_harness"]
+# Plugins may only be declared in the root conftest (pytest refuses them elsewhere).
+pytest_plugins = ["tests.support.store_fixtures", "tests.support.bot_harness"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Fixtures that run the bot end to end: the real Application, polling the
+# local Bot API server over HTTP. A test that uses one is an `e2e` test.
+E2E_FIXTURES = frozenset({"world"})
 
-def _compile_catalogs() -> None:
-    for po in (ROOT / "locales").glob("*/LC_MESSAGES/messages.po"):
+
+def stale_catalogs(root: Path = ROOT) -> list[Path]:
+    """The compiled catalogs (.mo) that are missing or older than their .po.
+
+    Older counts as stale because that is make's own rule for the `catalogs`
+    target: a translation edited since the last compile would otherwise be
+    tested with the previous text.
+    """
+    stale = []
+    for po in sorted((root / "locales").glob("*/LC_MESSAGES/messages.po")):
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as src:
-                catalog = read_po(src)
-            with mo.open("wb") as dst:
-                write_mo(dst, catalog)
+            stale.append(mo.relative_to(root))
+    return stale
 
 
-_compile_catalogs()
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Listing tests (--collect-only) needs no catalogs; running them does.
+    if session.config.option.collectonly:
+        return
+    stale = stale_catalogs()
+    if stale:
+        names = ", ".join(str(path) for path in stale)
+        raise pytest.UsageError(
+            f"compiled catalogs missing or older than their .po: {names}; run `make catalogs`"
+        )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the end-to-end harness as `e2e`.
+
+    Done here rather than by hand so that a new test using `world` is
+    deselected by `make test-fast` without anyone remembering to mark it.
+    """
+    for item in items:
+        if E2E_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL
 
 from core.store.db import make_engine
 
-# The newest file in migrations/versions. tests/test_store_migrations.py checks
+# The newest file in migrations/versions. tests/store/test_store_migrations.py checks
 # it against Alembic's own head, so a new migration cannot be forgotten here.
 HEAD_REVISION = "0010"
 

@@ -1,0 +1,1 @@
+"""Bot conversations, command by command, through the end-to-end harness."""

@@ -1,0 +1,270 @@
+"""Escalations and the daily digest, end to end: who is told, when, and only once."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from bot.escalations import (
+    escalate_serious_events,
+    escalate_unconfirmed_infusions,
+    nudge_unstarted_collections,
+    periodic_jobs,
+    send_daily_digest,
+)
+from bot.routing import Router
+from core.schedule import EventKind, Slot
+from core.store.db import read_session
+from core.store.models import (
+    AdverseEvent,
+    InviteRole,
+    PlannedEventRow,
+    Reminder,
+    ReminderStatus,
+)
+from core.store.uow import UnitOfWork
+from scheduler.jobs import weekly_at
+from tests.support.bot_harness import START, World
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def add_serious_event(world: World, awareness: datetime) -> int:
+    patient = world.patient("P01")
+    assert patient.id is not None
+    with UnitOfWork(world.services.engine, "system", awareness) as uow:
+        ae = uow.add(
+            AdverseEvent(
+                patient_id=patient.id,
+                ctcae_version="5.0",
+                term="lung_infection",
+                verbatim="lung infection",
+                coded=True,
+                grade=3,
+                hospitalization=True,
+                onset_date=date(2026, 11, 29),
+                awareness_at=awareness,
+                reported_by="system",
+                reported_at=awareness,
+            ),
+            "adverse_event.reported",
+        )
+    assert ae.id is not None
+    return ae.id
+
+
+def bot(world: World) -> Router:
+    """The router escalations send through (the Application's bot on Telegram)."""
+    assert world.services.router is not None
+    return world.services.router
+
+
+async def test_serious_event_reminders_at_1_4_12_hours_and_once_each(world: World) -> None:
+    world.enroll("P01")
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
+    nurse = await world.join_staff(InviteRole.NURSE, "en")
+    ae_id = add_serious_event(world, START)
+    before = len(world.api.messages_to(coordinator))
+
+    assert (
+        await escalate_serious_events(bot(world), world.services, START + timedelta(minutes=59))
+        == 0
+    )
+    assert (
+        await escalate_serious_events(bot(world), world.services, START + timedelta(hours=1)) == 1
+    )
+    first = await world.api.wait_for_message(coordinator, contains=f"AE{ae_id}")
+    assert "is not acknowledged yet: 23 h left to report" in first.shown
+    assert f"/ack AE{ae_id}" in first.shown
+    # Run again for the same instant (a restart): nothing twice.
+    assert (
+        await escalate_serious_events(bot(world), world.services, START + timedelta(hours=1)) == 0
+    )
+    # Down from 1 h to 13 h: one reminder (the 12-hour one), not two.
+    assert (
+        await escalate_serious_events(bot(world), world.services, START + timedelta(hours=13)) == 1
+    )
+    second = await world.api.wait_for_message(coordinator, contains=f"AE{ae_id}")
+    assert "11 h left to report" in second.shown
+    assert len(world.api.messages_to(coordinator)) == before + 2
+    assert not [m for m in world.api.messages_to(nurse) if f"AE{ae_id}" in m.shown]
+    # Past the deadline.
+    assert (
+        await escalate_serious_events(bot(world), world.services, START + timedelta(hours=25)) == 1
+    )
+    late = await world.api.wait_for_message(coordinator, contains=f"AE{ae_id}")
+    assert "overdue by 1 h" in late.shown
+    # Acknowledged: escalation stops.
+    with UnitOfWork(world.services.engine, "system", START + timedelta(hours=26)) as uow:
+        row = uow.session.get(AdverseEvent, ae_id)
+        assert row is not None
+        uow.update(
+            row, "adverse_event.acknowledged", acknowledged_at=uow.now, acknowledged_by="system"
+        )
+    assert (
+        await escalate_serious_events(bot(world), world.services, START + timedelta(hours=48)) == 0
+    )
+
+
+async def test_unconfirmed_infusion_alerts_the_nurses_the_evening_before(world: World) -> None:
+    # Day 0 on 17 Nov puts infusion 1 (week 2) on 1 Dec at 09:00.
+    world.enroll("P01", day0=date(2026, 11, 17))
+    world.enroll("P02", day0=date(2026, 11, 17))
+    await world.join_patient("P01")
+    nurse = await world.join_staff(InviteRole.NURSE, "zh-hans")
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
+    with read_session(world.services.engine) as session:
+        infusion = session.exec(
+            select(PlannedEventRow).where(
+                PlannedEventRow.patient_id == world.patient("P02").id,
+                PlannedEventRow.kind == EventKind.BELIMUMAB_INFUSION,
+                PlannedEventRow.number == 1,
+            )
+        ).one()
+        confirmed = session.exec(
+            select(Reminder).where(
+                Reminder.event_id == infusion.id, Reminder.slot == Slot.INFUSION_EVENING_BEFORE
+            )
+        ).one()
+    # P02 said "I'll be there"; P01 said nothing.
+    with UnitOfWork(world.services.engine, "system", START) as uow:
+        row = uow.session.get(Reminder, confirmed.id)
+        assert row is not None
+        uow.update(
+            row, "reminder.answered", status=ReminderStatus.SENT, response="yes", responded_at=START
+        )
+    evening = local(date(2026, 11, 30), 21)
+    assert (
+        await escalate_unconfirmed_infusions(
+            bot(world), world.services, evening - timedelta(minutes=1)
+        )
+        == 0
+    )
+    assert await escalate_unconfirmed_infusions(bot(world), world.services, evening) == 1
+    alert = await world.api.wait_for_message(nurse, contains="P01")
+    assert "P01" in alert.shown
+    assert "贝利尤单抗输注 1" in alert.shown
+    assert "P02" not in alert.shown
+    assert (
+        await escalate_unconfirmed_infusions(
+            bot(world), world.services, evening + timedelta(hours=1)
+        )
+        == 0
+    )
+    assert not [m for m in world.api.messages_to(coordinator) if "P01" in m.shown]
+
+
+async def test_urine_collection_not_started_by_noon_gets_one_nudge_with_buttons(
+    world: World,
+) -> None:
+    # Day 0 on 3 Nov: the week-4 visit is 1 Dec, its collection starts 30 Nov at 07:00.
+    world.enroll("P01", day0=date(2026, 11, 3), language="en")
+    patient_user = await world.join_patient("P01")
+    with read_session(world.services.engine) as session:
+        start = session.exec(
+            select(Reminder)
+            .join(PlannedEventRow, col(PlannedEventRow.id) == Reminder.event_id)
+            .where(
+                Reminder.patient_id == world.patient("P01").id,
+                Reminder.slot == Slot.URINE_START,
+                PlannedEventRow.number == 2,
+            )
+        ).one()
+    with UnitOfWork(world.services.engine, "system", START) as uow:
+        row = uow.session.get(Reminder, start.id)
+        assert row is not None
+        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, telegram_message_id=1)
+    noon = local(date(2026, 11, 30), 12)
+    assert (
+        await nudge_unstarted_collections(bot(world), world.services, noon - timedelta(minutes=1))
+        == 0
+    )
+    assert await nudge_unstarted_collections(bot(world), world.services, noon) == 1
+    nudge = await world.api.wait_for_message(patient_user, contains="24-hour urine collection")
+    assert "Have you started your 24-hour urine collection today?" in nudge.shown
+    assert nudge.data_for("Started") == f"rem:{start.id}:started"
+    assert (
+        await nudge_unstarted_collections(bot(world), world.services, noon + timedelta(minutes=15))
+        == 0
+    )
+    await world.api.user_presses(patient_user, nudge.message_id, nudge.data_for("Started"))
+    await world.api.wait_until(lambda: any(a.text for a in world.api.callback_answers))
+    with read_session(world.services.engine) as session:
+        assert session.get(Reminder, start.id).response == "started"  # type: ignore[union-attr]
+
+
+async def test_daily_digest_lists_today_overdue_and_open_serious_clocks(world: World) -> None:
+    world.enroll("P01", day0=date(2026, 11, 17))  # infusion 1 on 1 Dec
+    world.enroll("P02", day0=date(2026, 11, 3))  # urine collection 2 starts 30 Nov, visit 1 Dec
+    world.enroll("P03", day0=date(2026, 11, 16))  # infusion 1 on 30 Nov: overdue on 1 Dec
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
+    add_serious_event(world, local(date(2026, 11, 30), 10))
+    morning = local(date(2026, 12, 1), 8, 30)
+    assert await send_daily_digest(bot(world), world.services, morning) == 1
+    digest = await world.api.wait_for_message(coordinator, contains="Daily digest")
+    text = digest.shown
+    assert "Daily digest for Tue, Dec 1, 2026." in text
+    assert "Today: 3." in text  # P01 infusion 1; P02 infusion 2 and renal assessment 2
+    assert "P01: Belimumab infusion 1" in text
+    assert "P02: Renal assessment 2" in text
+    assert "Overdue:" in text
+    assert "P03: Belimumab infusion 1" in text
+    assert "Serious adverse events not acknowledged: 1." in text
+    assert "AE1 P01: 1 h left" in text
+
+
+def test_weekly_schedule_is_monday_at_nine_in_the_trial_zone() -> None:
+    schedule = weekly_at(0, datetime(2000, 1, 1, 9, 0).time(), SHANGHAI)
+    first = schedule(datetime(2026, 12, 2, 0, 0, tzinfo=UTC))  # a Wednesday
+    assert first.astimezone(SHANGHAI) == datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI)
+    assert schedule(first) - first == timedelta(days=7)
+
+
+def test_every_escalation_is_a_periodic_job(world: World) -> None:
+    names = {job.name for job in periodic_jobs(bot(world), world.services)}
+    assert names == {
+        "sae-escalations",
+        "infusion-confirmation",
+        "urine-nudge",
+        "daily-digest",
+        "weekly-summary",
+    }
+
+
+async def test_a_patient_who_unblocks_the_bot_is_reachable_again(world: World) -> None:
+    world.enroll("P01", language="en")
+    user = await world.join_patient("P01")
+    with UnitOfWork(world.services.engine, "system", START) as uow:
+        row = uow.session.get(type(world.patient("P01")), world.patient("P01").id)
+        assert row is not None
+        uow.update(row, "patient.unreachable", unreachable_since=START)
+    answer = await world.say(user, "/schedule")
+    assert "Your next study events:" in answer.shown
+    assert world.patient("P01").unreachable_since is None
+
+
+async def test_escalation_messages_wait_for_the_engines_pacer(world: World) -> None:
+    """Jobs share Telegram's per-chat budget with the reminders (one pacer for both)."""
+    world.enroll("P01")
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
+    add_serious_event(world, START)
+    paced: list[Hashable] = []
+
+    async def pace(recipient: Hashable) -> float:
+        paced.append(recipient)
+        return 0.0
+
+    sent = await escalate_serious_events(
+        bot(world), world.services, START + timedelta(hours=1), pace
+    )
+    assert sent == 1
+    member = world.staff_with_telegram_user(coordinator)
+    assert member is not None
+    assert paced == [f"staff:{member.id}"]

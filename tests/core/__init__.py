@@ -1,0 +1,1 @@
+"""Pure rules: no database, no bot, no network."""

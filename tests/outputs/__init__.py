@@ -1,0 +1,1 @@
+"""Outputs and command lines: exports, plots, summaries, the demo, the benchmark smoke test."""

@@ -1,0 +1,46 @@
+"""``make bench`` runs end to end on a tiny trial and prints its JSON last (figures not checked)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# The benchmark as a process, on its smallest settings (over 30 s).
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REQUIRED = {
+    "enroll": {"patients", "reminders", "seconds", "rows_per_s", "baseline_rows_per_s"},
+    "cold_start": {"seconds", "rss_mb", "baseline_seconds"},
+    "burst": {"reminders", "msgs_per_s", "flood_errors", "lost", "duplicates"},
+    "lateness_ms": {"p50", "p99"},
+    "status_ms": {"p95"},
+}
+
+
+def test_bench_prints_the_issue_json_as_its_last_line() -> None:
+    root = Path(__file__).resolve().parents[2]
+    args = ["--patients", "20", "--burst", "30", "--lateness", "10", "--lateness-span", "3"]
+    args += ["--baseline-patients", "2", "--status-runs", "3"]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for section, keys in REQUIRED.items():
+        assert keys <= set(result[section]), (section, keys - set(result[section]))
+    assert result["enroll"]["patients"] == 20
+    assert result["enroll"]["reminders"] > 20  # every patient got a plan
+    assert result["burst"]["reminders"] == 30
+    assert result["burst"]["lost"] == 0
+    assert result["burst"]["duplicates"] == 0
+    assert result["burst"]["flood_errors"] == 0
+    assert result["lateness_ms"]["p50"] >= 0  # nothing is delivered before it is due

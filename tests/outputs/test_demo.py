@@ -1,0 +1,164 @@
+"""``make demo`` plays the scripted trial with the real bot, in each person's language.
+
+The scenario runs shortened (through week 4 instead of 24): the real
+``python -m bot run`` process on its rehearsal clock, the local Bot API server
+in this process. The transcript must show every step of the scenario, each in
+the language of the person it concerns.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bot.demo.scenario import run_demo
+
+# `python -m bot demo` as a process; its module fixture takes about a minute.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+STAMP = r"\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}\]"
+
+
+def _lines(text: str, head: str) -> list[str]:
+    """Transcript entries (with their continuation lines) whose heading matches ``head``."""
+    entries = re.split(r"\n(?=\[|==)", text)
+    pattern = re.compile(STAMP + " " + head)
+    return [e for e in entries if pattern.match(e)]
+
+
+def _any(entries: list[str], *needles: str) -> bool:
+    return any(all(n in e for n in needles) for e in entries)
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    import asyncio
+
+    output = tmp_path_factory.mktemp("demo-output")
+    shown = io.StringIO()
+    asyncio.run(run_demo(output, short=True, out=shown))
+    return (output / "transcript.txt").read_text(encoding="utf-8"), output
+
+
+def test_staff_join_by_invitation_in_their_languages(played: tuple[str, Path]) -> None:
+    text, _ = played
+    to_coordinator = _lines(text, re.escape("bot -> coordinator (中文)"))
+    to_nurse = _lines(text, re.escape("bot -> nurse (English)"))
+    assert _any(to_coordinator, "欢迎以协调员身份加入研究团队")
+    assert _any(_lines(text, re.escape("coordinator (中文)")), "/invite 护士")
+    assert _any(to_coordinator, "护士的一次性加入链接")
+    assert _any(to_nurse, "Welcome to the study team as nurse")
+
+
+@pytest.mark.parametrize(
+    ("study_id", "language", "arm_word", "chosen", "privacy"),
+    [
+        ("P01", "中文", "belimumab_mt", "语言已设为：中文", "关于您的数据"),
+        ("P02", "English", "belimumab_mt", "Language set: English", "About your data"),
+        ("P03", "中文", "mt_only", "语言已设为：中文", "关于您的数据"),
+        ("P04", "English", "mt_only", "Language set: English", "About your data"),
+    ],
+)
+def test_four_patients_enrolled_and_joined_in_their_language(
+    played: tuple[str, Path],
+    study_id: str,
+    language: str,
+    arm_word: str,
+    chosen: str,
+    privacy: str,
+) -> None:
+    text, _ = played
+    typed = _lines(text, re.escape("coordinator (中文)"))
+    assert _any(typed, f"/enroll {study_id} {arm_word} 2026-12-01")
+    assert _any(_lines(text, re.escape("bot -> coordinator (中文)")), f"{study_id} 已入组")
+    to_patient = _lines(text, re.escape(f"bot -> {study_id} ({language})"))
+    assert _any(to_patient, chosen)
+    assert _any(to_patient, privacy, "120")
+
+
+def test_reminders_reach_patients_in_their_language_and_they_press_buttons(
+    played: tuple[str, Path],
+) -> None:
+    text, _ = played
+    assert _any(_lines(text, re.escape("bot -> P01 (中文)")), "24 小时尿液收集")
+    assert _any(_lines(text, re.escape("bot -> P03 (中文)")), "24 小时尿液收集")
+    assert _any(_lines(text, re.escape("bot -> P02 (English)")), "24-hour urine collection")
+    assert _any(_lines(text, re.escape("bot -> P02 (English)")), "belimumab infusion 1")
+    assert _any(_lines(text, re.escape("bot -> P01 (中文)")), "贝利尤单抗输注")
+    presses = _lines(text, r"P0\d \((中文|English)\): \[")
+    assert len(presses) >= 4
+    assert _any(_lines(text, re.escape("P02 (English)")), "[I need another day]")
+    assert _any(_lines(text, re.escape("bot -> P02 (English)")), "another day")
+
+
+def test_red_flag_gets_emergency_instructions_and_an_urgent_alert(
+    played: tuple[str, Path],
+) -> None:
+    text, _ = played
+    assert _any(_lines(text, re.escape("P04 (English)")), "[Trouble breathing]")
+    assert _any(_lines(text, re.escape("bot -> P04 (English)")), "call 120")
+    assert _any(_lines(text, re.escape("bot -> coordinator (中文)")), "紧急", "P04")
+    assert _any(_lines(text, re.escape("bot -> nurse (English)")), "URGENT", "P04")
+
+
+def test_serious_adverse_event_alert_and_acknowledgement(played: tuple[str, Path]) -> None:
+    text, _ = played
+    typed = _lines(text, re.escape("nurse (English)"))
+    assert _any(typed, "/ae P01 lung infection G3 serious=hospitalization onset=2026-12-20")
+    assert _any(_lines(text, re.escape("bot -> nurse (English)")), "AE1 is serious")
+    assert _any(_lines(text, re.escape("bot -> coordinator (中文)")), "严重不良事件 AE1", "P01")
+    assert _any(_lines(text, re.escape("coordinator (中文)")), "/ack AE1")
+    acks = _lines(text, re.escape("bot -> coordinator (中文)"))
+    assert _any(acks, "AE1", "24")
+
+
+def test_labs_give_a_response_class(played: tuple[str, Path]) -> None:
+    text, _ = played
+    typed = _lines(text, re.escape("nurse (English)"))
+    assert _any(typed, "/labs P01 w0 protein=4.2g/24h")
+    assert _any(typed, "/labs P01 w4 protein=0.25g/24h")
+    to_nurse = _lines(text, re.escape("bot -> nurse (English)"))
+    assert _any(to_nurse, "P01, week 4, is complete", "complete response (CR)")
+    assert _any(to_nurse, "P03, week 4, is complete", "partial response (PR)")
+    assert _any(_lines(text, re.escape("bot -> coordinator (中文)")), "P01 第 4 周")
+
+
+def test_status_summary_plots_and_export(played: tuple[str, Path]) -> None:
+    text, output = played
+    typed = _lines(text, re.escape("coordinator (中文)"))
+    for command in ("/status", "/summary", "/plot proteinuria", "/export"):
+        assert _any(typed, command)
+    to_coordinator = _lines(text, re.escape("bot -> coordinator (中文)"))
+    assert _any(to_coordinator, "试验概况")
+    assert _any(to_coordinator, "试验汇总")
+    assert _any(to_coordinator, "[picture]")
+    assert _any(to_coordinator, "[file trial-", ".xlsx]")
+    for name in ("trial.xlsx", "csv.zip", "plots/proteinuria.png", "plots/swimmer.png"):
+        assert (output / name).stat().st_size > 0, name
+    assert (output / "plots/proteinuria.png").read_bytes().startswith(b"\x89PNG")
+    with zipfile.ZipFile(output / "csv.zip") as archive:
+        assert "labs.csv" in [Path(n).name for n in archive.namelist()]
+    assert list((output / "csv").rglob("labs.csv"))
+
+
+def test_demo_refuses_a_telegram_token_and_points_to_make_run(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--output", str(tmp_path / "out")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "make run" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,1 @@
+"""The reminder engine on fake time with scripted fakes (no Telegram)."""

@@ -1,0 +1,1 @@
+"""The store: models, units of work, migrations, on SQLite and PostgreSQL."""

@@ -1,0 +1,194 @@
+"""Alembic migrations: from empty to head and back, and they match the models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import pytest
+from alembic.util import CommandError
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
+
+from bot import cli
+from core.protocol import Protocol
+from core.schedule import EventKind, Slot
+from core.store.audit import verify
+from core.store.db import make_engine, read_session
+from core.store.migrate import current_revision, head_revision, migrate, schema_differences
+from core.store.models import EventStatus, Reminder, ReminderStatus
+from core.store.schema import HEAD_REVISION, ensure_schema, stored_revision
+from core.store.services import claim_due_reminders
+from core.store.uow import UnitOfWork
+from tests.support.store_fixtures import count, enroll, url_text
+
+MODEL_TABLES = set(SQLModel.metadata.tables)
+
+
+def _tables(url: URL) -> set[str]:
+    engine = make_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_empty_to_head_then_downgrade_to_empty(db_url: URL) -> None:
+    assert _tables(db_url) == set()
+    before, after = migrate(db_url, "head")
+    assert (before, after) == (None, head_revision())
+    assert _tables(db_url) == MODEL_TABLES | {"alembic_version"}
+    assert {"patient", "reminder", "audit_record", "adverse_event"} <= MODEL_TABLES
+
+    before, after = migrate(db_url, "base")
+    assert (before, after) == (head_revision(), None)
+    assert _tables(db_url) == {"alembic_version"}  # Alembic's bookkeeping only, and empty
+    assert current_revision(db_url) is None
+
+    migrate(db_url)  # and up again
+    assert _tables(db_url) == MODEL_TABLES | {"alembic_version"}
+
+
+def test_the_models_and_the_migrations_agree(db_url: URL) -> None:
+    migrate(db_url)
+    assert schema_differences(db_url) == []
+
+
+def test_the_comparison_would_see_a_difference(db_url: URL) -> None:
+    """The agreement check can fail: drift the database and it reports it."""
+    migrate(db_url)
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_reminder_status_due_at"))
+        connection.execute(text("ALTER TABLE staff ADD COLUMN full_name VARCHAR(80)"))
+    engine.dispose()
+    differences = [str(d) for d in schema_differences(db_url)]
+    assert any("ix_reminder_status_due_at" in d for d in differences)
+    assert any("full_name" in d for d in differences)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("reminder", "status", "'bogus'"),
+        ("reminder", "slot", "'dose_9'"),
+        ("planned_event", "kind", "'picnic'"),
+        ("planned_event", "status", "'lost'"),
+    ],
+)
+def test_the_migrated_schema_refuses_values_outside_a_vocabulary(
+    db_url: URL, protocol: Protocol, table: str, column: str, value: str
+) -> None:
+    migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        enroll(engine, protocol)
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text(f"UPDATE {table} SET {column} = {value}"))
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_schema_accepts_every_value_of_a_vocabulary(
+    db_url: URL, protocol: Protocol
+) -> None:
+    """The vocabulary CHECKs (rewritten as comparisons in 0008) let every member in."""
+    migrate(db_url)
+    engine = make_engine(db_url)
+    vocabularies: list[tuple[str, str, type[StrEnum]]] = [
+        ("reminder", "status", ReminderStatus),
+        ("reminder", "slot", Slot),
+        ("planned_event", "kind", EventKind),
+        ("planned_event", "status", EventStatus),
+    ]
+    try:
+        enroll(engine, protocol)
+        # and a column of the unique key made unique too, so only the CHECK can refuse
+        spare = {"reminder": "revision", "planned_event": "number"}
+        for table, column, vocabulary in vocabularies:
+            for i, member in enumerate(vocabulary):
+                with engine.begin() as connection:
+                    row = connection.execute(text(f"SELECT min(id) FROM {table}")).scalar_one()
+                    connection.execute(
+                        text(
+                            f"UPDATE {table} SET {column} = :value, {spare[table]} = :spare "
+                            "WHERE id = :id"
+                        ),
+                        {"value": member.value, "spare": 1000 + i, "id": row},
+                    )
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_schema_runs_the_store(db_url: URL, protocol: Protocol) -> None:
+    migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        enroll(engine, protocol)
+        with UnitOfWork(engine, "system", datetime(2027, 12, 1, tzinfo=UTC)) as uow:
+            claimed = claim_due_reminders(uow, limit=5, worker="w1")
+        assert len(claimed) == 5
+        assert count(engine, Reminder) > 5
+        with read_session(engine) as session:
+            assert verify(session) is None
+    finally:
+        engine.dispose()
+
+
+def test_the_migrate_command(
+    db_url: URL, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url_text(db_url))
+    assert cli.main(["migrate"]) == 0
+    assert head_revision() in capsys.readouterr().out
+    assert current_revision(db_url) == head_revision()
+    assert cli.main(["migrate", "--to", "no-such-revision"]) == 2
+    assert "no-such-revision" in capsys.readouterr().err
+    assert cli.main(["migrate", "--to", "base"]) == 0
+    assert _tables(db_url) == {"alembic_version"}
+    assert cli.main(["migrate", "--to", head_revision()]) == 0
+    assert current_revision(db_url) == head_revision()
+
+
+def test_an_unknown_revision_is_refused(db_url: URL) -> None:
+    with pytest.raises(CommandError):
+        migrate(db_url, "ffffffff")
+
+
+def test_the_recorded_head_is_alembics_head() -> None:
+    """A new migration must also be named in core.store.schema, or start-up would
+    take an old database for an up-to-date one."""
+    assert head_revision() == HEAD_REVISION
+
+
+def test_start_up_brings_an_old_or_empty_database_to_head(db_url: URL) -> None:
+    assert ensure_schema(db_url) == (None, head_revision())
+    migrate(db_url, "0007")
+    assert stored_revision(db_url) == "0007"
+    assert ensure_schema(db_url) == ("0007", head_revision())
+    assert _tables(db_url) == MODEL_TABLES | {"alembic_version"}
+
+
+# A fresh interpreter, to see which modules start-up imports.
+@pytest.mark.e2e
+def test_start_up_on_a_database_at_head_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    migrate(url)
+    script = (
+        "import sys\n"
+        "from core.store.schema import ensure_schema\n"
+        f"print(ensure_schema({url!r}), 'alembic' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    ).stdout
+    assert out.strip() == f"('{head_revision()}', '{head_revision()}') False"

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (fixtures, harness, seeds, fakes); no tests here."""

@@ -1,0 +1,1 @@
+"""Telegram itself: the real Application, real processes, the local Bot API server."""

@@ -1,0 +1,330 @@
+"""The reminder engine end to end: the real bot, over HTTP, against the local Bot API server.
+
+The trial clock is the world's FakeClock and the pacer runs on fake
+monotonic time, so nothing here waits for real time to pass except the
+HTTP round trips (and the deliberate read timeout of one test).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.channels.telegram.transport import TelegramTransport
+from bot.i18n import Translator
+from bot.reminder_view import REPEAT_NOTE, render_reminder
+from bot.routing import MISSED_HEADER, REJECTED, UNREACHABLE, Router
+from bot.runner import engine_router
+from core.store.db import read_session
+from core.store.models import (
+    Channel,
+    InviteRole,
+    Patient,
+    PatientStatus,
+    PlannedEventRow,
+    ReminderStatus,
+)
+from core.store.uow import UnitOfWork
+from scheduler.clock import FakeMonotonic
+from scheduler.engine import Engine
+from scheduler.pacing import Pacer
+from tests.support.bot_harness import TOKEN, World
+from tests.support.scheduler_fakes import reminder, reminders, run_until
+
+# The real bot over HTTP; the 24-week plan alone takes over 15 s.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+END_OF_PLAN = datetime(2027, 7, 1, tzinfo=UTC)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class Setup:
+    world: World
+    engine: Engine
+    mono: FakeMonotonic
+    coordinator: int
+
+
+def _engine(world: World, outlet: Router, mono: FakeMonotonic) -> Engine:
+    return Engine(
+        world.services.engine,
+        world.clock,
+        outlet,
+        outlet,
+        pacer=Pacer(monotonic=mono, sleep=mono.sleep),
+        worker="testhost-1",
+    )
+
+
+@pytest.fixture
+async def setup(world: World) -> Setup:
+    assert world.app is not None
+    coordinator = await world.join_staff(InviteRole.COORDINATOR)
+    mono = FakeMonotonic()
+    # The engine's own bot, as in production (bot.runner.build_engine).
+    return Setup(
+        world, _engine(world, engine_router(world.app, world.services), mono), mono, coordinator
+    )
+
+
+async def _patient(world: World, study_id: str, *, zh: bool = False, **kwargs: Any) -> Patient:
+    world.enroll(study_id, language="zh_Hans" if zh else "en", **kwargs)
+    await world.join_patient(study_id, "zh" if zh else "en", "中文" if zh else "English")
+    return world.patient(study_id)
+
+
+def _bot_messages(world: World, chat: int | None, after: int) -> list[str]:
+    assert chat is not None
+    return [m.shown for m in world.api.messages_to(chat) if m.message_id > after]
+
+
+def _last_id(world: World, chat: int | None) -> int:
+    assert chat is not None
+    sent = world.api.messages_to(chat)
+    return sent[-1].message_id if sent else 0
+
+
+def _expected_text(
+    world: World, patient: Patient, reminder_id: int | None, repeat: bool = False
+) -> str:
+    r = reminder(world.services.engine, reminder_id)
+    with read_session(world.services.engine) as session:
+        event = session.get(PlannedEventRow, r.event_id)
+    assert event is not None
+    t = Translator(patient.language.value, world.services.zone)
+    text, _ = render_reminder(t, world.services.protocol, r, event, repeat=repeat)
+    return text
+
+
+# --- the whole plan ------------------------------------------------------------------------
+
+
+async def test_a_24_week_plan_reaches_each_patient_once_in_order_in_their_language(
+    setup: Setup,
+) -> None:
+    world, engine = setup.world, setup.engine
+    zh = await _patient(world, "Z01", zh=True, arm="belimumab_mt", daily_doses=True)
+    en = await _patient(world, "E01", arm="mt_only", daily_doses=True)
+    before = {p.study_id: _last_id(world, world.chat_of(p)) for p in (zh, en)}
+
+    await run_until(engine, world.clock, END_OF_PLAN)
+
+    for patient in (zh, en):
+        assert patient.id is not None
+        assert world.chat_of(patient) is not None
+        planned = [
+            r
+            for r in reminders(world.services.engine, patient.id)
+            if r.due_at >= world.clock.now() - timedelta(days=400)
+        ]
+        due = [r for r in planned if r.status != ReminderStatus.MISSED or r.last_error is None]
+        sendable = [r for r in planned if r.sent_at is not None]
+        assert len(sendable) > 300
+        # Everything not already past at enrollment was sent, once.
+        assert {r.status for r in due} == {ReminderStatus.SENT}
+        assert sendable == due
+        # In order of due time: Telegram's message ids grow in the same order.
+        ids = [r.telegram_message_id or 0 for r in sendable]
+        assert ids == sorted(ids)
+        assert len(set(ids)) == len(ids)
+        shown = _bot_messages(world, world.chat_of(patient), before[patient.study_id])
+        assert len(shown) == len(sendable)
+        # In the patient's language, exactly as rendered for them.
+        for r, text in zip(sendable, shown, strict=True):
+            assert r.id is not None
+            assert text == _expected_text(world, patient, r.id)
+        has_chinese = [bool(CJK.search(text)) for text in shown]
+        assert all(has_chinese) if patient is zh else not any(has_chinese)
+
+
+# --- the send-time re-check ----------------------------------------------------------------
+
+
+async def test_a_withdrawn_patient_gets_nothing(setup: Setup) -> None:
+    world = setup.world
+    p = await _patient(world, "W01", daily_doses=True)
+    assert p.id is not None and world.chat_of(p) is not None
+    last = _last_id(world, world.chat_of(p))
+    with UnitOfWork(world.services.engine, "staff:1", world.clock.now()) as uow:
+        row = uow.session.get(Patient, p.id)
+        assert row is not None
+        uow.update(row, "patient.withdrawn", status=PatientStatus.WITHDRAWN)
+    first = next(
+        r for r in reminders(world.services.engine, p.id) if r.status == ReminderStatus.PENDING
+    )
+    await run_until(setup.engine, world.clock, first.due_at + timedelta(days=1))
+    assert _bot_messages(world, world.chat_of(p), last) == []
+    assert reminder(world.services.engine, first.id).status == ReminderStatus.SKIPPED
+
+
+# --- each error class, injected at the local server -----------------------------------------
+
+
+async def _first_pending(setup: Setup, study_id: str) -> tuple[Patient, int, int]:
+    p = await _patient(setup.world, study_id, daily_doses=True)
+    assert p.id is not None and setup.world.chat_of(p) is not None
+    first = next(
+        r
+        for r in reminders(setup.world.services.engine, p.id)
+        if r.status == ReminderStatus.PENDING
+    )
+    assert first.id is not None
+    setup.world.clock.set(first.due_at)
+    return p, first.id, _last_id(setup.world, setup.world.chat_of(p))
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "retry_after"),
+    [
+        pytest.param("http_500", {}, None, id="5xx"),
+        pytest.param("drop", {}, None, id="connection dropped"),
+        pytest.param("http_429", {"retry_after": 7}, 7, id="429 retry_after"),
+    ],
+)
+async def test_nothing_delivered_goes_back_to_pending_and_is_sent_after_the_backoff(
+    setup: Setup, kind: str, params: dict[str, Any], retry_after: int | None
+) -> None:
+    world, engine = setup.world, setup.engine
+    p, rid, last = await _first_pending(setup, "F01")
+    world.api.inject_fault("sendMessage", kind, **params)
+    report = await engine.run_due()
+    assert report.retrying == [rid]
+    row = reminder(world.services.engine, rid)
+    assert row.status == ReminderStatus.PENDING
+    wait = timedelta(seconds=retry_after or 2)
+    assert row.next_attempt_at == world.clock.now() + wait
+    assert _bot_messages(world, world.chat_of(p), last) == []
+
+    world.clock.advance(wait - timedelta(seconds=1))
+    await engine.run_due()
+    assert reminder(world.services.engine, rid).status == ReminderStatus.PENDING
+    world.clock.advance(timedelta(seconds=1))
+    mono_before = setup.mono()
+    await engine.run_due()
+    row = reminder(world.services.engine, rid)
+    assert (row.status, row.attempts, row.is_repeat) == (ReminderStatus.SENT, 2, False)
+    assert _bot_messages(world, world.chat_of(p), last) == [_expected_text(world, p, rid)]
+    if retry_after is not None:
+        # The pacer held that chat for Telegram's retry_after (real seconds).
+        assert setup.mono() - mono_before >= retry_after - 1
+
+
+async def test_a_read_timeout_after_delivery_gets_exactly_one_repeat(setup: Setup) -> None:
+    world = setup.world
+    p, rid, last = await _first_pending(setup, "T01")
+    request = HTTPXRequest(read_timeout=0.3, connect_timeout=2.0)
+    async with Bot(TOKEN, base_url=world.api.base_url, request=request) as impatient:
+        engine = _engine(
+            world,
+            Router(world.services, {Channel.TELEGRAM: TelegramTransport(impatient)}),
+            setup.mono,
+        )
+        world.api.inject_fault("sendMessage", "timeout_after_delivery", delay=1.0)
+        report = await engine.run_due()
+    assert report.repeats_scheduled == [rid]
+    assert report.sent == [rid]
+    row = reminder(world.services.engine, rid)
+    assert (row.status, row.is_repeat) == (ReminderStatus.SENT, True)
+    shown = _bot_messages(world, world.chat_of(p), last)
+    # Delivered twice: the original (whose answer timed out) and one repeat that says so.
+    assert shown == [
+        _expected_text(world, p, rid),
+        _expected_text(world, p, rid, repeat=True),
+    ]
+    assert shown[1].startswith(REPEAT_NOTE)
+
+
+async def test_a_patient_who_blocked_the_bot_is_unreachable_and_coordinators_told_once(
+    setup: Setup,
+) -> None:
+    world, engine = setup.world, setup.engine
+    p, rid, last = await _first_pending(setup, "B01")
+    coordinator_last = _last_id(world, setup.coordinator)
+    world.api.inject_fault("sendMessage", "forbidden")
+    await engine.run_due()
+    row = reminder(world.services.engine, rid)
+    assert row.status == ReminderStatus.FAILED
+    alert = await world.reply(setup.coordinator)
+    assert alert.shown == Translator("en", world.services.zone)._(UNREACHABLE, study_id="B01")
+    # Two more days: nothing more is attempted for them, and no second alert.
+    requests_before = len(world.api.requests)
+    await run_until(engine, world.clock, world.clock.now() + timedelta(days=2))
+    assert all(
+        r.params.get("chat_id") != world.chat_of(p) for r in world.api.requests[requests_before:]
+    )
+    later = [
+        r
+        for r in reminders(world.services.engine, p.id)
+        if r.id != rid and r.due_at <= world.clock.now()
+    ]
+    assert {
+        r.status for r in later if r.last_error != "due before enrollment; never sent late"
+    } == {ReminderStatus.SKIPPED}
+    assert len(_bot_messages(world, setup.coordinator, coordinator_last)) == 1
+    assert _bot_messages(world, world.chat_of(p), last) == []
+    with read_session(world.services.engine) as session:
+        stored = session.get(Patient, p.id)
+        assert stored is not None
+        assert stored.unreachable_since is not None
+
+
+async def test_a_rejected_reminder_fails_with_the_reason_and_coordinators_are_told(
+    setup: Setup,
+) -> None:
+    world, engine = setup.world, setup.engine
+    _, rid, _ = await _first_pending(setup, "R01")
+    reason = "Bad Request: chat not found"
+    world.api.inject_fault("sendMessage", "http_400", description=reason)
+    await engine.run_due()
+    row = reminder(world.services.engine, rid)
+    assert row.status == ReminderStatus.FAILED
+    # PTB hands over Telegram's description without its "Bad Request: " prefix.
+    assert row.last_error is not None
+    assert row.last_error.lower() == "chat not found"
+    alert = await world.reply(setup.coordinator)
+    t = Translator("en", world.services.zone)
+    assert alert.shown == t._(REJECTED, reminder_id=rid, study_id="R01", reason=row.last_error)
+
+
+# --- downtime --------------------------------------------------------------------------------
+
+
+async def test_after_two_days_down_useful_reminders_go_late_and_one_summary_lists_the_rest(
+    setup: Setup,
+) -> None:
+    world, engine = setup.world, setup.engine
+    p = await _patient(world, "D01", daily_doses=True)
+    assert p.id is not None and world.chat_of(p) is not None
+    planned = reminders(world.services.engine, p.id)
+    infusion_eve = [r for r in planned if r.slot == "infusion_evening_before"][1]
+    back = infusion_eve.announces_at - timedelta(hours=3)
+    await run_until(engine, world.clock, back - timedelta(days=2))
+    last = _last_id(world, world.chat_of(p))
+    coordinator_last = _last_id(world, setup.coordinator)
+
+    world.clock.set(back)  # two days without running
+    report = await engine.run_due()
+
+    overdue = [r for r in planned if back - timedelta(days=2) < r.due_at <= back]
+    late = [r for r in overdue if r.announces_at >= back]
+    missed = [r for r in overdue if r.announces_at < back]
+    assert infusion_eve in late
+    assert len(missed) >= 4
+    assert report.sent == [r.id for r in late]
+    assert _bot_messages(world, world.chat_of(p), last) == [
+        _expected_text(world, p, r.id) for r in late
+    ]
+    for r in missed:
+        assert reminder(world.services.engine, r.id).status == ReminderStatus.MISSED
+    summary = _bot_messages(world, setup.coordinator, coordinator_last)
+    assert len(summary) == 1
+    t = Translator("en", world.services.zone)
+    assert summary[0].startswith(t._(MISSED_HEADER, count=len(missed)))
+    assert summary[0].count("D01:") == len(missed)
