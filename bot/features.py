@@ -25,11 +25,17 @@ from bot.staff import (
     adverse_events,  # noqa: F401 - importing these registers the clinical data commands
     assessments,  # noqa: F401
     commands,
-    coordinator,  # noqa: F401 - importing it registers the coordinator commands
     doses,  # noqa: F401
     labs,  # noqa: F401
     reports,  # noqa: F401 - importing these registers /reports, /triage and /status
     status,  # noqa: F401
+)
+from bot.staff.coordinator import (  # noqa: F401 - importing these registers /enroll ... /ack
+    ack,
+    enroll,
+    invite,
+    reschedule,
+    withdraw,
 )
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, Any]]
