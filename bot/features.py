@@ -19,11 +19,17 @@ from bot.staff import (
     adverse_events,
     assessments,
     commands,
-    coordinator,
     doses,
     labs,
     reports,
     status,
+)
+from bot.staff.coordinator import (
+    ack,
+    enroll,
+    invite,
+    reschedule,
+    withdraw,
 )
 
 FEATURES: list[Feature] = [
@@ -37,7 +43,11 @@ FEATURES: list[Feature] = [
     # Staff: every command by one message or as a guided flow, stored on Confirm.
     commands.FEATURE,
     actions.FEATURE,
-    coordinator.FEATURE,
+    enroll.FEATURE,
+    invite.FEATURE,
+    withdraw.FEATURE,
+    reschedule.FEATURE,
+    ack.FEATURE,
     adverse_events.FEATURE,
     labs.FEATURE,
     doses.FEATURE,

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     database_url: str = Field(default="sqlite:///data/trial.db", alias="DATABASE_URL")
     trial_timezone: str = Field(default="Asia/Shanghai", alias="TRIAL_TIMEZONE")
     protocol_file: Path | None = Field(default=None, alias="PROTOCOL_FILE")
+    # Read as text and checked by bot.cli.logs, so a bad value is one clear line, not a
+    # validation traceback from every command (the offline ones never log).
+    log_level: str | None = Field(default=None, alias="LOG_LEVEL")
 
     def protocol(self) -> Protocol:
         """The protocol file in force (the bundled one unless PROTOCOL_FILE is set)."""

@@ -2,9 +2,9 @@
 patient's renal values against baseline.
 
 Pure: takes the records and the endpoints (as derived from the exported lab
-file, :func:`core.trial_tables.derive_trial_endpoints`) and returns points;
+file, :func:`core.tables.lab_file.derive_trial_endpoints`) and returns points;
 drawing them is the bot's job (matplotlib). Values are the panels the
-response rules read (:func:`core.trial_tables.renal_weeks`), converted
+response rules read (:func:`core.tables.lab_file.renal_weeks`), converted
 exactly to one unit per chart (g/24h, g/L, µmol/L; docs/clinical-facts.md §4)
 so lines are comparable. Time on study is days since day 0 divided by 7
 (docs/clinical-facts.md §1: weeks count from day 0).
@@ -19,8 +19,8 @@ from decimal import Decimal
 
 from core.endpoints import PatientEndpoints
 from core.response import ResponseClass, ResponseOptions
+from core.tables.lab_file import renal_weeks
 from core.trial_records import PatientRecord, TrialData
-from core.trial_tables import renal_weeks
 from core.units import Quantity, Unit, canonical, to_unit
 
 __all__ = [

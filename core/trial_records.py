@@ -2,7 +2,7 @@
 
 :mod:`core.store.trial_data` loads these from the database (one query per
 table, rows sorted); the pure functions of :mod:`core.trial_summary`,
-:mod:`core.trial_tables` and :mod:`core.plot_data` take them. Nothing here
+:mod:`core.tables` and :mod:`core.plot_data` take them. Nothing here
 holds a name, a phone number or a Telegram id: a patient is a study ID and a
 row id (docs/DESIGN.md §4).
 """

@@ -2,7 +2,7 @@
 
 Pure: takes the trial's records (:class:`~core.trial_records.TrialData`),
 each patient's endpoints as ``python -m bot endpoints`` derives them from the
-exported lab file (:func:`core.trial_tables.derive_trial_endpoints`), and
+exported lab file (:func:`core.tables.lab_file.derive_trial_endpoints`), and
 "today" from the caller; returns numbers.
 
 Definitions (the registry names the endpoints; how they are counted is ours,
@@ -45,8 +45,8 @@ from core.endpoints import PatientEndpoints
 from core.renal_panel import RENAL_ANALYTES
 from core.response import EndpointResult, ResponseClass, ResponseOptions, week24_and_cumulative
 from core.statistics import Proportion, Spread, proportion, spread
+from core.tables.lab_file import renal_weeks
 from core.trial_records import Cd20Record, PatientRecord, SledaiRecord, TrialData
-from core.trial_tables import renal_weeks
 from core.units import Quantity, Unit
 
 __all__ = [
@@ -305,7 +305,7 @@ def summarize(
     follow, sorted) and overall.
 
     Rule: see the module docstring (every definition and its source).
-    ``endpoints`` must come from :func:`core.trial_tables.derive_trial_endpoints`
+    ``endpoints`` must come from :func:`core.tables.lab_file.derive_trial_endpoints`
     so the numbers equal what ``python -m bot endpoints`` derives from the
     exported lab file.
     """

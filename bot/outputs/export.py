@@ -1,6 +1,6 @@
 """The statistician's files: an ``.xlsx`` workbook and a ``.zip`` of CSV files.
 
-``trial.xlsx`` has one sheet per table (:data:`core.trial_tables.WORKBOOK_SHEETS`);
+``trial.xlsx`` has one sheet per table (:data:`core.tables.workbook.WORKBOOK_SHEETS`);
 ``csv.zip`` holds ``labs.csv`` (the long-format lab file ``python -m bot
 endpoints --labs`` reads) and the SDTM-style datasets ``dm.csv``, ``ex.csv``,
 ``lb.csv``, ``ae.csv``. Study IDs only: no names, no Telegram ids.
@@ -23,14 +23,11 @@ from pathlib import Path
 from bot.texts import ARM_NAMES
 from core.endpoints import COLUMNS, PatientEndpoints
 from core.protocol import Protocol
+from core.tables.cells import Table
+from core.tables.lab_file import long_lab_rows
+from core.tables.sdtm import SdtmOptions, sdtm_tables
+from core.tables.workbook import workbook_tables
 from core.trial_records import TrialData
-from core.trial_tables import (
-    SdtmOptions,
-    Table,
-    long_lab_rows,
-    sdtm_tables,
-    workbook_tables,
-)
 
 __all__ = [
     "CSV_NAMES",

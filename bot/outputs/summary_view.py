@@ -2,7 +2,7 @@
 
 The numbers come from :func:`core.trial_summary.summarize` over the endpoints
 that ``python -m bot endpoints`` derives from the exported lab file
-(:func:`core.trial_tables.derive_trial_endpoints`); here they are only put
+(:func:`core.tables.lab_file.derive_trial_endpoints`); here they are only put
 into sentences in the reader's language, numbers formatted by Babel.
 """
 
@@ -27,6 +27,7 @@ from core.statistics import Proportion, Spread
 from core.store.db import read_session
 from core.store.models import StaffRole
 from core.store.trial_data import load_trial_data
+from core.tables.lab_file import derive_trial_endpoints
 from core.trial_records import TrialData
 from core.trial_summary import (
     GroupSummary,
@@ -35,7 +36,6 @@ from core.trial_summary import (
     TrialSummary,
     summarize,
 )
-from core.trial_tables import derive_trial_endpoints
 
 __all__ = [
     "load_outputs",

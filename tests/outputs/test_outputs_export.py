@@ -32,9 +32,10 @@ from core.store.identities import bind_account
 from core.store.models import AuditRecord, Channel, InviteRole, LabResult, Patient
 from core.store.trial_data import load_trial_data
 from core.store.uow import UnitOfWork
+from core.tables.lab_file import derive_trial_endpoints
+from core.tables.workbook import WORKBOOK_SHEETS
 from core.trial_records import TrialData
 from core.trial_summary import TrialSummary, summarize
-from core.trial_tables import WORKBOOK_SHEETS, derive_trial_endpoints
 from core.units import Analyte, parse_quantity
 from tests.support.bot_harness import World
 from tests.support.outputs_seed import NOW, SHANGHAI, TODAY, seed_trial, seeded_engine

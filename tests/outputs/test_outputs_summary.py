@@ -33,9 +33,9 @@ from core.statistics import Proportion
 from core.store.db import read_session
 from core.store.models import InviteRole
 from core.store.trial_data import load_trial_data
+from core.tables.lab_file import derive_trial_endpoints
 from core.trial_records import PatientRecord, TrialData
 from core.trial_summary import MissingReason, TrialSummary, patient_progress, summarize
-from core.trial_tables import derive_trial_endpoints
 from tests.support.bot_harness import World
 from tests.support.outputs_seed import SHANGHAI, TODAY, seed_trial, seeded_engine
 

@@ -1,4 +1,4 @@
-"""The long-format lab file and the SDTM helpers (core.trial_tables), pure.
+"""The long-format lab file and the SDTM helpers (core.tables), pure.
 
 The lab file must read back, through ``core.endpoints.derive_endpoints`` (what
 ``python -m bot endpoints`` runs), to exactly the classes the bot derives from
@@ -18,8 +18,9 @@ from core.endpoints import derive_endpoints
 from core.patient_response import LabRow, patient_response
 from core.renal_panel import StoredResult, casts_row
 from core.response import ResponseOptions, Sex
+from core.tables.lab_file import long_lab_rows, renal_weeks
+from core.tables.sdtm import sdtm_study_day
 from core.trial_records import LabRecord, PatientRecord, TrialData
-from core.trial_tables import long_lab_rows, renal_weeks, sdtm_study_day
 from core.units import CastKind
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)

@@ -27,7 +27,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from core.schedule import trial_zone
     from core.store.db import make_engine, read_session, safe_url
     from core.store.trial_data import load_trial_data
-    from core.trial_tables import derive_trial_endpoints
+    from core.tables.lab_file import derive_trial_endpoints
 
     protocol = settings.protocol()
     zone = trial_zone(settings.trial_timezone)

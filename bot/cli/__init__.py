@@ -1,0 +1,51 @@
+"""``python -m bot``: the command line of the trial bot.
+
+Offline commands work without a Telegram token: ``plan`` prints a patient's
+calendar, ``endpoints`` re-derives the response endpoints from a lab file,
+``demo --plans`` shows the bundled protocol's plan for a sample patient of each
+arm. ``demo`` plays a scripted trial with the real bot (``make demo``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from bot.cli import demo, enroll, export, offline, run, store
+from bot.cli.common import Command, CommandError
+from bot.i18n import Lang, Translator
+from bot.settings import Settings
+from core.messages import RuleError
+from core.protocol import ProtocolError
+from core.schedule import trial_zone
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every sub-command, in the order ``--help`` lists them."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in (offline, run, demo, store, enroll, export):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    func: Command = args.func
+    try:
+        return func(args, settings)
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ProtocolError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except RuleError as exc:
+        # The refusal in the language the command was asked to speak.
+        lang: Lang = getattr(args, "lang", "en")
+        print(Translator(lang, trial_zone("UTC")).error(exc), file=sys.stderr)
+        return 2

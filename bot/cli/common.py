@@ -1,0 +1,73 @@
+"""What the commands of ``python -m bot`` share: the command type, its refusal, argument types."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from bot.i18n import Lang, parse_language
+from bot.settings import Settings
+
+__all__ = ["Command", "CommandError", "day_arg", "instant_arg", "kg_arg", "lang_arg", "speed_arg"]
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why (exit code 2)."""
+
+
+def day_arg(text: str) -> date:
+    """A date as ``YYYY-MM-DD``."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def kg_arg(text: str) -> Decimal:
+    """A body weight in kg (``62.5`` or ``62.5kg``), finite."""
+    try:
+        value = Decimal(text.removesuffix("kg").strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(
+            f"expected a weight in kg such as 62.5, got {text!r}"
+        ) from None
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"expected a weight in kg such as 62.5, got {text!r}")
+    return value
+
+
+def lang_arg(text: str) -> Lang:
+    """``zh`` or ``en`` (and the spellings :func:`bot.i18n.parse_language` knows)."""
+    lang = parse_language(text)
+    if lang is None:
+        raise argparse.ArgumentTypeError(f"expected zh or en, got {text!r}")
+    return lang
+
+
+def instant_arg(text: str) -> datetime:
+    """A date and time with its UTC offset: a rehearsal clock needs an instant, not a wall time."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a date and time with its offset, such as 2026-12-01T06:00:00+08:00, "
+            f"got {text!r}"
+        )
+    return value
+
+
+def speed_arg(text: str) -> float:
+    """A positive, finite number of trial seconds per real second."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number such as 3600, got {text!r}")
+    return value

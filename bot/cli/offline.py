@@ -1,0 +1,104 @@
+"""``python -m bot plan | endpoints``: the commands that need no token and no database."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from bot.cli.common import CommandError, day_arg, kg_arg, lang_arg
+from bot.i18n import LANGUAGES, Translator
+from bot.plan_view import plan_as_json, render_plan
+from bot.response_view import assessment_lines, class_name, endpoints_as_json
+from bot.settings import Settings
+from core.endpoints import COLUMNS, LabFileError, derive_endpoints
+from core.schedule import Enrollment, plan, trial_zone
+
+__all__ = ["cmd_endpoints", "cmd_plan", "cmd_plans", "register"]
+
+
+def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    protocol = settings.protocol()
+    enrollment = Enrollment(args.arm, args.day0, settings.trial_timezone, args.daily_doses)
+    the_plan = plan(protocol, enrollment)
+    has_infusions = protocol.gets_belimumab(args.arm)
+    dose = protocol.belimumab.dose_plan(args.weight) if args.weight and has_infusions else None
+    if args.json:
+        print(json.dumps(plan_as_json(the_plan, dose), ensure_ascii=False, indent=2))
+        return 0
+    t = Translator(args.lang, trial_zone(settings.trial_timezone))
+    print(render_plan(t, protocol, enrollment, the_plan, args.weight))
+    return 0
+
+
+def _lab_rows(path: Path) -> list[tuple[int, dict[str, str | None]]]:
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read the lab file: {exc.strerror}") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CommandError(f"{path}: line 1: missing columns: {', '.join(missing)}")
+        return [(reader.line_num, row) for row in reader]
+
+
+def cmd_endpoints(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-derive each patient's week-24 and cumulative response from a lab file."""
+    protocol = settings.protocol()
+    try:
+        results = derive_endpoints(_lab_rows(args.labs), protocol.response_options())
+    except LabFileError as exc:
+        lines = (f"{args.labs}: {line}" for line in str(exc).splitlines())
+        raise CommandError("\n".join(lines)) from None
+    if args.json:
+        print(json.dumps([endpoints_as_json(r) for r in results], ensure_ascii=False, indent=2))
+        return 0
+    t = Translator(args.lang, trial_zone(settings.trial_timezone))
+    for r in results:
+        print(
+            t._(
+                "{patient}: week 24 {week24}; cumulative {cumulative}.",
+                patient=r.patient_id,
+                week24=class_name(t, r.result.week24),
+                cumulative=class_name(t, r.result.cumulative),
+            )
+        )
+        final = r.assessments.get(r.result.endpoint_week)
+        if final is not None:
+            print("\n".join("  " + line for line in assessment_lines(t, final)[1:]))
+    return 0
+
+
+def cmd_plans(args: argparse.Namespace, settings: Settings) -> int:
+    """The bundled protocol's plan for a sample patient of each arm, in both languages."""
+    protocol = settings.protocol()
+    day0 = args.day0
+    for arm in protocol.arms:
+        enrollment = Enrollment(arm, day0, settings.trial_timezone)
+        the_plan = plan(protocol, enrollment)
+        for lang in LANGUAGES:
+            t = Translator(lang, trial_zone(settings.trial_timezone))
+            print(render_plan(t, protocol, enrollment, the_plan))
+            print()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``plan`` and ``endpoints`` to ``python -m bot``'s sub-command parser."""
+    p = sub.add_parser("plan", help="print a patient's study calendar")
+    p.add_argument("--arm", required=True)
+    p.add_argument("--day0", required=True, type=day_arg, help="first day of the MP pulse")
+    p.add_argument("--weight", type=kg_arg, help="body weight in kg, for the belimumab dose plan")
+    p.add_argument("--lang", type=lang_arg, default="zh_Hans", help="zh or en")
+    p.add_argument("--daily-doses", action="store_true", help="include daily dose reminders")
+    p.add_argument("--json", action="store_true", help="a JSON list of events")
+    p.set_defaults(func=cmd_plan)
+
+    e = sub.add_parser("endpoints", help="re-derive the response endpoints from a lab file")
+    e.add_argument("--labs", required=True, type=Path, help="long-format lab CSV")
+    e.add_argument("--lang", type=lang_arg, default="zh_Hans", help="zh or en")
+    e.add_argument("--json", action="store_true", help="a JSON list, one entry per patient")
+    e.set_defaults(func=cmd_endpoints)

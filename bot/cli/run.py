@@ -1,0 +1,91 @@
+"""``python -m bot run | invite | local-api``: the bot itself, its staff invitations, a stand-in.
+
+``run`` and ``local-api`` run until stopped, so they set up logging first
+(:func:`bot.cli.logs.configure_logging`); a bad ``LOG_LEVEL`` stops them
+before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.common import CommandError, instant_arg, speed_arg
+from bot.cli.logs import LogLevelError, configure_logging
+from bot.settings import Settings
+
+__all__ = ["cmd_invite", "cmd_local_api", "cmd_run", "register", "start_logging"]
+
+
+def start_logging(settings: Settings) -> None:
+    """Logging as ``LOG_LEVEL`` asks; a bad value is the command's one-line refusal."""
+    try:
+        configure_logging(settings.log_level)
+    except LogLevelError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the bot (long polling) and its reminder engine until stopped."""
+    from bot.runner import NotConfigured, rehearsal_clock, run_bot
+
+    start_logging(settings)
+    try:
+        clock = rehearsal_clock(settings, args.clock_start, args.clock_speed, args.resume)
+        run_bot(settings, clock)
+    except NotConfigured as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a one-time staff invitation link."""
+    from bot.runner import NotConfigured, invite_link
+    from core.store.models import InviteRole
+
+    try:
+        print(invite_link(settings, InviteRole(args.role), args.bot_username))
+    except NotConfigured as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
+def cmd_local_api(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the local Bot API server (rehearsals without Telegram)."""
+    import asyncio
+
+    from bot.local_api.server import serve_forever
+
+    start_logging(settings)
+    asyncio.run(serve_forever(args.host, args.port, flood_limits=not args.no_flood_limits))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``run``, ``invite`` and ``local-api`` to ``python -m bot``'s sub-command parser."""
+    r = sub.add_parser("run", help="run the bot (TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL)")
+    rehearsal = r.add_argument_group(
+        "rehearsal clock", "trial time for training and the demo; local Bot API server only"
+    )
+    rehearsal.add_argument(
+        "--clock-start",
+        type=instant_arg,
+        help="trial time to start at, e.g. 2026-12-01T06:00:00+08:00",
+    )
+    rehearsal.add_argument(
+        "--clock-speed", type=speed_arg, help="trial seconds per real second, e.g. 3600"
+    )
+    rehearsal.add_argument(
+        "--resume", action="store_true", help="carry on from where the rehearsal clock stood"
+    )
+    r.set_defaults(func=cmd_run)
+
+    i = sub.add_parser("invite", help="print a one-time invitation link for a member of staff")
+    i.add_argument("--role", required=True, choices=["coordinator", "investigator", "nurse"])
+    i.add_argument("--bot-username", help="the bot's @username, if the bot cannot be asked")
+    i.set_defaults(func=cmd_invite)
+
+    la = sub.add_parser("local-api", help="serve a local Telegram Bot API stand-in")
+    la.add_argument("--host", default="127.0.0.1")
+    la.add_argument("--port", type=int, default=8081)
+    la.add_argument("--no-flood-limits", action="store_true")
+    la.set_defaults(func=cmd_local_api)

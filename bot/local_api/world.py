@@ -1,0 +1,532 @@
+"""The simulated world behind the local Bot API server: its users and chats, what the bot did.
+
+:class:`SimulatedWorld` holds the server's state. Tests, the demo and the
+benchmark act through its methods (users send text, press buttons, block the
+bot), read what the bot sent (waiting without polling: every change wakes the
+waiters), inject faults and read counts. :mod:`bot.local_api.methods` answers
+the bot's Bot API calls from the same state; :mod:`bot.local_api.control`
+serves these methods over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from bot.local_api.flood import FloodLimiter, FloodPolicy
+from bot.local_api.records import (
+    FAULT_KINDS,
+    JSON,
+    CallbackAnswer,
+    ControlError,
+    Event,
+    Fault,
+    RequestRecord,
+    SentFile,
+    SentMessage,
+    SimChat,
+    SimUser,
+    Violation,
+)
+from bot.local_api.spec import BotApiSchema, load_schema
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+__all__ = ["SimulatedWorld"]
+
+#: Update types Telegram does not deliver when allowed_updates is empty or never set.
+_DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
+
+
+class _Signal:
+    """Wakes every waiter on :meth:`notify`; callable from synchronous code.
+
+    A waiter checks its condition and calls :meth:`wait` without awaiting in
+    between, so a notification cannot slip past it.
+    """
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        event = self._event
+        if timeout <= 0:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await event.wait()
+        except TimeoutError:
+            pass
+
+
+def _count(items: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
+class SimulatedWorld:
+    """The server's state: simulated users and chats, the bot's messages, faults, what was asked.
+
+    The keyword arguments are :class:`bot.local_api.server.LocalBotApi`'s.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        flood_limits: bool = True,
+        flood_policy: FloodPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        bot_username: str = "trial_companion_bot",
+        bot_first_name: str = "Trial Companion",
+        group_privacy: bool = True,
+        schema: BotApiSchema | None = None,
+    ) -> None:
+        self.token = token
+        self.flood_limits = flood_limits
+        self.flood_policy = flood_policy or FloodPolicy()
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.bot_username = bot_username
+        self.bot_first_name = bot_first_name
+        self.group_privacy = group_privacy
+        self.schema = schema or load_schema()
+        self.bot_id = int(token.split(":", 1)[0]) if token else 123456
+
+        self.violations: list[Violation] = []
+        self.requests: list[RequestRecord] = []
+        self.callback_answers: list[CallbackAnswer] = []
+        self.events: list[Event] = []
+        self.unimplemented: list[str] = []
+        self.faults: list[Fault] = []
+        self.fired_faults: list[tuple[str, str]] = []
+        self.flood_errors = 0
+
+        self._limiter = FloodLimiter(self.flood_policy, clock)
+        self._users: dict[int, SimUser] = {}
+        self._chats: dict[int, SimChat] = {}
+        self._sent: dict[int, list[SentMessage]] = {}
+        self._sent_index: dict[tuple[int, int], SentMessage] = {}
+        self._user_messages: dict[tuple[int, int], JSON] = {}
+        self._next_message_id: dict[int, int] = {}
+        self._cursors: dict[int, int] = {}
+        self._updates: list[JSON] = []
+        self._next_update_id = 1
+        self._allowed_updates: frozenset[str] | None = None
+        self._poll_generation = 0
+        self._waiting_polls = 0
+        self._waiting_readers = 0
+        self._callbacks: dict[str, CallbackAnswer] = {}
+        self._answered: set[str] = set()
+        self._files: dict[str, SentFile] = {}
+        self._file_counter = 0
+        self._commands: dict[str, list[JSON]] = {}
+        self._menu_buttons: dict[int | None, JSON] = {}
+        self._bot_texts: dict[str, str] = {}
+        self._updates_signal = _Signal()
+        self._activity = _Signal()
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._host = "127.0.0.1"
+        self._port = 0
+
+    # --- simulated users and chats ------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str = "Test",
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = "en",
+    ) -> SimUser:
+        """Create (or replace) a user; their private chat with the bot has id ``user_id``."""
+        if user_id <= 0:
+            raise ControlError("user ids are positive")
+        user = SimUser(user_id, first_name, last_name, username, language_code)
+        self._users[user_id] = user
+        self._chats[user_id] = SimChat(
+            user_id, "private", first_name=first_name, last_name=last_name, username=username
+        )
+        return user
+
+    def add_group(
+        self, chat_id: int, title: str = "Test group", member_ids: Iterable[int] = ()
+    ) -> SimChat:
+        """Create a group chat (negative id) the bot is a member of."""
+        if chat_id >= 0:
+            raise ControlError("group chat ids are negative")
+        chat = SimChat(chat_id, "group", title=title, members=set(member_ids))
+        self._chats[chat_id] = chat
+        return chat
+
+    def user(self, user_id: int) -> SimUser:
+        """The simulated user ``user_id``."""
+        try:
+            return self._users[user_id]
+        except KeyError:
+            raise ControlError(f"no user {user_id}; add it with add_user first") from None
+
+    def chat(self, chat_id: int) -> SimChat:
+        """The simulated chat ``chat_id``."""
+        try:
+            return self._chats[chat_id]
+        except KeyError:
+            raise ControlError(f"no chat {chat_id}") from None
+
+    def _new_message_id(self, chat_id: int) -> int:
+        # Telegram numbers a private chat's messages from both sides in one sequence.
+        message_id = self._next_message_id.get(chat_id, 1)
+        self._next_message_id[chat_id] = message_id + 1
+        return message_id
+
+    def _bot_user(self) -> JSON:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+        }
+
+    def _enqueue(self, kind: str, payload: JSON) -> int:
+        allowed = self._allowed_updates
+        if allowed is None:
+            if kind in _DEFAULT_EXCLUDED_UPDATES:
+                return 0
+        elif kind not in allowed:
+            return 0
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        self._updates.append({"update_id": update_id, kind: payload})
+        self._updates_signal.notify()
+        self._activity.notify()
+        return update_id
+
+    def _message_json(self, chat_id: int, message_id: int) -> JSON | None:
+        sent = self._sent_index.get((chat_id, message_id))
+        if sent is not None:
+            return None if sent.deleted else sent.as_message()
+        return self._user_messages.get((chat_id, message_id))
+
+    async def user_sends(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> int:
+        """User ``user_id`` sends ``text`` (privately, or in group ``chat_id``); returns message_id.
+
+        Like Telegram, a leading ``/command`` gets a ``bot_command`` entity. In
+        a group with privacy mode on, only commands and replies to the bot's
+        messages reach the bot. A user who blocked the bot cannot write to it.
+        """
+        user = self.user(user_id)
+        target = user_id if chat_id is None else chat_id
+        chat = self.chat(target)
+        if user.blocked and not chat.is_group:
+            raise ControlError(f"user {user_id} has blocked the bot; unblock first")
+        if chat.is_group:
+            chat.members.add(user_id)
+        if not text:
+            raise ControlError("Telegram clients do not send empty messages")
+        message_id = self._new_message_id(target)
+        message: JSON = {
+            "message_id": message_id,
+            "from": user.to_dict(),
+            "chat": chat.to_dict(),
+            "date": int(self.wall_clock()),
+            "text": text,
+        }
+        command = _COMMAND.match(text)
+        if command:
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command.group(0))}
+            ]
+        replied_to_bot = False
+        if reply_to is not None:
+            original = self._message_json(target, reply_to)
+            if original is None:
+                raise ControlError(f"no message {reply_to} in chat {target} to reply to")
+            message["reply_to_message"] = original
+            replied_to_bot = (target, reply_to) in self._sent_index
+        self._user_messages[(target, message_id)] = message
+        if chat.is_group and self.group_privacy and not command and not replied_to_bot:
+            return message_id
+        self._enqueue("message", message)
+        return message_id
+
+    async def user_presses(
+        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> str:
+        """User ``user_id`` presses the inline button with ``data`` on the bot's message.
+
+        Refused (:class:`ControlError`) unless that message is the bot's, still
+        exists and carries a button with exactly this ``callback_data``: a user
+        cannot press a button that is not there. Returns the callback query id.
+        """
+        user = self.user(user_id)
+        target = user_id if chat_id is None else chat_id
+        if user.blocked and not self.chat(target).is_group:
+            raise ControlError(f"user {user_id} has blocked the bot; unblock first")
+        sent = self._sent_index.get((target, message_id))
+        if sent is None or sent.deleted:
+            raise ControlError(f"the bot has no message {message_id} in chat {target}")
+        if data not in sent.callback_data():
+            raise ControlError(
+                f"message {message_id} has no button with callback_data {data!r}; "
+                f"its buttons: {[(b.text, b.callback_data) for b in sent.buttons()]}"
+            )
+        query_id = str(secrets.randbits(62))
+        while query_id in self._callbacks:
+            query_id = str(secrets.randbits(62))
+        self._callbacks[query_id] = CallbackAnswer(query_id, user_id, target, message_id, data)
+        self._enqueue(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user.to_dict(),
+                "message": sent.as_message(),
+                "chat_instance": str((target * 2654435761 + self.bot_id) % (1 << 62)),
+                "data": data,
+            },
+        )
+        return query_id
+
+    def _member_update(self, user: SimUser, old: str, new: str) -> None:
+        bot = self._bot_user()
+        self._enqueue(
+            "my_chat_member",
+            {
+                "chat": self._chats[user.id].to_dict(),
+                "from": user.to_dict(),
+                "date": int(self.wall_clock()),
+                "old_chat_member": {"status": old, "user": bot}
+                | ({"until_date": 0} if old == "kicked" else {}),
+                "new_chat_member": {"status": new, "user": bot}
+                | ({"until_date": 0} if new == "kicked" else {}),
+            },
+        )
+
+    def block(self, user_id: int) -> None:
+        """User ``user_id`` blocks the bot: sends to them get 403; their updates stop.
+
+        Telegram tells the bot with a ``my_chat_member`` update (member -> kicked).
+        """
+        user = self.user(user_id)
+        if not user.blocked:
+            user.blocked = True
+            self._member_update(user, "member", "kicked")
+
+    def unblock(self, user_id: int) -> None:
+        """User ``user_id`` unblocks the bot (``my_chat_member`` kicked -> member)."""
+        user = self.user(user_id)
+        if user.blocked:
+            user.blocked = False
+            self._member_update(user, "kicked", "member")
+
+    # --- reading what the bot did ---------------------------------------------------------
+
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        """Every message the bot sent to ``chat_id``, oldest first (deleted ones flagged)."""
+        return list(self._sent.get(chat_id, []))
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage:
+        """The bot's message ``message_id`` in ``chat_id``."""
+        try:
+            return self._sent_index[(chat_id, message_id)]
+        except KeyError:
+            raise ControlError(f"the bot has no message {message_id} in chat {chat_id}") from None
+
+    @property
+    def pending_updates(self) -> list[JSON]:
+        """Updates not yet confirmed by a ``getUpdates`` offset."""
+        return list(self._updates)
+
+    @property
+    def waiting_polls(self) -> int:
+        """How many ``getUpdates`` calls are waiting for an update right now."""
+        return self._waiting_polls
+
+    def send_allowance(self, chat_id: int) -> float:
+        """How many messages the bot could send ``chat_id`` right now without a 429.
+
+        For scripted users who act at a human pace (the demo): waiting until
+        the bot may answer in full, rather than provoking flood errors no
+        person typing at a keyboard would. Unlimited without flood limits.
+        """
+        if not self.flood_limits:
+            return math.inf
+        return self._limiter.allowance(chat_id)
+
+    @property
+    def waiting_readers(self) -> int:
+        """How many :meth:`wait_for_message` calls (local or over HTTP) are waiting right now."""
+        return self._waiting_readers
+
+    def commands(
+        self, scope: Mapping[str, Any] | None = None, language_code: str = ""
+    ) -> list[JSON]:
+        """The command list set with ``setMyCommands`` for ``scope`` and ``language_code``."""
+        return list(self._commands.get(self._commands_key(scope, language_code), []))
+
+    def _dump(self, chat_id: int, after: int) -> str:
+        lines = [f"messages the bot sent to chat {chat_id} (cursor after message_id {after}):"]
+        for sent in self._sent.get(chat_id, []):
+            lines.append(f"  #{sent.message_id} {sent.method}: {sent.shown[:200]!r}")
+        if len(lines) == 1:
+            lines.append("  (none)")
+        failures = [r for r in self.requests if r.status not in (None, 200)][-5:]
+        if failures:
+            lines.append("last failed requests:")
+            lines.extend(f"  {r.method} -> {r.status} {r.description}" for r in failures)
+        if self.violations:
+            lines.append("spec violations:")
+            lines.extend(f"  {v.method}: {v.description} ({v.reason})" for v in self.violations)
+        return "\n".join(lines)
+
+    def _find_message(
+        self,
+        chat_id: int,
+        after: int,
+        predicate: Callable[[SentMessage], bool] | None,
+        contains: str | None = None,
+    ) -> SentMessage | None:
+        for sent in self._sent.get(chat_id, []):
+            if sent.message_id <= after or sent.deleted:
+                continue
+            if contains is not None and contains not in sent.shown:
+                continue
+            if predicate is None or predicate(sent):
+                return sent
+        return None
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        timeout: float = 10.0,
+        *,
+        after: int | None = None,
+        contains: str | None = None,
+    ) -> SentMessage:
+        """The first message to ``chat_id`` after the cursor that matches; waits for one.
+
+        The cursor is ``after`` (a message_id) or, by default, the last message
+        this method returned for the chat, so successive calls walk through the
+        conversation. Woken by every send and edit (no polling). Raises
+        :class:`TimeoutError` listing what the chat did receive.
+        """
+        cursor = self._cursors.get(chat_id, 0) if after is None else after
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._waiting_readers += 1
+        self._activity.notify()
+        try:
+            while True:
+                found = self._find_message(chat_id, cursor, predicate, contains)
+                if found is not None:
+                    self._cursors[chat_id] = found.message_id
+                    return found
+                remaining = deadline - loop.time()
+                if remaining <= 0 or self._closing.is_set():
+                    raise TimeoutError(
+                        f"no matching message to chat {chat_id} within {timeout} s\n"
+                        + self._dump(chat_id, cursor)
+                    )
+                await self._activity.wait(remaining)
+        finally:
+            self._waiting_readers -= 1
+
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
+    ) -> None:
+        """Wait until ``condition()`` holds; re-checked whenever the server's state changes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"{what} not reached within {timeout} s")
+            await self._activity.wait(remaining)
+
+    def _event(self, kind: str, chat_id: int | None, message_id: int | None, data: JSON) -> None:
+        self.events.append(Event(len(self.events) + 1, kind, chat_id, message_id, data))
+        self._activity.notify()
+
+    # --- faults and stats ------------------------------------------------------------------
+
+    def inject_fault(self, method: str | None, kind: str, count: int = 1, **params: Any) -> None:
+        """Make the next ``count`` calls of ``method`` (None: any sending method) fail.
+
+        Kinds: ``http_500``; ``http_429`` (``retry_after``, default 1);
+        ``http_400`` (``description``); ``forbidden`` (``description``);
+        ``drop`` (connection closed, no answer); ``timeout_after_delivery``
+        (the call takes effect, the answer is held ``delay`` seconds, default 5).
+        Only the first three and ``forbidden``/``drop`` deliver nothing.
+        """
+        if kind not in FAULT_KINDS:
+            raise ControlError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
+        if count < 1:
+            raise ControlError("count must be at least 1")
+        if method is not None:
+            canonical = self.schema.canonical_method(method)
+            if canonical is None:
+                raise ControlError(f"unknown Bot API method {method!r}")
+            method = canonical
+        self.faults.append(Fault(method, kind, count, dict(params)))
+
+    def clear_faults(self) -> None:
+        """Forget faults not yet consumed."""
+        self.faults.clear()
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.matches(method):
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.faults.remove(fault)
+                self.fired_faults.append((method, fault.kind))
+                return fault
+        return None
+
+    def stats(self) -> JSON:
+        """Counts for reports: messages delivered per chat, flood errors, violations..."""
+        return {
+            "delivered": {
+                str(chat_id): sum(1 for m in sent if not m.deleted)
+                for chat_id, sent in self._sent.items()
+            },
+            "delivered_total": sum(len(sent) for sent in self._sent.values()),
+            "edits": sum(len(m.edits) for sent in self._sent.values() for m in sent),
+            "flood_errors": self.flood_errors,
+            "violations": len(self.violations),
+            "requests": len(self.requests),
+            "requests_by_method": _count(r.method for r in self.requests),
+            "pending_updates": len(self._updates),
+            "callback_answers": len(self.callback_answers),
+            "faults_fired": len(self.fired_faults),
+            "unimplemented": sorted(set(self.unimplemented)),
+        }
+
+    @staticmethod
+    def _commands_key(scope: Mapping[str, Any] | None, language_code: str | None) -> str:
+        scope_json = json.dumps(scope or {"type": "default"}, sort_keys=True)
+        return f"{scope_json}|{language_code or ''}"

@@ -1,0 +1,302 @@
+"""/enroll: a new patient, their plan, and their one-time join link.
+
+The words are read by :mod:`core.enrollment` (study ID, arm, day 0 within its
+limits, sex, weight, language, daily dose reminders); what was understood is
+shown with Confirm / Cancel and stored only on Confirm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import select
+
+from bot.context import Ctx
+from bot.conversations.feature import Feature
+from bot.plan_view import arm_name, dose_line
+from bot.staff.actions import ActionSpec, Draft, propose
+from bot.staff.commands import Field, StaffCommand
+from bot.staff.coordinator.shared import event_title, join_link, today, today_of
+from core.enrollment import (
+    check_day0,
+    check_study_id,
+    parse_arm,
+    parse_date,
+    parse_language,
+    parse_sex,
+    parse_weight,
+    parse_yes_no,
+)
+from core.messages import N_, RuleError
+from core.schedule import Enrollment, EventKind, plan
+from core.store.coordination import event_rows
+from core.store.db import read_session
+from core.store.invites import create_invite
+from core.store.models import InviteRole, Reminder, ReminderStatus
+from core.store.services import enroll_patient, invite_by_token, patient_by_study_id
+from core.store.uow import UnitOfWork
+
+ENROLL_USAGE = N_(
+    "/enroll <study ID> <arm> <day 0 as YYYY-MM-DD> <F|M> <weight in kg> <zh|en> [doses=yes]"
+    "  e.g. /enroll P01 belimumab_mt 2026-12-01 F 62kg zh"
+)
+
+# Words that begin the optional parts of a one-message command.
+_DOSES_PREFIXES = ("doses=", "服药提醒=")
+_WEIGHT_UNITS = frozenset({"kg", "公斤"})
+
+_SEX_NAMES = {"F": N_("female"), "M": N_("male")}
+_LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
+_YES_NO = {True: N_("yes"), False: N_("no")}
+# How many coming events the enrollment answer lists.
+_NEXT_EVENTS = 5
+# Daily doses and the pulse days are not appointments.
+_NOT_APPOINTMENTS = (EventKind.ORAL_DOSE, EventKind.MP_PULSE)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollRequest:
+    study_id: str
+    arm: str
+    day0: date
+    sex: str
+    weight: Decimal
+    language: str
+    doses: bool
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "study_id": self.study_id,
+            "arm": self.arm,
+            "day0": self.day0.isoformat(),
+            "sex": self.sex,
+            "weight": str(self.weight),
+            "language": self.language,
+            "doses": self.doses,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> EnrollRequest:
+        return cls(
+            payload["study_id"],
+            payload["arm"],
+            date.fromisoformat(payload["day0"]),
+            payload["sex"],
+            Decimal(payload["weight"]),
+            payload["language"],
+            bool(payload["doses"]),
+        )
+
+
+def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
+    """The six words of /enroll and the optional ``doses=yes``, each checked by core."""
+    words: list[str] = []
+    doses = False
+    for word in args:
+        lowered = word.casefold()
+        prefix = next((p for p in _DOSES_PREFIXES if lowered.startswith(p)), None)
+        if prefix is not None:
+            doses = parse_yes_no(word[len(prefix) :])
+        elif lowered in _WEIGHT_UNITS and len(words) == 5:
+            words[4] += word  # "62 kg" typed with a space is one weight
+        else:
+            words.append(word)
+    if len(words) < 6:
+        raise RuleError(
+            N_(
+                "/enroll needs six words: study ID, arm, day 0, sex, weight and language; "
+                "{count} were given."
+            ),
+            count=len(words),
+        )
+    if len(words) > 6:
+        raise RuleError(
+            N_("/enroll takes six words; these are extra: {words}"), words=" ".join(words[6:])
+        )
+    study_id = check_study_id(words[0])
+    arm = parse_arm(words[1], list(ctx.services.protocol.arms))
+    day0 = check_day0(parse_date(words[2]), today(ctx))
+    sex = parse_sex(words[3])
+    weight = parse_weight(words[4])
+    language = parse_language(words[5])
+    with read_session(ctx.services.engine) as session:
+        if patient_by_study_id(session, study_id) is not None:
+            raise RuleError(N_("Study ID {study_id} is already enrolled."), study_id=study_id)
+    return EnrollRequest(study_id, arm, day0, sex, weight, language, doses)
+
+
+def _enrollment(ctx: Ctx, request: EnrollRequest) -> Enrollment:
+    return Enrollment(request.arm, request.day0, ctx.services.zone.key, request.doses)
+
+
+async def run_enroll(ctx: Ctx, args: list[str]) -> None:
+    request = parse_enroll(ctx, args)
+    t = ctx.t
+    protocol = ctx.services.protocol
+    the_plan = plan(protocol, _enrollment(ctx, request))
+    now = ctx.now()
+    appointments = [e for e in the_plan.events if e.kind not in _NOT_APPOINTMENTS]
+    past = sum(1 for r in the_plan.reminders if r.due < now)
+    lines = [
+        t._("Enroll {study_id}?", study_id=request.study_id),
+        t._("Arm: {arm}", arm=arm_name(t, request.arm)),
+        t._("Day 0: {day}", day=t.date(request.day0)),
+        t._("Sex: {sex}", sex=t._(_SEX_NAMES[request.sex])),
+        t._("Weight: {weight} kg", weight=t.number(request.weight)),
+        t._("Language: {language}", language=_LANGUAGE_NAMES[request.language]),
+        t._("Daily medication reminders: {answer}", answer=t._(_YES_NO[request.doses])),
+        t._(
+            "Plan: {events} study visits and infusions, {reminders} reminders.",
+            events=len(appointments),
+            reminders=len(the_plan.reminders),
+        ),
+    ]
+    if past:
+        lines.append(
+            t._(
+                "Reminders already past: {count}. They will be recorded as not sent "
+                "and never sent late.",
+                count=past,
+            )
+        )
+    if protocol.gets_belimumab(request.arm):
+        dose = protocol.belimumab.dose_plan(request.weight)
+        lines.append(t._("Belimumab: {dose}", dose=dose_line(t, dose)))
+    await propose(ctx, "enroll", Draft("\n".join(lines), request.payload()))
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    patient_id: int
+    study_id: str
+    token: str
+    expires_at: datetime
+
+
+def store_enroll(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Enrolled:
+    """Confirm: the patient, plan, reminders and a one-time patient invite, in one transaction."""
+    request = EnrollRequest.from_payload(payload)
+    # The button may be pressed a little later: today may have moved on.
+    check_day0(request.day0, today_of(uow, ctx))
+    patient = enroll_patient(
+        uow,
+        ctx.services.protocol,
+        study_id=request.study_id,
+        arm=request.arm,
+        day0=request.day0,
+        sex=request.sex,
+        weight_kg=str(request.weight),
+        language=request.language,
+        timezone=ctx.services.zone.key,
+        daily_dose_reminders=request.doses,
+        now=uow.now,
+    )
+    assert patient.id is not None
+    token = create_invite(uow, InviteRole.PATIENT, patient=patient)
+    invite = invite_by_token(uow.session, token)
+    assert invite is not None
+    return Enrolled(patient.id, patient.study_id, token, invite.expires_at)
+
+
+async def after_enroll(ctx: Ctx, result: Enrolled) -> None:
+    t = ctx.t
+    now = ctx.now()
+    with read_session(ctx.services.engine) as session:
+        reminders = session.exec(
+            select(Reminder.status).where(Reminder.patient_id == result.patient_id)
+        ).all()
+        rows = event_rows(session, result.patient_id)
+    appointments = [r for r in rows if r.kind not in _NOT_APPOINTMENTS]
+    missed = sum(1 for status in reminders if status == ReminderStatus.MISSED)
+    lines = [
+        t._(
+            "{study_id} is enrolled: {events} study visits and infusions, {reminders} reminders.",
+            study_id=result.study_id,
+            events=len(appointments),
+            reminders=len(reminders),
+        )
+    ]
+    if missed:
+        lines.append(
+            t._(
+                "Reminders already past, recorded as not sent (never sent late): {count}.",
+                count=missed,
+            )
+        )
+    coming = [r for r in appointments if r.starts_at >= now][:_NEXT_EVENTS]
+    if coming:
+        lines.append(t._("Next events:"))
+        lines += [
+            t._(
+                "{when}: {title}",
+                when=t.datetime(r.starts_at),
+                title=event_title(t, r.kind, r.number),
+            )
+            for r in coming
+        ]
+    await ctx.reply("\n".join(lines))
+    await ctx.reply(
+        t._(
+            "One-time join link for {study_id}, valid until {until}. It is shown only this "
+            "once: give it to the patient.\n{link}",
+            study_id=result.study_id,
+            until=t.datetime(result.expires_at),
+            link=join_link(ctx, result.token),
+        )
+    )
+
+
+def _arm_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(arm_name(ctx.t, arm), arm) for arm in ctx.services.protocol.arms]
+
+
+def _sex_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(ctx.t._(name), code) for code, name in _SEX_NAMES.items()]
+
+
+def _language_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [("中文", "zh"), ("English", "en")]
+
+
+def _yes_no_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(ctx.t._(_YES_NO[True]), "yes"), (ctx.t._(_YES_NO[False]), "no")]
+
+
+ENROLL = StaffCommand(
+    "enroll",
+    ENROLL_USAGE,
+    run_enroll,
+    fields=(
+        Field(
+            "study_id",
+            N_("Type the new patient's study ID (1 to 16 letters, digits, _ or -), e.g. P01."),
+        ),
+        Field("arm", N_("Which arm?"), choices=_arm_choices),
+        Field(
+            "day0",
+            N_("Day 0, the first day of the methylprednisolone pulse, as YYYY-MM-DD:"),
+        ),
+        Field("sex", N_("Sex?"), choices=_sex_choices),
+        Field("weight", N_("Weight in kg, e.g. 62:")),
+        Field("language", N_("The patient's language?"), choices=_language_choices),
+        Field(
+            "doses",
+            N_("Daily medication reminders for this patient?"),
+            choices=_yes_no_choices,
+            template="doses={value}",
+        ),
+    ),
+)
+
+
+FEATURE = Feature(
+    "enrollment",
+    staff_commands=[ENROLL],
+    actions=[
+        ActionSpec("enroll", "enroll", store_enroll, after_enroll),
+    ],
+)

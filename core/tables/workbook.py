@@ -1,0 +1,378 @@
+"""The workbook: one sheet per table, one function per sheet.
+
+Rule: values are kept as entered (text), with a standardised numeric column
+where one exists (labs: ``value_std`` in µmol/L, g/L or g/24h, exact);
+changes from baseline are later value minus the week-0 value (SLEDAI-2K
+total and renal subset, docs/clinical-facts.md §5; CD20 in the same unit
+only); a lab row ``replaced`` by a later one for the same analyte and week is
+kept and marked. Each sheet is sorted by study ID and time. Source: the export requirement
+(the sheets). Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import tzinfo
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+
+from core.endpoints import PatientEndpoints
+from core.messages import RuleError
+from core.renal_panel import CASTS, RENAL_ANALYTES
+from core.response import ClauseKey
+from core.schedule import EventKind
+from core.tables.cells import Cell, Table, coded_term, decimal_or_none, local_minute
+from core.tables.lab_file import renal_weeks
+from core.tables.sdtm import sdtm_study_day
+from core.trial_records import SERIOUSNESS_FLAGS, LabRecord, PatientRecord, TrialData
+from core.units import Analyte, canonical, parse_quantity
+
+__all__ = ["WORKBOOK_SHEETS", "workbook_tables"]
+
+
+WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "patients": ("study_id", "arm", "day0", "sex", "weight_kg", "language", "status"),
+        "visits": (
+            "study_id",
+            "event",
+            "number",
+            "week",
+            "target_date",
+            "scheduled_date",
+            "window_days_before",
+            "window_days_after",
+            "status",
+            "actual_date",
+            "deviation_reason",
+        ),
+        "doses": ("study_id", "drug", "amount", "unit", "date", "study_day", "week", "weight_kg"),
+        "labs": (
+            "study_id",
+            "week",
+            "analyte",
+            "value",
+            "unit",
+            "ref_low",
+            "ref_high",
+            "ref_unit",
+            "uti",
+            "collected",
+            "value_std",
+            "unit_std",
+            "replaced",
+        ),
+        "sledai_2k": (
+            "study_id",
+            "week",
+            "assessed_on",
+            "total",
+            "renal_total",
+            "total_change",
+            "renal_change",
+            "items",
+        ),
+        "cd20": ("study_id", "week", "value", "unit", "collected", "change_from_baseline"),
+        "adverse_events": (
+            "study_id",
+            "ae_id",
+            "verbatim",
+            "ctcae_term",
+            "soc",
+            "coded",
+            "ctcae_version",
+            "grade",
+            "serious",
+            *SERIOUSNESS_FLAGS,
+            "onset_date",
+            "relatedness",
+            "action",
+            "outcome",
+        ),
+        "responses": (
+            "study_id",
+            "arm",
+            "week",
+            "class",
+            "cr_met",
+            "pr_met",
+            *(key.value for key in ClauseKey),
+        ),
+        "endpoints": (
+            "study_id",
+            "arm",
+            "week24_class",
+            "cumulative_class",
+            "cumulative_cr",
+            "cumulative_week",
+            "assessed_weeks",
+        ),
+    }
+)
+
+
+Row = tuple[Cell, ...]
+
+
+def _table(name: str, rows: Iterable[Row]) -> Table:
+    columns = WORKBOOK_SHEETS[name]
+    materialised = tuple(rows)
+    for row in materialised:
+        if len(row) != len(columns):
+            raise ValueError(f"{name}: a row has {len(row)} values for {len(columns)} columns")
+    return Table(name, columns, materialised)
+
+
+def _flag(value: bool | None) -> str | None:
+    return None if value is None else ("yes" if value else "no")
+
+
+def _lab_std(record: LabRecord) -> tuple[Decimal | None, str | None]:
+    if record.analyte == CASTS:
+        return None, None
+    try:
+        q = canonical(parse_quantity(Analyte(record.analyte), f"{record.value} {record.unit}"))
+    except (RuleError, ValueError):
+        return None, None
+    return q.value, q.unit.value
+
+
+def _sledai_items(items: Sequence[str]) -> str:
+    return "; ".join(items)
+
+
+def patients_sheet(data: TrialData) -> Table:
+    """One row per patient, by study ID."""
+    return _table(
+        "patients",
+        (
+            (p.study_id, p.arm, p.day0, p.sex, Decimal(p.weight_kg), p.language, p.status)
+            for p in sorted(data.patients, key=lambda p: p.study_id)
+        ),
+    )
+
+
+def visits_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Table:
+    """Every scheduled event but the daily oral doses, with its window, status and deviation."""
+    events = sorted(
+        (e for e in data.events if e.kind is not EventKind.ORAL_DOSE),
+        key=lambda e: (patients[e.patient_id].study_id, e.target_date, e.kind.value, e.number),
+    )
+    return _table(
+        "visits",
+        (
+            (
+                patients[e.patient_id].study_id,
+                e.kind.value,
+                e.number,
+                e.week,
+                e.target_date,
+                e.scheduled_date,
+                e.window_before,
+                e.window_after,
+                e.status,
+                e.actual_date,
+                e.deviation_reason,
+            )
+            for e in events
+        ),
+    )
+
+
+def doses_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Table:
+    """Every dose given, with its SDTM study day."""
+    return _table(
+        "doses",
+        (
+            (
+                patients[d.patient_id].study_id,
+                d.drug,
+                decimal_or_none(d.amount),
+                d.unit,
+                d.day,
+                sdtm_study_day(patients[d.patient_id].day0, d.day),
+                d.week,
+                decimal_or_none(d.weight_kg),
+            )
+            for d in sorted(
+                data.doses, key=lambda d: (patients[d.patient_id].study_id, d.day, d.id)
+            )
+        ),
+    )
+
+
+def labs_sheet(data: TrialData, patients: Mapping[int, PatientRecord], zone: tzinfo) -> Table:
+    """Every lab row as entered, standardised where it can be; a corrected renal row is marked."""
+    current = {record.id for week in renal_weeks(data.labs) for record in week.rows.values()}
+    rows: list[Row] = []
+    for lab in sorted(
+        data.labs,
+        key=lambda r: (patients[r.patient_id].study_id, r.week if r.week is not None else -1, r.id),
+    ):
+        value_std, unit_std = _lab_std(lab)
+        renal = lab.analyte in RENAL_ANALYTES
+        rows.append(
+            (
+                patients[lab.patient_id].study_id,
+                lab.week,
+                lab.analyte,
+                lab.value,
+                lab.unit,
+                lab.ref_low,
+                lab.ref_high,
+                lab.ref_unit,
+                _flag(lab.uti),
+                local_minute(lab.collected_at, zone),
+                value_std,
+                unit_std,
+                _flag(renal and lab.id not in current) if renal else None,
+            )
+        )
+    return _table("labs", rows)
+
+
+def sledai_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Table:
+    """Every SLEDAI-2K assessment, with the change of the total and renal subset from week 0."""
+    base_of = {s.patient_id: s for s in data.sledai if s.week == 0}
+    rows: list[Row] = []
+    for s in sorted(
+        data.sledai, key=lambda s: (patients[s.patient_id].study_id, s.week, s.assessed_on)
+    ):
+        base = base_of.get(s.patient_id)
+        later = base is not None and s.week > 0
+        rows.append(
+            (
+                patients[s.patient_id].study_id,
+                s.week,
+                s.assessed_on,
+                s.total,
+                s.renal_total,
+                s.total - base.total if later and base else None,
+                s.renal_total - base.renal_total if later and base else None,
+                _sledai_items(s.items),
+            )
+        )
+    return _table("sledai_2k", rows)
+
+
+def cd20_sheet(data: TrialData, patients: Mapping[int, PatientRecord], zone: tzinfo) -> Table:
+    """Every CD20 count, with the change from week 0 when both are in the same unit."""
+    base_of = {c.patient_id: c for c in data.cd20 if c.week == 0}
+    rows: list[Row] = []
+    for c in sorted(
+        data.cd20, key=lambda c: (patients[c.patient_id].study_id, c.week, c.collected_at)
+    ):
+        base = base_of.get(c.patient_id)
+        change = (
+            Decimal(c.value) - Decimal(base.value)
+            if base is not None and c.week > 0 and base.unit == c.unit
+            else None
+        )
+        rows.append(
+            (
+                patients[c.patient_id].study_id,
+                c.week,
+                Decimal(c.value),
+                c.unit,
+                local_minute(c.collected_at, zone),
+                change,
+            )
+        )
+    return _table("cd20", rows)
+
+
+def adverse_events_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Table:
+    """Every adverse event, its CTCAE term when coded, and one column per seriousness criterion."""
+    rows: list[Row] = []
+    for ae in sorted(
+        data.adverse_events,
+        key=lambda a: (patients[a.patient_id].study_id, a.onset_date, a.id),
+    ):
+        term = coded_term(ae)
+        rows.append(
+            (
+                patients[ae.patient_id].study_id,
+                f"AE{ae.id}",
+                ae.verbatim,
+                term.term_en if term else None,
+                term.soc_en if term else None,
+                _flag(ae.coded),
+                ae.ctcae_version,
+                ae.grade,
+                _flag(ae.serious),
+                *(_flag(flag in ae.criteria) for flag in SERIOUSNESS_FLAGS),
+                ae.onset_date,
+                ae.relatedness,
+                ae.action,
+                ae.outcome,
+            )
+        )
+    return _table("adverse_events", rows)
+
+
+def responses_sheet(data: TrialData, endpoints: Mapping[str, PatientEndpoints]) -> Table:
+    """Each assessed week's response class and whether each clause (and its parts) was met."""
+    arm_of = {p.study_id: p.arm for p in data.patients}
+    rows: list[Row] = []
+    for study_id in sorted(endpoints):
+        for week, a in sorted(endpoints[study_id].assessments.items()):
+            met = {clause.key: clause.met for clause in a.clauses}
+            for clause in a.clauses:
+                for part in clause.parts:
+                    met[part.key] = part.met
+            rows.append(
+                (
+                    study_id,
+                    arm_of.get(study_id),
+                    week,
+                    a.cls.value,
+                    _flag(a.cr_met),
+                    _flag(a.pr_met),
+                    *(_flag(met.get(key)) for key in ClauseKey),
+                )
+            )
+    return _table("responses", rows)
+
+
+def endpoints_sheet(data: TrialData, endpoints: Mapping[str, PatientEndpoints]) -> Table:
+    """Each patient's week-24 and cumulative endpoint classes and the weeks assessed."""
+    arm_of = {p.study_id: p.arm for p in data.patients}
+    rows: list[Row] = []
+    for study_id in sorted(endpoints):
+        r = endpoints[study_id].result
+        rows.append(
+            (
+                study_id,
+                arm_of.get(study_id),
+                r.week24.value if r.week24 else None,
+                r.cumulative.value if r.cumulative else None,
+                _flag(r.cumulative_cr),
+                r.cumulative_week,
+                " ".join(str(w) for w in r.weeks),
+            )
+        )
+    return _table("endpoints", rows)
+
+
+def workbook_tables(
+    data: TrialData,
+    endpoints: Mapping[str, PatientEndpoints],
+    zone: tzinfo,
+) -> tuple[Table, ...]:
+    """The workbook's sheets (:data:`WORKBOOK_SHEETS`), in that order.
+
+    ``endpoints`` comes from :func:`core.tables.lab_file.derive_trial_endpoints`.
+    """
+    patients = {p.id: p for p in data.patients}
+    return (
+        patients_sheet(data),
+        visits_sheet(data, patients),
+        doses_sheet(data, patients),
+        labs_sheet(data, patients, zone),
+        sledai_sheet(data, patients),
+        cd20_sheet(data, patients, zone),
+        adverse_events_sheet(data, patients),
+        responses_sheet(data, endpoints),
+        endpoints_sheet(data, endpoints),
+    )
