@@ -15,7 +15,7 @@ import pytest
 from bot import cli
 from bot.cli.logs import LOG_FORMAT, LogLevelError, configure_logging, parse_log_level
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<name>\S+): (?P<msg>.*)$"
 )
