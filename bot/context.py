@@ -98,11 +98,11 @@ class Person:
 def identify(services: Services, inbound: Inbound) -> Person:
     """The person behind an inbound event, found by their channel account."""
     with read_session(services.engine) as session:
-        patient = patient_by_account(session, inbound.channel, inbound.address)
+        patient = patient_by_account(session, inbound.channel, inbound.account)
         if patient is not None and patient.status == PatientStatus.ACTIVE:
             lang = choose_language(patient.language, inbound.language)
             return Person(inbound, Role.PATIENT, lang, patient=patient)
-        staff = staff_by_account(session, inbound.channel, inbound.address)
+        staff = staff_by_account(session, inbound.channel, inbound.account)
         if staff is not None and staff.active:
             lang = choose_language(staff.language, inbound.language)
             return Person(inbound, Role(staff.role.value), lang, staff=staff)

@@ -109,7 +109,7 @@ class MemoryChannel:
         self.toasts: list[str | None] = []
 
     def messages(self, person: str) -> list[Shown]:
-        """Everything the bot showed ``person`` (their chat is their address)."""
+        """Everything the bot showed ``person`` (their chat is their account)."""
         return self.transport.chats.get(person, [])
 
     async def say(self, person: str, text: str, language: str | None = "en") -> list[Shown]:
@@ -125,7 +125,7 @@ class MemoryChannel:
         before = len(self.messages(person))
         inbound = Inbound(
             channel=self.channel,
-            address=person,
+            account=person,
             chat=person,
             kind=InboundKind.OPTION,
             token=message.token_for(label),
@@ -145,7 +145,7 @@ class MemoryChannel:
             known = command in self.conversations.tables.commands
             return Inbound(
                 channel=self.channel,
-                address=person,
+                account=person,
                 chat=person,
                 kind=InboundKind.COMMAND,
                 text=text,
@@ -155,7 +155,7 @@ class MemoryChannel:
             )
         return Inbound(
             channel=self.channel,
-            address=person,
+            account=person,
             chat=person,
             kind=InboundKind.TEXT,
             text=text,

@@ -105,7 +105,7 @@ class Conversations:
         """
         services = self.services
         with read_session(services.engine) as session:
-            patient = patient_by_account(session, inbound.channel, inbound.address)
+            patient = patient_by_account(session, inbound.channel, inbound.account)
         if patient is None or patient.unreachable_since is None:
             return
         actor = patient_actor(patient.study_id)

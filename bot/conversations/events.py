@@ -40,7 +40,7 @@ class MessageRef:
 class Inbound:
     """One thing a person did: who, on which channel, and what.
 
-    ``address`` is the channel's id of the person, ``chat`` where replies go;
+    ``account`` is the channel's id of the person, ``chat`` where replies go;
     ``language`` is the channel's hint of the person's language (``en``,
     ``zh-hans``...), used until they choose one. A command has ``command``
     (lower case, without the slash) and ``args``; an option has ``token`` and
@@ -48,7 +48,7 @@ class Inbound:
     """
 
     channel: Channel
-    address: str
+    account: str
     chat: str
     kind: InboundKind
     text: str = ""
@@ -62,7 +62,7 @@ class Inbound:
     @property
     def person(self) -> str:
         """The account as one string (owner of flows and drafts)."""
-        return person_key(self.channel, self.address)
+        return person_key(self.channel, self.account)
 
 
 @dataclass(frozen=True, slots=True)

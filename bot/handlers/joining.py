@@ -73,7 +73,7 @@ async def _redeem(ctx: Ctx, token: str) -> None:
             uow,
             token[:128],
             channel=ctx.inbound.channel,
-            address=ctx.inbound.address,
+            account=ctx.inbound.account,
             chat=ctx.inbound.chat,
             language=language,
         )

@@ -24,26 +24,26 @@ class Reach:
     chat: str
 
 
-def identity(session: Session, channel: Channel, address: str) -> ChannelIdentity | None:
-    """The account ``address`` on ``channel``, if the bot knows it."""
+def identity(session: Session, channel: Channel, account: str) -> ChannelIdentity | None:
+    """The channel account ``account`` on ``channel``, if the bot knows it."""
     return session.exec(
         select(ChannelIdentity)
         .where(ChannelIdentity.channel == channel)
-        .where(ChannelIdentity.address == address)
+        .where(ChannelIdentity.account == account)
     ).first()
 
 
-def patient_by_account(session: Session, channel: Channel, address: str) -> Patient | None:
+def patient_by_account(session: Session, channel: Channel, account: str) -> Patient | None:
     """The patient who joined with this account (whatever their status)."""
-    found = identity(session, channel, address)
+    found = identity(session, channel, account)
     if found is None or found.patient_id is None:
         return None
     return session.get(Patient, found.patient_id)
 
 
-def staff_by_account(session: Session, channel: Channel, address: str) -> Staff | None:
+def staff_by_account(session: Session, channel: Channel, account: str) -> Staff | None:
     """The member of staff who joined with this account (active or not)."""
-    found = identity(session, channel, address)
+    found = identity(session, channel, account)
     if found is None or found.staff_id is None:
         return None
     return session.get(Staff, found.staff_id)
@@ -75,19 +75,19 @@ def reach_of(session: Session, person: Patient | Staff) -> Reach | None:
 
 
 def bind_account(
-    uow: UnitOfWork, person: Patient | Staff, channel: Channel, address: str, chat: str
+    uow: UnitOfWork, person: Patient | Staff, channel: Channel, account: str, chat: str
 ) -> ChannelIdentity:
-    """Give ``person`` the account ``address`` on ``channel``; it becomes their preferred one.
+    """Give ``person`` the channel account ``account``; ``channel`` becomes their preferred one.
 
     The caller has checked that the account belongs to nobody yet (an
     invitation is redeemed only by an account without a role).
     """
     assert person.id is not None
     is_patient = isinstance(person, Patient)
-    account = uow.add(
+    bound = uow.add(
         ChannelIdentity(
             channel=channel,
-            address=address,
+            account=account,
             chat=chat,
             patient_id=person.id if is_patient else None,
             staff_id=None if is_patient else person.id,
@@ -97,7 +97,7 @@ def bind_account(
     )
     if person.preferred_channel != channel:
         uow.update(person, "identity.preferred", preferred_channel=channel)
-    return account
+    return bound
 
 
 def is_joined(patient: Patient) -> bool:

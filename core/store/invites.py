@@ -86,13 +86,13 @@ def redeem_invite(
     token: str,
     *,
     channel: Channel,
-    address: str,
+    account: str,
     chat: str,
     language: Language | None = None,
 ) -> RedeemResult:
     """Join with a token: valid, unused and unexpired, by an account without a role.
 
-    The account (``address`` on ``channel``, written to in ``chat``) becomes the
+    The account (``account`` on ``channel``, written to in ``chat``) becomes the
     patient's or the new member's, and their preferred channel.
 
     Anything else changes nothing and says why.
@@ -105,7 +105,7 @@ def redeem_invite(
         return RedeemResult(Redemption.USED)
     if invite.expires_at <= uow.now:
         return RedeemResult(Redemption.EXPIRED)
-    if identity(session, channel, address) is not None:
+    if identity(session, channel, account) is not None:
         return RedeemResult(Redemption.ALREADY_REGISTERED)
 
     if invite.role == InviteRole.PATIENT:
@@ -115,8 +115,8 @@ def redeem_invite(
             return RedeemResult(Redemption.PATIENT_TAKEN)
         if patient.status != PatientStatus.ACTIVE:
             return RedeemResult(Redemption.PATIENT_INACTIVE)
-        bind_account(uow, patient, channel, address, chat)
-        _use(uow, invite, person_key(channel, address))
+        bind_account(uow, patient, channel, account, chat)
+        _use(uow, invite, person_key(channel, account))
         return RedeemResult(Redemption.JOINED_AS_PATIENT, patient=patient)
 
     staff = uow.add(
@@ -127,8 +127,8 @@ def redeem_invite(
         ),
         "staff.joined",
     )
-    bind_account(uow, staff, channel, address, chat)
-    _use(uow, invite, person_key(channel, address))
+    bind_account(uow, staff, channel, account, chat)
+    _use(uow, invite, person_key(channel, account))
     return RedeemResult(Redemption.JOINED_AS_STAFF, staff=staff)
 
 

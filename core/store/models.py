@@ -47,13 +47,13 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 ACTOR_LENGTH = 64
 # A channel's id of a person (a WeChat openid is 28 characters, a WeCom userid up to 64).
-ADDRESS_LENGTH = 64
+ACCOUNT_LENGTH = 64
 PERSON_KEY_LENGTH = 80
 
 
-def person_key(channel: str, address: str) -> str:
+def person_key(channel: str, account: str) -> str:
     """One channel account as one string (``telegram:5001``): who owns a flow or a draft."""
-    return f"{channel}:{address}"
+    return f"{channel}:{account}"
 
 
 class PatientStatus(StrEnum):
@@ -247,14 +247,14 @@ class ChannelIdentity(SQLModel, table=True):
     """One person's account on one channel: how the bot knows and reaches them.
 
     A patient or a member of staff may have one account per channel (a
-    coordinator on Telegram and on WeCom, say). ``address`` is the channel's
+    coordinator on Telegram and on WeCom, say). ``account`` is the channel's
     own id of the person (a Telegram user id, a WeChat openid, a WeCom
     userid), never a name; ``chat`` is where to write to them.
     """
 
     __tablename__ = "channel_identity"
     __table_args__ = (
-        UniqueConstraint("channel", "address"),
+        UniqueConstraint("channel", "account"),
         UniqueConstraint("channel", "patient_id"),
         UniqueConstraint("channel", "staff_id"),
         CheckConstraint("(patient_id IS NULL) <> (staff_id IS NULL)", name="patient_or_staff"),
@@ -262,8 +262,8 @@ class ChannelIdentity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: Channel = Field(sa_type=_enum(Channel, "channel"))
-    address: str = Field(sa_type=String(ADDRESS_LENGTH))
-    chat: str = Field(sa_type=String(ADDRESS_LENGTH))
+    account: str = Field(sa_type=String(ACCOUNT_LENGTH))
+    chat: str = Field(sa_type=String(ACCOUNT_LENGTH))
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     created_at: datetime = Field(sa_type=UtcDateTime())

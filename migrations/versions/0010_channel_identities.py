@@ -26,7 +26,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 CHANNEL = ("telegram", "wechat", "wecom", "memory")
-ADDRESS = 64
+ACCOUNT = 64
 PERSON_KEY = 80
 
 
@@ -45,8 +45,8 @@ def upgrade() -> None:
         "channel_identity",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=32), nullable=False),
-        sa.Column("address", sa.String(length=ADDRESS), nullable=False),
-        sa.Column("chat", sa.String(length=ADDRESS), nullable=False),
+        sa.Column("account", sa.String(length=ACCOUNT), nullable=False),
+        sa.Column("chat", sa.String(length=ACCOUNT), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("staff_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -62,7 +62,7 @@ def upgrade() -> None:
             ["staff_id"], ["staff.id"], name=op.f("fk_channel_identity_staff_id_staff")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_channel_identity")),
-        sa.UniqueConstraint("channel", "address", name=op.f("uq_channel_identity_channel_address")),
+        sa.UniqueConstraint("channel", "account", name=op.f("uq_channel_identity_channel_account")),
         sa.UniqueConstraint(
             "channel", "patient_id", name=op.f("uq_channel_identity_channel_patient_id")
         ),
@@ -79,13 +79,13 @@ def upgrade() -> None:
 
     # Every Telegram account moves in place, with the instant its person was created.
     op.execute(
-        "INSERT INTO channel_identity (channel, address, chat, patient_id, created_at) "
+        "INSERT INTO channel_identity (channel, account, chat, patient_id, created_at) "
         "SELECT 'telegram', CAST(telegram_user_id AS VARCHAR), "
         "CAST(COALESCE(telegram_chat_id, telegram_user_id) AS VARCHAR), id, created_at "
         "FROM patient WHERE telegram_user_id IS NOT NULL"
     )
     op.execute(
-        "INSERT INTO channel_identity (channel, address, chat, staff_id, created_at) "
+        "INSERT INTO channel_identity (channel, account, chat, staff_id, created_at) "
         "SELECT 'telegram', CAST(telegram_user_id AS VARCHAR), "
         "CAST(COALESCE(telegram_chat_id, telegram_user_id) AS VARCHAR), id, created_at "
         "FROM staff"
@@ -224,7 +224,7 @@ def downgrade() -> None:
     for table in ("patient", "staff"):
         op.execute(
             f"UPDATE {table} SET "
-            "telegram_user_id = (SELECT CAST(address AS BIGINT) FROM channel_identity i "
+            "telegram_user_id = (SELECT CAST(account AS BIGINT) FROM channel_identity i "
             f"WHERE i.{table}_id = {table}.id AND i.channel = 'telegram'), "
             "telegram_chat_id = (SELECT CAST(chat AS BIGINT) FROM channel_identity i "
             f"WHERE i.{table}_id = {table}.id AND i.channel = 'telegram')"

@@ -84,7 +84,7 @@ def test_telegram_accounts_move_in_place_and_back(db_url: URL) -> None:
     migrate(db_url, "0010")
     assert _rows(
         db_url,
-        "SELECT channel, address, chat, patient_id, staff_id FROM channel_identity ORDER BY id",
+        "SELECT channel, account, chat, patient_id, staff_id FROM channel_identity ORDER BY id",
     ) == [
         ("telegram", "5000000001", "77", 1, None),
         ("telegram", "900", "900", None, 1),

@@ -102,7 +102,7 @@ class World:
         with read_session(self.services.engine) as session:
             for account in accounts_of(session, person):
                 if account.channel == Channel.TELEGRAM:
-                    return int(account.address)
+                    return int(account.account)
         return None
 
     def staff_with_telegram_user(self, user_id: int) -> Staff | None:
@@ -149,7 +149,7 @@ class World:
 def is_telegram_staff(user_id: int) -> ColumnElement[bool]:
     """A WHERE clause: the member of staff who joined with this Telegram account."""
     accounts = select(ChannelIdentity.staff_id).where(
-        ChannelIdentity.channel == Channel.TELEGRAM, ChannelIdentity.address == str(user_id)
+        ChannelIdentity.channel == Channel.TELEGRAM, ChannelIdentity.account == str(user_id)
     )
     return col(Staff.id).in_(accounts)
 

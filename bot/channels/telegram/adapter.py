@@ -152,7 +152,7 @@ def _inbound(
     return Inbound(
         channel=Channel.TELEGRAM,
         # A group message may come from no user (a channel post): it gets the group answer.
-        address=str(user.id if user is not None else chat.id),
+        account=str(user.id if user is not None else chat.id),
         chat=str(chat.id),
         kind=kind,
         text=(message.text or "") if message is not None and query is None else "",
