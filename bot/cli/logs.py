@@ -7,6 +7,7 @@ value that is no level name is refused rather than guessed. The ``httpx``
 and ``httpcore`` loggers stay at ``WARNING`` or above whatever ``LOG_LEVEL``
 says: their ``INFO`` request lines carry the bot token in the URL
 (``/bot<token>/getUpdates``), and a token in a log file is a leaked token.
+APScheduler's are held there too: it logs every wake-up of the engine.
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ LEVELS: Mapping[str, int] = {
     "CRITICAL": logging.CRITICAL,
 }
 DEFAULT_LEVEL = logging.INFO
-QUIET_LOGGERS = ("httpx", "httpcore")
+# httpx and httpcore: their request lines carry the token. APScheduler: one
+# INFO line per wake-up of the reminder engine (27,000 in one demo) would
+# drown the bot's own lines; its warnings and errors still show.
+QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
 
 
 class LogLevelError(ValueError):

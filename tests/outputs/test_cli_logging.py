@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.cli.logs import LOG_FORMAT, LogLevelError, configure_logging, parse_log_level
+from bot.cli.logs import (
+    LOG_FORMAT,
+    QUIET_LOGGERS,
+    LogLevelError,
+    configure_logging,
+    parse_log_level,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(
@@ -27,7 +33,7 @@ def _logging_restored() -> Iterator[None]:
     """Each test leaves the process's logging as it found it."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
@@ -94,6 +100,20 @@ def test_httpx_and_httpcore_stay_at_warning_even_at_debug(
     err = capsys.readouterr().err
     assert "SECRET" not in err
     assert [m["msg"] for m in _lines(err)] == ["the bot's own debug line"]
+
+
+def test_the_schedulers_wake_ups_are_not_logged_but_its_warnings_are(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
+    logging.getLogger("apscheduler.executors.default").info('Running job "wake"')
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+    logging.getLogger("scheduler.engine").info("reminder engine started")
+    err = capsys.readouterr().err
+    assert [m["msg"] for m in _lines(err)] == [
+        "Run time of job was missed",
+        "reminder engine started",
+    ]
 
 
 def test_a_bad_log_level_is_refused_with_what_is_accepted() -> None:
