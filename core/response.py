@@ -65,6 +65,7 @@ from typing import Final, Literal
 
 from core.messages import N_, RuleError
 from core.units import ANALYTE_LABELS, Analyte, CastKind, Quantity, Unit, align
+from core.vocabulary import Sex
 
 __all__ = [
     "ACTIVITY_LABELS",
@@ -86,13 +87,6 @@ __all__ = [
     "classify",
     "week24_and_cumulative",
 ]
-
-
-class Sex(StrEnum):
-    """The patient's sex, which picks the default creatinine upper limit."""
-
-    F = "F"
-    M = "M"
 
 
 class ResponseClass(StrEnum):

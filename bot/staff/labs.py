@@ -55,7 +55,7 @@ from core.renal_panel import (
     missing_analytes,
     panel_from_results,
 )
-from core.response import Assessment, Sex, classify
+from core.response import Assessment, classify
 from core.schedule import EventKind
 from core.store.db import read_session
 from core.store.models import LabResult, PlannedEventRow, StaffRole
@@ -300,7 +300,7 @@ def store(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Stored:
             assessment = classify(
                 panel_from_results(baseline_rows),
                 panel_from_results(results),
-                Sex(patient.sex.value),
+                patient.sex,
                 ctx.services.protocol.response_options(),
             )
             log.info("%s week %d renal response %s", patient.study_id, week, assessment.cls)

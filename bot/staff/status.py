@@ -45,7 +45,7 @@ from core.overview import (
 )
 from core.patient_response import LabRow, patient_response
 from core.protocol import Protocol
-from core.response import ResponseClass, Sex
+from core.response import ResponseClass
 from core.schedule import EventKind
 from core.store import status as queries
 from core.store.db import read_session
@@ -406,7 +406,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
 def _renal_lines(ctx: Ctx, patient: Patient, rows: Sequence[LabRow]) -> list[str]:
     t = ctx.t
     options = ctx.services.protocol.response_options()
-    response = patient_response(rows, Sex(patient.sex.value), options)
+    response = patient_response(rows, patient.sex, options)
     last = response.last_week
     if last is None:
         if response.baseline is not None:

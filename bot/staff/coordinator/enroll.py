@@ -39,6 +39,7 @@ from core.store.invites import create_invite
 from core.store.models import InviteRole, Reminder, ReminderStatus
 from core.store.services import enroll_patient, invite_by_token, patient_by_study_id
 from core.store.uow import UnitOfWork
+from core.vocabulary import Language, Sex
 
 ENROLL_USAGE = N_(
     "/enroll <study ID> <arm> <day 0 as YYYY-MM-DD> <F|M> <weight in kg> <zh|en> [doses=yes]"
@@ -49,8 +50,8 @@ ENROLL_USAGE = N_(
 _DOSES_PREFIXES = ("doses=", "服药提醒=")
 _WEIGHT_UNITS = frozenset({"kg", "公斤"})
 
-_SEX_NAMES = {"F": N_("female"), "M": N_("male")}
-_LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
+_SEX_NAMES: dict[str, str] = {Sex.F: N_("female"), Sex.M: N_("male")}
+_LANGUAGE_NAMES: dict[str, str] = {Language.ZH_HANS: "中文", Language.EN: "English"}
 _YES_NO = {True: N_("yes"), False: N_("no")}
 # How many coming events the enrollment answer lists.
 _NEXT_EVENTS = 5
