@@ -71,11 +71,9 @@ def chart_for(ctx: Ctx, what: str, t: Translator) -> Chart:
     options = protocol.response_options()
     kind = _PLOT_WORDS.get(what.casefold())
     if kind is None:
+        # load_outputs finds the patient whatever the case (core.store.models.study_id_is).
         data, endpoints = load_outputs(services, what)
         patient = data.by_study_id(what)
-        if patient is None:
-            data, endpoints = load_outputs(services, what.upper())
-            patient = data.by_study_id(what.upper())
         if patient is None:
             raise RuleError(
                 N_(

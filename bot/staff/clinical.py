@@ -31,13 +31,6 @@ from core.units import Quantity
 NO_STUDY_ID = N_("Start with the patient's study ID, for example P01.")
 
 
-def _lookup(session: Session, study_id: str) -> Patient | None:
-    found = patient_by_study_id(session, study_id)
-    if found is None and study_id.upper() != study_id:
-        found = patient_by_study_id(session, study_id.upper())
-    return found
-
-
 def _check_active(patient: Patient | None, study_id: str) -> Patient:
     if patient is None:
         raise RuleError(N_("There is no patient with study ID {study_id}."), study_id=study_id)
@@ -55,7 +48,7 @@ def patient_for_entry(ctx: Ctx, args: Sequence[str]) -> Patient:
         raise RuleError(NO_STUDY_ID)
     study_id = args[0].strip()[:32]
     with read_session(ctx.services.engine) as session:
-        return _check_active(_lookup(session, study_id), study_id)
+        return _check_active(patient_by_study_id(session, study_id), study_id)
 
 
 def patient_in_store(uow: UnitOfWork, patient_id: int, study_id: str) -> Patient:

@@ -267,8 +267,6 @@ def _endpoint_lines(
 def _find(ctx: Ctx, study_id: str) -> Patient:
     with read_session(ctx.services.engine) as session:
         found = patient_by_study_id(session, study_id)
-        if found is None and study_id.upper() != study_id:
-            found = patient_by_study_id(session, study_id.upper())
     if found is None:
         raise RuleError(NO_PATIENT, study_id=study_id)
     return found

@@ -29,7 +29,17 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -185,6 +195,17 @@ class Patient(SQLModel, table=True):
     daily_dose_reminders: bool = False
     withdrawn_reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(sa_type=UtcDateTime())
+
+
+def study_id_is(study_id: str) -> ColumnElement[bool]:
+    """The SQL test "the patient's study ID is ``study_id``, whatever the case".
+
+    Study IDs are stored as typed at enrollment (``P01``) and found however
+    they are typed later (``p01``). They are ASCII letters, digits, ``-`` and
+    ``_`` (core.enrollment.STUDY_ID_PATTERN), so ``lower`` folds them the same
+    on SQLite and PostgreSQL.
+    """
+    return func.lower(Patient.study_id) == study_id.strip().lower()
 
 
 class Staff(SQLModel, table=True):
