@@ -19,7 +19,8 @@ from enum import Enum
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.reminder_view import (
+from bot.texts import EVENT_TITLES
+from bot.views.reminder import (
     ALERTS_STAFF,
     SLOT_CHOICES,
     URINE_SPOILED,
@@ -28,7 +29,6 @@ from bot.reminder_view import (
     contact_lines,
     parse_callback,
 )
-from bot.texts import EVENT_TITLES
 from core.messages import N_
 from core.schedule import EventKind, Slot
 from core.store.models import (

@@ -34,7 +34,6 @@ from bot.staff.clinical import (
     mark_event_done,
     patient_for_entry,
     patient_in_store,
-    today,
 )
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.texts import EVENT_TITLES
@@ -360,7 +359,7 @@ def _given_day(ctx: Ctx, row: DoseAdministration) -> date | None:
 
 def _today_doses(ctx: Ctx, session: Session, patient_id: int, drug: Drug) -> list[Dose]:
     """The doses of ``drug`` with a known amount given today (trial time zone)."""
-    day = today(ctx)
+    day = ctx.today()
     return [
         Dose(Decimal(row.amount), MassUnit(row.unit))
         for row in doses_of(session, patient_id, drug)
@@ -420,7 +419,7 @@ def store_dose(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> DoseStored
             raise RuleError(
                 N_("That planned event was recorded meanwhile: send the command again."),
             )
-    given_on = today(ctx)
+    given_on = ctx.today()
     row = uow.add(
         DoseAdministration(
             patient_id=patient.id,

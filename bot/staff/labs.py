@@ -30,7 +30,6 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.outputs.followup import load_progress, progress_text
-from bot.response_view import assessment_lines
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
     event_of_week,
@@ -40,10 +39,10 @@ from bot.staff.clinical import (
     patient_for_entry,
     patient_in_store,
     quantity_text,
-    today,
     week_choices,
 )
 from bot.staff.commands import Field, StaffCommand, patient_choices
+from bot.views.response import assessment_lines
 from core.entry_syntax import parse_entry_date, parse_options, parse_week, parse_yes_no
 from core.messages import N_, RuleError
 from core.renal_panel import (
@@ -192,7 +191,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         raise RuleError(
             N_("uti=yes belongs to a urine result: give it with protein, rbc, wbc or casts.")
         )
-    collected = today(ctx)
+    collected = ctx.today()
     if "date" in options:
         collected = parse_entry_date(options["date"][0], today=collected)
 

@@ -21,17 +21,16 @@ queries (:mod:`core.store.status`); the rules from :mod:`core.overview`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.pagination import send_pages
-from bot.response_view import assessment_lines, class_name
 from bot.staff.commands import StaffCommand
 from bot.staff.reports import category_name
 from bot.texts import ARM_NAMES, EVENT_TITLES
+from bot.views.response import assessment_lines, class_name
 from core.adverse_events import term_by_key
 from core.dosing import RangeStatus, mp_cumulative
 from core.messages import N_, RuleError
@@ -84,10 +83,6 @@ _MP_RANGE: dict[RangeStatus, str] = {
 }
 
 
-def _today(ctx: Ctx) -> date:
-    return ctx.now().astimezone(ctx.services.zone).date()
-
-
 def _collection_days(protocol: Protocol) -> int:
     """Days a urine collection runs past its start day (1: it ends the next morning)."""
     start = protocol.urine_collection.start_time
@@ -107,7 +102,7 @@ def overview_blocks(ctx: Ctx) -> list[str]:
     t = ctx.t
     protocol = ctx.services.protocol
     now = ctx.now()
-    today = _today(ctx)
+    today = ctx.today()
     monday, sunday = week_bounds(today)
     endpoint = protocol.trial.induction_weeks
     with read_session(ctx.services.engine) as session:
@@ -298,7 +293,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         reports = queries.open_reports_of(session, patient.id)
         delivery = queries.reminder_delivery(session, patient.id)
 
-    when = study_time(patient.day0, _today(ctx))
+    when = study_time(patient.day0, ctx.today())
     arm_name = ARM_NAMES.get(patient.arm)
     blocks = [
         "\n".join(

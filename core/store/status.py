@@ -41,7 +41,7 @@ from core.store.models import (
 )
 from core.vocabulary import Sex
 
-# The reminder answer that marks a urine collection finished (bot.reminder_view.Choice).
+# The reminder answer that marks a urine collection finished (bot.views.reminder.Choice).
 FINISHED = "finished"
 
 # Events the overview counts per week.
