@@ -25,18 +25,23 @@ from decimal import Decimal, InvalidOperation
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
-from bot.i18n import Translator
 from bot.pagination import send_pages
 from bot.staff.commands import StaffCommand
 from bot.staff.reports import category_name
 from bot.texts import ARM_NAMES, EVENT_TITLES
 from bot.views.response import assessment_lines, class_name
-from core.adverse_events import term_by_key
-from core.dosing import RangeStatus, mp_cumulative
+from bot.views.status import (
+    MP_RANGE,
+    PATIENT_STATUS,
+    WEEK_LINES,
+    endpoint_lines,
+    id_lines,
+    term_name,
+)
+from core.dosing import mp_cumulative
 from core.messages import N_, RuleError
 from core.overview import (
     ProgressCounts,
-    count_classes,
     reporting_clock,
     study_time,
     tally_progress,
@@ -48,7 +53,7 @@ from core.response import ResponseClass
 from core.schedule import EventKind
 from core.store import status as queries
 from core.store.db import read_session
-from core.store.models import AdverseEvent, Patient, PatientStatus
+from core.store.models import Patient
 from core.store.services import patient_by_study_id
 from core.units import Unit
 
@@ -56,31 +61,7 @@ COMMAND = "status"
 USAGE = N_("/status for the whole trial, or /status <study ID> for one patient  e.g. /status P01")
 NO_PATIENT = N_("There is no patient with study ID {study_id}.")
 
-# Study IDs per line in the unreachable / not-joined lists (pages break between lines).
-_IDS_PER_LINE = 12
 _NEXT_EVENTS = 3
-
-_WEEK_LINES: dict[EventKind, str] = {
-    EventKind.BELIMUMAB_INFUSION: N_(
-        "Belimumab infusions: {done} done, {due} due, {overdue} overdue"
-    ),
-    EventKind.RENAL_ASSESSMENT: N_("Renal assessments: {done} done, {due} due, {overdue} overdue"),
-    EventKind.URINE_COLLECTION: N_(
-        "24-hour urine collections: {done} done, {due} due, {overdue} overdue"
-    ),
-}
-
-_PATIENT_STATUS: dict[PatientStatus, str] = {
-    PatientStatus.ACTIVE: N_("in the study"),
-    PatientStatus.WITHDRAWN: N_("withdrawn from the study"),
-    PatientStatus.COMPLETED: N_("completed the study"),
-}
-
-_MP_RANGE: dict[RangeStatus, str] = {
-    RangeStatus.BELOW: N_("below the protocol range {low}-{high} mg"),
-    RangeStatus.WITHIN: N_("within the protocol range {low}-{high} mg"),
-    RangeStatus.ABOVE: N_("above the protocol range {low}-{high} mg"),
-}
 
 
 def _collection_days(protocol: Protocol) -> int:
@@ -88,10 +69,6 @@ def _collection_days(protocol: Protocol) -> int:
     start = protocol.urine_collection.start_time
     minutes = start.hour * 60 + start.minute + protocol.urine_collection.hours * 60
     return minutes // (24 * 60)
-
-
-def _id_lines(ids: Sequence[str]) -> list[str]:
-    return ["  " + ", ".join(ids[i : i + _IDS_PER_LINE]) for i in range(0, len(ids), _IDS_PER_LINE)]
 
 
 # --------------------------------------------------------------------------- the trial
@@ -158,7 +135,7 @@ def overview_blocks(ctx: Ctx) -> list[str]:
             sunday=t.date(sunday, "MMMEd"),
         )
     ]
-    for kind, template in _WEEK_LINES.items():
+    for kind, template in WEEK_LINES.items():
         progress = tallies.get(kind, ProgressCounts())
         lines.append(
             "  " + t._(template, done=progress.done, due=progress.due, overdue=progress.overdue)
@@ -198,9 +175,9 @@ def overview_blocks(ctx: Ctx) -> list[str]:
 
     # People the bot cannot reach.
     blocks.append(t._("Unreachable: {count}", count=len(unreachable)))
-    blocks.extend(_id_lines(unreachable))
+    blocks.extend(id_lines(unreachable))
     blocks.append(t._("Not yet joined: {count}", count=len(not_joined)))
-    blocks.extend(_id_lines(not_joined))
+    blocks.extend(id_lines(not_joined))
 
     # Week 24 and the response classes.
     blocks.append("\n".join(_endpoint_lines(ctx, endpoint, reached, endpoint_patients, rows)))
@@ -224,36 +201,8 @@ def _endpoint_lines(
     for patient_id, patient in patients.items():
         response = patient_response(by_patient.get(patient_id, []), patient.sex, options)
         classes.setdefault(patient.arm, []).append(response.result.cumulative)
-    lines = [
-        t._(
-            "Reached week {week}: {count}",
-            week=endpoint,
-            count=sum(reached.values()),
-        ),
-        t._(
-            "Cumulative response by week {week} (CR at any assessment up to week {week}), "
-            "among patients with a week-{week} assessment:",
-            week=endpoint,
-        ),
-    ]
-    for arm in [*protocol.arms, *sorted((set(reached) | set(classes)) - set(protocol.arms))]:
-        counts = count_classes(classes.get(arm, []))
-        lines.append(
-            "  "
-            + t._(
-                "{arm}: {reached} reached week {week}, {assessed} assessed: "
-                "CR {cr}, PR {pr}, NR {nr}, not evaluable {ne}",
-                arm=arm,
-                reached=reached.get(arm, 0),
-                week=endpoint,
-                assessed=counts.total,
-                cr=counts.cr,
-                pr=counts.pr,
-                nr=counts.nr,
-                ne=counts.ne + counts.none,
-            )
-        )
-    return lines
+    arms = [*protocol.arms, *sorted((set(reached) | set(classes)) - set(protocol.arms))]
+    return endpoint_lines(t, arms, endpoint, reached, classes)
 
 
 # --------------------------------------------------------------------------- one patient
@@ -265,16 +214,6 @@ def _find(ctx: Ctx, study_id: str) -> Patient:
     if found is None:
         raise RuleError(NO_PATIENT, study_id=study_id)
     return found
-
-
-def _term(t: Translator, event: AdverseEvent) -> str:
-    if event.coded and event.term:
-        try:
-            term = term_by_key(event.term)
-        except KeyError:
-            return event.term
-        return term.term_zh if t.lang == "zh_Hans" else term.term_en
-    return event.verbatim
 
 
 def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
@@ -303,7 +242,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
                     study_id=patient.study_id,
                     arm=patient.arm,
                     arm_name=t._(arm_name) if arm_name else patient.arm,
-                    status=t._(_PATIENT_STATUS[patient.status]),
+                    status=t._(PATIENT_STATUS[patient.status]),
                 ),
                 t._(
                     "Day 0: {day0}. Today is study day {day}, week {week}.",
@@ -364,7 +303,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
             template = N_("AE{number} {term}, grade {grade}, serious, acknowledged")
         else:
             template = N_("AE{number} {term}, grade {grade}, serious, not yet acknowledged")
-        lines.append("  " + t._(template, number=ae.id, term=_term(t, ae), grade=ae.grade))
+        lines.append("  " + t._(template, number=ae.id, term=term_name(t, ae), grade=ae.grade))
     if not adverse:
         lines.append("  " + t._("None recorded."))
     blocks.append("\n".join(lines))
@@ -464,7 +403,7 @@ def _dose_lines(
             total=t.number(status.total_mg),
             count=len(doses),
             range=t._(
-                _MP_RANGE[status.status],
+                MP_RANGE[status.status],
                 low=t.number(status.low_mg),
                 high=t.number(status.high_mg),
             ),
