@@ -50,7 +50,7 @@ from core.overview import (
 from core.patient_response import LabRow, patient_response
 from core.protocol import Protocol
 from core.response import ResponseClass
-from core.schedule import EventKind
+from core.schedule import EventKind, trial_today
 from core.store import status as queries
 from core.store.db import read_session
 from core.store.models import Patient
@@ -79,7 +79,8 @@ def overview_blocks(ctx: Ctx) -> list[str]:
     t = ctx.t
     protocol = ctx.services.protocol
     now = ctx.now()
-    today = ctx.today()
+    # The same instant as ``now`` (bench.run drives this with a Ctx that has only now()).
+    today = trial_today(now, ctx.services.zone)
     monday, sunday = week_bounds(today)
     endpoint = protocol.trial.induction_weeks
     with read_session(ctx.services.engine) as session:
