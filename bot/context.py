@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,7 @@ from bot.i18n import Lang, Translator, choose_language
 from bot.roles import Role
 from core.messages import N_
 from core.protocol import Protocol
+from core.schedule import trial_today
 from core.store.audit import patient_actor, staff_actor
 from core.store.db import read_session
 from core.store.identities import patient_by_account, staff_by_account
@@ -138,6 +139,10 @@ class Ctx:
 
     def now(self) -> datetime:
         return self.services.clock.now()
+
+    def today(self) -> date:
+        """Today in the trial's time zone (:func:`core.schedule.trial_today`)."""
+        return trial_today(self.now(), self.services.zone)
 
     def uow(self, reason: str | None = None) -> UnitOfWork:
         return UnitOfWork(self.services.engine, self.person.actor, self.now(), reason)

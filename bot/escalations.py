@@ -26,10 +26,10 @@ from sqlmodel import Session, col, select
 
 from bot.context import Services
 from bot.i18n import Translator
-from bot.outputs.summary_view import send_weekly_digest
-from bot.reminder_view import Choice, callback_data, choice_label
+from bot.outputs.summary import send_weekly_digest
 from bot.routing import Pace, Router
 from bot.texts import EVENT_TITLES
+from bot.views.reminder import Choice, callback_data, choice_label
 from core.escalation import (
     Step,
     due_step,
@@ -39,7 +39,7 @@ from core.escalation import (
 )
 from core.messages import N_
 from core.overview import ReportingClock, reporting_clock
-from core.schedule import EventKind, Slot
+from core.schedule import EventKind, Slot, trial_today
 from core.store.db import read_session
 from core.store.identities import is_joined
 from core.store.models import (
@@ -148,7 +148,7 @@ def _serious_event_text(t: Translator, *, ae: SeriousOpen, clock: ReportingClock
 def _events_around(
     session: Session, kind: EventKind, at: datetime, services: Services
 ) -> list[tuple[PlannedEventRow, Patient]]:
-    today = at.astimezone(services.zone).date()
+    today = trial_today(at, services.zone)
     rows = session.exec(
         select(PlannedEventRow, Patient)
         .join(Patient, col(Patient.id) == PlannedEventRow.patient_id)
@@ -260,7 +260,7 @@ async def send_daily_digest(
     router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
     """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks."""
-    today = at.astimezone(services.zone).date()
+    today = trial_today(at, services.zone)
     hours = services.protocol.adverse_events.serious_report_hours
     kinds = (EventKind.BELIMUMAB_INFUSION, EventKind.RENAL_ASSESSMENT, EventKind.URINE_COLLECTION)
     with read_session(services.engine) as session:

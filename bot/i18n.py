@@ -14,24 +14,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Literal
 
 from babel.dates import format_skeleton, get_datetime_format
 from babel.numbers import format_decimal
 from babel.support import Translations
 
 from core.messages import RuleError
+from core.vocabulary import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
+from core.vocabulary import LANGUAGES as LANGUAGES
+from core.vocabulary import Language, LanguageCode, language_from_tag
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 
-Lang = Literal["zh_Hans", "en"]
-LANGUAGES: tuple[Lang, ...] = ("zh_Hans", "en")
-DEFAULT_LANGUAGE: Lang = "zh_Hans"
+# The languages are core.vocabulary's; the old names stay for the call sites.
+Lang = Language
 
 # The catalogs are named by language and script; Babel's CLDR data formats
 # better with a territory (``zh_Hans`` alone lacks some date skeletons).
-_BABEL_LOCALE: dict[Lang, str] = {"zh_Hans": "zh_Hans_CN", "en": "en"}
+_BABEL_LOCALE: dict[Lang, str] = {Language.ZH_HANS: "zh_Hans_CN", Language.EN: "en"}
 
 
 # RuleError placeholders whose values are message ids (names of things).
@@ -51,24 +52,8 @@ def _translations(lang: Lang) -> Translations:
         return Translations(handle, domain=DOMAIN)
 
 
-def parse_language(code: str | None) -> Lang | None:
-    """Map a user's language code to a supported language, or None.
-
-    Accepts our own keys (``zh``, ``zh_Hans``, ``en``) and Telegram's IETF tags
-    (``zh-hans``, ``zh-CN``, ``en-GB``). Any Chinese that is not Traditional
-    (``zh-Hant``, ``zh-TW``, ``zh-HK``, ``zh-MO``) maps to ``zh_Hans``. The
-    match is done by hand because ``Locale.negotiate`` does not match
-    ``zh-CN`` to ``zh_Hans``.
-    """
-    if not code:
-        return None
-    parts = code.replace("_", "-").lower().split("-")
-    if parts[0] == "en":
-        return "en"
-    if parts[0] in {"zh", "中文", "cn"}:
-        traditional = {"hant", "tw", "hk", "mo"}
-        return None if traditional.intersection(parts[1:]) else "zh_Hans"
-    return None
+# A channel's language code (``zh-CN``, ``en-GB``) to a supported language, or None.
+parse_language = language_from_tag
 
 
 def choose_language(stored: str | None, channel_hint: str | None) -> Lang:
@@ -76,12 +61,19 @@ def choose_language(stored: str | None, channel_hint: str | None) -> Lang:
     return parse_language(stored) or parse_language(channel_hint) or DEFAULT_LANGUAGE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Translator:
-    """One reader's language: messages, dates, times and numbers."""
+    """One reader's language: messages, dates, times and numbers.
+
+    The language may be given by its code (``Translator("en", zone)``).
+    """
 
     lang: Lang
     zone: dt.tzinfo
+
+    def __init__(self, lang: Lang | LanguageCode, zone: dt.tzinfo) -> None:
+        object.__setattr__(self, "lang", Language(lang))
+        object.__setattr__(self, "zone", zone)
 
     def _(self, msgid: str, /, **params: object) -> str:
         """The translated sentence with its named placeholders filled."""

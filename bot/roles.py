@@ -7,19 +7,13 @@ people with no role at all).
 
 from __future__ import annotations
 
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from core.vocabulary import STAFF_ROLES
+from core.vocabulary import Role as Role
 
-class Role(StrEnum):
-    PATIENT = "patient"
-    NURSE = "nurse"
-    INVESTIGATOR = "investigator"
-    COORDINATOR = "coordinator"
-
-
-STAFF: Final = frozenset({Role.NURSE, Role.INVESTIGATOR, Role.COORDINATOR})
+STAFF: Final = frozenset(STAFF_ROLES)
 ANY_ROLE: Final = frozenset(Role)
 
 # None stands for someone without a role (not invited, or not yet joined).

@@ -22,6 +22,7 @@ from enum import Enum
 from types import MappingProxyType
 
 from core.messages import N_, RuleError
+from core.vocabulary import Drug as Drug
 
 BELIMUMAB_PREPARATION: tuple[str, ...] = (
     N_(
@@ -417,31 +418,25 @@ class DailyRange:
             raise ValueError(f"low {self.low} is above high {self.high}")
 
 
-class Drug(Enum):
-    """Oral drugs of the multi-target regimen whose daily total is checked."""
+# The units a dose of each oral drug may be entered in.
+ORAL_UNIT_FAMILIES: Mapping[Drug, UnitFamily] = MappingProxyType(
+    {Drug.MMF: UnitFamily.G_OR_MG, Drug.TACROLIMUS: UnitFamily.MG}
+)
 
-    MMF = "mmf"
-    TACROLIMUS = "tacrolimus"
+# Message ids for a daily total outside the range (a whole sentence per drug).
+OUTSIDE_MESSAGES: Mapping[Drug, str] = MappingProxyType(
+    {Drug.MMF: MMF_OUTSIDE, Drug.TACROLIMUS: TACROLIMUS_OUTSIDE}
+)
 
-    @property
-    def unit_family(self) -> UnitFamily:
-        """Units a dose of this drug may be entered in."""
-        return UnitFamily.G_OR_MG if self is Drug.MMF else UnitFamily.MG
 
-    @property
-    def name_en(self) -> str:
-        """English name."""
-        return "mycophenolate mofetil" if self is Drug.MMF else "tacrolimus"
+def unit_family(drug: Drug) -> UnitFamily:
+    """Units a dose of the oral ``drug`` may be entered in."""
+    return ORAL_UNIT_FAMILIES[drug]
 
-    @property
-    def name_zh(self) -> str:
-        """Chinese name."""
-        return "吗替麦考酚酯" if self is Drug.MMF else "他克莫司"
 
-    @property
-    def outside_message(self) -> str:
-        """Message id for a daily total outside the range (a whole sentence per drug)."""
-        return MMF_OUTSIDE if self is Drug.MMF else TACROLIMUS_OUTSIDE
+def outside_message(drug: Drug) -> str:
+    """Message id for a daily total of the oral ``drug`` outside its range."""
+    return OUTSIDE_MESSAGES[drug]
 
 
 DEFAULT_DAILY_RANGES: Mapping[Drug, DailyRange] = MappingProxyType(
@@ -501,7 +496,7 @@ def check_daily_total(
     (docs/clinical-facts.md §2: "doses outside 1.0-1.5 g/day refused or flagged").
     """
     limits = daily_range if daily_range is not None else DEFAULT_DAILY_RANGES[drug]
-    family = drug.unit_family
+    family = unit_family(drug)
     parsed: list[Dose] = []
     for dose in doses:
         if isinstance(dose, str):
@@ -525,8 +520,8 @@ def check_daily_total(
         high=limits.high,
         status=status,
         flagged=status is not RangeStatus.WITHIN,
-        warning=None if status is RangeStatus.WITHIN else drug.outside_message,
+        warning=None if status is RangeStatus.WITHIN else outside_message(drug),
     )
     if check.flagged and policy is RangePolicy.REFUSE:
-        raise RuleError(drug.outside_message, **check.warning_params)
+        raise RuleError(outside_message(drug), **check.warning_params)
     return check

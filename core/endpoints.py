@@ -25,7 +25,7 @@ from core.response import (
     RenalPanel,
     ResponseOptions,
     Sex,
-    classify,
+    assess_weeks,
     week24_and_cumulative,
 )
 from core.units import Analyte, CastKind, Quantity, parse_casts, parse_quantity
@@ -179,13 +179,8 @@ def derive_endpoints(
     out: list[PatientEndpoints] = []
     for patient in sorted(drafts):
         sex = sexes[patient][0]
-        weeks = drafts[patient]
-        baseline = (weeks[0] if 0 in weeks else _PanelDraft()).panel()
-        assessments = {
-            week: classify(baseline, draft.panel(), sex, opts)
-            for week, draft in sorted(weeks.items())
-            if week > 0
-        }
+        panels = {week: draft.panel() for week, draft in drafts[patient].items()}
+        assessments = assess_weeks(panels, sex, opts)
         out.append(
             PatientEndpoints(patient, sex, assessments, week24_and_cumulative(assessments, opts))
         )

@@ -29,34 +29,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Final, Literal
+from typing import Final
 
 from core.dosing import check_weight
 from core.messages import N_, RuleError
 from core.units import DEFAULT_RANGES, Analyte, Unit, parse_quantity
+from core.vocabulary import Language, Sex, language_from_word, sex_from_word
 
 STUDY_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
-SexCode = Literal["F", "M"]
-LanguageCode = Literal["zh_Hans", "en"]
-
-_SEX_WORDS: Final[dict[str, SexCode]] = {
-    "f": "F",
-    "female": "F",
-    "女": "F",
-    "m": "M",
-    "male": "M",
-    "男": "M",
-}
-_LANGUAGE_WORDS: Final[dict[str, LanguageCode]] = {
-    "zh": "zh_Hans",
-    "zh_hans": "zh_Hans",
-    "zh-hans": "zh_Hans",
-    "中文": "zh_Hans",
-    "en": "en",
-    "english": "en",
-    "英文": "en",
-}
 _YES: Final = frozenset({"yes", "y", "true", "on", "1", "是"})
 _NO: Final = frozenset({"no", "n", "false", "off", "0", "否"})
 
@@ -163,25 +144,25 @@ def parse_arm(text: str, arms: Sequence[str]) -> str:
     )
 
 
-def parse_sex(text: str) -> SexCode:
+def parse_sex(text: str) -> Sex:
     """``F``/``M`` (also ``female``/``male``, 女/男), else refuse.
 
     Source: the ``/enroll`` example's ``F``; the sex picks the creatinine upper
     limit (docs/clinical-facts.md §4).
     """
-    sex = _SEX_WORDS.get(_word(text).casefold())
+    sex = sex_from_word(text)
     if sex is None:
         raise RuleError(N_("{text} is not a sex: write F or M (女 or 男)."), text=text)
     return sex
 
 
-def parse_language(text: str) -> LanguageCode:
+def parse_language(text: str) -> Language:
     """``zh``/``中文`` -> ``zh_Hans``, ``en`` -> ``en``, else refuse.
 
     Source: the ``/enroll`` example's ``zh`` and the two languages of the bot
     (docs/DESIGN.md §1: 中文 or English).
     """
-    language = _LANGUAGE_WORDS.get(_word(text).casefold())
+    language = language_from_word(text)
     if language is None:
         raise RuleError(N_("{text} is not a language: write zh (中文) or en."), text=text)
     return language

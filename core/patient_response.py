@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from core.renal_panel import RENAL_ANALYTES, StoredResult, panel_from_results
+from core.renal_panel import RENAL_ANALYTES, StoredResult, weekly_panels
 from core.response import (
     Assessment,
     EndpointResult,
     RenalPanel,
     ResponseOptions,
     Sex,
-    classify,
+    assess_weeks,
     week24_and_cumulative,
 )
 
@@ -67,8 +67,8 @@ def patient_response(
     """Classify every week after baseline against week 0, and the endpoint classes.
 
     Rule: a week's rows (oldest first) make its panel
-    (``core.renal_panel.panel_from_results``: the latest row of an analyte
-    counts); ``core.response.classify`` compares each week > 0 with the
+    (``core.renal_panel.weekly_panels``: the latest row of an analyte
+    counts); ``core.response.assess_weeks`` compares each week > 0 with the
     week-0 panel (an empty panel when there is no week 0, so the PR clauses
     are not evaluable); ``core.response.week24_and_cumulative`` gives the
     class at the endpoint week and the cumulative class. A week whose rows
@@ -77,26 +77,12 @@ def patient_response(
     Source: docs/registry-record.txt (outcome measures); docs/clinical-facts.md §3.
     """
     opts = options or ResponseOptions()
-    by_week: dict[int, list[StoredResult]] = {}
-    for row in rows:
-        if row.result.analyte in RENAL_ANALYTES:
-            by_week.setdefault(row.week, []).append(row.result)
-    panels: dict[int, RenalPanel] = {}
-    unreadable: list[int] = []
-    for week, results in sorted(by_week.items()):
-        try:
-            panels[week] = panel_from_results(results)
-        except ValueError:
-            unreadable.append(week)
-    baseline = panels.get(0)
-    reference = baseline if baseline is not None else RenalPanel()
-    assessments = {
-        week: classify(reference, panel, sex, opts) for week, panel in panels.items() if week > 0
-    }
+    panels, unreadable = weekly_panels((row.week, row.result) for row in rows)
+    assessments = assess_weeks(panels, sex, opts)
     return PatientResponse(
-        baseline,
+        panels.get(0),
         MappingProxyType(panels),
         MappingProxyType(assessments),
         week24_and_cumulative(assessments, opts),
-        tuple(unreadable),
+        unreadable,
     )

@@ -43,6 +43,7 @@ __all__ = [
     "latest_by_analyte",
     "missing_analytes",
     "panel_from_results",
+    "weekly_panels",
 ]
 
 CASTS = "urine_casts"
@@ -160,3 +161,30 @@ def panel_from_results(results: Iterable[StoredResult]) -> RenalPanel:
         creatinine_uln=uln,
         uti=any(r.uti for a, r in latest.items() if a in URINE_ANALYTES),
     )
+
+
+def weekly_panels(
+    results: Iterable[tuple[int, StoredResult]],
+) -> tuple[dict[int, RenalPanel], tuple[int, ...]]:
+    """One patient's renal panel per protocol week, and the weeks that cannot be read.
+
+    ``results`` pairs each stored result with its week, in the order they were
+    entered; only the renal analytes count. Each week's panel is
+    :func:`panel_from_results` over that week's results; a week whose results
+    cannot be read is left out of the panels and named in the second value,
+    so a bad row shows as missing data, never as a wrong class. The one
+    grouping of results into weeks, for the stored data
+    (core.patient_response) and the lab file (core.tables.lab_file).
+    """
+    by_week: dict[int, list[StoredResult]] = {}
+    for week, result in results:
+        if result.analyte in RENAL_ANALYTES:
+            by_week.setdefault(week, []).append(result)
+    panels: dict[int, RenalPanel] = {}
+    unreadable: list[int] = []
+    for week, week_results in sorted(by_week.items()):
+        try:
+            panels[week] = panel_from_results(week_results)
+        except (ValueError, ArithmeticError):
+            unreadable.append(week)
+    return panels, tuple(unreadable)

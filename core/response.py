@@ -65,6 +65,7 @@ from typing import Final, Literal
 
 from core.messages import N_, RuleError
 from core.units import ANALYTE_LABELS, Analyte, CastKind, Quantity, Unit, align
+from core.vocabulary import Sex
 
 __all__ = [
     "ACTIVITY_LABELS",
@@ -83,16 +84,10 @@ __all__ = [
     "SedimentResult",
     "Sex",
     "active_sediment",
+    "assess_weeks",
     "classify",
     "week24_and_cumulative",
 ]
-
-
-class Sex(StrEnum):
-    """The patient's sex, which picks the default creatinine upper limit."""
-
-    F = "F"
-    M = "M"
 
 
 class ResponseClass(StrEnum):
@@ -868,6 +863,26 @@ def _best_possible(a: Assessment) -> int:
     if a.cls is not ResponseClass.NE:
         return _RANK[a.cls]
     return _RANK[ResponseClass.CR] if a.cr_met is None else _RANK[ResponseClass.PR]
+
+
+def assess_weeks(
+    panels: Mapping[int, RenalPanel], sex: Sex, options: ResponseOptions
+) -> dict[int, Assessment]:
+    """Each week after baseline classified against week 0, in week order.
+
+    The one week-by-week walk of a patient's renal panels, whether they come
+    from the store (core.patient_response) or from the lab file
+    (core.endpoints). Without a week-0 panel the reference is an empty panel,
+    so the clauses that need a baseline are not evaluable.
+    Source: docs/clinical-facts.md §3.
+    """
+    baseline = panels.get(0)
+    reference = baseline if baseline is not None else RenalPanel()
+    return {
+        week: classify(reference, panel, sex, options)
+        for week, panel in sorted(panels.items())
+        if week > 0
+    }
 
 
 def week24_and_cumulative(

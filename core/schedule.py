@@ -17,7 +17,7 @@ announces.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -154,6 +154,16 @@ def trial_zone(name: str) -> ZoneInfo:
 # rest of the plan: enrolling 10,000 patients (the benchmark) repeats them ~3.7
 # million times. The conversions are pure, so they are cached.
 @lru_cache(maxsize=65_536)
+def trial_today(now: datetime, zone: tzinfo) -> date:
+    """Today in the trial's time zone at the aware instant ``now``: the one "today".
+
+    Dates staff type, day 0, study days and "today's doses" are all dates in
+    the trial's zone (``TRIAL_TIMEZONE``, docs/DESIGN.md §5), whatever the
+    server's zone is; the same rule gives the trial's date of any stored instant.
+    """
+    return now.astimezone(zone).date()
+
+
 def _instant(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=zone).astimezone(UTC)
 

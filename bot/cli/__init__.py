@@ -46,6 +46,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RuleError as exc:
         # The refusal in the language the command was asked to speak.
-        lang: Lang = getattr(args, "lang", "en")
+        lang: Lang = getattr(args, "lang", Lang.EN)
         print(Translator(lang, trial_zone("UTC")).error(exc), file=sys.stderr)
         return 2

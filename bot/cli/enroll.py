@@ -46,7 +46,7 @@ from core.enrollment import (
 )
 from core.messages import RuleError
 from core.protocol import Protocol
-from core.schedule import trial_zone
+from core.schedule import trial_today, trial_zone
 
 if TYPE_CHECKING:
     from core.store.services import Newcomer
@@ -129,7 +129,7 @@ def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
     zone = trial_zone(settings.trial_timezone)
     now: datetime = args.now or datetime.now(zone)
     path: Path = args.file
-    today = now.astimezone(zone).date()
+    today = trial_today(now, zone)
     newcomers, bad = read_cohort(path, protocol, settings.trial_timezone, today)
     if bad:
         for problem in bad:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bot.cli.common import CommandError, day_arg, kg_arg, lang_arg
 from bot.i18n import LANGUAGES, Translator
-from bot.plan_view import plan_as_json, render_plan
-from bot.response_view import assessment_lines, class_name, endpoints_as_json
 from bot.settings import Settings
+from bot.views.plan import plan_as_json, render_plan
+from bot.views.response import assessment_lines, class_name, endpoints_as_json
 from core.endpoints import COLUMNS, LabFileError, derive_endpoints
 from core.schedule import Enrollment, plan, trial_zone
 

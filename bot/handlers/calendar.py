@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from bot.calendar_view import FILE_NAME, build_calendar
 from bot.context import Ctx
 from bot.conversations.feature import Feature
+from bot.views.calendar import FILE_NAME, build_calendar
 from core.store.db import read_session
 from core.store.services import events_of_patient
 
@@ -17,7 +17,7 @@ async def send_calendar(ctx: Ctx) -> None:
     """/calendar: the patient's own events (only theirs) as ``trial-calendar.ics``.
 
     Requirement: "an ``.ics`` file (icalendar) with stable UIDs, alarms, and no
-    medical detail or name in event titles"; see :mod:`bot.calendar_view`.
+    medical detail or name in event titles"; see :mod:`bot.views.calendar`.
     """
     patient = ctx.person.patient
     assert patient is not None

@@ -12,7 +12,7 @@ from bot.context import STRANGER_TEXT, Ctx
 from bot.conversations import flows
 from bot.conversations.feature import Feature
 from bot.handlers.basics import next_events_text
-from bot.i18n import LANGUAGES, Lang, Translator
+from bot.i18n import LANGUAGES, Translator
 from core.messages import N_
 from core.store.invites import Redemption, redeem_invite
 from core.store.models import Language, Patient, Staff
@@ -109,7 +109,7 @@ async def language_pressed(ctx: Ctx) -> None:
     if code not in LANGUAGES or ctx.person.role is None:
         await ctx.toast(ctx.t._("This button is no longer valid."))
         return
-    lang: Lang = "en" if code == "en" else "zh_Hans"
+    lang = Language(code)
     record: Patient | Staff | None = ctx.person.patient or ctx.person.staff
     assert record is not None
     step = flows.current(ctx.services.engine, ctx.person.key)
@@ -117,7 +117,7 @@ async def language_pressed(ctx: Ctx) -> None:
     with ctx.uow() as uow:
         fresh = uow.session.get(type(record), record.id)
         assert fresh is not None
-        uow.update(fresh, "language.chosen", language=Language(lang))
+        uow.update(fresh, "language.chosen", language=lang)
         if joining:
             flows.finish(uow, ctx.person.key)
     ctx.t = Translator(lang, ctx.services.zone)

@@ -19,7 +19,8 @@ from enum import Enum
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.reminder_view import (
+from bot.texts import EVENT_TITLES
+from bot.views.reminder import (
     ALERTS_STAFF,
     SLOT_CHOICES,
     URINE_SPOILED,
@@ -28,16 +29,15 @@ from bot.reminder_view import (
     contact_lines,
     parse_callback,
 )
-from bot.texts import EVENT_TITLES
 from core.messages import N_
 from core.schedule import EventKind, Slot
 from core.store.models import (
     DoseAdministration,
-    Drug,
     PlannedEventRow,
     Reminder,
     ReminderStatus,
 )
+from core.vocabulary import ORAL_DRUGS
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ NOT_VALID = N_("This button is no longer valid.")
 
 # A reminder can be answered once it may have reached the patient.
 _ANSWERABLE = (ReminderStatus.SENT, ReminderStatus.UNCERTAIN)
-# "Taken" confirms both oral drugs of the multi-target therapy (registry: MMF and tacrolimus).
-_ORAL_DRUGS = (Drug.MMF, Drug.TACROLIMUS)
 
 
 class Outcome(Enum):
@@ -90,7 +88,7 @@ def record_press(ctx: Ctx, reminder_id: int, choice: Choice) -> Press:
         assert event is not None
         uow.update(reminder, "reminder.answered", response=choice.value, responded_at=uow.now)
         if choice == Choice.TAKEN:
-            for drug in _ORAL_DRUGS:
+            for drug in ORAL_DRUGS:
                 uow.add(
                     DoseAdministration(
                         patient_id=patient.id,

@@ -45,6 +45,7 @@ from bot.roles import Role
 from bot.texts import CONTACT_ROLES, OTHER_CONTACT
 from core.messages import N_
 from core.protocol import Contact
+from core.schedule import trial_today
 from core.store.db import read_session
 from core.store.models import DoseAdministration, Drug, Patient, PatientReport, TriageStatus
 from scheduler.ports import SendOutcome
@@ -503,7 +504,7 @@ def _record_alert(ctx: Ctx, number: int, sent: int, *, urgent: bool) -> None:
 def _recent_infusion(ctx: Ctx, patient: Patient, now: datetime) -> date | None:
     """The last recorded belimumab infusion, if within :data:`DELAYED_REACTION_DAYS`
     days before ``now`` (docs/clinical-facts.md §6: reactions "also delayed, up to a week")."""
-    today = now.astimezone(ctx.services.zone).date()
+    today = trial_today(now, ctx.services.zone)
     since = today - timedelta(days=DELAYED_REACTION_DAYS)
     with read_session(ctx.services.engine) as session:
         rows = session.exec(
@@ -520,7 +521,7 @@ def _given_day(row: DoseAdministration, ctx: Ctx) -> date | None:
     if row.given_on is not None:
         return row.given_on
     if row.given_at is not None:
-        return row.given_at.astimezone(ctx.services.zone).date()
+        return trial_today(row.given_at, ctx.services.zone)
     return None
 
 

@@ -24,9 +24,10 @@ from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.outputs.export import build_export
 from bot.outputs.plots import Chart, patient_chart, proteinuria_chart, swimmer_chart
-from bot.outputs.summary_view import load_outputs, summary_blocks, summary_for, today_of
+from bot.outputs.summary import load_outputs, summary_for
 from bot.pagination import send_pages
 from bot.staff.commands import Field, StaffCommand
+from bot.views.summary import summary_blocks
 from core.messages import N_, RuleError
 
 __all__ = ["EXPORT", "PLOT", "SUMMARY", "chart_for"]
@@ -53,7 +54,7 @@ _PLOT_WORDS = {
 
 def _summary_pages(ctx: Ctx, argument: str) -> list[str]:
     summary = summary_for(ctx.services)
-    return summary_blocks(ctx.t, summary, today_of(ctx.services))
+    return summary_blocks(ctx.t, summary, ctx.today())
 
 
 async def run_summary(ctx: Ctx, args: list[str]) -> None:
@@ -71,11 +72,9 @@ def chart_for(ctx: Ctx, what: str, t: Translator) -> Chart:
     options = protocol.response_options()
     kind = _PLOT_WORDS.get(what.casefold())
     if kind is None:
+        # load_outputs finds the patient whatever the case (core.store.models.study_id_is).
         data, endpoints = load_outputs(services, what)
         patient = data.by_study_id(what)
-        if patient is None:
-            data, endpoints = load_outputs(services, what.upper())
-            patient = data.by_study_id(what.upper())
         if patient is None:
             raise RuleError(
                 N_(
@@ -95,7 +94,7 @@ def chart_for(ctx: Ctx, what: str, t: Translator) -> Chart:
         data,
         endpoints,
         list(protocol.arms),
-        today_of(services),
+        ctx.today(),
         options.endpoint_week,
     )
 
@@ -129,7 +128,7 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
         return files.workbook, files.archive, len(data.patients)
 
     workbook, archive, patients = await asyncio.to_thread(build)
-    day = today_of(services).isoformat()
+    day = ctx.today().isoformat()
     names = (f"trial-{day}.xlsx", f"trial-csv-{day}.zip")
     with ctx.uow() as uow:
         uow.audit(

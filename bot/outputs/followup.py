@@ -14,8 +14,8 @@ from babel.lists import format_list
 
 from bot.context import Services
 from bot.i18n import Translator
-from bot.outputs.summary_view import load_outputs
-from bot.response_view import class_name
+from bot.outputs.summary import load_outputs
+from bot.views.response import class_name
 from core.messages import N_
 from core.trial_summary import CD20_ITEM, SLEDAI_ITEM, PatientProgress, patient_progress
 from core.units import ANALYTE_LABELS, Analyte

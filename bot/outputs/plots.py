@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from bot.i18n import Translator
-from bot.plan_view import arm_name
+from bot.views.plan import arm_name
 from core.endpoints import PatientEndpoints
 from core.messages import N_
 from core.plot_data import patient_series, protein_series, swimmer_lanes

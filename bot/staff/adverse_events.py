@@ -33,7 +33,7 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
-from bot.staff.clinical import by_language, patient_for_entry, patient_in_store, today
+from bot.staff.clinical import by_language, patient_for_entry, patient_in_store
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.adverse_events import (
     CTCAE_VERSION,
@@ -179,9 +179,9 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         if criterion not in criteria:
             criteria.append(criterion)
     criteria.sort(key=list(Seriousness).index)
-    onset = today(ctx)
+    onset = ctx.today()
     if "onset" in options:
-        onset = parse_entry_date(options["onset"][0], today=today(ctx))
+        onset = parse_entry_date(options["onset"][0], today=ctx.today())
     related = parse_relatedness(options["related"][0]) if "related" in options else None
 
     t = ctx.t

@@ -38,7 +38,6 @@ from bot.staff.clinical import (
     patient_in_store,
     quantity_text,
     signed,
-    today,
     week_choices,
 )
 from bot.staff.commands import Field, StaffCommand, patient_choices
@@ -93,7 +92,7 @@ def _split_date(ctx: Ctx, words: list[str]) -> tuple[list[str], date]:
     ]
     rest = [w for w in words if w not in dated]
     options = parse_options(dated, DATE_KEYS)
-    day = today(ctx)
+    day = ctx.today()
     if "date" in options:
         day = parse_entry_date(options["date"][0], today=day)
     return rest, day

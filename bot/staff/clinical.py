@@ -19,7 +19,7 @@ from bot.context import Ctx
 from bot.i18n import Translator
 from bot.staff.commands import Choices
 from core.messages import N_, RuleError
-from core.schedule import EventKind
+from core.schedule import EventKind, trial_today
 from core.store.db import read_session
 from core.store.models import EventStatus, Patient, PatientStatus, PlannedEventRow, Reminder
 from core.store.models import ReminderStatus as RS
@@ -29,13 +29,6 @@ from core.store.uow import UnitOfWork
 from core.units import Quantity
 
 NO_STUDY_ID = N_("Start with the patient's study ID, for example P01.")
-
-
-def _lookup(session: Session, study_id: str) -> Patient | None:
-    found = patient_by_study_id(session, study_id)
-    if found is None and study_id.upper() != study_id:
-        found = patient_by_study_id(session, study_id.upper())
-    return found
 
 
 def _check_active(patient: Patient | None, study_id: str) -> Patient:
@@ -55,7 +48,7 @@ def patient_for_entry(ctx: Ctx, args: Sequence[str]) -> Patient:
         raise RuleError(NO_STUDY_ID)
     study_id = args[0].strip()[:32]
     with read_session(ctx.services.engine) as session:
-        return _check_active(_lookup(session, study_id), study_id)
+        return _check_active(patient_by_study_id(session, study_id), study_id)
 
 
 def patient_in_store(uow: UnitOfWork, patient_id: int, study_id: str) -> Patient:
@@ -63,13 +56,9 @@ def patient_in_store(uow: UnitOfWork, patient_id: int, study_id: str) -> Patient
     return _check_active(uow.session.get(Patient, patient_id), study_id)
 
 
-def today(ctx: Ctx) -> date:
-    """Today's date in the trial time zone (dates typed by staff are in that zone)."""
-    return ctx.now().astimezone(ctx.services.zone).date()
-
-
 def local_date(ctx: Ctx, instant: datetime) -> date:
-    return instant.astimezone(ctx.services.zone).date()
+    """The trial's date of a stored instant."""
+    return trial_today(instant, ctx.services.zone)
 
 
 def instant_on(ctx: Ctx, day: date, wall: time) -> datetime:

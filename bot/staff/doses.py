@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,7 +34,6 @@ from bot.staff.clinical import (
     mark_event_done,
     patient_for_entry,
     patient_in_store,
-    today,
 )
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.texts import EVENT_TITLES
@@ -52,16 +50,18 @@ from core.dosing import (
     UnitFamily,
     check_daily_total,
     mp_cumulative,
+    outside_message,
     parse_dose,
+    unit_family,
 )
-from core.dosing import Drug as OralDrug
 from core.messages import N_, RuleError
 from core.protocol import Protocol
 from core.schedule import EventKind
 from core.store.db import read_session
-from core.store.models import DoseAdministration, Drug, EventStatus, Patient, PlannedEventRow
+from core.store.models import DoseAdministration, EventStatus, Patient, PlannedEventRow
 from core.store.uow import UnitOfWork
 from core.units import Analyte, parse_quantity
+from core.vocabulary import Drug, drug_from_word
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,6 @@ DOSE_USAGE = N_(
     "  e.g. /dose P01 belimumab, /dose P01 mp 500mg"
 )
 WEIGHT_USAGE = N_("/weight <study ID> <weight>kg  e.g. /weight P01 61.5kg")
-
-DRUG_WORDS: dict[str, Drug] = {
-    **dict.fromkeys(("belimumab", "bel", "benlysta", "贝利尤单抗", "贝利木单抗"), Drug.BELIMUMAB),
-    **dict.fromkeys(("mp", "methylprednisolone", "甲泼尼龙", "甲强龙", "甲基强的松龙"), Drug.MP),
-    **dict.fromkeys(("mmf", "mycophenolate", "吗替麦考酚酯", "骁悉"), Drug.MMF),
-    **dict.fromkeys(("tacrolimus", "tac", "fk506", "他克莫司"), Drug.TACROLIMUS),
-}
 
 DRUG_NAMES: dict[Drug, str] = {
     Drug.BELIMUMAB: N_("belimumab"),
@@ -179,8 +172,7 @@ def doses_of(session: Session, patient_id: int, drug: Drug) -> list[DoseAdminist
 def _drug(args: list[str]) -> Drug:
     if len(args) < 2:
         raise RuleError(N_("Name the drug after the study ID: belimumab, mp, mmf or tacrolimus."))
-    word = unicodedata.normalize("NFKC", args[1]).casefold()
-    drug = DRUG_WORDS.get(word)
+    drug = drug_from_word(args[1])
     if drug is None:
         raise RuleError(
             N_('"{word}" is not a study drug. Use belimumab, mp, mmf or tacrolimus.'),
@@ -328,11 +320,11 @@ async def _propose_mp(ctx: Ctx, patient: Patient, rest: list[str]) -> None:
     await propose(ctx, DOSE_KIND, Draft("\n".join(lines), payload))
 
 
-def _daily_range(protocol: Protocol, drug: OralDrug) -> DailyRange:
+def _daily_range(protocol: Protocol, drug: Drug) -> DailyRange:
     m = protocol.medication
-    if drug is OralDrug.MMF:
+    if drug is Drug.MMF:
         return DailyRange(m.mmf_g_per_day_min, m.mmf_g_per_day_max, MassUnit.G)
-    if drug is OralDrug.TACROLIMUS:
+    if drug is Drug.TACROLIMUS:
         return DailyRange(m.tacrolimus_mg_per_day_min, m.tacrolimus_mg_per_day_max, MassUnit.MG)
     return DEFAULT_DAILY_RANGES[drug]  # pragma: no cover - two oral drugs
 
@@ -343,14 +335,13 @@ def oral_line(ctx: Ctx, drug: Drug, doses: list[Dose]) -> str:
     Below the range is normal until the day's last dose, so it is not flagged;
     with ``out_of_range = "refuse"`` a total above the range is refused.
     """
-    oral = OralDrug(drug.value)
-    limits = _daily_range(ctx.services.protocol, oral)
-    check = check_daily_total(oral, doses, policy=RangePolicy.FLAG, daily_range=limits)
+    limits = _daily_range(ctx.services.protocol, drug)
+    check = check_daily_total(drug, doses, policy=RangePolicy.FLAG, daily_range=limits)
     t = ctx.t
     if check.status is RangeStatus.ABOVE:
         if ctx.services.protocol.medication.out_of_range == "refuse":
-            raise RuleError(oral.outside_message, **check.warning_params)
-        return t._(oral.outside_message, **check.warning_params)
+            raise RuleError(outside_message(drug), **check.warning_params)
+        return t._(outside_message(drug), **check.warning_params)
     return t._(
         "Today's total so far: {total} {unit} (protocol: {low}-{high} {unit} per day).",
         total=t.number(check.total.normalize()),
@@ -368,7 +359,7 @@ def _given_day(ctx: Ctx, row: DoseAdministration) -> date | None:
 
 def _today_doses(ctx: Ctx, session: Session, patient_id: int, drug: Drug) -> list[Dose]:
     """The doses of ``drug`` with a known amount given today (trial time zone)."""
-    day = today(ctx)
+    day = ctx.today()
     return [
         Dose(Decimal(row.amount), MassUnit(row.unit))
         for row in doses_of(session, patient_id, drug)
@@ -378,8 +369,8 @@ def _today_doses(ctx: Ctx, session: Session, patient_id: int, drug: Drug) -> lis
 
 async def _propose_oral(ctx: Ctx, patient: Patient, drug: Drug, rest: list[str]) -> None:
     assert patient.id is not None
-    oral = OralDrug(drug.value)
-    dose = parse_dose(_amount(rest, oral.unit_family.example.split(",")[0]), oral.unit_family)
+    family = unit_family(drug)
+    dose = parse_dose(_amount(rest, family.example.split(",")[0]), family)
     with read_session(ctx.services.engine) as session:
         earlier = _today_doses(ctx, session, patient.id, drug)
     t = ctx.t
@@ -428,7 +419,7 @@ def store_dose(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> DoseStored
             raise RuleError(
                 N_("That planned event was recorded meanwhile: send the command again."),
             )
-    given_on = today(ctx)
+    given_on = ctx.today()
     row = uow.add(
         DoseAdministration(
             patient_id=patient.id,

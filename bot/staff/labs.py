@@ -30,7 +30,6 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.outputs.followup import load_progress, progress_text
-from bot.response_view import assessment_lines
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
     event_of_week,
@@ -40,10 +39,10 @@ from bot.staff.clinical import (
     patient_for_entry,
     patient_in_store,
     quantity_text,
-    today,
     week_choices,
 )
 from bot.staff.commands import Field, StaffCommand, patient_choices
+from bot.views.response import assessment_lines
 from core.entry_syntax import parse_entry_date, parse_options, parse_week, parse_yes_no
 from core.messages import N_, RuleError
 from core.renal_panel import (
@@ -55,7 +54,7 @@ from core.renal_panel import (
     missing_analytes,
     panel_from_results,
 )
-from core.response import Assessment, Sex, classify
+from core.response import Assessment, classify
 from core.schedule import EventKind
 from core.store.db import read_session
 from core.store.models import LabResult, PlannedEventRow, StaffRole
@@ -192,7 +191,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         raise RuleError(
             N_("uti=yes belongs to a urine result: give it with protein, rbc, wbc or casts.")
         )
-    collected = today(ctx)
+    collected = ctx.today()
     if "date" in options:
         collected = parse_entry_date(options["date"][0], today=collected)
 
@@ -300,7 +299,7 @@ def store(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Stored:
             assessment = classify(
                 panel_from_results(baseline_rows),
                 panel_from_results(results),
-                Sex(patient.sex.value),
+                patient.sex,
                 ctx.services.protocol.response_options(),
             )
             log.info("%s week %d renal response %s", patient.study_id, week, assessment.cls)

@@ -61,6 +61,7 @@ from core.entry_syntax import (
 )
 from core.messages import N_, RuleError
 from core.overview import onset_date
+from core.schedule import trial_today
 from core.store import status as queries
 from core.store.db import read_session
 from core.store.models import AdverseEvent, Patient, PatientReport, TriageStatus
@@ -269,8 +270,8 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
             criteria.append(criterion)
     criteria.sort(key=list(Seriousness).index)
     zone = ctx.services.zone
-    reported_on = report.created_at.astimezone(zone).date()
-    today = ctx.now().astimezone(zone).date()
+    reported_on = trial_today(report.created_at, zone)
+    today = ctx.today()
     if "onset" in options:
         onset = parse_entry_date(options["onset"][0], today=today)
     else:

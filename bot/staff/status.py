@@ -21,23 +21,27 @@ queries (:mod:`core.store.status`); the rules from :mod:`core.overview`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
-from bot.i18n import Translator
 from bot.pagination import send_pages
-from bot.response_view import assessment_lines, class_name
 from bot.staff.commands import StaffCommand
 from bot.staff.reports import category_name
 from bot.texts import ARM_NAMES, EVENT_TITLES
-from core.adverse_events import term_by_key
-from core.dosing import RangeStatus, mp_cumulative
+from bot.views.response import assessment_lines, class_name
+from bot.views.status import (
+    MP_RANGE,
+    PATIENT_STATUS,
+    WEEK_LINES,
+    endpoint_lines,
+    id_lines,
+    term_name,
+)
+from core.dosing import mp_cumulative
 from core.messages import N_, RuleError
 from core.overview import (
     ProgressCounts,
-    count_classes,
     reporting_clock,
     study_time,
     tally_progress,
@@ -45,11 +49,11 @@ from core.overview import (
 )
 from core.patient_response import LabRow, patient_response
 from core.protocol import Protocol
-from core.response import ResponseClass, Sex
-from core.schedule import EventKind
+from core.response import ResponseClass
+from core.schedule import EventKind, trial_today
 from core.store import status as queries
 from core.store.db import read_session
-from core.store.models import AdverseEvent, Patient, PatientStatus
+from core.store.models import Patient
 from core.store.services import patient_by_study_id
 from core.units import Unit
 
@@ -57,35 +61,7 @@ COMMAND = "status"
 USAGE = N_("/status for the whole trial, or /status <study ID> for one patient  e.g. /status P01")
 NO_PATIENT = N_("There is no patient with study ID {study_id}.")
 
-# Study IDs per line in the unreachable / not-joined lists (pages break between lines).
-_IDS_PER_LINE = 12
 _NEXT_EVENTS = 3
-
-_WEEK_LINES: dict[EventKind, str] = {
-    EventKind.BELIMUMAB_INFUSION: N_(
-        "Belimumab infusions: {done} done, {due} due, {overdue} overdue"
-    ),
-    EventKind.RENAL_ASSESSMENT: N_("Renal assessments: {done} done, {due} due, {overdue} overdue"),
-    EventKind.URINE_COLLECTION: N_(
-        "24-hour urine collections: {done} done, {due} due, {overdue} overdue"
-    ),
-}
-
-_PATIENT_STATUS: dict[PatientStatus, str] = {
-    PatientStatus.ACTIVE: N_("in the study"),
-    PatientStatus.WITHDRAWN: N_("withdrawn from the study"),
-    PatientStatus.COMPLETED: N_("completed the study"),
-}
-
-_MP_RANGE: dict[RangeStatus, str] = {
-    RangeStatus.BELOW: N_("below the protocol range {low}-{high} mg"),
-    RangeStatus.WITHIN: N_("within the protocol range {low}-{high} mg"),
-    RangeStatus.ABOVE: N_("above the protocol range {low}-{high} mg"),
-}
-
-
-def _today(ctx: Ctx) -> date:
-    return ctx.now().astimezone(ctx.services.zone).date()
 
 
 def _collection_days(protocol: Protocol) -> int:
@@ -93,10 +69,6 @@ def _collection_days(protocol: Protocol) -> int:
     start = protocol.urine_collection.start_time
     minutes = start.hour * 60 + start.minute + protocol.urine_collection.hours * 60
     return minutes // (24 * 60)
-
-
-def _id_lines(ids: Sequence[str]) -> list[str]:
-    return ["  " + ", ".join(ids[i : i + _IDS_PER_LINE]) for i in range(0, len(ids), _IDS_PER_LINE)]
 
 
 # --------------------------------------------------------------------------- the trial
@@ -107,7 +79,8 @@ def overview_blocks(ctx: Ctx) -> list[str]:
     t = ctx.t
     protocol = ctx.services.protocol
     now = ctx.now()
-    today = _today(ctx)
+    # The same instant as ``now`` (bench.run drives this with a Ctx that has only now()).
+    today = trial_today(now, ctx.services.zone)
     monday, sunday = week_bounds(today)
     endpoint = protocol.trial.induction_weeks
     with read_session(ctx.services.engine) as session:
@@ -163,7 +136,7 @@ def overview_blocks(ctx: Ctx) -> list[str]:
             sunday=t.date(sunday, "MMMEd"),
         )
     ]
-    for kind, template in _WEEK_LINES.items():
+    for kind, template in WEEK_LINES.items():
         progress = tallies.get(kind, ProgressCounts())
         lines.append(
             "  " + t._(template, done=progress.done, due=progress.due, overdue=progress.overdue)
@@ -203,9 +176,9 @@ def overview_blocks(ctx: Ctx) -> list[str]:
 
     # People the bot cannot reach.
     blocks.append(t._("Unreachable: {count}", count=len(unreachable)))
-    blocks.extend(_id_lines(unreachable))
+    blocks.extend(id_lines(unreachable))
     blocks.append(t._("Not yet joined: {count}", count=len(not_joined)))
-    blocks.extend(_id_lines(not_joined))
+    blocks.extend(id_lines(not_joined))
 
     # Week 24 and the response classes.
     blocks.append("\n".join(_endpoint_lines(ctx, endpoint, reached, endpoint_patients, rows)))
@@ -229,36 +202,8 @@ def _endpoint_lines(
     for patient_id, patient in patients.items():
         response = patient_response(by_patient.get(patient_id, []), patient.sex, options)
         classes.setdefault(patient.arm, []).append(response.result.cumulative)
-    lines = [
-        t._(
-            "Reached week {week}: {count}",
-            week=endpoint,
-            count=sum(reached.values()),
-        ),
-        t._(
-            "Cumulative response by week {week} (CR at any assessment up to week {week}), "
-            "among patients with a week-{week} assessment:",
-            week=endpoint,
-        ),
-    ]
-    for arm in [*protocol.arms, *sorted((set(reached) | set(classes)) - set(protocol.arms))]:
-        counts = count_classes(classes.get(arm, []))
-        lines.append(
-            "  "
-            + t._(
-                "{arm}: {reached} reached week {week}, {assessed} assessed: "
-                "CR {cr}, PR {pr}, NR {nr}, not evaluable {ne}",
-                arm=arm,
-                reached=reached.get(arm, 0),
-                week=endpoint,
-                assessed=counts.total,
-                cr=counts.cr,
-                pr=counts.pr,
-                nr=counts.nr,
-                ne=counts.ne + counts.none,
-            )
-        )
-    return lines
+    arms = [*protocol.arms, *sorted((set(reached) | set(classes)) - set(protocol.arms))]
+    return endpoint_lines(t, arms, endpoint, reached, classes)
 
 
 # --------------------------------------------------------------------------- one patient
@@ -267,21 +212,9 @@ def _endpoint_lines(
 def _find(ctx: Ctx, study_id: str) -> Patient:
     with read_session(ctx.services.engine) as session:
         found = patient_by_study_id(session, study_id)
-        if found is None and study_id.upper() != study_id:
-            found = patient_by_study_id(session, study_id.upper())
     if found is None:
         raise RuleError(NO_PATIENT, study_id=study_id)
     return found
-
-
-def _term(t: Translator, event: AdverseEvent) -> str:
-    if event.coded and event.term:
-        try:
-            term = term_by_key(event.term)
-        except KeyError:
-            return event.term
-        return term.term_zh if t.lang == "zh_Hans" else term.term_en
-    return event.verbatim
 
 
 def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
@@ -300,7 +233,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         reports = queries.open_reports_of(session, patient.id)
         delivery = queries.reminder_delivery(session, patient.id)
 
-    when = study_time(patient.day0, _today(ctx))
+    when = study_time(patient.day0, ctx.today())
     arm_name = ARM_NAMES.get(patient.arm)
     blocks = [
         "\n".join(
@@ -310,7 +243,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
                     study_id=patient.study_id,
                     arm=patient.arm,
                     arm_name=t._(arm_name) if arm_name else patient.arm,
-                    status=t._(_PATIENT_STATUS[patient.status]),
+                    status=t._(PATIENT_STATUS[patient.status]),
                 ),
                 t._(
                     "Day 0: {day0}. Today is study day {day}, week {week}.",
@@ -371,7 +304,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
             template = N_("AE{number} {term}, grade {grade}, serious, acknowledged")
         else:
             template = N_("AE{number} {term}, grade {grade}, serious, not yet acknowledged")
-        lines.append("  " + t._(template, number=ae.id, term=_term(t, ae), grade=ae.grade))
+        lines.append("  " + t._(template, number=ae.id, term=term_name(t, ae), grade=ae.grade))
     if not adverse:
         lines.append("  " + t._("None recorded."))
     blocks.append("\n".join(lines))
@@ -406,7 +339,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
 def _renal_lines(ctx: Ctx, patient: Patient, rows: Sequence[LabRow]) -> list[str]:
     t = ctx.t
     options = ctx.services.protocol.response_options()
-    response = patient_response(rows, Sex(patient.sex.value), options)
+    response = patient_response(rows, patient.sex, options)
     last = response.last_week
     if last is None:
         if response.baseline is not None:
@@ -471,7 +404,7 @@ def _dose_lines(
             total=t.number(status.total_mg),
             count=len(doses),
             range=t._(
-                _MP_RANGE[status.status],
+                MP_RANGE[status.status],
                 low=t.number(status.low_mg),
                 high=t.number(status.high_mg),
             ),

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.messages import N_, RuleError
 from core.protocol import Protocol
@@ -339,14 +339,21 @@ def _patient(protocol: Protocol, n: Newcomer, moment: datetime) -> tuple[Patient
 
 
 def _refuse_duplicates(uow: UnitOfWork, study_ids: list[str]) -> None:
+    # Study IDs are found whatever their case (core.store.models.study_id_is), so
+    # ``p01`` is a duplicate of ``P01``.
     seen: set[str] = set()
     for study_id in study_ids:
-        if study_id in seen:
+        if study_id.lower() in seen:
             raise RuleError(N_("Study ID {study_id} is already enrolled."), study_id=study_id)
-        seen.add(study_id)
+        seen.add(study_id.lower())
     column = table_of(Patient).c.study_id
     for chunk in _chunks(study_ids):
-        taken = uow.session.execute(select(column).where(column.in_(chunk))).scalars().first()
+        folded = [study_id.lower() for study_id in chunk]
+        taken = (
+            uow.session.execute(select(column).where(func.lower(column).in_(folded)))
+            .scalars()
+            .first()
+        )
         if taken is not None:
             raise RuleError(N_("Study ID {study_id} is already enrolled."), study_id=taken)
 

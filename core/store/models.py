@@ -25,15 +25,36 @@ these models and the migrations agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from core.schedule import EventKind, Slot
 from core.store.types import DecimalText, UtcDateTime
+from core.vocabulary import STAFF_ROLES, Role
+from core.vocabulary import Drug as Drug
+from core.vocabulary import Language as Language
+from core.vocabulary import Sex as Sex
+
+# The vocabularies are defined once, in core.vocabulary; the old names stay for
+# the call sites. A member of staff has one of STAFF_ROLES (the staff table's
+# CHECK); an invite may be for any role.
+StaffRole = Role
+InviteRole = Role
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -62,16 +83,6 @@ class PatientStatus(StrEnum):
     COMPLETED = "completed"
 
 
-class Sex(StrEnum):
-    F = "F"
-    M = "M"
-
-
-class Language(StrEnum):
-    ZH_HANS = "zh_Hans"
-    EN = "en"
-
-
 class Channel(StrEnum):
     """Where a person is reached: the chat apps the bot speaks through.
 
@@ -85,19 +96,6 @@ class Channel(StrEnum):
     WECHAT = "wechat"
     WECOM = "wecom"
     MEMORY = "memory"
-
-
-class StaffRole(StrEnum):
-    NURSE = "nurse"
-    INVESTIGATOR = "investigator"
-    COORDINATOR = "coordinator"
-
-
-class InviteRole(StrEnum):
-    PATIENT = "patient"
-    NURSE = "nurse"
-    INVESTIGATOR = "investigator"
-    COORDINATOR = "coordinator"
 
 
 class EventStatus(StrEnum):
@@ -130,13 +128,6 @@ class ReminderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Drug(StrEnum):
-    MP = "mp"
-    BELIMUMAB = "belimumab"
-    MMF = "mmf"
-    TACROLIMUS = "tacrolimus"
-
-
 class Cd20Unit(StrEnum):
     PER_UL = "/uL"
     PERCENT = "%"
@@ -164,8 +155,9 @@ def _enum(cls: type[StrEnum], name: str, *, constraint: bool = True) -> SAEnum:
     )
 
 
-def _one_of(column: str, cls: type[StrEnum]) -> CheckConstraint:
-    """The CHECK of a closed vocabulary written as ``a = 'x' OR a = 'y' ...``.
+def _one_of(column: str, cls: Iterable[StrEnum]) -> CheckConstraint:
+    """The CHECK of a closed vocabulary (or a part of one, such as the staff
+    roles) written as ``a = 'x' OR a = 'y' ...``.
 
     For the tables enrollment fills in bulk (~570 rows a patient): SQLite
     evaluates the ``IN (...)`` list SQLAlchemy's Enum writes by building a
@@ -205,15 +197,28 @@ class Patient(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime())
 
 
+def study_id_is(study_id: str) -> ColumnElement[bool]:
+    """The SQL test "the patient's study ID is ``study_id``, whatever the case".
+
+    Study IDs are stored as typed at enrollment (``P01``) and found however
+    they are typed later (``p01``). They are ASCII letters, digits, ``-`` and
+    ``_`` (core.enrollment.STUDY_ID_PATTERN), so ``lower`` folds them the same
+    on SQLite and PostgreSQL.
+    """
+    return func.lower(Patient.study_id) == study_id.strip().lower()
+
+
 class Staff(SQLModel, table=True):
     __tablename__ = "staff"
+    # Role is the one vocabulary of roles; this table holds the study team's only.
+    __table_args__ = (_one_of("role", STAFF_ROLES),)
 
     id: int | None = Field(default=None, primary_key=True)
     # The channel alerts go through: the one the member joined on last.
     preferred_channel: Channel | None = Field(
         default=None, sa_type=_enum(Channel, "preferred_channel")
     )
-    role: StaffRole = Field(sa_type=_enum(StaffRole, "role"))
+    role: Role = Field(sa_type=_enum(Role, "role", constraint=False))
     language: Language | None = Field(default=None, sa_type=_enum(Language, "language"))
     active: bool = True
     created_at: datetime = Field(sa_type=UtcDateTime())
@@ -233,7 +238,7 @@ class Invite(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(sa_type=String(64), unique=True)
-    role: InviteRole = Field(sa_type=_enum(InviteRole, "role"))
+    role: Role = Field(sa_type=_enum(Role, "role"))
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     created_by: str = Field(sa_type=_actor())
     created_at: datetime = Field(sa_type=UtcDateTime())

@@ -27,6 +27,7 @@ from core.store.models import (
     ReminderStatus,
     Staff,
     StaffRole,
+    study_id_is,
 )
 from core.store.uow import UnitOfWork
 
@@ -146,7 +147,11 @@ def mark_interrupted_uncertain(uow: UnitOfWork, *, worker: str | None = None) ->
 
 
 def patient_by_study_id(session: Session, study_id: str) -> Patient | None:
-    return session.exec(select(Patient).where(Patient.study_id == study_id)).first()
+    """The patient with ``study_id``, case-insensitively: the one lookup of every
+    command that names a patient. An exact match wins should two differ only
+    by case (enrolled before the lookup ignored case)."""
+    found = session.exec(select(Patient).where(study_id_is(study_id))).all()
+    return next((p for p in found if p.study_id == study_id), found[0] if found else None)
 
 
 def active_staff(session: Session, role: StaffRole | None = None) -> list[Staff]:

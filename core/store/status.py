@@ -22,7 +22,6 @@ from sqlmodel import Session, col, select
 
 from core.patient_response import RENAL_ANALYTES, LabRow
 from core.renal_panel import StoredResult
-from core.response import Sex as ResponseSex
 from core.schedule import EventKind
 from core.store.models import (
     AdverseEvent,
@@ -40,8 +39,9 @@ from core.store.models import (
     SledaiAssessment,
     TriageStatus,
 )
+from core.vocabulary import Sex
 
-# The reminder answer that marks a urine collection finished (bot.reminder_view.Choice).
+# The reminder answer that marks a urine collection finished (bot.views.reminder.Choice).
 FINISHED = "finished"
 
 # Events the overview counts per week.
@@ -240,7 +240,7 @@ class EndpointPatient:
 
     study_id: str
     arm: str
-    sex: ResponseSex
+    sex: Sex
 
 
 def endpoint_patients(session: Session, week: int) -> dict[int, EndpointPatient]:
@@ -255,7 +255,7 @@ def endpoint_patients(session: Session, week: int) -> dict[int, EndpointPatient]
         .where(col(Patient.id).in_(with_week))
         .where(Patient.status != PatientStatus.WITHDRAWN)
     ).all()
-    return {int(i or 0): EndpointPatient(s, a, ResponseSex(str(x))) for i, s, a, x in rows}
+    return {int(i or 0): EndpointPatient(s, a, Sex(str(x))) for i, s, a, x in rows}
 
 
 def _lab_row(

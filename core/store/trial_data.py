@@ -23,6 +23,7 @@ from core.store.models import (
     Patient,
     PlannedEventRow,
     SledaiAssessment,
+    study_id_is,
 )
 from core.trial_records import (
     SERIOUSNESS_FLAGS,
@@ -65,7 +66,7 @@ def load_trial_data(
     """
     query = select(Patient).order_by(col(Patient.study_id))
     if study_id is not None:
-        query = query.where(Patient.study_id == study_id)
+        query = query.where(study_id_is(study_id))
     patient_rows = session.exec(query).all()
     patients = tuple(
         PatientRecord(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from core.endpoints import COLUMNS, PatientEndpoints, derive_endpoints
-from core.renal_panel import CASTS, RENAL_ANALYTES, StoredResult, panel_from_results
+from core.renal_panel import CASTS, RENAL_ANALYTES, StoredResult, weekly_panels
 from core.response import RenalPanel, ResponseOptions
 from core.tables.cells import casts_text, plain
 from core.trial_records import LabRecord, TrialData
@@ -52,18 +52,17 @@ def renal_weeks(labs: Iterable[LabRecord]) -> list[RenalWeek]:
     :func:`core.patient_response.patient_response` does). Sorted by patient
     row id and week.
     """
-    groups: dict[tuple[int, int], list[LabRecord]] = {}
+    by_patient: dict[int, list[tuple[int, LabRecord]]] = {}
     for record in sorted(labs, key=lambda r: (r.entered_at, r.id)):
         if record.analyte not in RENAL_ANALYTES or record.week is None or record.week < 0:
             continue
-        groups.setdefault((record.patient_id, record.week), []).append(record)
+        by_patient.setdefault(record.patient_id, []).append((record.week, record))
     out: list[RenalWeek] = []
-    for (patient_id, week), records in sorted(groups.items()):
-        try:
-            panel = panel_from_results(_stored(r) for r in records)
-        except (ValueError, ArithmeticError):
-            continue
-        out.append(RenalWeek(patient_id, week, panel, {r.analyte: r for r in records}))
+    for patient_id, records in sorted(by_patient.items()):
+        panels, _ = weekly_panels((week, _stored(r)) for week, r in records)
+        for week, panel in panels.items():
+            rows = {r.analyte: r for w, r in records if w == week}
+            out.append(RenalWeek(patient_id, week, panel, rows))
     return out
 
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from bot.channels.telegram.transport import keyboard
 from bot.i18n import Translator
 from bot.local_api.server import SentMessage
-from bot.reminder_view import render_reminder
+from bot.views.reminder import render_reminder
 from core.schedule import Slot
 from core.store.db import read_session
 from core.store.models import (

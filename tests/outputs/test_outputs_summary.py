@@ -26,7 +26,7 @@ import pytest
 
 from bot.i18n import Translator
 from bot.outputs.followup import progress_lines
-from bot.outputs.summary_view import send_weekly_digest, summary_blocks
+from bot.outputs.summary import send_weekly_digest, summary_blocks
 from bot.pagination import split_pages, utf16_len
 from core.protocol import Protocol
 from core.statistics import Proportion

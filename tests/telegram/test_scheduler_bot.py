@@ -18,9 +18,9 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.transport import TelegramTransport
 from bot.i18n import Translator
-from bot.reminder_view import REPEAT_NOTE, render_reminder
 from bot.routing import MISSED_HEADER, REJECTED, UNREACHABLE, Router
 from bot.runner import engine_router
+from bot.views.reminder import REPEAT_NOTE, render_reminder
 from core.store.db import read_session
 from core.store.models import (
     Channel,

@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from bot.escalations import URINE_NUDGE
 from bot.i18n import Translator
 from bot.local_api.server import LocalBotApi
-from bot.reminder_view import render_reminder
+from bot.views.reminder import render_reminder
 from core.protocol import load_protocol
 from core.schedule import trial_zone
 from core.store.db import make_engine, read_session

@@ -17,10 +17,10 @@ from sqlmodel import select
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
-from bot.plan_view import arm_name, dose_line
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.commands import Field, StaffCommand
-from bot.staff.coordinator.shared import event_title, join_link, today, today_of
+from bot.staff.coordinator.shared import event_title, join_link
+from bot.views.plan import arm_name, dose_line
 from core.enrollment import (
     check_day0,
     check_study_id,
@@ -32,13 +32,14 @@ from core.enrollment import (
     parse_yes_no,
 )
 from core.messages import N_, RuleError
-from core.schedule import Enrollment, EventKind, plan
+from core.schedule import Enrollment, EventKind, plan, trial_today
 from core.store.coordination import event_rows
 from core.store.db import read_session
 from core.store.invites import create_invite
 from core.store.models import InviteRole, Reminder, ReminderStatus
 from core.store.services import enroll_patient, invite_by_token, patient_by_study_id
 from core.store.uow import UnitOfWork
+from core.vocabulary import Language, Sex
 
 ENROLL_USAGE = N_(
     "/enroll <study ID> <arm> <day 0 as YYYY-MM-DD> <F|M> <weight in kg> <zh|en> [doses=yes]"
@@ -49,8 +50,8 @@ ENROLL_USAGE = N_(
 _DOSES_PREFIXES = ("doses=", "服药提醒=")
 _WEIGHT_UNITS = frozenset({"kg", "公斤"})
 
-_SEX_NAMES = {"F": N_("female"), "M": N_("male")}
-_LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
+_SEX_NAMES: dict[str, str] = {Sex.F: N_("female"), Sex.M: N_("male")}
+_LANGUAGE_NAMES: dict[str, str] = {Language.ZH_HANS: "中文", Language.EN: "English"}
 _YES_NO = {True: N_("yes"), False: N_("no")}
 # How many coming events the enrollment answer lists.
 _NEXT_EVENTS = 5
@@ -119,7 +120,7 @@ def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
         )
     study_id = check_study_id(words[0])
     arm = parse_arm(words[1], list(ctx.services.protocol.arms))
-    day0 = check_day0(parse_date(words[2]), today(ctx))
+    day0 = check_day0(parse_date(words[2]), ctx.today())
     sex = parse_sex(words[3])
     weight = parse_weight(words[4])
     language = parse_language(words[5])
@@ -181,7 +182,7 @@ def store_enroll(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Enrolled
     """Confirm: the patient, plan, reminders and a one-time patient invite, in one transaction."""
     request = EnrollRequest.from_payload(payload)
     # The button may be pressed a little later: today may have moved on.
-    check_day0(request.day0, today_of(uow, ctx))
+    check_day0(request.day0, trial_today(uow.now, ctx.services.zone))
     patient = enroll_patient(
         uow,
         ctx.services.protocol,

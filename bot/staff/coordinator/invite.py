@@ -11,30 +11,22 @@ from bot.staff.commands import Field, StaffCommand
 from bot.staff.coordinator.shared import join_link, log
 from core.messages import N_, RuleError
 from core.store.invites import create_invite
-from core.store.models import InviteRole
 from core.store.services import invite_by_token
+from core.vocabulary import Role, role_from_word
 
 INVITE_USAGE = N_("/invite <nurse|investigator|coordinator>  e.g. /invite nurse")
 
-_INVITE_ROLES: dict[str, InviteRole] = {
-    "nurse": InviteRole.NURSE,
-    "护士": InviteRole.NURSE,
-    "investigator": InviteRole.INVESTIGATOR,
-    "研究者": InviteRole.INVESTIGATOR,
-    "coordinator": InviteRole.COORDINATOR,
-    "协调员": InviteRole.COORDINATOR,
-}
 
-
-def parse_invite_role(args: Sequence[str]) -> InviteRole:
-    if len(args) != 1 or args[0].strip().casefold() not in _INVITE_ROLES:
+def parse_invite_role(args: Sequence[str]) -> Role:
+    role = role_from_word(args[0]) if len(args) == 1 else None
+    if role is None:
         raise RuleError(
             N_(
                 "Name one role: nurse (护士), investigator (研究者) or coordinator (协调员). "
                 "Patients get their link from /enroll."
             )
         )
-    return _INVITE_ROLES[args[0].strip().casefold()]
+    return role
 
 
 async def run_invite(ctx: Ctx, args: list[str]) -> None:

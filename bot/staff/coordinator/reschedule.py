@@ -18,7 +18,7 @@ from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.commands import Field, StaffCommand, patient_choices
-from bot.staff.coordinator.shared import active_patient, event_title, today, today_of
+from bot.staff.coordinator.shared import active_patient, event_title
 from core.enrollment import check_study_id, parse_date
 from core.messages import N_, RuleError
 from core.rescheduling import (
@@ -29,7 +29,7 @@ from core.rescheduling import (
     parse_event_number,
     plan_move,
 )
-from core.schedule import EventKind, PlannedEvent
+from core.schedule import EventKind, PlannedEvent, trial_today
 from core.store.coordination import apply_reschedule, event_from_row, event_rows
 from core.store.db import read_session
 from core.store.models import EventStatus, Patient
@@ -119,7 +119,7 @@ async def run_reschedule(ctx: Ctx, args: list[str]) -> None:
     request = parse_reschedule(args)
     with read_session(ctx.services.engine) as session:
         patient, move, deviation = _planned_move(
-            session, request, today(ctx), ctx.services.zone.key
+            session, request, ctx.today(), ctx.services.zone.key
         )
     t = ctx.t
     anchor = move.moves[0]
@@ -182,7 +182,7 @@ def store_reschedule(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Resc
     request = RescheduleRequest.from_payload(payload)
     # Checked again: the plan or the date may have changed since the summary.
     patient, move, deviation = _planned_move(
-        uow.session, request, today_of(uow, ctx), ctx.services.zone.key
+        uow.session, request, trial_today(uow.now, ctx.services.zone), ctx.services.zone.key
     )
     changes = apply_reschedule(uow, ctx.services.protocol, patient, move, deviation)
     after = move.moves[0].after

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from sqlmodel import Session
 
@@ -14,21 +13,11 @@ from core.messages import N_, RuleError
 from core.schedule import EventKind
 from core.store.models import Patient, PatientStatus
 from core.store.services import patient_by_study_id
-from core.store.uow import UnitOfWork
 
-__all__ = ["active_patient", "event_title", "join_link", "log", "today", "today_of"]
+__all__ = ["active_patient", "event_title", "join_link", "log"]
 
 # One logger for all the coordinator commands, named as when they were one module.
 log = logging.getLogger("bot.staff.coordinator")
-
-
-def today(ctx: Ctx) -> date:
-    """Today in the trial's time zone (dates typed by staff are read there)."""
-    return ctx.now().astimezone(ctx.services.zone).date()
-
-
-def today_of(uow: UnitOfWork, ctx: Ctx) -> date:
-    return uow.now.astimezone(ctx.services.zone).date()
 
 
 def event_title(t: Translator, kind: EventKind, number: int) -> str:

@@ -1,51 +1,27 @@
-"""The endpoint summary in words: ``/summary`` and the Monday 09:00 digest.
+"""The endpoint summary in words, for ``/summary`` and the Monday 09:00 digest.
 
 The numbers come from :func:`core.trial_summary.summarize` over the endpoints
 that ``python -m bot endpoints`` derives from the exported lab file
 (:func:`core.tables.lab_file.derive_trial_endpoints`); here they are only put
-into sentences in the reader's language, numbers formatted by Babel.
+into sentences in the reader's language, numbers formatted by Babel. Loading
+the data and sending the digest are in :mod:`bot.outputs.summary`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from babel.lists import format_list
 
-from bot.context import Services
 from bot.i18n import Translator
-from bot.pagination import split_pages
-from bot.plan_view import arm_name
-from bot.routing import Router
-from core.endpoints import PatientEndpoints
+from bot.views.plan import arm_name
 from core.messages import N_
 from core.statistics import Proportion, Spread
-from core.store.db import read_session
-from core.store.models import StaffRole
-from core.store.trial_data import load_trial_data
-from core.tables.lab_file import derive_trial_endpoints
-from core.trial_records import TrialData
-from core.trial_summary import (
-    GroupSummary,
-    MissingReason,
-    SummaryOptions,
-    TrialSummary,
-    summarize,
-)
+from core.trial_summary import GroupSummary, MissingReason, TrialSummary
 
-__all__ = [
-    "load_outputs",
-    "send_weekly_digest",
-    "summary_blocks",
-    "summary_for",
-    "summary_text",
-]
-
-log = logging.getLogger(__name__)
+__all__ = ["group_block", "proportion_text", "spread_text", "summary_blocks"]
 
 MISSING_TEXTS: dict[MissingReason, str] = {
     MissingReason.NOT_YET: N_("Not yet at week {week}: {patients}."),
@@ -56,28 +32,6 @@ MISSING_TEXTS: dict[MissingReason, str] = {
         "Cumulative CR cannot be decided (an earlier assessment has data missing): {patients}."
     ),
 }
-
-
-def today_of(services: Services, at: datetime | None = None) -> date:
-    """The trial's local date now (or at ``at``)."""
-    moment = at if at is not None else services.clock.now()
-    return moment.astimezone(services.zone).date()
-
-
-def load_outputs(
-    services: Services, study_id: str | None = None, *, events: bool = False
-) -> tuple[TrialData, dict[str, PatientEndpoints]]:
-    """The records (all patients, or one) and each patient's endpoints from the lab file."""
-    with read_session(services.engine) as session:
-        data = load_trial_data(session, services.zone, study_id=study_id, events=events)
-    return data, derive_trial_endpoints(data, services.protocol.response_options())
-
-
-def summary_for(services: Services, at: datetime | None = None) -> TrialSummary:
-    """The trial's endpoint summary from the database, as of ``at`` (default: now)."""
-    data, endpoints = load_outputs(services)
-    options = SummaryOptions(endpoint_week=services.protocol.response_options().endpoint_week)
-    return summarize(data, endpoints, list(services.protocol.arms), today_of(services, at), options)
 
 
 def _ids(t: Translator, study_ids: Sequence[str]) -> str:
@@ -234,26 +188,3 @@ def summary_blocks(t: Translator, summary: TrialSummary, today: date) -> list[st
         level=t.number(_level(summary.confidence)),
     )
     return [heading] + ["\n" + group_block(t, g, summary.endpoint_week) for g in summary.groups]
-
-
-def summary_text(services: Services, t: Translator, at: datetime | None = None) -> str:
-    """The whole summary in one reader's language (may be longer than one message)."""
-    summary = summary_for(services, at)
-    return "\n".join(summary_blocks(t, summary, today_of(services, at)))
-
-
-async def send_weekly_digest(router: Router, services: Services, at: datetime | None = None) -> int:
-    """Send every active coordinator the summary in their language, in as many messages
-    as it needs (each within a message's limit). Returns how many coordinators got it all.
-
-    ``at`` is the instant the periodic job runs for (the summary's "today").
-    A coordinator whose chat fails is logged by staff row id and skipped.
-    """
-    summary = await asyncio.to_thread(summary_for, services, at)
-    today = today_of(services, at)
-    reached = 0
-    for member in router.staff_to_alert([StaffRole.COORDINATOR]):
-        pages = split_pages(summary_blocks(member.t, summary, today))
-        if await router.to_staff_member(member, pages):
-            reached += 1
-    return reached

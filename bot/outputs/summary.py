@@ -1,0 +1,79 @@
+"""The endpoint summary from the database: ``/summary`` and the Monday 09:00 digest.
+
+Here the records are loaded and the endpoints derived; the words are
+:mod:`bot.views.summary`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from bot.context import Services
+from bot.i18n import Translator
+from bot.pagination import split_pages
+from bot.routing import Router
+from bot.views.summary import summary_blocks
+from core.endpoints import PatientEndpoints
+from core.schedule import trial_today
+from core.store.db import read_session
+from core.store.models import StaffRole
+from core.store.trial_data import load_trial_data
+from core.tables.lab_file import derive_trial_endpoints
+from core.trial_records import TrialData
+from core.trial_summary import SummaryOptions, TrialSummary, summarize
+
+__all__ = [
+    "load_outputs",
+    "send_weekly_digest",
+    "summary_blocks",
+    "summary_for",
+    "summary_text",
+]
+
+
+def load_outputs(
+    services: Services, study_id: str | None = None, *, events: bool = False
+) -> tuple[TrialData, dict[str, PatientEndpoints]]:
+    """The records (all patients, or one) and each patient's endpoints from the lab file."""
+    with read_session(services.engine) as session:
+        data = load_trial_data(session, services.zone, study_id=study_id, events=events)
+    return data, derive_trial_endpoints(data, services.protocol.response_options())
+
+
+def summary_for(services: Services, at: datetime | None = None) -> TrialSummary:
+    """The trial's endpoint summary from the database, as of ``at`` (default: now)."""
+    data, endpoints = load_outputs(services)
+    options = SummaryOptions(endpoint_week=services.protocol.response_options().endpoint_week)
+    return summarize(
+        data,
+        endpoints,
+        list(services.protocol.arms),
+        trial_today(at or services.clock.now(), services.zone),
+        options,
+    )
+
+
+def summary_text(services: Services, t: Translator, at: datetime | None = None) -> str:
+    """The whole summary in one reader's language (may be longer than one message)."""
+    summary = summary_for(services, at)
+    return "\n".join(
+        summary_blocks(t, summary, trial_today(at or services.clock.now(), services.zone))
+    )
+
+
+async def send_weekly_digest(router: Router, services: Services, at: datetime | None = None) -> int:
+    """Send every active coordinator the summary in their language, in as many messages
+    as it needs (each within a message's limit). Returns how many coordinators got it all.
+
+    ``at`` is the instant the periodic job runs for (the summary's "today").
+    A coordinator whose chat fails is logged by staff row id and skipped.
+    """
+    summary = await asyncio.to_thread(summary_for, services, at)
+    today = trial_today(at or services.clock.now(), services.zone)
+    reached = 0
+    for member in router.staff_to_alert([StaffRole.COORDINATOR]):
+        pages = split_pages(summary_blocks(member.t, summary, today))
+        if await router.to_staff_member(member, pages):
+            reached += 1
+    return reached

@@ -1,0 +1,99 @@
+"""/status in words: the pure parts of the trial overview and the patient page.
+
+:mod:`bot.staff.status` loads the numbers and applies the rules; here they are
+put into sentences in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.i18n import Translator
+from core.adverse_events import term_by_key
+from core.dosing import RangeStatus
+from core.messages import N_
+from core.overview import count_classes
+from core.response import ResponseClass
+from core.schedule import EventKind
+from core.store.models import AdverseEvent, PatientStatus
+
+# Study IDs per line in the unreachable / not-joined lists (pages break between lines).
+IDS_PER_LINE = 12
+
+WEEK_LINES: dict[EventKind, str] = {
+    EventKind.BELIMUMAB_INFUSION: N_(
+        "Belimumab infusions: {done} done, {due} due, {overdue} overdue"
+    ),
+    EventKind.RENAL_ASSESSMENT: N_("Renal assessments: {done} done, {due} due, {overdue} overdue"),
+    EventKind.URINE_COLLECTION: N_(
+        "24-hour urine collections: {done} done, {due} due, {overdue} overdue"
+    ),
+}
+
+PATIENT_STATUS: dict[PatientStatus, str] = {
+    PatientStatus.ACTIVE: N_("in the study"),
+    PatientStatus.WITHDRAWN: N_("withdrawn from the study"),
+    PatientStatus.COMPLETED: N_("completed the study"),
+}
+
+MP_RANGE: dict[RangeStatus, str] = {
+    RangeStatus.BELOW: N_("below the protocol range {low}-{high} mg"),
+    RangeStatus.WITHIN: N_("within the protocol range {low}-{high} mg"),
+    RangeStatus.ABOVE: N_("above the protocol range {low}-{high} mg"),
+}
+
+
+def id_lines(ids: Sequence[str]) -> list[str]:
+    """Study IDs, a few to a line (pages break between lines)."""
+    return ["  " + ", ".join(ids[i : i + IDS_PER_LINE]) for i in range(0, len(ids), IDS_PER_LINE)]
+
+
+def term_name(t: Translator, event: AdverseEvent) -> str:
+    """An adverse event's CTCAE term in the reader's language, else as typed."""
+    if event.coded and event.term:
+        try:
+            term = term_by_key(event.term)
+        except KeyError:
+            return event.term
+        return term.term_zh if t.lang == "zh_Hans" else term.term_en
+    return event.verbatim
+
+
+def endpoint_lines(
+    t: Translator,
+    arms: Sequence[str],
+    endpoint: int,
+    reached: Mapping[str, int],
+    classes: Mapping[str, Sequence[ResponseClass | None]],
+) -> list[str]:
+    """How many reached the endpoint week, and the cumulative classes, arm by arm."""
+    lines = [
+        t._(
+            "Reached week {week}: {count}",
+            week=endpoint,
+            count=sum(reached.values()),
+        ),
+        t._(
+            "Cumulative response by week {week} (CR at any assessment up to week {week}), "
+            "among patients with a week-{week} assessment:",
+            week=endpoint,
+        ),
+    ]
+    for arm in arms:
+        counts = count_classes(classes.get(arm, []))
+        lines.append(
+            "  "
+            + t._(
+                "{arm}: {reached} reached week {week}, {assessed} assessed: "
+                "CR {cr}, PR {pr}, NR {nr}, not evaluable {ne}",
+                arm=arm,
+                reached=reached.get(arm, 0),
+                week=endpoint,
+                assessed=counts.total,
+                cr=counts.cr,
+                pr=counts.pr,
+                nr=counts.nr,
+                ne=counts.ne + counts.none,
+            )
+        )
+    return lines
