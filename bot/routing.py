@@ -25,8 +25,8 @@ from typing import Protocol
 from bot.context import Buttons, Services
 from bot.conversations.events import MessageRef, Reply, Text
 from bot.i18n import Translator, choose_language
-from bot.reminder_view import render_reminder
 from bot.texts import EVENT_TITLES
+from bot.views.reminder import render_reminder
 from core.messages import N_
 from core.store.db import read_session
 from core.store.identities import Reach, reach_of
@@ -119,7 +119,7 @@ class Router:
         """Send reminder ``reminder_id`` to its patient's channel; the channel's message id.
 
         Rendered in the patient's chosen language
-        (:func:`bot.reminder_view.render_reminder`). The reminder row is left
+        (:func:`bot.views.reminder.render_reminder`). The reminder row is left
         as it is: the scheduler records the outcome (docs/DESIGN.md §3, "the
         reminder table is the outbox"). Raises ``Undeliverable`` when there is
         no one to send it to (no such reminder, patient not joined or no
