@@ -32,7 +32,7 @@ from tests.support.store_fixtures import enroll
 
 S = ReminderStatus
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OWNER = ROOT / "core" / "store" / "reminder_state.py"
 
 # Every move the code makes, and who makes it: the table must hold these and no other.
