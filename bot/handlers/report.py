@@ -48,6 +48,7 @@ from core.store.reports import (
     file_patient_report,
     file_red_flag_report,
     recent_belimumab_infusion,
+    record_staff_alerted,
 )
 from scheduler.ports import SendOutcome
 
@@ -479,12 +480,7 @@ def _record_alert(ctx: Ctx, number: int, sent: int, *, urgent: bool) -> None:
     if sent == 0:
         log.error("report %d: no member of staff could be alerted", number)
     with ctx.uow() as uow:
-        uow.audit(
-            "patient_report.staff_alerted",
-            "patient_report",
-            str(number),
-            after={"sent": sent, "urgent": urgent},
-        )
+        record_staff_alerted(uow, number, sent, urgent=urgent)
 
 
 FEATURE = Feature(

@@ -73,6 +73,17 @@ def file_red_flag_report(uow: UnitOfWork, patient_id: int, flag: str) -> Patient
     )
 
 
+def record_staff_alerted(uow: UnitOfWork, report_id: int, sent: int, *, urgent: bool) -> None:
+    """Keep in the audit trail how many members of staff a report's alert reached
+    (``patient_report.staff_alerted``; the report row itself does not change)."""
+    uow.audit(
+        "patient_report.staff_alerted",
+        "patient_report",
+        str(report_id),
+        after={"sent": sent, "urgent": urgent},
+    )
+
+
 def check_open(report: PatientReport | None, number: int) -> PatientReport:
     """The report, if it exists and is still open; else the reason why it cannot be triaged."""
     if report is None:

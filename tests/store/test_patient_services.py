@@ -35,6 +35,7 @@ from core.store.reports import (
     convert_report_to_adverse_event,
     file_patient_report,
     file_red_flag_report,
+    record_staff_alerted,
 )
 from core.store.uow import UnitOfWork
 from tests.store.test_clinical_services import ACTOR, NOW, refused, write
@@ -87,6 +88,8 @@ def test_a_report_and_a_red_flag_are_filed_open(engine: Engine, protocol: Protoc
         "now",
         True,
     )
+    _, actions = write(engine, lambda uow: record_staff_alerted(uow, flag.id or 0, 3, urgent=True))
+    assert actions == ["patient_report.staff_alerted"]
 
 
 def test_a_report_becomes_an_adverse_event_the_site_knew_of_when_it_was_filed(
