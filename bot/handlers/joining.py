@@ -16,6 +16,7 @@ from bot.i18n import LANGUAGES, Translator
 from core.messages import N_
 from core.store.invites import Redemption, redeem_invite
 from core.store.models import Language, Patient, Staff
+from core.store.preferences import set_language
 
 JOIN_FLOW = "join"
 LANGUAGE_STEP = "language"
@@ -114,10 +115,9 @@ async def language_pressed(ctx: Ctx) -> None:
     assert record is not None
     step = flows.current(ctx.services.engine, ctx.person.key)
     joining = step is not None and step.flow == JOIN_FLOW
+    assert record.id is not None
     with ctx.uow() as uow:
-        fresh = uow.session.get(type(record), record.id)
-        assert fresh is not None
-        uow.update(fresh, "language.chosen", language=lang)
+        set_language(uow, type(record), record.id, Language(lang))
         if joining:
             flows.finish(uow, ctx.person.key)
     ctx.t = Translator(lang, ctx.services.zone)

@@ -12,9 +12,6 @@ wrong" tell the study team.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
-from enum import Enum
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
@@ -30,84 +27,30 @@ from bot.views.reminder import (
     parse_callback,
 )
 from core.messages import N_
-from core.schedule import EventKind, Slot
-from core.store.models import (
-    DoseAdministration,
-    PlannedEventRow,
-    Reminder,
-    ReminderStatus,
-)
-from core.vocabulary import ORAL_DRUGS
+from core.store.reminder_answers import Answer as Press
+from core.store.reminder_answers import Outcome, record_reminder_answer
+
+__all__ = ["FEATURE", "Outcome", "Press", "record_press", "reminder_pressed"]
 
 log = logging.getLogger(__name__)
 
 NOT_VALID = N_("This button is no longer valid.")
 
-# A reminder can be answered once it may have reached the patient.
-_ANSWERABLE = (ReminderStatus.SENT, ReminderStatus.UNCERTAIN)
-
-
-class Outcome(Enum):
-    RECORDED = "recorded"
-    ALREADY = "already"
-    NOT_YOURS = "not_yours"
-    STALE = "stale"
-
-
-@dataclass(frozen=True, slots=True)
-class Press:
-    """What a press did, and what the replies need to say about it."""
-
-    outcome: Outcome
-    response: str | None = None
-    slot: Slot | None = None
-    kind: EventKind | None = None
-    number: int = 0
-    starts_at: datetime | None = None
-
 
 def record_press(ctx: Ctx, reminder_id: int, choice: Choice) -> Press:
-    """Record ``choice`` on the reminder, once, in one audited transaction.
-
-    The unit of work holds the writers' lock, so two presses at the same
-    moment cannot both be first.
-    """
+    """Record ``choice`` on the reminder, once, in one audited transaction
+    (:func:`core.store.reminder_answers.record_reminder_answer`)."""
     patient = ctx.person.patient
     assert patient is not None
+    assert patient.id is not None
     with ctx.uow() as uow:
-        reminder = uow.session.get(Reminder, reminder_id)
-        if reminder is None or reminder.patient_id != patient.id:
-            return Press(Outcome.NOT_YOURS)
-        if choice not in SLOT_CHOICES[reminder.slot]:
-            return Press(Outcome.STALE)
-        if reminder.response is not None:
-            return Press(Outcome.ALREADY, response=reminder.response)
-        if reminder.status not in _ANSWERABLE:
-            return Press(Outcome.STALE)
-        event = uow.session.get(PlannedEventRow, reminder.event_id)
-        assert event is not None
-        uow.update(reminder, "reminder.answered", response=choice.value, responded_at=uow.now)
-        if choice == Choice.TAKEN:
-            for drug in ORAL_DRUGS:
-                uow.add(
-                    DoseAdministration(
-                        patient_id=patient.id,
-                        drug=drug,
-                        given_at=uow.now,
-                        event_id=event.id,
-                        reminder_id=reminder.id,
-                        recorded_by=uow.actor,
-                        recorded_at=uow.now,
-                    ),
-                    "dose.confirmed_by_patient",
-                )
-        return Press(
-            Outcome.RECORDED,
-            response=choice.value,
-            slot=reminder.slot,
-            kind=event.kind,
-            number=event.number,
-            starts_at=event.starts_at,
+        return record_reminder_answer(
+            uow,
+            patient.id,
+            reminder_id,
+            choice.value,
+            choices=SLOT_CHOICES,
+            doses_taken=choice == Choice.TAKEN,
         )
 
 

@@ -31,11 +31,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Final
-
-from sqlmodel import select
 
 from bot.context import Buttons, Ctx
 from bot.conversations import flows
@@ -47,7 +45,12 @@ from core.messages import N_
 from core.protocol import Contact
 from core.schedule import trial_today
 from core.store.db import read_session
-from core.store.models import DoseAdministration, Drug, Patient, PatientReport, TriageStatus
+from core.store.reports import (
+    file_patient_report,
+    file_red_flag_report,
+    recent_belimumab_infusion,
+    record_staff_alerted,
+)
 from scheduler.ports import SendOutcome
 
 log = logging.getLogger(__name__)
@@ -63,10 +66,6 @@ MAX_DETAILS_CHARS: Final = 1000
 # docs/clinical-facts.md §6: belimumab hypersensitivity reactions may be
 # delayed "up to a week" after the infusion.
 DELAYED_REACTION_DAYS: Final = 7
-
-# What a red-flag report stores in the columns the short path does not ask.
-RED_FLAG_SEVERITY: Final = "not_asked"
-RED_FLAG_ONSET: Final = "now"
 
 
 class Step(StrEnum):
@@ -329,22 +328,17 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
     category = Category(step.data["category"])
     severity = Severity(step.data["severity"])
     onset = Onset(step.data["onset"])
-    now = ctx.now()
     with ctx.uow() as uow:
-        report = uow.add(
-            PatientReport(
-                patient_id=patient.id,
-                category=category.value,
-                severity=severity.value,
-                onset=onset.value,
-                free_text=details,
-                red_flag=False,
-                triage_status=TriageStatus.OPEN,
-                created_at=now,
-            ),
-            "patient_report.created",
+        report = file_patient_report(
+            uow,
+            patient.id,
+            category=category.value,
+            severity=severity.value,
+            onset=onset.value,
+            details=details,
         )
         flows.finish(uow, ctx.person.key)
+    now = report.created_at
     number = report.id
     assert number is not None
     log.info("report %d from %s: %s", number, patient.study_id, category.value)
@@ -360,9 +354,14 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
         ),
     )
     await _tell_patient(ctx, "\n".join(confirmation))
-    infusion = (
-        _recent_infusion(ctx, patient, now) if category == Category.INFUSION_ALLERGY else None
-    )
+    infusion: date | None = None
+    if category == Category.INFUSION_ALLERGY:
+        # The last belimumab infusion within the days a delayed reaction may follow it.
+        zone = ctx.services.zone
+        with read_session(ctx.services.engine) as session:
+            infusion = recent_belimumab_infusion(
+                session, patient.id, trial_today(now, zone), DELAYED_REACTION_DAYS, zone
+            )
 
     def text(t: Translator) -> str:
         lines = [
@@ -412,18 +411,7 @@ async def _red_flag(ctx: Ctx, flag: RedFlag) -> None:
     number: int | None = None
     try:
         with ctx.uow() as uow:
-            report = uow.add(
-                PatientReport(
-                    patient_id=patient.id,
-                    category=flag.value,
-                    severity=RED_FLAG_SEVERITY,
-                    onset=RED_FLAG_ONSET,
-                    red_flag=True,
-                    triage_status=TriageStatus.OPEN,
-                    created_at=now,
-                ),
-                "patient_report.red_flag",
-            )
+            report = file_red_flag_report(uow, patient.id, flag.value)
             flows.finish(uow, ctx.person.key)
         number = report.id
     except Exception:
@@ -493,36 +481,7 @@ def _record_alert(ctx: Ctx, number: int, sent: int, *, urgent: bool) -> None:
     if sent == 0:
         log.error("report %d: no member of staff could be alerted", number)
     with ctx.uow() as uow:
-        uow.audit(
-            "patient_report.staff_alerted",
-            "patient_report",
-            str(number),
-            after={"sent": sent, "urgent": urgent},
-        )
-
-
-def _recent_infusion(ctx: Ctx, patient: Patient, now: datetime) -> date | None:
-    """The last recorded belimumab infusion, if within :data:`DELAYED_REACTION_DAYS`
-    days before ``now`` (docs/clinical-facts.md §6: reactions "also delayed, up to a week")."""
-    today = trial_today(now, ctx.services.zone)
-    since = today - timedelta(days=DELAYED_REACTION_DAYS)
-    with read_session(ctx.services.engine) as session:
-        rows = session.exec(
-            select(DoseAdministration)
-            .where(DoseAdministration.patient_id == patient.id)
-            .where(DoseAdministration.drug == Drug.BELIMUMAB)
-        ).all()
-    days = [_given_day(row, ctx) for row in rows]
-    recent = [day for day in days if day is not None and since <= day <= today]
-    return max(recent, default=None)
-
-
-def _given_day(row: DoseAdministration, ctx: Ctx) -> date | None:
-    if row.given_on is not None:
-        return row.given_on
-    if row.given_at is not None:
-        return trial_today(row.given_at, ctx.services.zone)
-    return None
+        record_staff_alerted(uow, number, sent, urgent=urgent)
 
 
 FEATURE = Feature(

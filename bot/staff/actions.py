@@ -5,16 +5,25 @@ with Confirm and Cancel buttons. Nothing clinical is stored until Confirm:
 the parsed values wait in ``pending_action``. The buttons name that row, so a
 button pressed twice, after Cancel, after it expired, or by someone else
 changes nothing.
+
+Each kind of action has its payload type, a frozen dataclass
+(:class:`ActionSpec` ``[P]``). The row keeps it as JSON text written and read
+by pydantic's ``TypeAdapter(P)``, so dates and decimals come back exactly as
+they were understood. A row whose JSON no longer reads as its type (written
+by an older version) is a stale button: nothing is stored.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic
+
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypeVar
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
@@ -34,39 +43,65 @@ CONFIRM = N_("Confirm")
 CANCEL = N_("Cancel")
 
 
+# The payload type of an action; bare ``ActionSpec`` (the tables of all kinds) is any payload.
+P = TypeVar("P", default=Any)
+
+
 @dataclass(frozen=True, slots=True)
-class Draft:
+class Draft(Generic[P]):
     """What a command understood: the sentence shown, and the values to store."""
 
     summary: str
-    payload: dict[str, Any]
+    payload: P
     warnings: tuple[str, ...] = field(default=())
 
 
-Store = Callable[[Ctx, UnitOfWork, dict[str, Any]], Any]
 After = Callable[[Ctx, Any], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class ActionSpec:
-    """How to store one kind of action (inside the transaction) and what to say after."""
+@dataclass(frozen=True)
+class ActionSpec(Generic[P]):
+    """How to store one kind of action (inside the transaction) and what to say after.
+
+    ``payload_type`` is the frozen dataclass the command's :class:`Draft` carries;
+    ``store`` gets it back, read from the pending row, at Confirm.
+    """
 
     kind: str
     command: str  # the command whose permission Confirm re-checks
-    store: Store
+    payload_type: type[P]
+    store: Callable[[Ctx, UnitOfWork, P], Any]
     after: After | None = None
 
+    @cached_property
+    def adapter(self) -> TypeAdapter[P]:
+        return TypeAdapter(self.payload_type)
 
-async def propose(ctx: Ctx, kind: str, draft: Draft) -> None:
+    def dump(self, payload: P) -> str:
+        """The payload as the JSON text the pending row keeps."""
+        if not isinstance(payload, self.payload_type):
+            raise TypeError(f"{self.kind} expects {self.payload_type.__name__} payloads")
+        return self.adapter.dump_json(payload).decode("utf-8")
+
+    def load(self, text: str) -> P | None:
+        """The payload back from the row; None when it no longer reads as ``payload_type``."""
+        try:
+            return self.adapter.validate_json(text)
+        except ValidationError:
+            return None
+
+
+async def propose(ctx: Ctx, kind: str, draft: Draft[Any]) -> None:
     """Show what was understood, with Confirm / Cancel; store nothing clinical yet."""
-    if kind not in ctx.tables.actions:
+    spec = ctx.tables.actions.get(kind)
+    if spec is None:
         raise KeyError(f"no action wired for {kind!r}")
     with ctx.uow() as uow:
         action = uow.add(
             PendingAction(
                 owner=ctx.person.key,
                 kind=kind,
-                payload=json.dumps(draft.payload, ensure_ascii=False, sort_keys=True),
+                payload=spec.dump(draft.payload),
                 created_at=uow.now,
                 expires_at=uow.now + VALIDITY,
             ),
@@ -99,8 +134,16 @@ async def decide(ctx: Ctx) -> None:
                 spec = None
             else:
                 spec = _decide(ctx, uow, action, choice)
-                if spec is not None:
-                    result = spec.store(ctx, uow, json.loads(action.payload))
+                payload = None if spec is None else spec.load(action.payload)
+                if spec is not None and payload is None:
+                    # Written by an older version: like an expired button, nothing is stored.
+                    log.warning("action %d (%s): payload no longer readable", action_id, spec.kind)
+                    uow.update(
+                        action, "action.expired", status=ActionStatus.EXPIRED, decided_at=uow.now
+                    )
+                    stale, spec = True, None
+                elif spec is not None:
+                    result = spec.store(ctx, uow, payload)
                     uow.update(
                         action,
                         "action.confirmed",

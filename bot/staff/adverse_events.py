@@ -24,22 +24,21 @@ None when uncoded.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
-from bot.staff.clinical import by_language, patient_for_entry, patient_in_store
+from bot.staff.clinical import by_language, patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.adverse_events import (
     CTCAE_VERSION,
     CodedEvent,
     Seriousness,
-    check_grade,
     code_event,
     hours_left,
     parse_seriousness,
@@ -54,6 +53,7 @@ from core.entry_syntax import (
     parse_relatedness,
 )
 from core.messages import N_, RuleError
+from core.store.clinical import AdverseEventEntry, record_adverse_event
 from core.store.models import AdverseEvent, StaffRole
 from core.store.uow import UnitOfWork
 
@@ -157,46 +157,96 @@ def whole_hours(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-# --- the one-message form ---------------------------------------------------------------
+# --- reading an adverse event ----------------------------------------------------------
 
 
-async def run(ctx: Ctx, args: list[str]) -> None:
-    patient = patient_for_entry(ctx, args)
-    words = args[1:]
+@dataclass(frozen=True, slots=True)
+class Understood:
+    """An adverse event as typed: coded, graded, its criteria; onset None when not given."""
+
+    coded: CodedEvent
+    grade: int
+    criteria: tuple[Seriousness, ...]
+    onset: date | None
+    related: Relatedness | None
+
+    def entry(self, onset: date) -> AdverseEventEntry:
+        """What is stored, with ``onset`` for an onset not given."""
+        return AdverseEventEntry(
+            verbatim=self.coded.verbatim,
+            term=self.coded.term.key if self.coded.term is not None else None,
+            grade=self.grade,
+            serious=self.criteria,
+            onset=self.onset if self.onset is not None else onset,
+            related=self.related,
+        )
+
+
+def parse_adverse_event(words: Sequence[str], *, today: date, no_grade: str) -> Understood:
+    """The one reading of an adverse event, for ``/ae`` and ``/triage``.
+
+    The ``G<n>`` token (first one) is the grade, wherever it stands; the other
+    words before the first ``key=value`` are the event as typed, matched to a
+    CTCAE term; the options are ``serious=`` (repeatable), ``onset=`` (never
+    in the future) and ``related=``. ``no_grade`` is the refusal when no grade
+    is given (each command shows its own example).
+    """
     at = next((i for i, w in enumerate(words) if parse_grade_token(w) is not None), None)
     if at is None:
-        raise RuleError(
-            N_("Give the CTCAE grade as G1 to G5 after the term, for example: lung infection G3.")
-        )
+        raise RuleError(no_grade)
     grade = parse_grade_token(words[at])
     assert grade is not None
-    verbatim = " ".join(words[:at])
-    options = parse_options(words[at + 1 :], OPTION_KEYS, repeatable=frozenset({"serious"}))
-    coded = code_event(verbatim, grade)
+    rest = [*words[:at], *words[at + 1 :]]
+    first_option = next((i for i, w in enumerate(rest) if "=" in w), len(rest))
+    options = parse_options(rest[first_option:], OPTION_KEYS, repeatable=frozenset({"serious"}))
+    coded = code_event(" ".join(rest[:first_option]), grade)
     criteria: list[Seriousness] = []
     for word in options.get("serious", ()):
         criterion = parse_seriousness(word)
         if criterion not in criteria:
             criteria.append(criterion)
     criteria.sort(key=list(Seriousness).index)
-    onset = ctx.today()
-    if "onset" in options:
-        onset = parse_entry_date(options["onset"][0], today=ctx.today())
+    onset = parse_entry_date(options["onset"][0], today=today) if "onset" in options else None
     related = parse_relatedness(options["related"][0]) if "related" in options else None
+    return Understood(coded, grade, tuple(criteria), onset, related)
 
+
+# --- the one-message form ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AePayload:
+    """What Confirm stores for ``/ae``."""
+
+    patient_id: int
+    study_id: str
+    event: AdverseEventEntry
+
+
+async def run(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    assert patient.id is not None
+    understood = parse_adverse_event(
+        args[1:],
+        today=ctx.today(),
+        no_grade=N_(
+            "Give the CTCAE grade as G1 to G5 after the term, for example: lung infection G3."
+        ),
+    )
+    entry = understood.entry(ctx.today())
     t = ctx.t
     lines = [t._("Adverse event for {study_id}:", study_id=patient.study_id)]
-    lines += coded_lines(t, coded, grade, criteria)
-    lines.append(t._("Onset: {date}.", date=t.date(onset)))
-    if related is not None:
+    lines += coded_lines(t, understood.coded, entry.grade, list(entry.serious))
+    lines.append(t._("Onset: {date}.", date=t.date(entry.onset)))
+    if entry.related is not None:
         lines.append(
             t._(
                 "Relatedness to the study treatment: {relatedness}.",
-                relatedness=t._(RELATEDNESS_NAMES[related]),
+                relatedness=t._(RELATEDNESS_NAMES[entry.related]),
             )
         )
     warnings: list[str] = []
-    if criteria:
+    if entry.serious:
         warnings.append(
             t._(
                 "On Confirm every coordinator is alerted and the {hours}-hour reporting clock "
@@ -204,16 +254,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
                 hours=_reporting_hours(ctx),
             )
         )
-    payload: dict[str, Any] = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "verbatim": coded.verbatim,
-        "term": coded.term.key if coded.term is not None else None,
-        "grade": grade,
-        "serious": [c.value for c in criteria],
-        "onset": onset.isoformat(),
-        "related": related.value if related is not None else None,
-    }
+    payload = AePayload(patient.id, patient.study_id, entry)
     await propose(ctx, KIND, Draft("\n".join(lines), payload, tuple(warnings)))
 
 
@@ -232,44 +273,24 @@ class Stored:
     awareness_at: datetime
 
 
-def store(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Stored:
-    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
-    term_key: str | None = payload["term"]
-    grade = check_grade(term_by_key(term_key) if term_key else None, payload["grade"])
-    criteria = [Seriousness(c) for c in payload["serious"]]
-    assert patient.id is not None
-    event = AdverseEvent(
-        patient_id=patient.id,
-        ctcae_version=CTCAE_VERSION,
-        term=term_key,
-        verbatim=payload["verbatim"],
-        coded=term_key is not None,
-        grade=grade,
-        onset_date=date.fromisoformat(payload["onset"]),
-        awareness_at=uow.now,
-        relatedness=payload["related"],
-        reported_by=uow.actor,
-        reported_at=uow.now,
-    )
-    # The six ICH E2A flags are columns named after the criteria.
-    for criterion in criteria:
-        setattr(event, criterion.value, True)
-    event = uow.add(
-        event,
-        "adverse_event.reported",
-    )
+def stored(event: AdverseEvent, study_id: str, entry: AdverseEventEntry) -> Stored:
+    """What the replies and the alert say about a stored event."""
     assert event.id is not None
-    log.info("AE%d recorded for %s (serious: %s)", event.id, patient.study_id, bool(criteria))
     return Stored(
         event.id,
-        patient.study_id,
-        term_key,
-        payload["verbatim"],
-        grade,
-        criteria,
+        study_id,
+        entry.term,
+        entry.verbatim,
+        event.grade,
+        list(entry.serious),
         event.onset_date,
-        uow.now,
+        event.awareness_at,
     )
+
+
+def store(ctx: Ctx, uow: UnitOfWork, payload: AePayload) -> Stored:
+    event = record_adverse_event(uow, payload.patient_id, payload.study_id, payload.event)
+    return stored(event, payload.study_id, payload.event)
 
 
 def alert_text(t: Translator, stored: Stored, hours: int, now: datetime) -> str:
@@ -405,6 +426,6 @@ FEATURE = Feature(
     "adverse events",
     staff_commands=[COMMAND],
     actions=[
-        ActionSpec(KIND, "ae", store, after),
+        ActionSpec(KIND, "ae", AePayload, store, after),
     ],
 )

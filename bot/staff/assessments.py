@@ -20,7 +20,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -30,12 +29,9 @@ from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
     by_language,
-    event_of_week,
     instant_on,
     last_week,
-    mark_event_done,
     patient_for_entry,
-    patient_in_store,
     quantity_text,
     signed,
     week_choices,
@@ -44,7 +40,6 @@ from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.cd20 import Cd20Change, cd20_change
 from core.entry_syntax import parse_entry_date, parse_options, parse_week
 from core.messages import N_, RuleError
-from core.schedule import EventKind
 from core.sledai import (
     ITEMS_BY_KEY,
     Cause,
@@ -56,8 +51,9 @@ from core.sledai import (
     parse_items,
     score,
 )
+from core.store.clinical import SledaiItem, record_cd20, record_sledai
 from core.store.db import read_session
-from core.store.models import Cd20Count, Cd20Unit, PlannedEventRow, SledaiAssessment
+from core.store.models import Cd20Count, Cd20Unit, SledaiAssessment
 from core.store.uow import UnitOfWork
 from core.units import Analyte, Quantity, Unit, parse_quantity
 
@@ -107,16 +103,16 @@ def _week(ctx: Ctx, args: list[str]) -> int:
 # --- SLEDAI-2K -------------------------------------------------------------------------------
 
 
-def items_json(result: SledaiScore) -> list[dict[str, Any]]:
+def sledai_items(result: SledaiScore) -> tuple[SledaiItem, ...]:
     """What ``sledai_assessment.items`` holds: each recorded item, its cause and if it scored."""
-    return [
-        {
-            "item": line.item.key,
-            "cause": line.attribution.value if line.attribution is not None else None,
-            "scored": line.scored,
-        }
+    return tuple(
+        SledaiItem(
+            line.item.key,
+            line.attribution.value if line.attribution is not None else None,
+            line.scored,
+        )
         for line in result.lines
-    ]
+    )
 
 
 def score_of_row(row: SledaiAssessment) -> SledaiScore:
@@ -195,15 +191,9 @@ async def run_sledai(ctx: Ctx, args: list[str]) -> None:
         warnings.append(
             t._("Week {week} already has a SLEDAI-2K: this one replaces it.", week=week)
         )
-    payload = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "week": week,
-        "date": day.isoformat(),
-        "items": items_json(result),
-        "total": result.total,
-        "renal": result.renal,
-    }
+    payload = SledaiPayload(
+        patient.id, patient.study_id, week, day, sledai_items(result), result.total, result.renal
+    )
     await propose(ctx, SLEDAI_KIND, Draft("\n".join(lines), payload, tuple(warnings)))
 
 
@@ -215,38 +205,37 @@ class SledaiStored:
     change: SledaiChange | None
 
 
-def _done(uow: UnitOfWork, patient_id: int, kind: EventKind, week: int, day: date) -> None:
-    event: PlannedEventRow | None = event_of_week(uow.session, patient_id, kind, week)
-    if event is not None:
-        mark_event_done(uow, event, day)
+@dataclass(frozen=True, slots=True)
+class SledaiPayload:
+    """What Confirm stores for ``/sledai``."""
+
+    patient_id: int
+    study_id: str
+    week: int
+    assessed_on: date
+    items: tuple[SledaiItem, ...]
+    total: int
+    renal: int
 
 
-def store_sledai(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> SledaiStored:
-    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
-    assert patient.id is not None
-    week: int = payload["week"]
-    day = date.fromisoformat(payload["date"])
-    row = uow.add(
-        SledaiAssessment(
-            patient_id=patient.id,
-            week=week,
-            assessed_on=day,
-            total=payload["total"],
-            renal_total=payload["renal"],
-            items=json.dumps(payload["items"], ensure_ascii=False, sort_keys=True),
-            entered_by=uow.actor,
-            entered_at=uow.now,
-        ),
-        "sledai.entered",
+def store_sledai(ctx: Ctx, uow: UnitOfWork, payload: SledaiPayload) -> SledaiStored:
+    row = record_sledai(
+        uow,
+        payload.patient_id,
+        payload.study_id,
+        week=payload.week,
+        assessed_on=payload.assessed_on,
+        items=payload.items,
+        total=payload.total,
+        renal=payload.renal,
     )
-    _done(uow, patient.id, EventKind.SLEDAI, week, day)
     result = score_of_row(row)
     change = None
-    if week > 0:
-        baseline = latest_sledai(uow.session, patient.id, 0)
+    if payload.week > 0:
+        baseline = latest_sledai(uow.session, row.patient_id, 0)
         if baseline is not None:
             change = change_from_baseline(score_of_row(baseline), result)
-    return SledaiStored(patient.study_id, week, result, change)
+    return SledaiStored(payload.study_id, payload.week, result, change)
 
 
 async def after_sledai(ctx: Ctx, stored: SledaiStored) -> None:
@@ -337,14 +326,8 @@ async def run_cd20(ctx: Ctx, args: list[str]) -> None:
         warnings.append(
             t._("Week {week} already has a CD20 count: this one replaces it.", week=week)
         )
-    payload = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "week": week,
-        "date": day.isoformat(),
-        "value": format(count.value, "f"),
-        "unit": count.unit.value,
-    }
+    unit = Cd20Unit(count.unit.value)
+    payload = Cd20Payload(patient.id, patient.study_id, week, day, count.value, unit)
     await propose(ctx, CD20_KIND, Draft("\n".join(lines), payload, tuple(warnings)))
 
 
@@ -356,31 +339,37 @@ class Cd20Stored:
     change: Cd20Change | None
 
 
-def store_cd20(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Cd20Stored:
-    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
-    assert patient.id is not None
-    week: int = payload["week"]
-    day = date.fromisoformat(payload["date"])
-    row = uow.add(
-        Cd20Count(
-            patient_id=patient.id,
-            week=week,
-            value=payload["value"],
-            unit=Cd20Unit(payload["unit"]),
-            collected_at=instant_on(ctx, day, ctx.services.protocol.renal_assessment.time),
-            entered_by=uow.actor,
-            entered_at=uow.now,
-        ),
-        "cd20.entered",
+@dataclass(frozen=True, slots=True)
+class Cd20Payload:
+    """What Confirm stores for ``/cd20``."""
+
+    patient_id: int
+    study_id: str
+    week: int
+    collected_on: date
+    value: Decimal
+    unit: Cd20Unit
+
+
+def store_cd20(ctx: Ctx, uow: UnitOfWork, payload: Cd20Payload) -> Cd20Stored:
+    day = payload.collected_on
+    row = record_cd20(
+        uow,
+        payload.patient_id,
+        payload.study_id,
+        week=payload.week,
+        value=payload.value,
+        unit=payload.unit,
+        collected_on=day,
+        collected_at=instant_on(ctx, day, ctx.services.protocol.renal_assessment.time),
     )
-    _done(uow, patient.id, EventKind.CD20, week, day)
     count = cd20_quantity(row)
     change = None
-    if week > 0:
-        baseline = latest_cd20(uow.session, patient.id, 0)
+    if payload.week > 0:
+        baseline = latest_cd20(uow.session, row.patient_id, 0)
         if baseline is not None:
             change = cd20_change(cd20_quantity(baseline), count)
-    return Cd20Stored(patient.study_id, week, count, change)
+    return Cd20Stored(payload.study_id, payload.week, count, change)
 
 
 async def after_cd20(ctx: Ctx, stored: Cd20Stored) -> None:
@@ -442,7 +431,7 @@ FEATURE = Feature(
     "SLEDAI-2K and CD20",
     staff_commands=[SLEDAI_COMMAND, CD20_COMMAND],
     actions=[
-        ActionSpec(SLEDAI_KIND, "sledai", store_sledai, after_sledai),
-        ActionSpec(CD20_KIND, "cd20", store_cd20, after_cd20),
+        ActionSpec(SLEDAI_KIND, "sledai", SledaiPayload, store_sledai, after_sledai),
+        ActionSpec(CD20_KIND, "cd20", Cd20Payload, store_cd20, after_cd20),
     ],
 )

@@ -11,17 +11,16 @@
 - ``/dose P01 mmf 750mg`` and ``/dose P01 tacrolimus 1mg`` record one oral
   dose, with the day's total so far against the registry's daily range.
 - ``/weight P01 61.5kg`` updates the patient's weight (audited, old and new
-  value) and shows the new belimumab plan for the belimumab arm.
+  value) and shows the new belimumab plan for the belimumab arm
+  (:mod:`bot.staff.weight`, part of this feature).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -29,18 +28,13 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
-from bot.staff.clinical import (
-    local_date,
-    mark_event_done,
-    patient_for_entry,
-    patient_in_store,
-)
+from bot.staff.belimumab_plan import current_plan, plain, plan_lines, tidy
+from bot.staff.clinical import local_date, patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
+from bot.staff.weight import WEIGHT_ACTION, WEIGHT_COMMAND
 from bot.texts import EVENT_TITLES
 from core.dosing import (
-    BELIMUMAB_PREPARATION,
     DEFAULT_DAILY_RANGES,
-    BelimumabPlan,
     DailyRange,
     Dose,
     MassUnit,
@@ -57,22 +51,20 @@ from core.dosing import (
 from core.messages import N_, RuleError
 from core.protocol import Protocol
 from core.schedule import EventKind
+from core.store.clinical import record_dose
 from core.store.db import read_session
 from core.store.models import DoseAdministration, EventStatus, Patient, PlannedEventRow
 from core.store.uow import UnitOfWork
-from core.units import Analyte, parse_quantity
-from core.vocabulary import Drug, drug_from_word
+from core.vocabulary import ORAL_DRUGS, Drug, drug_from_word
 
 log = logging.getLogger(__name__)
 
 DOSE_KIND = "dose"
-WEIGHT_KIND = "weight"
 
 DOSE_USAGE = N_(
     "/dose <study ID> belimumab | mp <dose> | mmf <dose> | tacrolimus <dose>"
     "  e.g. /dose P01 belimumab, /dose P01 mp 500mg"
 )
-WEIGHT_USAGE = N_("/weight <study ID> <weight>kg  e.g. /weight P01 61.5kg")
 
 DRUG_NAMES: dict[Drug, str] = {
     Drug.BELIMUMAB: N_("belimumab"),
@@ -82,18 +74,6 @@ DRUG_NAMES: dict[Drug, str] = {
 }
 
 _MG_PER = {"mg": Decimal(1), "g": Decimal(1000)}
-
-
-def _plain(value: Decimal) -> str:
-    return format(value, "f")
-
-
-def _tidy(value: Decimal) -> Decimal:
-    """A computed amount without a meaningless ".0" (61.5 kg x 10 = 615, not 615.0).
-
-    Only for amounts the bot computes; values staff type keep their digits.
-    """
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
 
 
 def _mg(row: DoseAdministration) -> Decimal:
@@ -106,42 +86,40 @@ def dose_text(t: Translator, amount: str, unit: str) -> str:
     return f"{t.number(Decimal(amount))} {unit}"
 
 
-# --- belimumab plan -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class VialPlan:
+    """The belimumab plan a dose was given by (``dose_administration.vial_plan``)."""
+
+    weight_kg: Decimal
+    mg_per_kg: Decimal
+    dose_mg: Decimal
+    vials_mg: tuple[int, ...]
+    total_mg: Decimal
+    waste_mg: Decimal
+    concentration_mg_per_ml: Decimal
+    volume_ml: Decimal
+
+    def as_json(self) -> dict[str, object]:
+        """The stored JSON: amounts as fixed-point text, vial sizes as numbers."""
+        return {
+            key: list(value) if isinstance(value, tuple) else plain(value)
+            for key, value in asdict(self).items()
+        }
 
 
-def vials_text(plan: BelimumabPlan) -> str:
-    """``400 mg ×1 + 120 mg ×2``: a formula, the same in both languages."""
-    return " + ".join(f"{size} mg ×{count}" for size, count in plan.vial_counts)
+@dataclass(frozen=True, slots=True)
+class DosePayload:
+    """What Confirm stores for ``/dose``: the drug and amount, and for belimumab the
+    weight and vial plan; the planned infusion or pulse day it is given for."""
 
-
-def plan_lines(t: Translator, plan: BelimumabPlan) -> list[str]:
-    """Dose, vials, volume and the label's preparation facts, in the reader's language."""
-    lines = [
-        t._(
-            "Dose: {dose} mg = {per_kg} mg/kg × {weight} kg (latest weight).",
-            dose=t.number(_tidy(plan.dose_mg)),
-            per_kg=t.number(_tidy(plan.mg_per_kg)),
-            weight=t.number(plan.weight_kg),
-        ),
-        t._(
-            "Vials: {vials}, {total} mg in all ({waste} mg left over).",
-            vials=vials_text(plan),
-            total=t.number(_tidy(plan.total_mg)),
-            waste=t.number(_tidy(plan.waste_mg)),
-        ),
-        t._(
-            "Withdraw {volume} mL ({concentration} mg/mL after reconstitution).",
-            volume=t.number(plan.volume_ml_display),
-            concentration=t.number(_tidy(plan.concentration_mg_per_ml)),
-        ),
-        t._("Preparation:"),
-    ]
-    lines += [f"- {t._(fact)}" for fact in BELIMUMAB_PREPARATION]
-    return lines
-
-
-def current_plan(protocol: Protocol, weight_kg: str) -> BelimumabPlan:
-    return protocol.belimumab.dose_plan(Decimal(weight_kg))
+    patient_id: int
+    study_id: str
+    drug: Drug
+    amount: Decimal
+    unit: str
+    weight_kg: Decimal | None = None
+    vial_plan: VialPlan | None = None
+    event_id: int | None = None
 
 
 def next_event(session: Session, patient_id: int, kind: EventKind) -> PlannedEventRow | None:
@@ -230,26 +208,26 @@ async def _propose_belimumab(ctx: Ctx, patient: Patient, rest: list[str]) -> Non
             week=event.week,
             date=t.date(event.scheduled_date),
         )
-    vial_plan = {
-        "weight_kg": _plain(plan.weight_kg),
-        "mg_per_kg": _plain(plan.mg_per_kg),
-        "dose_mg": _plain(_tidy(plan.dose_mg)),
-        "vials_mg": list(plan.vials),
-        "total_mg": _plain(_tidy(plan.total_mg)),
-        "waste_mg": _plain(_tidy(plan.waste_mg)),
-        "concentration_mg_per_ml": _plain(plan.concentration_mg_per_ml),
-        "volume_ml": _plain(plan.volume_ml),
-    }
-    payload = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "drug": Drug.BELIMUMAB.value,
-        "amount": _plain(_tidy(plan.dose_mg)),
-        "unit": "mg",
-        "weight_kg": patient.weight_kg,
-        "vial_plan": vial_plan,
-        "event_id": event.id if event is not None else None,
-    }
+    vial_plan = VialPlan(
+        weight_kg=plan.weight_kg,
+        mg_per_kg=plan.mg_per_kg,
+        dose_mg=tidy(plan.dose_mg),
+        vials_mg=tuple(plan.vials),
+        total_mg=tidy(plan.total_mg),
+        waste_mg=tidy(plan.waste_mg),
+        concentration_mg_per_ml=plan.concentration_mg_per_ml,
+        volume_ml=plan.volume_ml,
+    )
+    payload = DosePayload(
+        patient.id,
+        patient.study_id,
+        Drug.BELIMUMAB,
+        tidy(plan.dose_mg),
+        "mg",
+        weight_kg=Decimal(patient.weight_kg),
+        vial_plan=vial_plan,
+        event_id=event.id if event is not None else None,
+    )
     summary = "\n".join([head, *plan_lines(t, plan)])
     await propose(ctx, DOSE_KIND, Draft(summary, payload))
 
@@ -303,20 +281,18 @@ async def _propose_mp(ctx: Ctx, patient: Patient, rest: list[str]) -> None:
         t._(
             "Methylprednisolone for {study_id}: {dose} today.",
             study_id=patient.study_id,
-            dose=dose_text(t, _plain(dose.amount), dose.unit.value),
+            dose=dose_text(t, plain(dose.amount), dose.unit.value),
         ),
         mp_line(t, status),
     ]
-    payload = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "drug": Drug.MP.value,
-        "amount": _plain(dose.amount),
-        "unit": dose.unit.value,
-        "weight_kg": None,
-        "vial_plan": None,
-        "event_id": event.id if event is not None else None,
-    }
+    payload = DosePayload(
+        patient.id,
+        patient.study_id,
+        Drug.MP,
+        dose.amount,
+        dose.unit.value,
+        event_id=event.id if event is not None else None,
+    )
     await propose(ctx, DOSE_KIND, Draft("\n".join(lines), payload))
 
 
@@ -379,20 +355,11 @@ async def _propose_oral(ctx: Ctx, patient: Patient, drug: Drug, rest: list[str])
             "{drug} for {study_id}: {dose} today.",
             drug=t._(DRUG_NAMES[drug]),
             study_id=patient.study_id,
-            dose=dose_text(t, _plain(dose.amount), dose.unit.value),
+            dose=dose_text(t, plain(dose.amount), dose.unit.value),
         ),
         oral_line(ctx, drug, [*earlier, dose]),
     ]
-    payload = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "drug": drug.value,
-        "amount": _plain(dose.amount),
-        "unit": dose.unit.value,
-        "weight_kg": None,
-        "vial_plan": None,
-        "event_id": None,
-    }
+    payload = DosePayload(patient.id, patient.study_id, drug, dose.amount, dose.unit.value)
     await propose(ctx, DOSE_KIND, Draft("\n".join(lines), payload))
 
 
@@ -408,54 +375,34 @@ class DoseStored:
     follow_up: str | None  # an MP total or an oral day total, already translated
 
 
-def store_dose(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> DoseStored:
-    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
-    assert patient.id is not None
-    drug = Drug(payload["drug"])
-    event = None
-    if payload["event_id"] is not None:
-        event = uow.session.get(PlannedEventRow, payload["event_id"])
-        if event is None or event.status != EventStatus.PLANNED:
-            raise RuleError(
-                N_("That planned event was recorded meanwhile: send the command again."),
-            )
-    given_on = ctx.today()
-    row = uow.add(
-        DoseAdministration(
-            patient_id=patient.id,
-            drug=drug,
-            amount=payload["amount"],
-            unit=payload["unit"],
-            given_on=given_on,
-            given_at=uow.now,
-            weight_kg=payload["weight_kg"],
-            vial_plan=(
-                json.dumps(payload["vial_plan"], sort_keys=True)
-                if payload["vial_plan"] is not None
-                else None
-            ),
-            event_id=event.id if event is not None else None,
-            recorded_by=uow.actor,
-            recorded_at=uow.now,
-        ),
-        "dose.recorded",
+def store_dose(ctx: Ctx, uow: UnitOfWork, payload: DosePayload) -> DoseStored:
+    row = record_dose(
+        uow,
+        payload.patient_id,
+        payload.study_id,
+        drug=payload.drug,
+        amount=payload.amount,
+        unit=payload.unit,
+        given_on=ctx.today(),
+        weight_kg=payload.weight_kg,
+        vial_plan=payload.vial_plan.as_json() if payload.vial_plan is not None else None,
+        event_id=payload.event_id,
     )
     assert row.id is not None
-    if event is not None:
-        mark_event_done(uow, event, given_on)
-    doses = doses_of(uow.session, patient.id, drug)
+    event = uow.session.get(PlannedEventRow, row.event_id) if row.event_id is not None else None
+    drug = payload.drug
+    doses = doses_of(uow.session, row.patient_id, drug)
     follow_up: str | None = None
     if drug == Drug.MP:
         follow_up = mp_line(ctx.t, _mp_status(ctx, [_mg(d) for d in doses]))
-    elif drug in (Drug.MMF, Drug.TACROLIMUS):
-        follow_up = oral_line(ctx, drug, _today_doses(ctx, uow.session, patient.id, drug))
-    log.info("dose %d (%s) recorded for %s", row.id, drug.value, patient.study_id)
+    elif drug in ORAL_DRUGS:
+        follow_up = oral_line(ctx, drug, _today_doses(ctx, uow.session, row.patient_id, drug))
     return DoseStored(
         row.id,
-        patient.study_id,
+        payload.study_id,
         drug,
-        payload["amount"],
-        payload["unit"],
+        plain(payload.amount),
+        payload.unit,
         event.number if event is not None else None,
         len(doses),
         follow_up,
@@ -488,66 +435,6 @@ async def after_dose(ctx: Ctx, stored: DoseStored) -> None:
     await ctx.reply("\n".join(lines))
 
 
-# --- /weight ----------------------------------------------------------------------------------
-
-
-async def run_weight(ctx: Ctx, args: list[str]) -> None:
-    patient = patient_for_entry(ctx, args)
-    if len(args) < 2:
-        raise RuleError(N_("Give the weight with its unit, for example 61.5kg."))
-    weight = parse_quantity(Analyte.WEIGHT, " ".join(args[1:]))
-    t = ctx.t
-    lines = [
-        t._(
-            "New weight for {study_id}: {weight} kg (was {old} kg).",
-            study_id=patient.study_id,
-            weight=t.number(weight.value),
-            old=t.number(Decimal(patient.weight_kg)),
-        )
-    ]
-    if ctx.services.protocol.gets_belimumab(patient.arm):
-        lines.append(t._("The next belimumab dose from this weight:"))
-        lines += plan_lines(t, current_plan(ctx.services.protocol, _plain(weight.value)))
-    payload = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "weight_kg": _plain(weight.value),
-    }
-    await propose(ctx, WEIGHT_KIND, Draft("\n".join(lines), payload))
-
-
-@dataclass(frozen=True, slots=True)
-class WeightStored:
-    study_id: str
-    weight_kg: str
-    plan: BelimumabPlan | None
-
-
-def store_weight(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> WeightStored:
-    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
-    uow.update(patient, "patient.weight_changed", weight_kg=payload["weight_kg"])
-    protocol = ctx.services.protocol
-    plan = None
-    if protocol.gets_belimumab(patient.arm):
-        plan = current_plan(protocol, payload["weight_kg"])
-    return WeightStored(patient.study_id, payload["weight_kg"], plan)
-
-
-async def after_weight(ctx: Ctx, stored: WeightStored) -> None:
-    t = ctx.t
-    lines = [
-        t._(
-            "The weight of {study_id} is now {weight} kg.",
-            study_id=stored.study_id,
-            weight=t.number(Decimal(stored.weight_kg)),
-        )
-    ]
-    if stored.plan is not None:
-        lines.append(t._("The next belimumab dose from this weight:"))
-        lines += plan_lines(t, stored.plan)
-    await ctx.reply("\n".join(lines))
-
-
 # --- the guided flows ---------------------------------------------------------------------
 
 
@@ -573,22 +460,11 @@ DOSE_COMMAND = StaffCommand(
     ),
 )
 
-WEIGHT_COMMAND = StaffCommand(
-    "weight",
-    WEIGHT_USAGE,
-    run_weight,
-    fields=(
-        Field("patient", N_("Which patient?"), choices=patient_choices),
-        Field("weight", N_("Type the new weight with its unit, for example 61.5kg.")),
-    ),
-)
-
-
 FEATURE = Feature(
     "doses and weights",
     staff_commands=[DOSE_COMMAND, WEIGHT_COMMAND],
     actions=[
-        ActionSpec(DOSE_KIND, "dose", store_dose, after_dose),
-        ActionSpec(WEIGHT_KIND, "weight", store_weight, after_weight),
+        ActionSpec(DOSE_KIND, "dose", DosePayload, store_dose, after_dose),
+        WEIGHT_ACTION,
     ],
 )

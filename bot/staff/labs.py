@@ -19,12 +19,9 @@ told so.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
-
-from sqlmodel import Session, col, select
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
@@ -32,12 +29,9 @@ from bot.i18n import Translator
 from bot.outputs.followup import load_progress, progress_text
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
-    event_of_week,
     instant_on,
     last_week,
-    mark_event_done,
     patient_for_entry,
-    patient_in_store,
     quantity_text,
     week_choices,
 )
@@ -49,15 +43,20 @@ from core.renal_panel import (
     CASTS,
     CREATININE,
     URINE_ANALYTES,
-    StoredResult,
     casts_row,
-    missing_analytes,
     panel_from_results,
 )
 from core.response import Assessment, classify
 from core.schedule import EventKind
+from core.store.clinical import (
+    LabValue,
+    event_of_week,
+    lab_rows,
+    record_lab_panel,
+    stored_results,
+)
 from core.store.db import read_session
-from core.store.models import LabResult, PlannedEventRow, StaffRole
+from core.store.models import StaffRole
 from core.store.uow import UnitOfWork
 from core.units import ANALYTE_LABELS, Analyte, Quantity, Unit, parse_casts, parse_quantity
 
@@ -120,38 +119,17 @@ def analyte_label(t: Translator, analyte: str) -> str:
     return t._(ANALYTE_LABELS[Analyte(analyte)])
 
 
-def result_text(t: Translator, row: dict[str, Any]) -> str:
+def result_text(t: Translator, row: LabValue) -> str:
     """One result as entered: "Serum creatinine: 69 µmol/L"."""
-    label = analyte_label(t, row["analyte"])
-    if row["analyte"] == CASTS:
-        casts = CASTS_NAMES[row["unit"]]
+    label = analyte_label(t, row.analyte)
+    if row.analyte == CASTS:
+        casts = CASTS_NAMES[row.unit]
         return t._("{analyte}: {value}", analyte=label, value=t._(casts))
-    value = quantity_text(t, Quantity(Decimal(row["value"]), Unit(row["unit"])))
-    if row.get("ref_high") is not None:
-        uln = quantity_text(t, Quantity(Decimal(row["ref_high"]), Unit(row["ref_unit"])))
+    value = quantity_text(t, Quantity(row.value, Unit(row.unit)))
+    if row.ref_high is not None and row.ref_unit is not None:
+        uln = quantity_text(t, Quantity(row.ref_high, Unit(row.ref_unit)))
         return t._("{analyte}: {value} (upper limit {uln})", analyte=label, value=value, uln=uln)
     return t._("{analyte}: {value}", analyte=label, value=value)
-
-
-def _plain(q: Quantity) -> str:
-    # The number as typed, fixed-point (never "1E+3").
-    return format(q.value, "f")
-
-
-def week_rows(session: Session, patient_id: int, week: int) -> list[LabResult]:
-    """A patient's lab results of one week, in the order they were entered."""
-    return list(
-        session.exec(
-            select(LabResult)
-            .where(LabResult.patient_id == patient_id)
-            .where(LabResult.week == week)
-            .order_by(col(LabResult.entered_at), col(LabResult.id))
-        ).all()
-    )
-
-
-def stored_results(rows: list[LabResult]) -> list[StoredResult]:
-    return [StoredResult(r.analyte, r.value, r.unit, r.ref_high, r.ref_unit, r.uti) for r in rows]
 
 
 def missing_text(t: Translator, missing: tuple[str, ...]) -> str:
@@ -168,26 +146,26 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         raise RuleError(N_("After the study ID, give the week, for example w24."))
     week = parse_week(args[1], last_week=last_week(ctx))
     options = parse_options(args[2:], OPTION_KEYS)
-    results: list[dict[str, Any]] = []
+    results: list[LabValue] = []
     for key, analyte in ANALYTE_OF_KEY.items():
         if key in options:
             q = parse_quantity(analyte, options[key][0])
-            results.append({"analyte": analyte.value, "value": _plain(q), "unit": q.unit.value})
+            results.append(LabValue(analyte.value, q.value, q.unit.value))
     if "casts" in options:
         value, unit = casts_row(parse_casts(options["casts"][0]))
-        results.append({"analyte": CASTS, "value": value, "unit": unit})
+        results.append(LabValue(CASTS, Decimal(value), unit))
     if "scr_uln" in options:
-        scr = next((r for r in results if r["analyte"] == CREATININE), None)
-        if scr is None:
+        at = next((i for i, r in enumerate(results) if r.analyte == CREATININE), None)
+        if at is None:
             raise RuleError(
                 N_("scr_uln= is the upper limit printed with a creatinine result: give scr= too.")
             )
         uln = parse_quantity(Analyte.SERUM_CREATININE, options["scr_uln"][0])
-        scr["ref_high"], scr["ref_unit"] = _plain(uln), uln.unit.value
+        results[at] = replace(results[at], ref_high=uln.value, ref_unit=uln.unit.value)
     uti = parse_yes_no(options["uti"][0]) if "uti" in options else False
     if not results:
         raise RuleError(N_("Give at least one result, for example protein=0.25g/24h."))
-    if uti and not any(r["analyte"] in URINE_ANALYTES for r in results):
+    if uti and not any(r.analyte in URINE_ANALYTES for r in results):
         raise RuleError(
             N_("uti=yes belongs to a urine result: give it with protein, rbc, wbc or casts.")
         )
@@ -197,7 +175,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
 
     with read_session(ctx.services.engine) as session:
         event = event_of_week(session, patient.id, EventKind.RENAL_ASSESSMENT, week)
-        earlier = week_rows(session, patient.id, week)
+        earlier = lab_rows(session, patient.id, week)
     t = ctx.t
     lines = [
         t._(
@@ -218,12 +196,12 @@ async def run(ctx: Ctx, args: list[str]) -> None:
     warnings: list[str] = []
     before = {r.analyte for r in earlier}
     for row in results:
-        if row["analyte"] in before:
+        if row.analyte in before:
             warnings.append(
                 t._(
                     "Week {week} already has a result for {analyte}: this one replaces it.",
                     week=week,
-                    analyte=analyte_label(t, row["analyte"]),
+                    analyte=analyte_label(t, row.analyte),
                 )
             )
     if event is None:
@@ -234,15 +212,15 @@ async def run(ctx: Ctx, args: list[str]) -> None:
                 week=week,
             )
         )
-    payload = {
-        "patient_id": patient.id,
-        "study_id": patient.study_id,
-        "week": week,
-        "event_id": event.id if event is not None else None,
-        "date": collected.isoformat(),
-        "uti": uti,
-        "results": results,
-    }
+    payload = LabsPayload(
+        patient.id,
+        patient.study_id,
+        week,
+        event.id if event is not None else None,
+        collected,
+        uti,
+        tuple(results),
+    )
     await propose(ctx, KIND, Draft("\n".join(lines), payload, tuple(warnings)))
 
 
@@ -259,52 +237,48 @@ class Stored:
     has_baseline: bool
 
 
-def store(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Stored:
-    patient = patient_in_store(uow, payload["patient_id"], payload["study_id"])
+@dataclass(frozen=True, slots=True)
+class LabsPayload:
+    """What Confirm stores for ``/labs``."""
+
+    patient_id: int
+    study_id: str
+    week: int
+    event_id: int | None
+    collected: date
+    uti: bool
+    results: tuple[LabValue, ...]
+
+
+def store(ctx: Ctx, uow: UnitOfWork, payload: LabsPayload) -> Stored:
+    protocol = ctx.services.protocol
+    stored = record_lab_panel(
+        uow,
+        payload.patient_id,
+        payload.study_id,
+        week=payload.week,
+        event_id=payload.event_id,
+        collected_on=payload.collected,
+        collected_at=instant_on(ctx, payload.collected, protocol.renal_assessment.time),
+        uti=payload.uti,
+        results=payload.results,
+    )
+    patient, week = stored.patient, payload.week
     assert patient.id is not None
-    week: int = payload["week"]
-    collected = date.fromisoformat(payload["date"])
-    at = instant_on(ctx, collected, ctx.services.protocol.renal_assessment.time)
-    event = None
-    if payload["event_id"] is not None:
-        event = uow.session.get(PlannedEventRow, payload["event_id"])
-    for row in payload["results"]:
-        uow.add(
-            LabResult(
-                patient_id=patient.id,
-                event_id=payload["event_id"],
-                week=week,
-                analyte=row["analyte"],
-                value=row["value"],
-                unit=row["unit"],
-                ref_high=row.get("ref_high"),
-                ref_unit=row.get("ref_unit"),
-                collected_at=at,
-                uti=payload["uti"] and row["analyte"] in URINE_ANALYTES,
-                entered_by=uow.actor,
-                entered_at=uow.now,
-            ),
-            "lab_result.entered",
-        )
-    results = stored_results(week_rows(uow.session, patient.id, week))
-    missing = missing_analytes(results)
     assessment = None
     has_baseline = week == 0
-    if not missing:
-        if event is not None:
-            mark_event_done(uow, event, collected)
-        if week > 0:
-            baseline_rows = stored_results(week_rows(uow.session, patient.id, 0))
-            has_baseline = bool(baseline_rows)
-            assessment = classify(
-                panel_from_results(baseline_rows),
-                panel_from_results(results),
-                patient.sex,
-                ctx.services.protocol.response_options(),
-            )
-            log.info("%s week %d renal response %s", patient.study_id, week, assessment.cls)
+    if not stored.missing and week > 0:
+        baseline_rows = stored_results(lab_rows(uow.session, patient.id, 0))
+        has_baseline = bool(baseline_rows)
+        assessment = classify(
+            panel_from_results(baseline_rows),
+            panel_from_results(stored.results),
+            patient.sex,
+            protocol.response_options(),
+        )
+        log.info("%s week %d renal response %s", patient.study_id, week, assessment.cls)
     return Stored(
-        patient.study_id, week, len(payload["results"]), missing, assessment, has_baseline
+        patient.study_id, week, len(payload.results), stored.missing, assessment, has_baseline
     )
 
 
@@ -396,6 +370,6 @@ FEATURE = Feature(
     "renal labs",
     staff_commands=[COMMAND],
     actions=[
-        ActionSpec(KIND, "labs", store, after),
+        ActionSpec(KIND, "labs", LabsPayload, store, after),
     ],
 )

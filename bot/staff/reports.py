@@ -25,8 +25,8 @@ grade the term does not have, a missing grade, term or note.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
@@ -45,26 +45,14 @@ from bot.pagination import send_pages
 from bot.staff import adverse_events as ae_command
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.commands import Field, StaffCommand
-from core.adverse_events import (
-    CTCAE_VERSION,
-    Seriousness,
-    check_grade,
-    code_event,
-    parse_seriousness,
-    term_by_key,
-)
-from core.entry_syntax import (
-    parse_entry_date,
-    parse_grade_token,
-    parse_options,
-    parse_relatedness,
-)
 from core.messages import N_, RuleError
 from core.overview import onset_date
 from core.schedule import trial_today
 from core.store import status as queries
+from core.store.clinical import AdverseEventEntry
 from core.store.db import read_session
-from core.store.models import AdverseEvent, Patient, PatientReport, TriageStatus
+from core.store.models import PatientReport
+from core.store.reports import check_open, close_report, convert_report_to_adverse_event
 from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -182,23 +170,6 @@ def parse_report_number(word: str) -> int:
     return int(text)
 
 
-def _open_report(
-    session_report: tuple[PatientReport, str] | None, number: int
-) -> tuple[PatientReport, str]:
-    if session_report is None:
-        raise RuleError(N_("There is no patient report R{number}."), number=number)
-    report, study_id = session_report
-    if report.triage_status == TriageStatus.CONVERTED:
-        raise RuleError(
-            N_("Report R{number} was already triaged: it became adverse event AE{ae}."),
-            number=number,
-            ae=report.linked_ae_id or "?",
-        )
-    if report.triage_status != TriageStatus.OPEN:
-        raise RuleError(N_("Report R{number} was already triaged: it is closed."), number=number)
-    return report, study_id
-
-
 def _action(word: str) -> str:
     folded = word.strip().casefold()
     if folded in _AE_WORDS:
@@ -214,7 +185,10 @@ async def run_triage(ctx: Ctx, args: list[str]) -> None:
         raise RuleError(N_("Name the report by its number, for example R7."))
     number = parse_report_number(args[0])
     with read_session(ctx.services.engine) as session:
-        report, study_id = _open_report(queries.report_with_study_id(session, number), number)
+        found = queries.report_with_study_id(session, number)
+    report = check_open(found[0] if found is not None else None, number)
+    assert found is not None
+    study_id = found[1]
     if len(args) < 2:
         raise RuleError(N_('After the report number write "ae" (adverse event) or "close".'))
     action = _action(args[1])
@@ -246,38 +220,20 @@ async def _propose_close(ctx: Ctx, report: PatientReport, study_id: str, words: 
             note,
         ]
     )
-    payload = {"report_id": report.id, "study_id": study_id, "note": note}
-    await propose(ctx, KIND_CLOSE, Draft(summary, payload))
+    assert report.id is not None
+    await propose(ctx, KIND_CLOSE, Draft(summary, ClosePayload(report.id, study_id, note)))
 
 
 async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: list[str]) -> None:
-    at = next((i for i, w in enumerate(words) if parse_grade_token(w) is not None), None)
-    if at is None:
-        raise RuleError(N_("Give the CTCAE grade as G1 to G5, for example: ae G2 headache."))
-    grade = parse_grade_token(words[at])
-    assert grade is not None
-    rest = words[:at] + words[at + 1 :]
-    first_option = next((i for i, w in enumerate(rest) if "=" in w), len(rest))
-    verbatim = " ".join(rest[:first_option])
-    options = parse_options(
-        rest[first_option:], ae_command.OPTION_KEYS, repeatable=frozenset({"serious"})
-    )
-    coded = code_event(verbatim, grade)
-    criteria: list[Seriousness] = []
-    for word in options.get("serious", ()):
-        criterion = parse_seriousness(word)
-        if criterion not in criteria:
-            criteria.append(criterion)
-    criteria.sort(key=list(Seriousness).index)
     zone = ctx.services.zone
-    reported_on = trial_today(report.created_at, zone)
-    today = ctx.today()
-    if "onset" in options:
-        onset = parse_entry_date(options["onset"][0], today=today)
-    else:
-        onset = onset_date(report.onset, reported_on)
-    related = parse_relatedness(options["related"][0]) if "related" in options else None
-
+    understood = ae_command.parse_adverse_event(
+        words,
+        today=ctx.today(),
+        no_grade=N_("Give the CTCAE grade as G1 to G5, for example: ae G2 headache."),
+    )
+    # The patient's answer to "When did it start?", counted back from the report's day.
+    entry = understood.entry(onset_date(report.onset, trial_today(report.created_at, zone)))
+    criteria = list(entry.serious)
     t = ctx.t
     lines = [
         t._(
@@ -287,14 +243,14 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
             category=category_name(t, report),
         )
     ]
-    lines += ae_command.coded_lines(t, coded, grade, criteria)
-    if "onset" in options:
-        lines.append(t._("Onset: {date}.", date=t.date(onset)))
+    lines += ae_command.coded_lines(t, understood.coded, entry.grade, criteria)
+    if understood.onset is not None:
+        lines.append(t._("Onset: {date}.", date=t.date(entry.onset)))
     else:
         lines.append(
             t._(
                 "Onset: {date} (the patient answered: {answer}).",
-                date=t.date(onset),
+                date=t.date(entry.onset),
                 answer=_onset_name(t, report),
             )
         )
@@ -313,101 +269,46 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
                 hours=ctx.services.protocol.adverse_events.serious_report_hours,
             )
         )
-    payload: dict[str, Any] = {
-        "report_id": report.id,
-        "study_id": study_id,
-        "verbatim": coded.verbatim,
-        "term": coded.term.key if coded.term is not None else None,
-        "grade": grade,
-        "serious": [c.value for c in criteria],
-        "onset": onset.isoformat(),
-        "related": related.value if related is not None else None,
-    }
+    assert report.id is not None
+    payload = TriageAePayload(report.id, study_id, entry)
     await propose(ctx, KIND_AE, Draft("\n".join(lines), payload, tuple(warnings)))
 
 
 # --------------------------------------------------------------------------- Confirm
 
 
-def _report_in_store(uow: UnitOfWork, payload: dict[str, Any]) -> PatientReport:
-    """The report again inside the Confirm transaction; refused if triaged meanwhile."""
-    number = int(payload["report_id"])
-    report = uow.session.get(PatientReport, number)
-    found = None if report is None else (report, str(payload["study_id"]))
-    return _open_report(found, number)[0]
+@dataclass(frozen=True, slots=True)
+class TriageAePayload:
+    """What Confirm stores for ``/triage R<n> ae``."""
+
+    report_id: int
+    study_id: str
+    event: AdverseEventEntry
 
 
-def store_ae(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> ae_command.Stored:
+@dataclass(frozen=True, slots=True)
+class ClosePayload:
+    """What Confirm stores for ``/triage R<n> close``."""
+
+    report_id: int
+    study_id: str
+    note: str
+
+
+def store_ae(ctx: Ctx, uow: UnitOfWork, payload: TriageAePayload) -> ae_command.Stored:
     """Create the adverse event from the report and link the report to it."""
-    report = _report_in_store(uow, payload)
-    patient = uow.session.get(Patient, report.patient_id)
-    assert patient is not None
-    term_key: str | None = payload["term"]
-    grade = check_grade(term_by_key(term_key) if term_key else None, int(payload["grade"]))
-    criteria = [Seriousness(c) for c in payload["serious"]]
-    awareness: datetime = report.created_at
-    event = uow.add(
-        AdverseEvent(
-            patient_id=report.patient_id,
-            ctcae_version=CTCAE_VERSION,
-            term=term_key,
-            verbatim=payload["verbatim"],
-            coded=term_key is not None,
-            grade=grade,
-            onset_date=date.fromisoformat(payload["onset"]),
-            awareness_at=awareness,
-            relatedness=payload["related"],
-            reported_by=uow.actor,
-            reported_at=uow.now,
-            death=Seriousness.DEATH in criteria,
-            life_threatening=Seriousness.LIFE_THREATENING in criteria,
-            hospitalization=Seriousness.HOSPITALIZATION in criteria,
-            disability=Seriousness.DISABILITY in criteria,
-            congenital_anomaly=Seriousness.CONGENITAL_ANOMALY in criteria,
-            important_medical_event=Seriousness.IMPORTANT_MEDICAL_EVENT in criteria,
-        ),
-        "adverse_event.reported",
-    )
-    assert event.id is not None
-    uow.update(
-        report,
-        "patient_report.converted",
-        triage_status=TriageStatus.CONVERTED,
-        linked_ae_id=event.id,
-        triaged_by=uow.actor,
-        triaged_at=uow.now,
-    )
-    log.info("report %s of %s became AE%d", report.id, patient.study_id, event.id)
-    return ae_command.Stored(
-        event.id,
-        patient.study_id,
-        term_key,
-        payload["verbatim"],
-        grade,
-        criteria,
-        event.onset_date,
-        awareness,
-    )
+    event, patient = convert_report_to_adverse_event(uow, payload.report_id, payload.event)
+    return ae_command.stored(event, patient.study_id, payload.event)
 
 
 async def after_ae(ctx: Ctx, stored: ae_command.Stored) -> None:
     await ae_command.after(ctx, stored)
 
 
-def store_close(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> tuple[int, str]:
+def store_close(ctx: Ctx, uow: UnitOfWork, payload: ClosePayload) -> tuple[int, str]:
     """Close the report with the note."""
-    report = _report_in_store(uow, payload)
-    assert report.id is not None
-    uow.update(
-        report,
-        "patient_report.closed",
-        triage_status=TriageStatus.CLOSED,
-        triage_note=payload["note"],
-        triaged_by=uow.actor,
-        triaged_at=uow.now,
-    )
-    log.info("report %s closed", report.id)
-    return report.id, str(payload["study_id"])
+    close_report(uow, payload.report_id, payload.note)
+    return payload.report_id, payload.study_id
 
 
 async def after_close(ctx: Ctx, result: tuple[int, str]) -> None:
@@ -454,8 +355,8 @@ FEATURE = Feature(
     "patient reports",
     staff_commands=[REPORTS_COMMAND, TRIAGE_COMMAND],
     actions=[
-        ActionSpec(KIND_AE, TRIAGE, store_ae, after_ae),
-        ActionSpec(KIND_CLOSE, TRIAGE, store_close, after_close),
+        ActionSpec(KIND_AE, TRIAGE, TriageAePayload, store_ae, after_ae),
+        ActionSpec(KIND_CLOSE, TRIAGE, ClosePayload, store_close, after_close),
     ],
     pages={REPORTS: report_blocks},
 )

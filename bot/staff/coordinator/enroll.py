@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import select
 
@@ -61,6 +60,8 @@ _NOT_APPOINTMENTS = (EventKind.ORAL_DOSE, EventKind.MP_PULSE)
 
 @dataclass(frozen=True, slots=True)
 class EnrollRequest:
+    """What /enroll understood; also what Confirm stores (the pending action's payload)."""
+
     study_id: str
     arm: str
     day0: date
@@ -68,29 +69,6 @@ class EnrollRequest:
     weight: Decimal
     language: str
     doses: bool
-
-    def payload(self) -> dict[str, Any]:
-        return {
-            "study_id": self.study_id,
-            "arm": self.arm,
-            "day0": self.day0.isoformat(),
-            "sex": self.sex,
-            "weight": str(self.weight),
-            "language": self.language,
-            "doses": self.doses,
-        }
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> EnrollRequest:
-        return cls(
-            payload["study_id"],
-            payload["arm"],
-            date.fromisoformat(payload["day0"]),
-            payload["sex"],
-            Decimal(payload["weight"]),
-            payload["language"],
-            bool(payload["doses"]),
-        )
 
 
 def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
@@ -167,7 +145,7 @@ async def run_enroll(ctx: Ctx, args: list[str]) -> None:
     if protocol.gets_belimumab(request.arm):
         dose = protocol.belimumab.dose_plan(request.weight)
         lines.append(t._("Belimumab: {dose}", dose=dose_line(t, dose)))
-    await propose(ctx, "enroll", Draft("\n".join(lines), request.payload()))
+    await propose(ctx, "enroll", Draft("\n".join(lines), request))
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +156,8 @@ class Enrolled:
     expires_at: datetime
 
 
-def store_enroll(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Enrolled:
+def store_enroll(ctx: Ctx, uow: UnitOfWork, request: EnrollRequest) -> Enrolled:
     """Confirm: the patient, plan, reminders and a one-time patient invite, in one transaction."""
-    request = EnrollRequest.from_payload(payload)
     # The button may be pressed a little later: today may have moved on.
     check_day0(request.day0, trial_today(uow.now, ctx.services.zone))
     patient = enroll_patient(
@@ -298,6 +275,6 @@ FEATURE = Feature(
     "enrollment",
     staff_commands=[ENROLL],
     actions=[
-        ActionSpec("enroll", "enroll", store_enroll, after_enroll),
+        ActionSpec("enroll", "enroll", EnrollRequest, store_enroll, after_enroll),
     ],
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -46,30 +45,13 @@ _REASON_PREFIXES = ("reason=", "原因=")
 
 @dataclass(frozen=True, slots=True)
 class RescheduleRequest:
+    """What /reschedule understood; with the deviation reason checked, what Confirm stores."""
+
     study_id: str
     choice: EventChoice
     number: int
     new_date: date
     reason: str | None
-
-    def payload(self) -> dict[str, Any]:
-        return {
-            "study_id": self.study_id,
-            "choice": self.choice.value,
-            "number": self.number,
-            "date": self.new_date.isoformat(),
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> RescheduleRequest:
-        return cls(
-            payload["study_id"],
-            EventChoice(payload["choice"]),
-            int(payload["number"]),
-            date.fromisoformat(payload["date"]),
-            payload["reason"],
-        )
 
 
 def parse_reschedule(args: Sequence[str]) -> RescheduleRequest:
@@ -160,7 +142,7 @@ async def run_reschedule(ctx: Ctx, args: list[str]) -> None:
     )
     payload = RescheduleRequest(
         patient.study_id, request.choice, request.number, request.new_date, deviation
-    ).payload()
+    )
     await propose(ctx, "reschedule", Draft("\n".join(lines), payload))
 
 
@@ -178,8 +160,7 @@ class Rescheduled:
     renewed: int
 
 
-def store_reschedule(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Rescheduled:
-    request = RescheduleRequest.from_payload(payload)
+def store_reschedule(ctx: Ctx, uow: UnitOfWork, request: RescheduleRequest) -> Rescheduled:
     # Checked again: the plan or the date may have changed since the summary.
     patient, move, deviation = _planned_move(
         uow.session, request, trial_today(uow.now, ctx.services.zone), ctx.services.zone.key
@@ -272,6 +253,8 @@ FEATURE = Feature(
     "rescheduling",
     staff_commands=[RESCHEDULE],
     actions=[
-        ActionSpec("reschedule", "reschedule", store_reschedule, after_reschedule),
+        ActionSpec(
+            "reschedule", "reschedule", RescheduleRequest, store_reschedule, after_reschedule
+        ),
     ],
 )

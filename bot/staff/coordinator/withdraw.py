@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import select
 
@@ -47,8 +46,16 @@ async def run_withdraw(ctx: Ctx, args: list[str]) -> None:
         t._("Everything recorded for {study_id} is kept.", study_id=patient.study_id),
     ]
     await propose(
-        ctx, "withdraw", Draft("\n".join(lines), {"study_id": patient.study_id, "reason": reason})
+        ctx, "withdraw", Draft("\n".join(lines), WithdrawRequest(patient.study_id, reason))
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawRequest:
+    """What Confirm stores for /withdraw."""
+
+    study_id: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +64,9 @@ class Withdrawn:
     cancelled: int
 
 
-def store_withdraw(ctx: Ctx, uow: UnitOfWork, payload: dict[str, Any]) -> Withdrawn:
-    patient = active_patient(uow.session, payload["study_id"])
-    cancelled = withdraw_patient(uow, patient, payload["reason"])
+def store_withdraw(ctx: Ctx, uow: UnitOfWork, request: WithdrawRequest) -> Withdrawn:
+    patient = active_patient(uow.session, request.study_id)
+    cancelled = withdraw_patient(uow, patient, request.reason)
     return Withdrawn(patient.study_id, cancelled)
 
 
@@ -89,6 +96,6 @@ FEATURE = Feature(
     "withdrawal",
     staff_commands=[WITHDRAW],
     actions=[
-        ActionSpec("withdraw", "withdraw", store_withdraw, after_withdraw),
+        ActionSpec("withdraw", "withdraw", WithdrawRequest, store_withdraw, after_withdraw),
     ],
 )
