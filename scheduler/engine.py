@@ -10,54 +10,17 @@ or misfires: the next refill finds the row still ``pending``. At start-up
 the window is rebuilt from the table.
 
 Draining (:meth:`Engine.run_due`): claim due reminders in small batches
-(``pending -> sending``, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), re-check
-each one (:func:`scheduler.policy.decide`: skip, miss, defer for the quiet
-hours, or send), wait for the :class:`~scheduler.pacing.Pacer`, send through
-the bot's :class:`~scheduler.ports.Sender`, and record the outcome in a new
-unit of work per reminder (no transaction is held across a network call):
-
-==========================  =================================================
-at send time                state
-==========================  =================================================
-patient withdrawn, blocked  ``skipped``, with the reason
-or not joined; event done,
-cancelled or moved to
-another day; reminder
-already answered
-no longer useful (what it   ``missed``; one summary to coordinators per drain
-announces has passed, or,
-for a reminder announcing
-its own instant, 30 min
-after it)
-in the quiet hours          ``pending`` until they end (``missed`` if that
-                            is too late)
-delivered                   ``sent``, with the Telegram message id
-nothing delivered           ``pending`` again after a back-off (2 s doubling
-(connection refused or      to 5 min, real time; at least Telegram's
-dropped, 5xx, 429)          ``retry_after``, which also pauses that chat)
-may have been delivered     ``uncertain``, then the uncertain policy below
-(read timeout)
-blocked (403)               ``failed``; the patient is marked unreachable
-                            (audited), their later reminders are skipped, and
-                            coordinators are told once
-refused (400)               ``failed`` with Telegram's reason; coordinators
-                            are told
-==========================  =================================================
-
-**The uncertain policy.** When the engine cannot know whether Telegram
-delivered a reminder (a read timeout, or a reminder found ``sending`` after
-a crash), it sends it once more, marked as a repeat: the text starts "This
-is a repeat of a reminder that may not have reached you." and the row gets
-``is_repeat = true``. A repeat is never repeated: if the repeat's fate is
-unknown too, or it is no longer useful, the reminder stays ``uncertain``.
-So a patient never misses a reminder for want of a resend, and never gets
-more than one repeat of it.
+(``pending -> sending``, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and hand
+each one to the send step (:mod:`scheduler.sending`: re-check, pace, send,
+record the outcome in a unit of work of its own; the table of outcomes and the
+uncertain policy are there). What a drain did comes back as a
+:class:`~scheduler.run_report.RunReport`.
 
 Crash recovery: each process claims as its own worker (``host-pid``). At
 start-up, ``sending`` claims of this worker id, of processes on this host
 that no longer run, and of other hosts older than the claim lease are
 marked ``uncertain`` (they may have been delivered) and the uncertain policy
-applies. A graceful stop finishes the send in flight and puts claims not
+(:mod:`scheduler.sending`) applies. A graceful stop finishes the send in flight and puts claims not
 yet attempted back to ``pending``.
 
 Time: the injectable clock is the only source of trial time. Under a
@@ -76,45 +39,27 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine as DbEngine
 
 from core.store.audit import SYSTEM
 from core.store.db import read_session
-from core.store.models import Reminder, ReminderStatus
-from core.store.services import (
-    claim_due_reminders,
-    mark_interrupted_uncertain,
-    mark_reminder_failed,
-    mark_reminder_sent,
-)
+from core.store.models import Reminder
+from core.store.services import claim_due_reminders, mark_interrupted_uncertain
 from core.store.uow import UnitOfWork
 from scheduler import outbox
 from scheduler.clock import Clock, RehearsalClock, real_seconds, trial_span
 from scheduler.jobs import PeriodicJob, latest_due
 from scheduler.pacing import Pacer
-from scheduler.policy import Backoff, Defer, Miss, PolicyOptions, Skip, decide
-from scheduler.ports import (
-    Alert,
-    Alerter,
-    Blocked,
-    MaybeDelivered,
-    MissedReminder,
-    NotDelivered,
-    PatientUnreachable,
-    Rejected,
-    ReminderRejected,
-    RemindersMissed,
-    Sender,
-    Undeliverable,
-)
+from scheduler.policy import Backoff, PolicyOptions
+from scheduler.ports import Alert, Alerter, RemindersMissed, Sender
 from scheduler.rehearsal import save_position
+from scheduler.run_report import RunReport
+from scheduler.sending import SendStep
 
 log = logging.getLogger(__name__)
 
-BLOCKED_REASON = "patient blocked the bot (403)"
 # Real seconds added to each wake-up, so it never fires before its trial instant.
 WAKE_SLACK = 0.05
 JOB_KEY = "job:{name}"
@@ -165,32 +110,6 @@ class EngineOptions:
     clock_save_every: float = 2.0
 
 
-@dataclass(slots=True)
-class RunReport:
-    """What one drain did, by reminder id."""
-
-    sent: list[int] = field(default_factory=list)
-    repeats_scheduled: list[int] = field(default_factory=list)
-    retrying: list[int] = field(default_factory=list)
-    uncertain: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    deferred: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    released: list[int] = field(default_factory=list)
-    missed: list[MissedReminder] = field(default_factory=list)
-
-    def merge(self, other: RunReport) -> None:
-        for name in self.__slots__:
-            getattr(self, name).extend(getattr(other, name))
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """Work to do after a reminder's transaction committed (alerts, pauses)."""
-
-    alerts: list[Alert] = field(default_factory=list)
-
-
 class Engine:
     """Sends due reminders through ``sender``, on ``clock``, and tells staff through ``alerter``.
 
@@ -230,6 +149,7 @@ class Engine:
         self._scheduler: AsyncIOScheduler | None = None
         self._armed: set[datetime] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._step = SendStep(self)
 
     # --- hooks -------------------------------------------------------------------------
 
@@ -292,6 +212,11 @@ class Engine:
         if isinstance(self.clock, RehearsalClock):
             self._save_clock_now()
         log.info("reminder engine stopped")
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` has begun: claims not yet attempted go back to ``pending``."""
+        return self._stopping
 
     def refill_period(self) -> float:
         """Real seconds between refills: at most ``refill_every``, and a third of the window."""
@@ -449,7 +374,7 @@ class Engine:
     async def _send_in_order(self, ids: list[int]) -> RunReport:
         report = RunReport()
         for reminder_id in ids:
-            outcome = await self._process(reminder_id, report)
+            outcome = await self._step.process(reminder_id, report)
             for alert in outcome.alerts:
                 await self._alert(alert)
         return report
@@ -458,134 +383,6 @@ class Engine:
         """How late a reminder announcing its own instant is still sent, in trial time."""
         real = trial_span(self.clock, self.options.late_grace_real)
         return max(self.options.policy.late_grace, real)
-
-    async def _process(self, reminder_id: int, report: RunReport) -> _Outcome:
-        outcome = _Outcome()
-        with read_session(self.db) as session:
-            found = outbox.reminder_context(session, reminder_id)
-        if found is None:
-            return outcome
-        reminder, patient, event = found
-        if self._stopping:
-            self._record(reminder_id, "stopping", _release)
-            report.released.append(reminder_id)
-            return outcome
-        now = self.clock.now()
-        verdict = decide(reminder, patient, event, now, self.options.policy, grace=self.grace())
-        if isinstance(verdict, Skip):
-            self._record(reminder_id, verdict.reason, _skip(verdict.reason))
-            report.skipped.append(reminder_id)
-            log.info("reminder %d skipped: %s", reminder_id, verdict.reason)
-            return outcome
-        if isinstance(verdict, Miss):
-            if reminder.is_repeat:
-                self._record(reminder_id, verdict.reason, _uncertain(verdict.reason))
-                report.uncertain.append(reminder_id)
-            else:
-                self._record(reminder_id, verdict.reason, _missed(verdict.reason))
-                report.missed.append(
-                    MissedReminder(
-                        reminder_id,
-                        patient.study_id,
-                        event.kind,
-                        event.number,
-                        reminder.slot,
-                        reminder.due_at,
-                    )
-                )
-            log.warning("reminder %d for %s missed: %s", reminder_id, patient.study_id, verdict)
-            return outcome
-        if isinstance(verdict, Defer):
-            self._record(reminder_id, "quiet hours", _retry("quiet hours", verdict.until))
-            report.deferred.append(reminder_id)
-            return outcome
-
-        assert patient.id is not None
-        # One patient is one chat, whichever channel reaches them.
-        chat_id = f"patient:{patient.id}"
-        await self.pacer.acquire(chat_id)
-        if self._stopping:  # stopped while waiting for the pacer
-            self._record(reminder_id, "stopping", _release)
-            report.released.append(reminder_id)
-            return outcome
-        try:
-            message_id = await self.sender.send(reminder_id, repeat=reminder.is_repeat)
-        except NotDelivered as exc:
-            if exc.retry_after:
-                self.pacer.pause_chat(chat_id, exc.retry_after)
-            self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
-            report.retrying.append(reminder_id)
-        except MaybeDelivered as exc:
-            if self._maybe_delivered(reminder_id, exc.reason):
-                report.repeats_scheduled.append(reminder_id)
-            else:
-                report.uncertain.append(reminder_id)
-        except Blocked as exc:
-            newly = self._blocked(reminder_id, patient.id, exc.reason)
-            report.failed.append(reminder_id)
-            if newly:
-                outcome.alerts.append(PatientUnreachable(patient.study_id))
-        except Rejected as exc:
-            self._record(reminder_id, exc.reason, _failed(exc.reason))
-            report.failed.append(reminder_id)
-            outcome.alerts.append(ReminderRejected(reminder_id, patient.study_id, exc.reason))
-            log.error("reminder %d refused by Telegram: %s", reminder_id, exc.reason)
-        except Undeliverable as exc:
-            self._record(reminder_id, exc.reason, _skip(exc.reason))
-            report.skipped.append(reminder_id)
-        except Exception as exc:
-            # Nothing says it was delivered; the usefulness limit bounds the retries.
-            log.exception("reminder %d: unexpected failure while sending", reminder_id)
-            self._retry_later(reminder_id, reminder.attempts, type(exc).__name__, None)
-            report.retrying.append(reminder_id)
-        else:
-            self._record(
-                reminder_id,
-                "sent",
-                lambda uow, r: mark_reminder_sent(uow, r, message_id=message_id),
-            )
-            report.sent.append(reminder_id)
-        return outcome
-
-    def _retry_later(
-        self, reminder_id: int, attempts: int, reason: str, retry_after: float | None
-    ) -> None:
-        delay = self.options.backoff.delay(attempts, retry_after)
-        retry_at = self.clock.now() + trial_span(self.clock, delay)
-        self._record(reminder_id, reason, _retry(reason, retry_at))
-        log.warning(
-            "reminder %d not delivered (%s); retry in %.1f s (attempt %d)",
-            reminder_id,
-            reason,
-            delay,
-            attempts,
-        )
-
-    def _maybe_delivered(self, reminder_id: int, reason: str) -> bool:
-        """The uncertain policy after a read timeout; True if a repeat was scheduled."""
-        with self._uow(self.clock.now(), "uncertain policy") as uow:
-            reminder = _claimed(uow, reminder_id)
-            outbox.mark_uncertain(uow, reminder, f"may have been delivered: {reason}")
-            if reminder.is_repeat:
-                log.warning("repeat of reminder %d may not have arrived either", reminder_id)
-                return False
-            outbox.schedule_repeat(uow, reminder)
-        log.warning("reminder %d may not have been delivered; repeating once", reminder_id)
-        return True
-
-    def _blocked(self, reminder_id: int, patient_id: int, reason: str) -> bool:
-        """403: the reminder fails and the patient becomes unreachable; True if news."""
-        with self._uow(self.clock.now(), BLOCKED_REASON) as uow:
-            reminder = _claimed(uow, reminder_id)
-            mark_reminder_failed(uow, reminder, error=f"{BLOCKED_REASON}: {reason}", retry_at=None)
-            newly = outbox.mark_unreachable(uow, patient_id)
-        if newly is not None:
-            log.warning("patient %s blocked the bot; their reminders stop", newly.study_id)
-        return newly is not None
-
-    def _record(self, reminder_id: int, reason: str, change: _Change) -> None:
-        with self._uow(self.clock.now(), reason) as uow:
-            change(uow, _claimed(uow, reminder_id))
 
     async def _alert(self, alert: Alert) -> None:
         try:
@@ -638,39 +435,3 @@ class Engine:
                 save_position(uow, clock)
         except Exception:
             log.exception("could not save the rehearsal clock's position")
-
-
-_Change = Callable[[UnitOfWork, Reminder], Any]
-
-
-def _claimed(uow: UnitOfWork, reminder_id: int) -> Reminder:
-    reminder = uow.session.get(Reminder, reminder_id, with_for_update=True)
-    if reminder is None:
-        raise LookupError(f"reminder {reminder_id} is gone")
-    if reminder.status != ReminderStatus.SENDING:
-        raise ValueError(f"reminder {reminder_id} is {reminder.status}, not sending")
-    return reminder
-
-
-def _release(uow: UnitOfWork, reminder: Reminder) -> Reminder:
-    return outbox.release(uow, reminder)
-
-
-def _skip(reason: str) -> _Change:
-    return lambda uow, r: outbox.mark_skipped(uow, r, reason)
-
-
-def _missed(reason: str) -> _Change:
-    return lambda uow, r: outbox.mark_missed(uow, r, reason)
-
-
-def _uncertain(reason: str) -> _Change:
-    return lambda uow, r: outbox.mark_uncertain(uow, r, reason)
-
-
-def _failed(reason: str) -> _Change:
-    return lambda uow, r: mark_reminder_failed(uow, r, error=reason, retry_at=None)
-
-
-def _retry(reason: str, at: datetime) -> _Change:
-    return lambda uow, r: mark_reminder_failed(uow, r, error=reason, retry_at=at)

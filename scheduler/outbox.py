@@ -4,7 +4,7 @@ Every write takes a :class:`~core.store.uow.UnitOfWork` (one transaction,
 audited); reads take a session. The state changes are the ones the
 requirements list: ``sending -> sent | pending (retry) | uncertain | failed | skipped |
 missed``, and ``uncertain -> pending`` for the one repeat of the uncertain
-policy (:mod:`scheduler.engine`). The status itself is changed by its one
+policy (:mod:`scheduler.sending`). The status itself is changed by its one
 owner, :mod:`core.store.reminder_state`.
 """
 

@@ -31,7 +31,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     start_logging(settings)
     import asyncio
 
-    from bot.demo.scenario import DemoError, run_demo
+    from bot.demo.process import DemoError
+    from bot.demo.scenario import run_demo
 
     try:
         asyncio.run(run_demo(args.output, short=args.short))

@@ -18,16 +18,17 @@ is valid for two trial hours), fast (240,000 times: a trial day in 0.36 s)
 while the weeks pass. The transcript is stamped with trial time read from
 the bot's own clock (:attr:`scheduler.clock.RehearsalClock.origin`, saved in
 the database).
+
+Who takes part and what they type is :mod:`bot.demo.cast`; the bot process and
+its trial time are :mod:`bot.demo.process`; here is the driver that plays it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -37,10 +38,24 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine as DbEngine
-
+from bot.demo.cast import (
+    BASELINE_LABS,
+    COORDINATOR,
+    DAY0,
+    ENROLMENT,
+    FINAL_LABS,
+    NURSE,
+    P01,
+    P02,
+    P03,
+    P04,
+    PEOPLE,
+    SHANGHAI,
+    T0,
+    Script,
+)
+from bot.demo.process import BotProcess, DemoError, TrialClock
 from bot.demo.transcript import Person, Transcript
 from bot.i18n import Translator
 from bot.local_api.server import ControlError, LocalBotApi, SentMessage
@@ -49,194 +64,18 @@ from core.store.invites import create_invite
 from core.store.migrate import migrate
 from core.store.models import InviteRole, Reminder
 from core.store.uow import UnitOfWork
-from scheduler.outbox import get_setting
-from scheduler.rehearsal import KEY as CLOCK_KEY
-from scheduler.rehearsal import resume_point
 
-ROOT = Path(__file__).resolve().parents[2]
-# A token of Telegram's shape; only the demo's own local server ever sees it.
-DEMO_TOKEN = "7000000001:" + "DemoTokenOnlyForTheLocalServer00000"[:35]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI)
-DAY0 = date(2026, 12, 1)
 SLOW = 600.0  # while people type: ten trial minutes per real second
 FAST = 240_000.0  # while the weeks pass: 24 weeks in about a minute
 STEP_TIMEOUT = 30.0  # real seconds to wait for one reply of the bot
-START_TIMEOUT = 60.0  # real seconds for the bot process to start
 
-
-class DemoError(Exception):
-    """A step of the demo did not happen; the message says which."""
-
-
-@dataclass(frozen=True, slots=True)
-class Script:
-    """What the demo plays; ``short`` (the test) stops after week 4 instead of week 24."""
-
-    short: bool = False
-
-    @property
-    def last_week(self) -> int:
-        return 4 if self.short else 24
-
-    @property
-    def first_stop(self) -> datetime:
-        """The end of the first fast stretch: week 0 done, the first infusion passed."""
-        return datetime(2026, 12, 21, 12, 0, tzinfo=SHANGHAI)
-
-    @property
-    def final_stop(self) -> datetime:
-        """A few hours after the last renal assessment (08:00 on its day)."""
-        return datetime.combine(
-            DAY0 + timedelta(weeks=self.last_week), datetime.min.time(), SHANGHAI
-        ) + timedelta(hours=12)
-
-
-# --- trial time, as the bot process's clock reads it ---------------------------------------
-
-
-class TrialClock:
-    """Follows the bot's rehearsal clock: frozen between runs, exact during one."""
-
-    def __init__(self, position: datetime) -> None:
-        self._frozen = position
-        self._run: tuple[datetime, float, float] | None = None
-
-    def now(self) -> datetime:
-        if self._run is None:
-            return self._frozen
-        start, origin, speed = self._run
-        return start + timedelta(seconds=(time.monotonic() - origin) * speed)
-
-    def follow(self, start: datetime, origin: float, speed: float) -> None:
-        self._run = (start, origin, speed)
-
-    def freeze(self, position: datetime) -> None:
-        self._run = None
-        self._frozen = position
-
-
-# --- the bot process ---------------------------------------------------------------------
-
-
-class BotProcess:
-    """``python -m bot run`` with the demo's server, database and a rehearsal clock."""
-
-    def __init__(self, api: LocalBotApi, url: str, db: DbEngine, clock: TrialClock, log: Path):
-        self.api = api
-        self.url = url
-        self.db = db
-        self.clock = clock
-        self.log = log
-        self.proc: asyncio.subprocess.Process | None = None
-        self._origin: float | None = None
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            TELEGRAM_BOT_TOKEN=DEMO_TOKEN,
-            TELEGRAM_BASE_URL=self.api.base_url,
-            DATABASE_URL=self.url,
-            PYTHONUNBUFFERED="1",
-        )
-        return env
-
-    def tail(self) -> str:
-        try:
-            return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    async def start(self, *clock_args: str) -> None:
-        with self.log.open("ab") as err:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                *clock_args,
-                cwd=ROOT,
-                env=self.env(),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=err,
-            )
-        # The engine saves its clock (with its real-time origin) as it starts.
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            saved = self._saved_clock()
-            if saved is not None and saved.get("origin") not in (None, self._origin):
-                self._origin = float(str(saved["origin"]))
-                start = datetime.fromisoformat(str(saved["start"]))
-                self.clock.follow(start, self._origin, float(str(saved["speed"])))
-                return
-            self.check_running()
-            if time.monotonic() > deadline:
-                raise DemoError(f"the bot did not start within {START_TIMEOUT:.0f} s")
-            await asyncio.sleep(0.02)
-
-    def _saved_clock(self) -> dict[str, object] | None:
-        with read_session(self.db) as session:
-            saved = get_setting(session, CLOCK_KEY)
-        return saved if isinstance(saved, dict) else None
-
-    def check_running(self) -> None:
-        if self.proc is not None and self.proc.returncode is not None:
-            raise DemoError(f"the bot stopped unexpectedly (exit code {self.proc.returncode})")
-
-    async def stop(self) -> None:
-        """SIGINT, as Ctrl-C would; then trial time stands where the bot saved it."""
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                raise DemoError("the bot did not stop within 30 s of Ctrl-C") from None
-        if proc.returncode != 0:
-            raise DemoError(f"the bot exited with code {proc.returncode}")
-        with read_session(self.db) as session:
-            point = resume_point(session)
-        if point is not None:
-            self.clock.freeze(point.position)
-
-
-# --- the people and what they do ----------------------------------------------------------
-
-
-COORDINATOR = Person("coordinator", 101, "zh_Hans", staff=True)
-NURSE = Person("nurse", 102, "en", staff=True)
-P01 = Person("P01", 201, "zh_Hans", staff=False)
-P02 = Person("P02", 202, "en", staff=False)
-P03 = Person("P03", 203, "zh_Hans", staff=False)
-P04 = Person("P04", 204, "en", staff=False)
-PEOPLE = (COORDINATOR, NURSE, P01, P02, P03, P04)
-# Study ID -> (arm, sex, weight, language word typed in /enroll)
-ENROLMENT = {
-    P01: ("belimumab_mt", "F", "62kg", "zh"),
-    P02: ("belimumab_mt", "F", "55kg", "en"),
-    P03: ("mt_only", "M", "70kg", "zh"),
-    P04: ("mt_only", "F", "58kg", "en"),
-}
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 _AE_ID = re.compile(r"AE(\d+)")
+# The msgid of /summary's first line: the driver waits for its translated start.
 SUMMARY_HEADING = (
     "Trial summary on {date}: endpoints at week {week}; exact (Clopper-Pearson) confidence "
     "intervals at {level}%, median and IQR by linear interpolation (Hyndman-Fan type 7)."
 )
-# Labs: docs/clinical-facts.md §3's example (P01 reaches CR) and a partial response (P03).
-BASELINE_LABS = {
-    P01: "protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=2.4g/dL scr=0.90mg/dL",
-    P03: "protein=3.0g/24h rbc=30/hpf wbc=8/hpf casts=none alb=2.8g/dL scr=0.85mg/dL",
-}
-FINAL_LABS = {
-    P01: "protein=0.25g/24h rbc=2/hpf wbc=3/hpf casts=none alb=3.9g/dL scr=0.78mg/dL",
-    P03: "protein=1.2g/24h rbc=10/hpf wbc=4/hpf casts=none alb=3.2g/dL scr=0.90mg/dL",
-}
 
 
 def _has_button(prefix: str, suffix: str = "") -> Callable[[SentMessage], bool]:

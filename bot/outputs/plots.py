@@ -1,10 +1,9 @@
 """Charts as PNG images (matplotlib, Agg): proteinuria, the swimmer plot, one patient.
 
-Labels follow the reader's language. Chinese needs a font with CJK glyphs:
-an installed one (Noto Sans CJK SC, Source Han Sans, WenQuanYi ...) or the
-Noto Sans CJK font the ``manimgx-fonts-cjk`` package ships (SIL Open Font
-License), registered with matplotlib on first use. When none can be found
-the chart is labelled in English and the caption (in Chinese) says so.
+Labels follow the reader's language; Chinese needs a font with CJK glyphs
+(:mod:`bot.outputs.chart_fonts`: without one the chart is labelled in English
+and the caption, in Chinese, says so). What every chart shares (colours, the
+figure, the PNG, the caption) is :mod:`bot.outputs.chart_style`.
 
 Titles carry study IDs only, never names. Rendering uses matplotlib's
 object API (no ``pyplot`` state) under a lock, because matplotlib's font
@@ -14,31 +13,21 @@ thread (``asyncio.to_thread``) so the bot keeps answering meanwhile.
 
 from __future__ import annotations
 
-import dataclasses
-import io
-import logging
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from bot.i18n import Translator
+from bot.outputs import chart_style as style
+from bot.outputs.chart_fonts import CJK_FAMILIES, find_cjk_font, labels_for
+from bot.outputs.chart_style import ARM_COLOURS, CLASS_COLOURS, GRADE_COLOURS, Chart
 from bot.views.plan import arm_name
 from core.endpoints import PatientEndpoints
-from core.messages import N_
 from core.plot_data import patient_series, protein_series, swimmer_lanes
 from core.response import ResponseClass, ResponseOptions
 from core.trial_records import PatientRecord, TrialData
 from core.units import Unit, canonical, to_unit
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = [
     "CJK_FAMILIES",
@@ -49,165 +38,9 @@ __all__ = [
     "swimmer_chart",
 ]
 
-log = logging.getLogger(__name__)
-
-# Installed families that render simplified Chinese, best first.
-CJK_FAMILIES: tuple[str, ...] = (
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Droid Sans Fallback",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang SC",
-)
-PACKAGED_FAMILY = "Noto Sans CJK SC"
-DPI = 100
 # Drawing floor on the log axis: a result of 0 g/24h is drawn here.
 LOG_FLOOR = Decimal("0.01")
 LOG_TICKS = tuple(Decimal(v) for v in ("0.01", "0.1", "0.4", "1", "3.5", "10", "30"))
-
-NO_FONT_NOTE = N_(
-    "No font that can show Chinese is installed on the server, so the chart is labelled in English."
-)
-
-CLASS_COLOURS: Mapping[ResponseClass | None, str] = {
-    ResponseClass.CR: "#1a9850",
-    ResponseClass.PR: "#fdae61",
-    ResponseClass.NR: "#d73027",
-    ResponseClass.NE: "#bdbdbd",
-    None: "#4575b4",
-}
-GRADE_COLOURS = ("#fee08b", "#fdae61", "#f46d43", "#a50026", "#000000")
-ARM_COLOURS = ("#c6dbef", "#d9d9d9", "#c7e9c0", "#fdd0a2")
-
-_lock = threading.Lock()
-_packaged: list[str] = []  # the family registered from the packaged file, once
-
-
-@dataclass(frozen=True, slots=True)
-class Chart:
-    """A rendered chart: PNG bytes, its size in pixels, and the caption to send with it."""
-
-    png: bytes
-    caption: str
-    width: int
-    height: int
-
-
-def _packaged_font_file() -> Path | None:
-    try:
-        folder = Path(str(resources.files("manimgx_fonts_cjk")))
-    except ModuleNotFoundError:
-        return None
-    return next(iter(sorted(folder.glob("*.tt[cf]"))), None)
-
-
-def find_cjk_font() -> str | None:
-    """The family name of a font that renders Chinese, or None when there is none.
-
-    An installed family from :data:`CJK_FAMILIES` first; else the packaged
-    Noto Sans CJK, registered with matplotlib's font manager (once).
-    """
-    from matplotlib import font_manager
-
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in installed:
-            return family
-    if _packaged:
-        return _packaged[0]
-    path = _packaged_font_file()
-    if path is None:
-        return None
-    try:
-        font_manager.fontManager.addfont(str(path))
-    except (OSError, RuntimeError, ValueError) as error:
-        log.warning("packaged CJK font not usable: %s", type(error).__name__)
-        return None
-    entries = font_manager.fontManager.ttflist
-    for i, entry in enumerate(entries):
-        # The variable font's default instance reports weight 100: offer it as the
-        # regular weight, so matplotlib picks it without a warning.
-        if entry.fname == str(path) and entry.weight == 100:
-            entries[i] = dataclasses.replace(entry, weight=400)
-    font_manager.fontManager._findfont_cached.cache_clear()  # type: ignore[attr-defined]
-    names = {entry.name for entry in entries if entry.fname == str(path)}
-    chosen = PACKAGED_FAMILY if PACKAGED_FAMILY in names else next(iter(sorted(names)), None)
-    if chosen is None:
-        return None
-    _packaged.append(chosen)
-    return chosen
-
-
-@dataclass(frozen=True, slots=True)
-class _Labels:
-    """The translator the chart's labels use, and a note for the caption if it differs."""
-
-    t: Translator
-    family: str | None
-    note: str | None
-
-
-def _labels(t: Translator) -> _Labels:
-    if t.lang != "zh_Hans":
-        return _Labels(t, None, None)
-    family = find_cjk_font()
-    if family is None:
-        return _Labels(Translator("en", t.zone), None, t._(NO_FONT_NOTE))
-    return _Labels(t, family, None)
-
-
-@contextmanager
-def _figure(labels: _Labels, width: float, height: float) -> Iterator[Figure]:
-    from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    families = [labels.family, "DejaVu Sans"] if labels.family else ["DejaVu Sans"]
-    settings: dict[str, Any] = {
-        "font.family": "sans-serif",
-        "font.sans-serif": families,
-        "axes.unicode_minus": False,
-        "font.size": 11,
-    }
-    with _lock, rc_context(cast(Any, settings)):
-        figure = Figure(figsize=(width, height), dpi=DPI)
-        FigureCanvasAgg(figure)
-        yield figure
-
-
-def _png(figure: Figure) -> tuple[bytes, int, int]:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    width, height = (round(float(v)) for v in figure.get_size_inches() * DPI)
-    return buffer.getvalue(), width, height
-
-
-def _caption(t: Translator, text: str, labels: _Labels) -> str:
-    caption = text if labels.note is None else f"{text}\n{labels.note}"
-    return caption[:1024]
-
-
-def _f(value: Decimal) -> float:
-    # Drawing only: positions on a chart, never a clinical decision.
-    return float(value)
-
-
-def _g24(threshold_text: Decimal, unit: Unit) -> Decimal:
-    from core.units import Quantity
-
-    return to_unit(canonical(Quantity(threshold_text, unit)), Unit.G_PER_24H).value
-
-
-def _week_axis(ax: Axes, t: Translator, weeks: Sequence[int], end: int) -> None:
-    ax.set_xlim(-0.5, end + 0.5)
-    ax.set_xticks(list(weeks))
-    ax.set_xlabel(t._("Weeks since day 0"))
-    ax.grid(True, axis="x", color="#eeeeee")
 
 
 def proteinuria_chart(
@@ -226,15 +59,15 @@ def proteinuria_chart(
     """
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    labels = _labels(t)
+    labels = labels_for(t)
     lt = labels.t
     series = protein_series(data)
     shown_arms = [a for a in arms] + sorted({s.arm for s in series} - set(arms))
-    cr = _g24(options.cr_protein_below.value, options.cr_protein_below.unit)
-    pr = _g24(options.pr_protein_below.value, options.pr_protein_below.unit)
+    cr = style.g24(options.cr_protein_below.value, options.cr_protein_below.unit)
+    pr = style.g24(options.pr_protein_below.value, options.pr_protein_below.unit)
     end = options.endpoint_week
     zero_drawn = False
-    with _figure(labels, 6.0 * max(1, len(shown_arms)), 6.0) as figure:
+    with style.figure(labels, 6.0 * max(1, len(shown_arms)), 6.0) as figure:
         axes = figure.subplots(1, max(1, len(shown_arms)), sharey=True, squeeze=False)[0]
         for ax, arm in zip(axes, shown_arms, strict=False):
             members = [s for s in series if s.arm == arm]
@@ -243,22 +76,22 @@ def proteinuria_chart(
                 if not s.points:
                     continue
                 xs = [w for w, _ in s.points]
-                ys = [_f(max(v, LOG_FLOOR)) for _, v in s.points]
+                ys = [style.position(max(v, LOG_FLOOR)) for _, v in s.points]
                 zero_drawn = zero_drawn or any(v < LOG_FLOOR for _, v in s.points)
                 ax.plot(xs, ys, marker="o", linewidth=1.4, markersize=4, label=s.study_id)
                 drawn += 1
             ax.set_yscale("log")
-            ax.set_yticks([_f(v) for v in LOG_TICKS])
+            ax.set_yticks([style.position(v) for v in LOG_TICKS])
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.yaxis.set_minor_formatter(NullFormatter())
             for value, text, colour in (
                 (cr, lt._("{value} g/24h (CR)", value=lt.number(cr)), "#1a9850"),
                 (pr, lt._("{value} g/24h (PR)", value=lt.number(pr)), "#d73027"),
             ):
-                ax.axhline(_f(value), color=colour, linestyle="--", linewidth=1)
+                ax.axhline(style.position(value), color=colour, linestyle="--", linewidth=1)
                 ax.annotate(
                     text,
-                    xy=(1, _f(value)),
+                    xy=(1, style.position(value)),
                     xycoords=("axes fraction", "data"),
                     xytext=(-4, 3),
                     textcoords="offset points",
@@ -270,7 +103,7 @@ def proteinuria_chart(
                 lt._("{arm} (n = {n})", arm=arm_name(lt, arm), n=lt.number(len(members))),
                 fontsize=11,
             )
-            _week_axis(ax, lt, weeks, end)
+            style.week_axis(ax, lt, weeks, end)
             if drawn:
                 ax.legend(fontsize=8, ncol=2, loc="lower left")
             else:
@@ -280,7 +113,7 @@ def proteinuria_chart(
             axes[0].text(0.5, 0.5, lt._("No results yet"), transform=axes[0].transAxes)
         figure.suptitle(lt._("24-hour urine protein by week"))
         figure.tight_layout()
-        png, width, height = _png(figure)
+        png, width, height = style.png(figure)
     text = t._(
         "24-hour urine protein by week for every patient, one panel per arm (log scale); "
         "dashed lines at {cr} g/24h (complete response) and {pr} g/24h (partial response).",
@@ -289,7 +122,7 @@ def proteinuria_chart(
     )
     if zero_drawn:
         text += "\n" + t._("Results of 0 g/24h are drawn at 0.01 g/24h.")
-    return Chart(png, _caption(t, text, labels), width, height)
+    return Chart(png, style.caption(t, text, labels), width, height)
 
 
 def swimmer_chart(
@@ -305,7 +138,7 @@ def swimmer_chart(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    labels = _labels(t)
+    labels = labels_for(t)
     lt = labels.t
     lanes = swimmer_lanes(data, endpoints, today, endpoint_week)
     order = {arm: i for i, arm in enumerate(arms)}
@@ -313,13 +146,13 @@ def swimmer_chart(
     arm_list = list(dict.fromkeys(lane.arm for lane in lanes))
     # Telegram refuses a photo whose width and height add up to more than 10000 px.
     height = min(max(4.5, 0.45 * len(lanes) + 2.5), 80.0)
-    with _figure(labels, 11.0, height) as figure:
+    with style.figure(labels, 11.0, height) as figure:
         ax = figure.subplots()
         for y, lane in enumerate(reversed(lanes)):
             colour = ARM_COLOURS[arm_list.index(lane.arm) % len(ARM_COLOURS)]
             ax.barh(
                 y,
-                _f(lane.length),
+                style.position(lane.length),
                 left=0,
                 height=0.6,
                 color=colour,
@@ -327,7 +160,9 @@ def swimmer_chart(
                 hatch="//" if lane.withdrawn else None,
             )
             for infusion in lane.infusions:
-                ax.plot(_f(infusion), y + 0.22, marker="v", color="#08519c", markersize=7)
+                ax.plot(
+                    style.position(infusion), y + 0.22, marker="v", color="#08519c", markersize=7
+                )
             for week, cls in lane.assessments:
                 ax.plot(week, y, marker="o", color=CLASS_COLOURS[cls], markersize=9)
                 ax.annotate(
@@ -340,7 +175,7 @@ def swimmer_chart(
                 )
             for onset, grade, serious in lane.adverse_events:
                 ax.plot(
-                    _f(onset),
+                    style.position(onset),
                     y - 0.22,
                     marker="*",
                     markersize=12 if serious else 9,
@@ -351,7 +186,7 @@ def swimmer_chart(
         ax.set_yticks(list(range(len(lanes))))
         ax.set_yticklabels([lane.study_id for lane in reversed(lanes)])
         ax.set_ylim(-0.8, max(len(lanes), 1) - 0.2)
-        _week_axis(ax, lt, list(range(0, endpoint_week + 1, 2)), endpoint_week)
+        style.week_axis(ax, lt, list(range(0, endpoint_week + 1, 2)), endpoint_week)
         if not lanes:
             ax.text(0.5, 0.5, lt._("No patients enrolled yet"), transform=ax.transAxes)
         handles: list[Any] = [
@@ -408,7 +243,7 @@ def swimmer_chart(
         ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         ax.set_title(lt._("Time on study: infusions, renal assessments and adverse events"))
         figure.tight_layout()
-        png, width, height_px = _png(figure)
+        png, width, height_px = style.png(figure)
     text = t._(
         "Swimmer plot on {date}: one lane per patient up to week {week}; triangles are "
         "belimumab infusions, circles renal assessments with their class, stars adverse events "
@@ -416,7 +251,7 @@ def swimmer_chart(
         date=t.date(today),
         week=endpoint_week,
     )
-    return Chart(png, _caption(t, text, labels), width, height_px)
+    return Chart(png, style.caption(t, text, labels), width, height_px)
 
 
 def patient_chart(
@@ -429,13 +264,13 @@ def patient_chart(
     """One patient's 24-hour urine protein, serum albumin and serum creatinine by week,
     each against its baseline (dashed), with the CR/PR thresholds and the creatinine
     upper limit (dotted)."""
-    labels = _labels(t)
+    labels = labels_for(t)
     lt = labels.t
     s = patient_series(data, patient, options)
     end = options.endpoint_week
     albumin_cr = to_unit(canonical(options.cr_albumin_above), Unit.G_PER_L).value
-    cr_protein = _g24(options.cr_protein_below.value, options.cr_protein_below.unit)
-    pr_protein = _g24(options.pr_protein_below.value, options.pr_protein_below.unit)
+    cr_protein = style.g24(options.cr_protein_below.value, options.cr_protein_below.unit)
+    pr_protein = style.g24(options.pr_protein_below.value, options.pr_protein_below.unit)
     panels: tuple[
         tuple[str, Sequence[tuple[int, Decimal]], Decimal | None, tuple[tuple[Decimal, str], ...]],
         ...,
@@ -467,13 +302,13 @@ def patient_chart(
             ),
         ),
     )
-    with _figure(labels, 9.0, 9.0) as figure:
+    with style.figure(labels, 9.0, 9.0) as figure:
         axes = figure.subplots(3, 1, sharex=True)
         for ax, (title, points, baseline, limits) in zip(axes, panels, strict=True):
             if points:
                 ax.plot(
                     [w for w, _ in points],
-                    [_f(v) for _, v in points],
+                    [style.position(v) for _, v in points],
                     marker="o",
                     color="#2166ac",
                     linewidth=1.6,
@@ -481,10 +316,10 @@ def patient_chart(
             else:
                 ax.text(0.5, 0.5, lt._("No results yet"), transform=ax.transAxes, ha="center")
             if baseline is not None:
-                ax.axhline(_f(baseline), color="#525252", linestyle="--", linewidth=1)
+                ax.axhline(style.position(baseline), color="#525252", linestyle="--", linewidth=1)
                 ax.annotate(
                     lt._("baseline {value}", value=lt.number(baseline)),
-                    xy=(0.5, _f(baseline)),
+                    xy=(0.5, style.position(baseline)),
                     xycoords=("axes fraction", "data"),
                     xytext=(0, 3),
                     textcoords="offset points",
@@ -493,10 +328,10 @@ def patient_chart(
                     color="#525252",
                 )
             for limit, label in limits:
-                ax.axhline(_f(limit), color="#d73027", linestyle=":", linewidth=1)
+                ax.axhline(style.position(limit), color="#d73027", linestyle=":", linewidth=1)
                 ax.annotate(
                     label,
-                    xy=(1, _f(limit)),
+                    xy=(1, style.position(limit)),
                     xycoords=("axes fraction", "data"),
                     xytext=(-4, 3),
                     textcoords="offset points",
@@ -506,12 +341,12 @@ def patient_chart(
                 )
             ax.set_ylabel(title, fontsize=9)
             ax.grid(True, axis="y", color="#eeeeee")
-        _week_axis(axes[-1], lt, weeks, end)
+        style.week_axis(axes[-1], lt, weeks, end)
         figure.suptitle(
             lt._("{study_id}: renal values against baseline", study_id=patient.study_id)
         )
         figure.tight_layout()
-        png, width, height = _png(figure)
+        png, width, height = style.png(figure)
     text = t._(
         "{study_id}: 24-hour urine protein, serum albumin and serum creatinine by week; dashed "
         "lines are the baseline (week 0), dotted lines the response thresholds and the "
@@ -519,4 +354,4 @@ def patient_chart(
         study_id=patient.study_id,
         uln=t.number(s.creatinine_uln),
     )
-    return Chart(png, _caption(t, text, labels), width, height)
+    return Chart(png, style.caption(t, text, labels), width, height)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.i18n import Translator
-from bot.outputs import plots
+from bot.outputs import chart_fonts
 from bot.outputs.plots import Chart, patient_chart, proteinuria_chart, swimmer_chart
 from core.protocol import Protocol
 from core.store.db import read_session
@@ -96,7 +96,7 @@ def test_without_a_chinese_font_the_chart_falls_back_to_english_labels(
 ) -> None:
     render = renderers(data, protocol)["proteinuria"]
     english = render(Translator("en", SHANGHAI))
-    monkeypatch.setattr(plots, "find_cjk_font", lambda: None)
+    monkeypatch.setattr(chart_fonts, "find_cjk_font", lambda: None)
     fallback = render(Translator("zh_Hans", SHANGHAI))
     # The image is the English one; the caption stays Chinese and says why.
     assert fallback.png == english.png
@@ -105,9 +105,9 @@ def test_without_a_chinese_font_the_chart_falls_back_to_english_labels(
 
 
 def test_the_packaged_font_is_found() -> None:
-    family = plots.find_cjk_font()
+    family = chart_fonts.find_cjk_font()
     assert family is not None
-    assert plots.find_cjk_font() == family
+    assert chart_fonts.find_cjk_font() == family
 
 
 def test_charts_of_an_empty_trial_still_render(protocol: Protocol) -> None:

@@ -1,0 +1,67 @@
+"""The demo's cast and script: who takes part, what they type, and when the trial runs.
+
+A coordinator and a nurse; four patients, two per arm, two in Chinese and two
+in English, all in Shanghai. Trial time starts a few days before day 0; the
+script stops after week 0's infusion and again a few hours after the last
+renal assessment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.demo.transcript import Person
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI)
+DAY0 = date(2026, 12, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """What the demo plays; ``short`` (the test) stops after week 4 instead of week 24."""
+
+    short: bool = False
+
+    @property
+    def last_week(self) -> int:
+        return 4 if self.short else 24
+
+    @property
+    def first_stop(self) -> datetime:
+        """The end of the first fast stretch: week 0 done, the first infusion passed."""
+        return datetime(2026, 12, 21, 12, 0, tzinfo=SHANGHAI)
+
+    @property
+    def final_stop(self) -> datetime:
+        """A few hours after the last renal assessment (08:00 on its day)."""
+        return datetime.combine(
+            DAY0 + timedelta(weeks=self.last_week), datetime.min.time(), SHANGHAI
+        ) + timedelta(hours=12)
+
+
+COORDINATOR = Person("coordinator", 101, "zh_Hans", staff=True)
+NURSE = Person("nurse", 102, "en", staff=True)
+P01 = Person("P01", 201, "zh_Hans", staff=False)
+P02 = Person("P02", 202, "en", staff=False)
+P03 = Person("P03", 203, "zh_Hans", staff=False)
+P04 = Person("P04", 204, "en", staff=False)
+PEOPLE = (COORDINATOR, NURSE, P01, P02, P03, P04)
+# Study ID -> (arm, sex, weight, language word typed in /enroll)
+ENROLMENT = {
+    P01: ("belimumab_mt", "F", "62kg", "zh"),
+    P02: ("belimumab_mt", "F", "55kg", "en"),
+    P03: ("mt_only", "M", "70kg", "zh"),
+    P04: ("mt_only", "F", "58kg", "en"),
+}
+# Labs: docs/clinical-facts.md §3's example (P01 reaches CR) and a partial response (P03).
+BASELINE_LABS = {
+    P01: "protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=2.4g/dL scr=0.90mg/dL",
+    P03: "protein=3.0g/24h rbc=30/hpf wbc=8/hpf casts=none alb=2.8g/dL scr=0.85mg/dL",
+}
+FINAL_LABS = {
+    P01: "protein=0.25g/24h rbc=2/hpf wbc=3/hpf casts=none alb=3.9g/dL scr=0.78mg/dL",
+    P03: "protein=1.2g/24h rbc=10/hpf wbc=4/hpf casts=none alb=3.2g/dL scr=0.90mg/dL",
+}

@@ -1,0 +1,111 @@
+"""The trial's tables (SQLModel), as the store's requirements list them, by area.
+
+- :mod:`~core.store.models.conventions`: the conventions every table follows
+  (keys, instants, clinical numbers, closed vocabularies, constraint names);
+- :mod:`~core.store.models.people`: patients, staff, invites, channel accounts;
+- :mod:`~core.store.models.plan`: planned events and the reminder outbox;
+- :mod:`~core.store.models.clinical`: doses, labs, assessments, adverse events,
+  patient reports;
+- :mod:`~core.store.models.audit`: the audit chain;
+- :mod:`~core.store.models.running`: running state (chat flows, entries waiting
+  for Confirm, settings, escalation notices).
+
+Every name is re-exported here: ``from core.store.models import Patient``.
+Importing this package declares every table (``SQLModel.metadata``), so
+Alembic and the tests see the whole schema.
+
+Schema changes are Alembic migrations (``migrations/``); a test checks that
+these models and the migrations agree.
+"""
+
+# The conventions first: the naming convention must be set before any table is
+# declared (every module of tables imports them first too).
+from core.store.models.conventions import (
+    ACCOUNT_LENGTH,
+    ACTOR_LENGTH,
+    NAMING_CONVENTION,
+    PERSON_KEY_LENGTH,
+)
+
+# isort: split
+
+from core.store.models.audit import AuditHead, AuditRecord
+from core.store.models.clinical import (
+    AdverseEvent,
+    Cd20Count,
+    Cd20Unit,
+    DoseAdministration,
+    Drug,
+    LabResult,
+    PatientReport,
+    SledaiAssessment,
+    TriageStatus,
+)
+from core.store.models.people import (
+    Channel,
+    ChannelIdentity,
+    Invite,
+    InviteRole,
+    Language,
+    Patient,
+    PatientStatus,
+    Sex,
+    Staff,
+    StaffRole,
+    person_key,
+    study_id_is,
+)
+from core.store.models.plan import (
+    RETRY_WAITING,
+    EventStatus,
+    PlannedEventRow,
+    Reminder,
+    ReminderStatus,
+)
+from core.store.models.running import (
+    ActionStatus,
+    Conversation,
+    EscalationNotice,
+    PendingAction,
+    Setting,
+)
+
+__all__ = [
+    "ACCOUNT_LENGTH",
+    "ACTOR_LENGTH",
+    "NAMING_CONVENTION",
+    "PERSON_KEY_LENGTH",
+    "RETRY_WAITING",
+    "ActionStatus",
+    "AdverseEvent",
+    "AuditHead",
+    "AuditRecord",
+    "Cd20Count",
+    "Cd20Unit",
+    "Channel",
+    "ChannelIdentity",
+    "Conversation",
+    "DoseAdministration",
+    "Drug",
+    "EscalationNotice",
+    "EventStatus",
+    "Invite",
+    "InviteRole",
+    "LabResult",
+    "Language",
+    "Patient",
+    "PatientReport",
+    "PatientStatus",
+    "PendingAction",
+    "PlannedEventRow",
+    "Reminder",
+    "ReminderStatus",
+    "Setting",
+    "Sex",
+    "SledaiAssessment",
+    "Staff",
+    "StaffRole",
+    "TriageStatus",
+    "person_key",
+    "study_id_is",
+]

@@ -1,0 +1,90 @@
+"""Running state the bot finds again after a restart.
+
+Where each person is in a chat flow, clinical entries waiting for Confirm,
+small settings (the rehearsal clock, periodic jobs) and the escalation steps
+already sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.store.models.conventions import PERSON_KEY_LENGTH, enum_type
+from core.store.types import UtcDateTime
+
+
+class Conversation(SQLModel, table=True):
+    """Where one person is in a multi-step chat flow (choosing a language, a report).
+
+    The bot keeps no flow state in memory, so a restart mid-flow loses
+    nothing: the next message or button press continues from this row.
+    """
+
+    __tablename__ = "conversation"
+
+    person: str = Field(sa_type=String(PERSON_KEY_LENGTH), primary_key=True)
+    flow: str = Field(sa_type=String(32))
+    step: str = Field(sa_type=String(32))
+    data: str = Field(default="{}", sa_type=Text)
+    updated_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class PendingAction(SQLModel, table=True):
+    """Clinical data a member of staff typed, waiting for their Confirm or Cancel.
+
+    Nothing clinical is stored until Confirm: the parsed values wait here, and
+    the buttons name this row, so an old or repeated button finds it decided
+    and changes nothing.
+    """
+
+    __tablename__ = "pending_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(sa_type=String(PERSON_KEY_LENGTH), index=True)
+    kind: str = Field(sa_type=String(32))
+    payload: str = Field(sa_type=Text)
+    status: ActionStatus = Field(
+        default=ActionStatus.OPEN, sa_type=enum_type(ActionStatus, "status")
+    )
+    created_at: datetime = Field(sa_type=UtcDateTime())
+    expires_at: datetime = Field(sa_type=UtcDateTime())
+    decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+class Setting(SQLModel, table=True):
+    """A small piece of running state the bot must find again after a restart.
+
+    Keys in use: ``rehearsal_clock`` (where the rehearsal clock stood, for
+    ``python -m bot run --resume``) and ``job:<name>`` (the trial instant a
+    periodic scheduler job last ran for). Values are JSON text.
+    """
+
+    __tablename__ = "setting"
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class EscalationNotice(SQLModel, table=True):
+    """An escalation step already sent (or covered by a later one): sent once, never again."""
+
+    __tablename__ = "escalation_notice"
+    __table_args__ = (UniqueConstraint("kind", "subject", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(32))
+    subject: str = Field(sa_type=String(64))
+    step: str = Field(sa_type=String(32))
+    sent_at: datetime = Field(sa_type=UtcDateTime())

@@ -1,0 +1,266 @@
+"""The send step: one reminder claimed by the engine, re-checked, sent and recorded.
+
+The engine's drain (:meth:`scheduler.engine.Engine.run_due`) claims due
+reminders in small batches (``pending -> sending``, ``FOR UPDATE SKIP LOCKED``
+on PostgreSQL) and hands each one to :class:`SendStep`, which re-checks it
+(:func:`scheduler.policy.decide`: skip, miss, defer for the quiet hours, or
+send), waits for the :class:`~scheduler.pacing.Pacer`, sends through the bot's
+:class:`~scheduler.ports.Sender`, and records the outcome in a new unit of work
+per reminder (no transaction is held across a network call):
+
+==========================  =================================================
+at send time                state
+==========================  =================================================
+patient withdrawn, blocked  ``skipped``, with the reason
+or not joined; event done,
+cancelled or moved to
+another day; reminder
+already answered
+no longer useful (what it   ``missed``; one summary to coordinators per drain
+announces has passed, or,
+for a reminder announcing
+its own instant, 30 min
+after it)
+in the quiet hours          ``pending`` until they end (``missed`` if that
+                            is too late)
+delivered                   ``sent``, with the Telegram message id
+nothing delivered           ``pending`` again after a back-off (2 s doubling
+(connection refused or      to 5 min, real time; at least Telegram's
+dropped, 5xx, 429)          ``retry_after``, which also pauses that chat)
+may have been delivered     ``uncertain``, then the uncertain policy below
+(read timeout)
+blocked (403)               ``failed``; the patient is marked unreachable
+                            (audited), their later reminders are skipped, and
+                            coordinators are told once
+refused (400)               ``failed`` with Telegram's reason; coordinators
+                            are told
+==========================  =================================================
+
+**The uncertain policy.** When the engine cannot know whether Telegram
+delivered a reminder (a read timeout, or a reminder found ``sending`` after
+a crash), it sends it once more, marked as a repeat: the text starts "This
+is a repeat of a reminder that may not have reached you." and the row gets
+``is_repeat = true``. A repeat is never repeated: if the repeat's fate is
+unknown too, or it is no longer useful, the reminder stays ``uncertain``.
+So a patient never misses a reminder for want of a resend, and never gets
+more than one repeat of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from core.store.audit import SYSTEM
+from core.store.db import read_session
+from core.store.models import Reminder, ReminderStatus
+from core.store.services import mark_reminder_failed, mark_reminder_sent
+from core.store.uow import UnitOfWork
+from scheduler import outbox
+from scheduler.clock import trial_span
+from scheduler.policy import Defer, Miss, Skip, decide
+from scheduler.ports import (
+    Blocked,
+    MaybeDelivered,
+    MissedReminder,
+    NotDelivered,
+    PatientUnreachable,
+    Rejected,
+    ReminderRejected,
+    Undeliverable,
+)
+from scheduler.run_report import Outcome, RunReport
+
+if TYPE_CHECKING:
+    from scheduler.engine import Engine
+
+log = logging.getLogger(__name__)
+
+BLOCKED_REASON = "patient blocked the bot (403)"
+
+
+class SendStep:
+    """One reminder at a time, each outcome recorded in a unit of work of its own.
+
+    Reads the engine's parts (clock, sender, pacer, options) as they are at
+    each call, so a sender swapped after the engine was built is the one used.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def process(self, reminder_id: int, report: RunReport) -> Outcome:
+        """Re-check, pace, send and record one claimed reminder; its id goes into ``report``.
+
+        The alerts it calls for come back in the outcome, to be sent once its
+        unit of work has committed.
+        """
+        outcome = Outcome()
+        with read_session(self.engine.db) as session:
+            found = outbox.reminder_context(session, reminder_id)
+        if found is None:
+            return outcome
+        reminder, patient, event = found
+        if self.engine.stopping:
+            self._record(reminder_id, "stopping", _release)
+            report.released.append(reminder_id)
+            return outcome
+        now = self.engine.clock.now()
+        verdict = decide(
+            reminder, patient, event, now, self.engine.options.policy, grace=self.engine.grace()
+        )
+        if isinstance(verdict, Skip):
+            self._record(reminder_id, verdict.reason, _skip(verdict.reason))
+            report.skipped.append(reminder_id)
+            log.info("reminder %d skipped: %s", reminder_id, verdict.reason)
+            return outcome
+        if isinstance(verdict, Miss):
+            if reminder.is_repeat:
+                self._record(reminder_id, verdict.reason, _uncertain(verdict.reason))
+                report.uncertain.append(reminder_id)
+            else:
+                self._record(reminder_id, verdict.reason, _missed(verdict.reason))
+                report.missed.append(
+                    MissedReminder(
+                        reminder_id,
+                        patient.study_id,
+                        event.kind,
+                        event.number,
+                        reminder.slot,
+                        reminder.due_at,
+                    )
+                )
+            log.warning("reminder %d for %s missed: %s", reminder_id, patient.study_id, verdict)
+            return outcome
+        if isinstance(verdict, Defer):
+            self._record(reminder_id, "quiet hours", _retry("quiet hours", verdict.until))
+            report.deferred.append(reminder_id)
+            return outcome
+
+        assert patient.id is not None
+        # One patient is one chat, whichever channel reaches them.
+        chat_id = f"patient:{patient.id}"
+        await self.engine.pacer.acquire(chat_id)
+        if self.engine.stopping:  # stopped while waiting for the pacer
+            self._record(reminder_id, "stopping", _release)
+            report.released.append(reminder_id)
+            return outcome
+        try:
+            message_id = await self.engine.sender.send(reminder_id, repeat=reminder.is_repeat)
+        except NotDelivered as exc:
+            if exc.retry_after:
+                self.engine.pacer.pause_chat(chat_id, exc.retry_after)
+            self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
+            report.retrying.append(reminder_id)
+        except MaybeDelivered as exc:
+            if self._maybe_delivered(reminder_id, exc.reason):
+                report.repeats_scheduled.append(reminder_id)
+            else:
+                report.uncertain.append(reminder_id)
+        except Blocked as exc:
+            newly = self._blocked(reminder_id, patient.id, exc.reason)
+            report.failed.append(reminder_id)
+            if newly:
+                outcome.alerts.append(PatientUnreachable(patient.study_id))
+        except Rejected as exc:
+            self._record(reminder_id, exc.reason, _failed(exc.reason))
+            report.failed.append(reminder_id)
+            outcome.alerts.append(ReminderRejected(reminder_id, patient.study_id, exc.reason))
+            log.error("reminder %d refused by Telegram: %s", reminder_id, exc.reason)
+        except Undeliverable as exc:
+            self._record(reminder_id, exc.reason, _skip(exc.reason))
+            report.skipped.append(reminder_id)
+        except Exception as exc:
+            # Nothing says it was delivered; the usefulness limit bounds the retries.
+            log.exception("reminder %d: unexpected failure while sending", reminder_id)
+            self._retry_later(reminder_id, reminder.attempts, type(exc).__name__, None)
+            report.retrying.append(reminder_id)
+        else:
+            self._record(
+                reminder_id,
+                "sent",
+                lambda uow, r: mark_reminder_sent(uow, r, message_id=message_id),
+            )
+            report.sent.append(reminder_id)
+        return outcome
+
+    def _retry_later(
+        self, reminder_id: int, attempts: int, reason: str, retry_after: float | None
+    ) -> None:
+        delay = self.engine.options.backoff.delay(attempts, retry_after)
+        retry_at = self.engine.clock.now() + trial_span(self.engine.clock, delay)
+        self._record(reminder_id, reason, _retry(reason, retry_at))
+        log.warning(
+            "reminder %d not delivered (%s); retry in %.1f s (attempt %d)",
+            reminder_id,
+            reason,
+            delay,
+            attempts,
+        )
+
+    def _maybe_delivered(self, reminder_id: int, reason: str) -> bool:
+        """The uncertain policy after a read timeout; True if a repeat was scheduled."""
+        with self._uow(self.engine.clock.now(), "uncertain policy") as uow:
+            reminder = _claimed(uow, reminder_id)
+            outbox.mark_uncertain(uow, reminder, f"may have been delivered: {reason}")
+            if reminder.is_repeat:
+                log.warning("repeat of reminder %d may not have arrived either", reminder_id)
+                return False
+            outbox.schedule_repeat(uow, reminder)
+        log.warning("reminder %d may not have been delivered; repeating once", reminder_id)
+        return True
+
+    def _blocked(self, reminder_id: int, patient_id: int, reason: str) -> bool:
+        """403: the reminder fails and the patient becomes unreachable; True if news."""
+        with self._uow(self.engine.clock.now(), BLOCKED_REASON) as uow:
+            reminder = _claimed(uow, reminder_id)
+            mark_reminder_failed(uow, reminder, error=f"{BLOCKED_REASON}: {reason}", retry_at=None)
+            newly = outbox.mark_unreachable(uow, patient_id)
+        if newly is not None:
+            log.warning("patient %s blocked the bot; their reminders stop", newly.study_id)
+        return newly is not None
+
+    def _record(self, reminder_id: int, reason: str, change: _Change) -> None:
+        with self._uow(self.engine.clock.now(), reason) as uow:
+            change(uow, _claimed(uow, reminder_id))
+
+    def _uow(self, now: datetime, reason: str | None = None) -> UnitOfWork:
+        return UnitOfWork(self.engine.db, SYSTEM, now, reason)
+
+
+_Change = Callable[[UnitOfWork, Reminder], Any]
+
+
+def _claimed(uow: UnitOfWork, reminder_id: int) -> Reminder:
+    reminder = uow.session.get(Reminder, reminder_id, with_for_update=True)
+    if reminder is None:
+        raise LookupError(f"reminder {reminder_id} is gone")
+    if reminder.status != ReminderStatus.SENDING:
+        raise ValueError(f"reminder {reminder_id} is {reminder.status}, not sending")
+    return reminder
+
+
+def _release(uow: UnitOfWork, reminder: Reminder) -> Reminder:
+    return outbox.release(uow, reminder)
+
+
+def _skip(reason: str) -> _Change:
+    return lambda uow, r: outbox.mark_skipped(uow, r, reason)
+
+
+def _missed(reason: str) -> _Change:
+    return lambda uow, r: outbox.mark_missed(uow, r, reason)
+
+
+def _uncertain(reason: str) -> _Change:
+    return lambda uow, r: outbox.mark_uncertain(uow, r, reason)
+
+
+def _failed(reason: str) -> _Change:
+    return lambda uow, r: mark_reminder_failed(uow, r, error=reason, retry_at=None)
+
+
+def _retry(reason: str, at: datetime) -> _Change:
+    return lambda uow, r: mark_reminder_failed(uow, r, error=reason, retry_at=at)
