@@ -1,5 +1,5 @@
 """Alembic environment: the database comes from the config built in
-``core.store.migrate`` (or ``DATABASE_URL``), the target is ``SQLModel.metadata``."""
+``core.store.migrate`` (or ``DATABASE_URL``), the target is ``core.store.models.METADATA``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
 from core.store.db import DEFAULT_URL, make_engine, normalise_url
 from core.store.migrate import context_options
+from core.store.models import METADATA
 
 config = context.config
 
@@ -30,7 +30,7 @@ def run_migrations_offline() -> None:
     """``--sql`` mode: print the SQL instead of running it."""
     context.configure(
         url=_url(),
-        target_metadata=SQLModel.metadata,
+        target_metadata=METADATA,
         literal_binds=True,
         render_as_batch=normalise_url(_url()).get_backend_name() == "sqlite",
     )

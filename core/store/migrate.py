@@ -26,10 +26,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import URL, Connection
-from sqlmodel import SQLModel
 
-import core.store.models  # noqa: F401  (registers the tables)
 from core.store.db import DEFAULT_URL, make_engine, normalise_url
+from core.store.models import METADATA
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -37,7 +36,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 def context_options(connection: Connection) -> dict[str, Any]:
     """Options shared by ``migrations/env.py`` and the models-vs-migrations check."""
     return {
-        "target_metadata": SQLModel.metadata,
+        "target_metadata": METADATA,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         "render_as_batch": connection.dialect.name == "sqlite",
         "compare_type": True,

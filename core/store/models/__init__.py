@@ -11,8 +11,8 @@
   for Confirm, settings, escalation notices).
 
 Every name is re-exported here: ``from core.store.models import Patient``.
-Importing this package declares every table (``SQLModel.metadata``), so
-Alembic and the tests see the whole schema.
+:data:`METADATA` is the schema with every table declared: what Alembic
+migrates to and the tests compare against.
 
 Schema changes are Alembic migrations (``migrations/``); a test checks that
 these models and the migrations agree.
@@ -28,6 +28,8 @@ from core.store.models.conventions import (
 )
 
 # isort: split
+
+from sqlmodel import SQLModel
 
 from core.store.models.audit import AuditHead, AuditRecord
 from core.store.models.clinical import (
@@ -69,6 +71,9 @@ from core.store.models.running import (
     PendingAction,
     Setting,
 )
+
+# Read after every module above has declared its tables.
+METADATA = SQLModel.metadata
 
 __all__ = [
     "ACCOUNT_LENGTH",
