@@ -182,24 +182,33 @@ class Understood:
         )
 
 
-def parse_adverse_event(words: Sequence[str], *, today: date, no_grade: str) -> Understood:
+def parse_adverse_event(
+    words: Sequence[str], *, today: date, no_grade: str, term_before_grade: bool = False
+) -> Understood:
     """The one reading of an adverse event, for ``/ae`` and ``/triage``.
 
-    The ``G<n>`` token (first one) is the grade, wherever it stands; the other
-    words before the first ``key=value`` are the event as typed, matched to a
-    CTCAE term; the options are ``serious=`` (repeatable), ``onset=`` (never
-    in the future) and ``related=``. ``no_grade`` is the refusal when no grade
-    is given (each command shows its own example).
+    The ``G<n>`` token (first one) is the grade. With ``term_before_grade``
+    (``/ae P01 lung infection G3 ...``) the event as typed is every word before
+    it and every word after it must be an option; otherwise (``/triage R7 ae
+    G2 headache``) the event is the other words before the first
+    ``key=value``. The event is matched to a CTCAE term; the options are
+    ``serious=`` (repeatable), ``onset=`` (never in the future) and
+    ``related=``. ``no_grade`` is the refusal when no grade is given (each
+    command shows its own example).
     """
     at = next((i for i, w in enumerate(words) if parse_grade_token(w) is not None), None)
     if at is None:
         raise RuleError(no_grade)
     grade = parse_grade_token(words[at])
     assert grade is not None
-    rest = [*words[:at], *words[at + 1 :]]
-    first_option = next((i for i, w in enumerate(rest) if "=" in w), len(rest))
-    options = parse_options(rest[first_option:], OPTION_KEYS, repeatable=frozenset({"serious"}))
-    coded = code_event(" ".join(rest[:first_option]), grade)
+    if term_before_grade:
+        term_words, option_words = list(words[:at]), list(words[at + 1 :])
+    else:
+        rest = [*words[:at], *words[at + 1 :]]
+        first_option = next((i for i, w in enumerate(rest) if "=" in w), len(rest))
+        term_words, option_words = rest[:first_option], rest[first_option:]
+    options = parse_options(option_words, OPTION_KEYS, repeatable=frozenset({"serious"}))
+    coded = code_event(" ".join(term_words), grade)
     criteria: list[Seriousness] = []
     for word in options.get("serious", ()):
         criterion = parse_seriousness(word)
@@ -232,6 +241,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         no_grade=N_(
             "Give the CTCAE grade as G1 to G5 after the term, for example: lung infection G3."
         ),
+        term_before_grade=True,
     )
     entry = understood.entry(ctx.today())
     t = ctx.t

@@ -347,6 +347,8 @@ REFUSALS = [
     ),
     ("/ae P01 皮疹 G2 onset=2026-12-22", "zh", "2026-12-22 是将来的日期"),
     ("/ae P01 rash G9", "en", "CTCAE grades run from 1 to 5; 9 is not a grade."),
+    # Words after the grade are options, never more of the term.
+    ("/ae P01 rash G2 severe", "en", '"severe" is not understood here. Write key=value'),
 ]
 
 
