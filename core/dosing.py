@@ -56,6 +56,14 @@ MP_DOSE_TOO_HIGH = N_(
     "A methylprednisolone dose of {dose} mg in one day is more than the {limit} mg accepted."
     " Check the dose and that it is in mg."
 )
+MMF_IMPLAUSIBLE = N_(
+    "Mycophenolate mofetil {total} g in one day is more than the {limit} g accepted."
+    " Check the dose and that it is in g or mg."
+)
+TACROLIMUS_IMPLAUSIBLE = N_(
+    "Tacrolimus {total} mg in one day is more than the {limit} mg accepted."
+    " Check the dose and that it is in mg."
+)
 MP_TOTAL_BELOW = N_(
     "The cumulative methylprednisolone pulse dose is {total} mg, below the protocol range"
     " of {low} to {high} mg."
@@ -427,6 +435,10 @@ ORAL_UNIT_FAMILIES: Mapping[Drug, UnitFamily] = MappingProxyType(
 OUTSIDE_MESSAGES: Mapping[Drug, str] = MappingProxyType(
     {Drug.MMF: MMF_OUTSIDE, Drug.TACROLIMUS: TACROLIMUS_OUTSIDE}
 )
+# Message ids for a daily total above the plausible limit (refused whatever the policy).
+IMPLAUSIBLE_MESSAGES: Mapping[Drug, str] = MappingProxyType(
+    {Drug.MMF: MMF_IMPLAUSIBLE, Drug.TACROLIMUS: TACROLIMUS_IMPLAUSIBLE}
+)
 
 
 def unit_family(drug: Drug) -> UnitFamily:
@@ -485,6 +497,7 @@ def check_daily_total(
     *,
     policy: RangePolicy = RangePolicy.FLAG,
     daily_range: DailyRange | None = None,
+    refused_above: Decimal | None = None,
 ) -> DailyCheck:
     """Sum one day's doses of ``drug`` and check the total against its range.
 
@@ -494,6 +507,10 @@ def check_daily_total(
     policy ``FLAG`` (default) returns a flagged check and ``REFUSE`` raises
     :class:`RuleError` naming the drug, the total and the range
     (docs/clinical-facts.md §2: "doses outside 1.0-1.5 g/day refused or flagged").
+    A total above ``refused_above`` (in the range's unit; the protocol file's
+    plausibility limit, e.g. MMF 3 g, tacrolimus 10 mg) is refused whatever
+    the policy: far beyond any dose of the protocol, it is a typo (a unit or a
+    decimal point), as :func:`mp_cumulative` refuses an implausible pulse.
     """
     limits = daily_range if daily_range is not None else DEFAULT_DAILY_RANGES[drug]
     family = unit_family(drug)
@@ -510,6 +527,10 @@ def check_daily_total(
         parsed.append(dose)
     total_mg = sum((dose.mg for dose in parsed), Decimal(0))
     total = total_mg / _MG_PER_UNIT[limits.unit]
+    if refused_above is not None and total > refused_above:
+        raise RuleError(
+            IMPLAUSIBLE_MESSAGES[drug], total=_plain(total), limit=_plain(refused_above)
+        )
     status = _status(total, limits.low, limits.high)
     check = DailyCheck(
         drug=drug,

@@ -150,6 +150,8 @@ class Medication(_Section):
     mmf_g_per_day_max: PositiveDecimal
     tacrolimus_mg_per_day_min: PositiveDecimal
     tacrolimus_mg_per_day_max: PositiveDecimal
+    mmf_g_per_day_refused_above: PositiveDecimal
+    tacrolimus_mg_per_day_refused_above: PositiveDecimal
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
@@ -157,6 +159,12 @@ class Medication(_Section):
             raise ValueError("mmf_g_per_day_min must not exceed mmf_g_per_day_max")
         if self.tacrolimus_mg_per_day_min > self.tacrolimus_mg_per_day_max:
             raise ValueError("tacrolimus_mg_per_day_min must not exceed tacrolimus_mg_per_day_max")
+        if self.mmf_g_per_day_refused_above < self.mmf_g_per_day_max:
+            raise ValueError("mmf_g_per_day_refused_above must not be below mmf_g_per_day_max")
+        if self.tacrolimus_mg_per_day_refused_above < self.tacrolimus_mg_per_day_max:
+            raise ValueError(
+                "tacrolimus_mg_per_day_refused_above must not be below tacrolimus_mg_per_day_max"
+            )
         if sorted(set(self.dose_times)) != self.dose_times:
             raise ValueError("dose_times must be increasing, without repeats")
         return self

@@ -253,6 +253,27 @@ def mp_line(t: Translator, status: MpStatus) -> str:
     )
 
 
+def _mp_day_totals(
+    ctx: Ctx, rows: list[DoseAdministration], extra: Decimal | None = None
+) -> list[Decimal]:
+    """Each pulse day's methylprednisolone total in mg, in day order, with ``extra``
+    (a dose being entered now) added to today's.
+
+    The protocol's per-day limit (``mp_pulse.max_single_dose_mg``) applies to a
+    day's total, not to one entry: two entries of 600 mg on one day are
+    1,200 mg that day. An entry with no day is a day of its own.
+    """
+    totals: dict[date | int, Decimal] = {}
+    for index, row in enumerate(rows):
+        day = _given_day(ctx, row)
+        key: date | int = day if day is not None else index
+        totals[key] = totals.get(key, Decimal(0)) + _mg(row)
+    if extra is not None:
+        today = ctx.today()
+        totals[today] = totals.get(today, Decimal(0)) + extra
+    return list(totals.values())
+
+
 def _mp_status(ctx: Ctx, doses_mg: list[Decimal]) -> MpStatus:
     pulse = ctx.services.protocol.mp_pulse
     return mp_cumulative(
@@ -273,9 +294,9 @@ async def _propose_mp(ctx: Ctx, patient: Patient, rest: list[str]) -> None:
     assert patient.id is not None
     dose = parse_dose(_amount(rest, "500mg"), UnitFamily.G_OR_MG)
     with read_session(ctx.services.engine) as session:
-        earlier = [_mg(row) for row in doses_of(session, patient.id, Drug.MP)]
+        earlier = doses_of(session, patient.id, Drug.MP)
         event = next_event(session, patient.id, EventKind.MP_PULSE)
-    status = _mp_status(ctx, [*earlier, dose.mg])
+    status = _mp_status(ctx, _mp_day_totals(ctx, earlier, extra=dose.mg))
     t = ctx.t
     lines = [
         t._(
@@ -312,7 +333,13 @@ def oral_line(ctx: Ctx, drug: Drug, doses: list[Dose]) -> str:
     with ``out_of_range = "refuse"`` a total above the range is refused.
     """
     limits = _daily_range(ctx.services.protocol, drug)
-    check = check_daily_total(drug, doses, policy=RangePolicy.FLAG, daily_range=limits)
+    m = ctx.services.protocol.medication
+    refused_above = (
+        m.mmf_g_per_day_refused_above if drug is Drug.MMF else m.tacrolimus_mg_per_day_refused_above
+    )
+    check = check_daily_total(
+        drug, doses, policy=RangePolicy.FLAG, daily_range=limits, refused_above=refused_above
+    )
     t = ctx.t
     if check.status is RangeStatus.ABOVE:
         if ctx.services.protocol.medication.out_of_range == "refuse":
@@ -394,7 +421,7 @@ def store_dose(ctx: Ctx, uow: UnitOfWork, payload: DosePayload) -> DoseStored:
     doses = doses_of(uow.session, row.patient_id, drug)
     follow_up: str | None = None
     if drug == Drug.MP:
-        follow_up = mp_line(ctx.t, _mp_status(ctx, [_mg(d) for d in doses]))
+        follow_up = mp_line(ctx.t, _mp_status(ctx, _mp_day_totals(ctx, doses)))
     elif drug in ORAL_DRUGS:
         follow_up = oral_line(ctx, drug, _today_doses(ctx, uow.session, row.patient_id, drug))
     return DoseStored(

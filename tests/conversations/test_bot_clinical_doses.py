@@ -5,6 +5,7 @@ cumulative total, oral doses, weight changes audited, the guided flow, and refus
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -135,8 +136,11 @@ async def test_mp_doses_show_the_cumulative_total_against_1500_to_3000(
     assert so_far in done.shown.splitlines()
     (dose,) = rows(world, DoseAdministration)
     assert (dose.drug, dose.amount, dose.unit, dose.weight_kg) == ("mp", "500", "mg", None)
+    # One pulse entry a day: the per-day limit applies to each day's total.
     for _ in range(2):
+        world.clock.advance(timedelta(days=1))
         await confirm(world, nurse, await world.say(nurse, "/dose P01 mp 1g"))
+    world.clock.advance(timedelta(days=1))
     within = await world.say(nurse, "/dose P01 mp 500mg")
     assert {
         "en": "Cumulative methylprednisolone: 3,000 mg, within the protocol's 1,500-3,000 mg.",
@@ -151,6 +155,42 @@ async def test_mp_doses_show_the_cumulative_total_against_1500_to_3000(
         ("1", "g"),
         ("500", "mg"),
     ]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_the_mp_day_limit_applies_to_the_days_total_not_one_entry(
+    world: World, lang: str
+) -> None:
+    world.enroll("P01")
+    nurse = await member(world, "nurse", lang)
+    world.clock.set(NOW)
+    await confirm(world, nurse, await world.say(nurse, "/dose P01 mp 600mg"))
+    before = snapshot(world.services.engine)
+    second = await world.say(nurse, "/dose P01 mp 500mg")
+    assert {
+        "en": "A methylprednisolone dose of 1100 mg in one day is more than the 1000 mg accepted.",
+        "zh": "单日甲泼尼龙剂量 1100 mg 超过可接受的 1000 mg。",
+    }[lang] in second.shown
+    assert second.buttons() == []
+    assert changed_tables(before, snapshot(world.services.engine)) == {}
+    # The next day is a day of its own.
+    world.clock.advance(timedelta(days=1))
+    third = await world.say(nurse, "/dose P01 mp 500mg")
+    await confirm(world, nurse, third)
+    assert [d.amount for d in rows(world, DoseAdministration)] == ["600", "500"]
+
+
+async def test_an_oral_day_total_beyond_plausible_is_refused_at_the_entry_that_crosses_it(
+    world: World,
+) -> None:
+    world.enroll("P01")
+    nurse = await member(world, "nurse", "en")
+    world.clock.set(NOW)
+    await confirm(world, nurse, await world.say(nurse, "/dose P01 mmf 2g"))
+    crossing = await world.say(nurse, "/dose P01 mmf 1.5g")
+    assert "Mycophenolate mofetil 3.5 g in one day is more than the 3 g accepted." in crossing.shown
+    assert crossing.buttons() == []
+    assert [d.amount for d in rows(world, DoseAdministration)] == ["2"]
 
 
 async def test_oral_doses_show_the_days_total(world: World) -> None:
@@ -251,6 +291,19 @@ REFUSALS = [
     ("/dose P01 mp 1500mg", "en", "more than the 1000 mg accepted"),
     ("/dose P01 mp 500ml", "en", "'ml' is not an accepted unit here."),
     ("/dose P01 belimumab 700mg", "en", "The belimumab dose comes from the latest weight"),
+    # Far beyond any dose of the protocol: refused as a likely typo, whatever out_of_range says.
+    (
+        "/dose P01 tacrolimus 11mg",
+        "en",
+        "Tacrolimus 11 mg in one day is more than the 10 mg accepted.",
+    ),
+    ("/dose P01 tacrolimus 11mg", "zh", "单日他克莫司 11 mg 超过可接受的 10 mg。"),
+    (
+        "/dose P01 mmf 3.5g",
+        "en",
+        "Mycophenolate mofetil 3.5 g in one day is more than the 3 g accepted.",
+    ),
+    ("/dose P01 mmf 3500mg", "zh", "单日吗替麦考酚酯 3.5 g 超过可接受的 3 g。"),
 ]
 
 
