@@ -16,6 +16,7 @@ Pure: no clock reads; the caller passes "now".
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -40,10 +41,12 @@ __all__ = [
     "grade_text",
     "hours_left",
     "is_overdue",
+    "life_threatening_unanswered",
     "match_term",
     "normalise",
     "parse_seriousness",
     "reporting_deadline",
+    "seriousness_for_grade",
     "term_by_key",
     "time_left",
 ]
@@ -392,6 +395,35 @@ def parse_seriousness(text: str) -> Seriousness:
         text=text.strip(),
         accepted=_ACCEPTED_LABEL,
     )
+
+
+def seriousness_for_grade(grade: int, criteria: Iterable[Seriousness]) -> tuple[Seriousness, ...]:
+    """The seriousness criteria of an event of ``grade``: grade 5 always adds ``death``.
+
+    Rule: CTCAE v5.0 defines "Grade 5: Death related to AE" (docs/clinical-facts.md §6:
+    "5 death"), and ICH E2A makes an event that results in death serious. So a grade 5
+    event is serious with the criterion death whatever was typed; other criteria typed
+    with it are kept. The result has no repeats, in the order of :class:`Seriousness`.
+    SOURCE: CTCAE v5.0 (grade 5 definition); ICH E2A §II.B; docs/clinical-facts.md §6.
+    """
+    chosen = set(criteria)
+    if grade == 5:
+        chosen.add(Seriousness.DEATH)
+    return tuple(c for c in Seriousness if c in chosen)
+
+
+def life_threatening_unanswered(grade: int, criteria: Iterable[Seriousness]) -> bool:
+    """True when a grade 4 event comes with no seriousness criterion: ask before storing.
+
+    Rule: CTCAE v5.0 grade 4 reads "life-threatening consequences; urgent intervention
+    indicated" (docs/clinical-facts.md §6: "4 life-threatening"), and ICH E2A makes a
+    life-threatening event serious. CTCAE's intensity and ICH E2A's "life-threatening"
+    (at risk of death at the time of the event) are not the same judgement, so the bot
+    does not decide for the investigator: an unstated criterion on a grade 4 event is
+    asked, never assumed either way.
+    SOURCE: CTCAE v5.0; ICH E2A §II.B; docs/clinical-facts.md §6.
+    """
+    return grade == 4 and not tuple(criteria)
 
 
 # --------------------------------------------------------------------------- reporting clock

@@ -10,6 +10,11 @@ commas), ``onset=`` is the onset date (today when left out; never in the
 future) and ``related=`` the relatedness (optional). Text that matches no term
 is kept verbatim and stored uncoded (docs/clinical-facts.md §6).
 
+Grade 5 is death (CTCAE v5.0): such an event is serious with the criterion
+death whatever was typed. A grade 4 event typed without ``serious=`` is first
+asked about: "Life-threatening (serious)" or "Not serious", and only the
+answer's preview has Confirm (``core.adverse_events``).
+
 On Confirm the event is stored with the instant the site became aware of it
 (the Confirm). A serious event then alerts every active coordinator at once,
 each in their own language, with the 24-hour reporting clock counted from
@@ -25,14 +30,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+
+from pydantic import TypeAdapter, ValidationError
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.staff.actions import ActionSpec, Draft, propose
+from bot.staff.actions import VALIDITY, ActionSpec, Draft, propose
 from bot.staff.clinical import by_language, patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.adverse_events import (
@@ -41,8 +48,10 @@ from core.adverse_events import (
     Seriousness,
     code_event,
     hours_left,
+    life_threatening_unanswered,
     parse_seriousness,
     reporting_deadline,
+    seriousness_for_grade,
     term_by_key,
 )
 from core.entry_syntax import (
@@ -54,7 +63,7 @@ from core.entry_syntax import (
 )
 from core.messages import N_, RuleError
 from core.store.clinical import AdverseEventEntry, record_adverse_event
-from core.store.models import AdverseEvent, StaffRole
+from core.store.models import ActionStatus, AdverseEvent, PendingAction, StaffRole
 from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -103,12 +112,23 @@ def _criteria_text(t: Translator, criteria: list[Seriousness]) -> str:
     return ", ".join(t._(CRITERION_NAMES[c]) for c in criteria)
 
 
+NOT_SERIOUS = N_("Not serious (no seriousness criterion given).")
+
+
 def coded_lines(
-    t: Translator, coded: CodedEvent, grade: int, criteria: list[Seriousness]
+    t: Translator,
+    coded: CodedEvent,
+    grade: int,
+    criteria: list[Seriousness],
+    *,
+    death_added: bool = False,
+    answered_not_life_threatening: bool = False,
 ) -> list[str]:
     """How an adverse event was understood: its CTCAE term (or uncoded), grade, seriousness.
 
-    Shared by /ae and /triage so both read the same way.
+    Shared by /ae and /triage so both read the same way. ``death_added``: grade 5
+    made the event serious with the criterion death though it was not typed, and
+    the summary says why.
     """
     lines: list[str] = []
     if coded.match is None:
@@ -136,8 +156,17 @@ def coded_lines(
     lines.append(t._("Grade {grade}: {text}", grade=grade, text=grade_words))
     if criteria:
         lines.append(t._("Serious: {criteria}.", criteria=_criteria_text(t, criteria)))
+    elif answered_not_life_threatening:
+        lines.append(t._("Not serious (answered: not life-threatening)."))
     else:
-        lines.append(t._("Not serious (no seriousness criterion given)."))
+        lines.append(t._(NOT_SERIOUS))
+    if death_added:
+        lines.append(
+            t._(
+                "Grade 5 means death: the event is serious with the criterion {criterion}.",
+                criterion=t._(CRITERION_NAMES[Seriousness.DEATH]),
+            )
+        )
     return lines
 
 
@@ -162,13 +191,17 @@ def whole_hours(value: Decimal) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Understood:
-    """An adverse event as typed: coded, graded, its criteria; onset None when not given."""
+    """An adverse event as typed: coded, graded, its criteria; onset None when not given.
+
+    ``criteria`` include death for a grade 5 event; ``death_added`` says it was not typed.
+    """
 
     coded: CodedEvent
     grade: int
     criteria: tuple[Seriousness, ...]
     onset: date | None
     related: Relatedness | None
+    death_added: bool = False
 
     def entry(self, onset: date) -> AdverseEventEntry:
         """What is stored, with ``onset`` for an onset not given."""
@@ -194,7 +227,8 @@ def parse_adverse_event(
     ``key=value``. The event is matched to a CTCAE term; the options are
     ``serious=`` (repeatable), ``onset=`` (never in the future) and
     ``related=``. ``no_grade`` is the refusal when no grade is given (each
-    command shows its own example).
+    command shows its own example). A grade 5 event is serious with the
+    criterion death whatever was typed (``core.adverse_events.seriousness_for_grade``).
     """
     at = next((i for i, w in enumerate(words) if parse_grade_token(w) is not None), None)
     if at is None:
@@ -214,10 +248,11 @@ def parse_adverse_event(
         criterion = parse_seriousness(word)
         if criterion not in criteria:
             criteria.append(criterion)
-    criteria.sort(key=list(Seriousness).index)
+    serious = seriousness_for_grade(grade, criteria)
     onset = parse_entry_date(options["onset"][0], today=today) if "onset" in options else None
     related = parse_relatedness(options["related"][0]) if "related" in options else None
-    return Understood(coded, grade, tuple(criteria), onset, related)
+    death_added = Seriousness.DEATH in serious and Seriousness.DEATH not in criteria
+    return Understood(coded, grade, serious, onset, related, death_added)
 
 
 # --- the one-message form ---------------------------------------------------------------
@@ -243,10 +278,34 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         ),
         term_before_grade=True,
     )
-    entry = understood.entry(ctx.today())
+    payload = AePayload(patient.id, patient.study_id, understood.entry(ctx.today()))
+    if life_threatening_unanswered(payload.event.grade, payload.event.serious):
+        await _ask_life_threatening(ctx, payload)
+        return
+    await propose(ctx, KIND, preview(ctx, payload, death_added=understood.death_added))
+
+
+def preview(
+    ctx: Ctx,
+    payload: AePayload,
+    *,
+    death_added: bool = False,
+    answered_not_life_threatening: bool = False,
+) -> Draft[AePayload]:
+    """The summary shown with Confirm / Cancel for ``payload``."""
+    entry = payload.event
     t = ctx.t
-    lines = [t._("Adverse event for {study_id}:", study_id=patient.study_id)]
-    lines += coded_lines(t, understood.coded, entry.grade, list(entry.serious))
+    # Coding again from the verbatim text gives the same match as when it was typed.
+    coded = code_event(entry.verbatim, entry.grade)
+    lines = [t._("Adverse event for {study_id}:", study_id=payload.study_id)]
+    lines += coded_lines(
+        t,
+        coded,
+        entry.grade,
+        list(entry.serious),
+        death_added=death_added,
+        answered_not_life_threatening=answered_not_life_threatening,
+    )
     lines.append(t._("Onset: {date}.", date=t.date(entry.onset)))
     if entry.related is not None:
         lines.append(
@@ -264,8 +323,95 @@ async def run(ctx: Ctx, args: list[str]) -> None:
                 hours=_reporting_hours(ctx),
             )
         )
-    payload = AePayload(patient.id, patient.study_id, entry)
-    await propose(ctx, KIND, Draft("\n".join(lines), payload, tuple(warnings)))
+    return Draft("\n".join(lines), payload, tuple(warnings))
+
+
+# --- grade 4: was it life-threatening? ------------------------------------------------------
+
+# The question waits in ``pending_action`` under its own kind, which no ActionSpec
+# stores: only an answer below turns it into a normal Confirm / Cancel preview.
+ASK_KIND = "ae_life_threatening"
+ASK_PREFIX = "aelt"
+LIFE_THREATENING_SERIOUS = N_("Life-threatening (serious)")
+NOT_SERIOUS_CHOICE = N_("Not serious")
+
+_PAYLOAD = TypeAdapter(AePayload)
+
+
+async def _ask_life_threatening(ctx: Ctx, payload: AePayload) -> None:
+    """A grade 4 event typed without ``serious=``: ask before Confirm is offered.
+
+    Rule: ``core.adverse_events.life_threatening_unanswered``. Nothing clinical
+    is stored; the answer leads to the normal preview.
+    """
+    t = ctx.t
+    draft = preview(ctx, payload)
+    not_serious = t._(NOT_SERIOUS)
+    lines = [line for line in draft.summary.splitlines() if line != not_serious]
+    lines.append(
+        t._(
+            "Grade 4 is life-threatening in CTCAE terms. Was this event life-threatening "
+            "(serious)? Choose one, then confirm the summary."
+        )
+    )
+    with ctx.uow() as uow:
+        action = uow.add(
+            PendingAction(
+                owner=ctx.person.key,
+                kind=ASK_KIND,
+                payload=_PAYLOAD.dump_json(payload).decode("utf-8"),
+                created_at=uow.now,
+                expires_at=uow.now + VALIDITY,
+            ),
+            "action.proposed",
+        )
+    buttons = [
+        [
+            (t._(LIFE_THREATENING_SERIOUS), f"{ASK_PREFIX}:{action.id}:yes"),
+            (t._(NOT_SERIOUS_CHOICE), f"{ASK_PREFIX}:{action.id}:no"),
+        ]
+    ]
+    await ctx.reply("\n".join(lines), buttons)
+
+
+async def answer_life_threatening(ctx: Ctx) -> None:
+    """An answer to the grade 4 question (``aelt:<id>:yes|no``): the preview with Confirm.
+
+    The question is answered once: a second press, someone else's press, or a
+    press after it expired or was cancelled changes nothing.
+    """
+    parts = (ctx.inbound.token or "").split(":")
+    payload: AePayload | None = None
+    if len(parts) == 3 and parts[1].isdigit() and parts[2] in {"yes", "no"}:
+        with ctx.uow() as uow:
+            action = uow.session.get(PendingAction, int(parts[1]))
+            if (
+                action is not None
+                and action.kind == ASK_KIND
+                and action.owner == ctx.person.key
+                and action.status == ActionStatus.OPEN
+            ):
+                if action.expires_at <= uow.now:
+                    uow.update(
+                        action, "action.expired", status=ActionStatus.EXPIRED, decided_at=uow.now
+                    )
+                else:
+                    try:
+                        payload = _PAYLOAD.validate_json(action.payload)
+                    except ValidationError:
+                        payload = None
+                    status = ActionStatus.CONFIRMED if payload else ActionStatus.EXPIRED
+                    uow.update(action, "action.answered", status=status, decided_at=uow.now)
+    if payload is None:
+        await ctx.toast(ctx.t._("This button is no longer valid."))
+        return
+    await ctx.toast()
+    await ctx.remove_options()
+    serious = parts[2] == "yes"
+    if serious:
+        event = replace(payload.event, serious=(Seriousness.LIFE_THREATENING,))
+        payload = replace(payload, event=event)
+    await propose(ctx, KIND, preview(ctx, payload, answered_not_life_threatening=not serious))
 
 
 # --- Confirm ------------------------------------------------------------------------------
@@ -435,6 +581,7 @@ COMMAND = StaffCommand(
 FEATURE = Feature(
     "adverse events",
     staff_commands=[COMMAND],
+    options=[(rf"^{ASK_PREFIX}:", answer_life_threatening)],
     actions=[
         ActionSpec(KIND, "ae", AePayload, store, after),
     ],

@@ -243,7 +243,9 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
             category=category_name(t, report),
         )
     ]
-    lines += ae_command.coded_lines(t, understood.coded, entry.grade, criteria)
+    lines += ae_command.coded_lines(
+        t, understood.coded, entry.grade, criteria, death_added=understood.death_added
+    )
     if understood.onset is not None:
         lines.append(t._("Onset: {date}.", date=t.date(entry.onset)))
     else:
