@@ -303,6 +303,11 @@ def store(ctx: Ctx, uow: UnitOfWork, payload: AePayload) -> Stored:
     return stored(event, payload.study_id, payload.event)
 
 
+def stored_name(stored: Stored) -> str:
+    """How staff name a stored event ("AE8"), for a Confirm pressed again."""
+    return f"AE{stored.ae_id}"
+
+
 def alert_text(t: Translator, stored: Stored, hours: int, now: datetime) -> str:
     """The serious-event alert in one reader's language, with its reporting clock."""
     deadline = reporting_deadline(stored.awareness_at, hours)
@@ -436,6 +441,6 @@ FEATURE = Feature(
     "adverse events",
     staff_commands=[COMMAND],
     actions=[
-        ActionSpec(KIND, "ae", AePayload, store, after),
+        ActionSpec(KIND, "ae", AePayload, store, after, stored_name),
     ],
 )
