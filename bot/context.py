@@ -68,13 +68,19 @@ class Services:
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """Who did something: their account, role (None for no role) and language."""
+    """Who did something: their account, role (None for no role) and language.
+
+    ``withdrawn`` marks a patient who has left the study: they have no role
+    (they are authorized for nothing), but they are not a stranger either, so
+    what they are told names the study team to contact, in their own language.
+    """
 
     inbound: Inbound
     role: Role | None
     lang: Lang
     patient: Patient | None = None
     staff: Staff | None = None
+    withdrawn: bool = False
 
     @property
     def key(self) -> str:
@@ -107,7 +113,11 @@ def identify(services: Services, inbound: Inbound) -> Person:
         if staff is not None and staff.active:
             lang = choose_language(staff.language, inbound.language)
             return Person(inbound, Role(staff.role.value), lang, staff=staff)
-    # A withdrawn patient or a deactivated member of staff is treated as having no role.
+        if patient is not None and patient.status == PatientStatus.WITHDRAWN:
+            # No role (authorized for nothing), but answered in their stored language.
+            lang = choose_language(patient.language, inbound.language)
+            return Person(inbound, None, lang, withdrawn=True)
+    # A deactivated member of staff is treated as having no role, like a stranger.
     return Person(inbound, None, choose_language(None, inbound.language))
 
 

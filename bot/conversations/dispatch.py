@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from bot.context import STRANGER_TEXT, Ctx, Handler, Services, make_ctx
+from bot.context import Ctx, Handler, Services, make_ctx
 from bot.conversations import flows
 from bot.conversations.events import Inbound, InboundKind, Replies
 from bot.conversations.feature import Feature
 from bot.conversations.tables import Tables
 from bot.roles import may
+from bot.views.outsider import outsider_text
 from core.messages import N_
 from core.store.audit import patient_actor
 from core.store.db import read_session
@@ -127,7 +128,8 @@ async def _guarded(ctx: Ctx, command: str, handler: Handler) -> None:
     if not may(ctx.person.role, command):
         ctx.refuse_and_log(f"/{command}")
         if ctx.person.role is None:
-            await ctx.reply(ctx.t._(STRANGER_TEXT))
+            # A stranger learns how to join; a withdrawn patient, whom to contact.
+            await ctx.reply(outsider_text(ctx))
         else:
             await ctx.reply(
                 ctx.t._(
@@ -141,7 +143,7 @@ async def _guarded(ctx: Ctx, command: str, handler: Handler) -> None:
 
 async def _unknown_command(ctx: Ctx) -> None:
     if ctx.person.role is None:
-        await ctx.reply(ctx.t._(STRANGER_TEXT))
+        await ctx.reply(outsider_text(ctx))
         return
     word = (ctx.inbound.text.split() or [""])[0][:40]
     await ctx.reply(
@@ -152,7 +154,7 @@ async def _unknown_command(ctx: Ctx) -> None:
 async def _free_text(ctx: Ctx) -> None:
     """Text that is not a command: the answer to the person's current flow step, if any."""
     if ctx.person.role is None:
-        await ctx.reply(ctx.t._(STRANGER_TEXT))
+        await ctx.reply(outsider_text(ctx))
         return
     step = flows.current(ctx.services.engine, ctx.person.key)
     if step is not None:

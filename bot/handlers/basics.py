@@ -8,6 +8,7 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.roles import commands_for
 from bot.texts import EVENT_TITLES
+from bot.views.outsider import outsider_text
 from core.messages import N_
 from core.schedule import EventKind
 from core.store.db import read_session
@@ -45,6 +46,11 @@ _NOT_SHOWN = (EventKind.ORAL_DOSE, EventKind.MP_PULSE)
 
 
 async def show_help(ctx: Ctx) -> None:
+    if ctx.person.withdrawn:
+        # Joining is all a person without a role could do; a patient who left
+        # the study is told whom to contact instead.
+        await ctx.reply(outsider_text(ctx))
+        return
     lines = [ctx.t._("What you can do:")]
     lines += [
         ctx.t._(

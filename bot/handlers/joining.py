@@ -8,11 +8,12 @@ short privacy notice, then sees their next events.
 
 from __future__ import annotations
 
-from bot.context import STRANGER_TEXT, Ctx
+from bot.context import Ctx
 from bot.conversations import flows
 from bot.conversations.feature import Feature
 from bot.handlers.basics import next_events_text
 from bot.i18n import LANGUAGES, Translator
+from bot.views.outsider import outsider_text
 from core.messages import N_
 from core.store.invites import Redemption, redeem_invite
 from core.store.models import Language, Patient, Staff
@@ -60,7 +61,7 @@ async def start(ctx: Ctx) -> None:
     args = ctx.args
     if not args:
         if ctx.person.role is None:
-            await ctx.reply(ctx.t._(STRANGER_TEXT))
+            await ctx.reply(outsider_text(ctx))
         else:
             await ctx.reply(ctx.t._("Welcome back. /help lists what you can do."))
         return
@@ -122,6 +123,8 @@ async def language_pressed(ctx: Ctx) -> None:
             flows.finish(uow, ctx.person.key)
     ctx.t = Translator(lang, ctx.services.zone)
     await ctx.toast()
+    # The choice is made: buttons left under the question would invite a second one.
+    await ctx.remove_options()
     await ctx.reply(
         ctx.t._("Language set: English.") if lang == "en" else ctx.t._("Language set: Chinese.")
     )

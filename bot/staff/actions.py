@@ -15,6 +15,7 @@ by an older version) is a stale button: nothing is stored.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,13 +24,14 @@ from functools import cached_property
 from typing import Any, Generic
 
 from pydantic import TypeAdapter, ValidationError
+from sqlmodel import Session, select
 from typing_extensions import TypeVar
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.roles import may
 from core.messages import N_, RuleError
-from core.store.models import ActionStatus, PendingAction
+from core.store.models import ActionStatus, AuditRecord, PendingAction
 from core.store.uow import UnitOfWork
 from scheduler.ports import SendOutcome
 
@@ -41,6 +43,15 @@ VALIDITY = timedelta(hours=2)
 
 CONFIRM = N_("Confirm")
 CANCEL = N_("Cancel")
+
+NOT_VALID = N_("This button is no longer valid.")
+STORED = N_("Already stored.")
+STORED_AS = N_("Already stored as {name}.")
+CANCELLED = N_("Cancelled earlier.")
+EXPIRED = N_("This button has expired.")
+
+# The audit record that keeps what a confirmed action stored, by name.
+STORED_AS_RECORD = "action.stored_as"
 
 
 # The payload type of an action; bare ``ActionSpec`` (the tables of all kinds) is any payload.
@@ -72,6 +83,9 @@ class ActionSpec(Generic[P]):
     payload_type: type[P]
     store: Callable[[Ctx, UnitOfWork, P], Any]
     after: After | None = None
+    # The name staff know the stored row by ("AE8"), from what ``store`` returned:
+    # kept in the audit trail with the action, for a Confirm pressed again.
+    stored_name: Callable[[Any], str] | None = None
 
     @cached_property
     def adapter(self) -> TypeAdapter[P]:
@@ -115,22 +129,27 @@ async def propose(ctx: Ctx, kind: str, draft: Draft[Any]) -> None:
 
 
 async def decide(ctx: Ctx) -> None:
-    """A Confirm or Cancel button (``act:<id>:ok|no``)."""
+    """A Confirm or Cancel button (``act:<id>:ok|no``).
+
+    A button that changes nothing says why as a toast: the action was stored
+    already (and as what), cancelled earlier, or expired; a button that is not
+    this person's, or not a known action, is simply no longer valid.
+    """
     parts = (ctx.inbound.token or "").split(":")
     if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in {"ok", "no"}:
-        await ctx.toast(ctx.t._("This button is no longer valid."))
+        await ctx.toast(ctx.t._(NOT_VALID))
         return
     action_id, choice = int(parts[1]), parts[2]
     result: Any = None
     spec: ActionSpec | None = None
     error: RuleError | None = None
-    stale = False
+    unusable: str | None = None
     try:
         # No network call inside the transaction: it holds SQLite's write lock.
         with ctx.uow() as uow:
             action = uow.session.get(PendingAction, action_id)
-            stale = not _usable(ctx, uow, action)
-            if stale or action is None:
+            unusable = _unusable(ctx, uow, action)
+            if unusable is not None or action is None:
                 spec = None
             else:
                 spec = _decide(ctx, uow, action, choice)
@@ -141,7 +160,7 @@ async def decide(ctx: Ctx) -> None:
                     uow.update(
                         action, "action.expired", status=ActionStatus.EXPIRED, decided_at=uow.now
                     )
-                    stale, spec = True, None
+                    unusable, spec = ctx.t._(EXPIRED), None
                 elif spec is not None:
                     result = spec.store(ctx, uow, payload)
                     uow.update(
@@ -150,6 +169,13 @@ async def decide(ctx: Ctx) -> None:
                         status=ActionStatus.CONFIRMED,
                         decided_at=uow.now,
                     )
+                    if spec.stored_name is not None:
+                        uow.audit(
+                            STORED_AS_RECORD,
+                            PendingAction.__tablename__,
+                            str(action.id),
+                            after={"stored_as": spec.stored_name(result)},
+                        )
     except RuleError as exc:
         # The data became invalid since it was typed (say, the study ID was
         # enrolled meanwhile): nothing was stored; close the action.
@@ -160,8 +186,8 @@ async def decide(ctx: Ctx) -> None:
                 uow.update(
                     action, "action.failed", status=ActionStatus.CANCELLED, decided_at=uow.now
                 )
-    if stale:
-        await ctx.toast(ctx.t._("This button is no longer valid."))
+    if unusable is not None:
+        await ctx.toast(unusable)
         return
     await ctx.toast()
     await ctx.remove_options()
@@ -194,15 +220,36 @@ def _decide(ctx: Ctx, uow: UnitOfWork, action: PendingAction, choice: str) -> Ac
     return spec
 
 
-def _usable(ctx: Ctx, uow: UnitOfWork, action: PendingAction | None) -> bool:
+def _unusable(ctx: Ctx, uow: UnitOfWork, action: PendingAction | None) -> str | None:
+    """Why this button can change nothing (a toast), or None when it can."""
     if action is None or action.owner != ctx.person.key:
-        return False
-    if action.status != ActionStatus.OPEN:
-        return False
+        return ctx.t._(NOT_VALID)
+    match action.status:
+        case ActionStatus.CONFIRMED:
+            return _stored_text(ctx, uow.session, action)
+        case ActionStatus.CANCELLED:
+            return ctx.t._(CANCELLED)
+        case ActionStatus.EXPIRED:
+            return ctx.t._(EXPIRED)
     if action.expires_at <= uow.now:
         uow.update(action, "action.expired", status=ActionStatus.EXPIRED, decided_at=uow.now)
-        return False
-    return True
+        return ctx.t._(EXPIRED)
+    return None
+
+
+def _stored_text(ctx: Ctx, session: Session, action: PendingAction) -> str:
+    """The "already stored" toast, naming what was stored when the audit trail kept it."""
+    query = (
+        select(AuditRecord.after)
+        .where(AuditRecord.entity == PendingAction.__tablename__)
+        .where(AuditRecord.entity_key == str(action.id))
+        .where(AuditRecord.action == STORED_AS_RECORD)
+    )
+    after = session.exec(query).first()
+    name = None if after is None else json.loads(after).get("stored_as")
+    if not isinstance(name, str):
+        return ctx.t._(STORED)
+    return ctx.t._(STORED_AS, name=name)
 
 
 FEATURE = Feature("confirm and cancel", options=[(r"^act:", decide)])

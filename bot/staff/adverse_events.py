@@ -449,6 +449,11 @@ def store(ctx: Ctx, uow: UnitOfWork, payload: AePayload) -> Stored:
     return stored(event, payload.study_id, payload.event)
 
 
+def stored_name(stored: Stored) -> str:
+    """How staff name a stored event ("AE8"), for a Confirm pressed again."""
+    return f"AE{stored.ae_id}"
+
+
 def alert_text(t: Translator, stored: Stored, hours: int, now: datetime) -> str:
     """The serious-event alert in one reader's language, with its reporting clock."""
     deadline = reporting_deadline(stored.awareness_at, hours)
@@ -583,6 +588,6 @@ FEATURE = Feature(
     staff_commands=[COMMAND],
     options=[(rf"^{ASK_PREFIX}:", answer_life_threatening)],
     actions=[
-        ActionSpec(KIND, "ae", AePayload, store, after),
+        ActionSpec(KIND, "ae", AePayload, store, after, stored_name),
     ],
 )

@@ -357,7 +357,7 @@ FEATURE = Feature(
     "patient reports",
     staff_commands=[REPORTS_COMMAND, TRIAGE_COMMAND],
     actions=[
-        ActionSpec(KIND_AE, TRIAGE, TriageAePayload, store_ae, after_ae),
+        ActionSpec(KIND_AE, TRIAGE, TriageAePayload, store_ae, after_ae, ae_command.stored_name),
         ActionSpec(KIND_CLOSE, TRIAGE, ClosePayload, store_close, after_close),
     ],
     pages={REPORTS: report_blocks},

@@ -53,7 +53,7 @@ from core.response import ResponseClass
 from core.schedule import EventKind, trial_today
 from core.store import status as queries
 from core.store.db import read_session
-from core.store.models import Patient
+from core.store.models import Patient, PatientStatus
 from core.store.services import patient_by_study_id
 from core.units import Unit
 
@@ -223,7 +223,13 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
     patient = _find(ctx, study_id)
     assert patient.id is not None
     with read_session(ctx.services.engine) as session:
-        events = queries.next_events(session, patient.id, ctx.now(), _NEXT_EVENTS)
+        # A patient who left the study has nothing coming: their planned events stay
+        # in the records (withdrawal keeps everything) but will not happen.
+        events = (
+            queries.next_events(session, patient.id, ctx.now(), _NEXT_EVENTS)
+            if patient.status != PatientStatus.WITHDRAWN
+            else []
+        )
         lab_rows = queries.patient_lab_rows(session, patient.id)
         sledai = queries.sledai_trend(session, patient.id)
         cd20 = queries.cd20_trend(session, patient.id)

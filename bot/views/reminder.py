@@ -120,7 +120,12 @@ def reminder_buttons(t: Translator, reminder_id: int, slot: Slot) -> Buttons:
 
 def contact_lines(t: Translator, protocol: Protocol) -> list[str]:
     """The site's contacts from the protocol file, one per line."""
-    lines = [t._("Study team contacts:")]
+    return [t._("Study team contacts:"), *contact_entries(t, protocol)]
+
+
+def contact_entries(t: Translator, protocol: Protocol) -> list[str]:
+    """Each of the site's contacts (role and phone) on a line, without a heading."""
+    lines = []
     for contact in protocol.site.contacts:
         name = t._(CONTACT_ROLES.get(contact.role, OTHER_CONTACT))
         lines.append(t._("{role}: {phone}", role=name, phone=contact.phone))

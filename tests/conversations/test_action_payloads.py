@@ -1,6 +1,6 @@
 """The typed Confirm payloads: every action's payload round-trips through the pending row's
 JSON exactly (dates, decimals with their digits), and a row whose JSON no longer reads as its
-type is a stale button: Confirm stores nothing and says the button is no longer valid."""
+type is a stale button: Confirm stores nothing and says the button has expired."""
 
 from __future__ import annotations
 
@@ -158,14 +158,14 @@ async def test_confirm_on_a_payload_that_no_longer_reads_stores_nothing(
     (patient,) = rows(world, Patient)
     await press_data(world, nurse, summary, ":ok")
     answers = await _answers(world, summary.message_id)
-    assert answers == ["This button is no longer valid."]
+    assert answers == ["This button has expired."]
     (after,) = rows(world, Patient)
     assert after.weight_kg == patient.weight_kg
     (closed,) = rows(world, PendingAction)
     assert closed.status == ActionStatus.EXPIRED
-    # Pressed again: still no longer valid, still nothing stored.
+    # Pressed again: still expired, still nothing stored.
     await press_data(world, nurse, summary, ":ok")
-    assert (await _answers(world, summary.message_id, 2))[1] == "This button is no longer valid."
+    assert (await _answers(world, summary.message_id, 2))[1] == "This button has expired."
     assert rows(world, Patient)[0].weight_kg == patient.weight_kg
 
 

@@ -413,7 +413,10 @@ async def test_confirm_pressed_twice_stores_once_and_alerts_once(world: World, l
     await press_data(world, nurse, summary, ":ok")
     await press_data(world, nurse, summary, ":ok")
     answers = await _answers(world, summary.message_id, 2)
-    assert answers[1] == {"en": "This button is no longer valid.", "zh": "此按钮已失效。"}[lang]
+    (event,) = rows(world, AdverseEvent)
+    assert answers[1] == {"en": "Already stored as AE{id}.", "zh": "已保存为 AE{id}。"}[
+        lang
+    ].format(id=event.id)
     await world.reply(nurse)
     await world.reply(nurse)
     assert len(rows(world, AdverseEvent)) == 1
@@ -432,7 +435,7 @@ async def test_an_old_confirm_after_cancel_stores_nothing(world: World, lang: st
     await press_data(world, nurse, summary, ":no")
     await press_data(world, nurse, summary, ":ok")
     answers = await _answers(world, summary.message_id, 2)
-    assert answers[1] == {"en": "This button is no longer valid.", "zh": "此按钮已失效。"}[lang]
+    assert answers[1] == {"en": "Cancelled earlier.", "zh": "此前已取消。"}[lang]
     cancelled = await world.reply(nurse)
     assert (
         cancelled.shown
@@ -452,7 +455,7 @@ async def test_an_expired_confirm_stores_nothing(world: World) -> None:
     summary = await world.say(nurse, EXAMPLE_EN)
     world.clock.advance(timedelta(hours=2, seconds=1))
     await press_data(world, nurse, summary, ":ok")
-    assert await _answers(world, summary.message_id, 1) == ["This button is no longer valid."]
+    assert await _answers(world, summary.message_id, 1) == ["This button has expired."]
     assert rows(world, AdverseEvent) == []
 
 

@@ -214,7 +214,7 @@ async def test_enroll_cancel_stores_nothing_and_late_presses_change_nothing(
     assert [a.status.value for a in rows(world, PendingAction)] == ["cancelled"]
     late = world.api.callback_answers[-1]
     assert late.data.endswith(":ok")
-    assert late.text == ("This button is no longer valid." if lang == EN else "此按钮已失效。")
+    assert late.text == ("Cancelled earlier." if lang == EN else "此前已取消。")
 
     # Confirm pressed twice in a row stores one patient once.
     again = await world.say(coord, ENROLL_EXAMPLE)
@@ -225,7 +225,9 @@ async def test_enroll_cancel_stores_nothing_and_late_presses_change_nothing(
     await settled(world, coord)
     assert len(rows(world, Patient)) == 1
     assert len(rows(world, Invite, Invite.role == InviteRole.PATIENT)) == 1
-    assert world.api.callback_answers[-1].text == late.text
+    assert world.api.callback_answers[-1].text == (
+        "Already stored." if lang == EN else "已保存过。"
+    )
 
 
 @LANGS
@@ -406,9 +408,10 @@ async def test_withdraw_cancels_every_pending_reminder_in_one_transaction(
     assert records[0].at == records[1].at and records[1].seq == records[0].seq + 1
     assert records[0].reason == "moved to another city"
 
-    # The patient is no longer a patient for the bot.
+    # The patient is no longer a patient for the bot, but is told whom to contact.
     answer = await world.say(patient_user, "/schedule")
-    assert STRANGER_MARK[EN] in answer.shown
+    assert STRANGER_MARK[EN] not in answer.shown
+    assert "You have left the study" in answer.shown and "+86-25-0000-0001" in answer.shown
 
 
 @LANGS

@@ -1,0 +1,22 @@
+"""What someone without a role is told, whatever they write.
+
+A stranger learns what the bot is and how to join, nothing more. A patient
+who has left the study is no stranger: they are told so, with the site's
+contacts from the protocol file, in the language they chose: they stay in the
+records, but the bot no longer acts for them, so it points them to people who can.
+"""
+
+from __future__ import annotations
+
+from bot.context import STRANGER_TEXT, Ctx
+from bot.views.reminder import contact_entries
+from core.messages import N_
+
+WITHDRAWN_TEXT = N_("You have left the study. If you need anything, contact the study team:")
+
+
+def outsider_text(ctx: Ctx) -> str:
+    """The answer to anything a person without a role writes (not to a button press)."""
+    if ctx.person.withdrawn:
+        return "\n".join([ctx.t._(WITHDRAWN_TEXT), *contact_entries(ctx.t, ctx.services.protocol)])
+    return ctx.t._(STRANGER_TEXT)
