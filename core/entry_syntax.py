@@ -44,28 +44,42 @@ _GRADE = re.compile(r"(?:g|grade)([0-9]{1,2})|([0-9]{1,2})级")
 _DATE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
 _MONTH_DAY = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})")
 
-# The full-width forms of ASCII (U+FF01-U+FF5E: "Ｐ０１", "Ｇ３", "＝", "：",
-# "，") read as ASCII, and the ideographic space as a space. Only these:
-# NFKC over the whole text would also rewrite CJK compatibility ideographs
-# and circled digits in what a person wrote.
+# The full-width forms of ASCII (U+FF01-U+FF5E: "Ｐ０１", "Ｇ３", "＝", "／")
+# read as ASCII, and the ideographic space as a space. Only these: NFKC over
+# the whole text would also rewrite CJK compatibility ideographs and circled
+# digits in what a person wrote.
 _FULL_WIDTH = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFF01, 0xFF5F)}
 _FULL_WIDTH[0x3000] = " "
 _FULL_WIDTH_COMMA = "\uff0c"
+_FULL_WIDTH_COLON = "\uff1a"
+_PROSE_MARKS = {_FULL_WIDTH_COMMA, _FULL_WIDTH_COLON}
+_SEPARATOR = "\x00"  # never typed: marks where a full-width comma separates fields
+
+
+def _is_prose(before: str, after: str) -> bool:
+    # Between two characters that are not ASCII (Chinese text: "电话随访，已好转"),
+    # a comma or colon is the writer's punctuation, kept as typed.
+    return bool(before) and bool(after) and not before.isascii() and not after.isascii()
 
 
 def _fold_word(word: str) -> list[str]:
-    # A full-width comma separates fields ("p01，61.5kg"), except inside a
+    folded = "".join(char if char in _PROSE_MARKS else char.translate(_FULL_WIDTH) for char in word)
+    chars: list[str] = []
+    for i, char in enumerate(folded):
+        if char in _PROSE_MARKS and not _is_prose(folded[i - 1 : i], folded[i + 1 : i + 2]):
+            char = _SEPARATOR if char == _FULL_WIDTH_COMMA else ":"
+        chars.append(char)
+    # A separating comma splits fields ("p01，61.5kg"), except inside a
     # key=value when what follows is no new key: there it lists values, as
-    # the ASCII comma does ("serious=住院，死亡").
+    # the ASCII comma does ("serious=hospitalization，death").
     words: list[str] = []
-    for piece in word.split(_FULL_WIDTH_COMMA):
-        folded = piece.translate(_FULL_WIDTH)
-        if not folded.strip():
+    for piece in "".join(chars).split(_SEPARATOR):
+        if not piece.strip():
             continue
-        if words and "=" in words[-1] and "=" not in folded:
-            words[-1] = f"{words[-1]},{folded}"
+        if words and "=" in words[-1] and "=" not in piece:
+            words[-1] = f"{words[-1]},{piece}"
         else:
-            words.append(folded)
+            words.append(piece)
     return [w for part in words for w in part.split()]
 
 
@@ -73,11 +87,15 @@ def fold_command_words(words: Sequence[str]) -> list[str]:
     """The words of a command as ASCII command syntax, whatever keyboard typed them.
 
     Rule: full-width letters, digits and punctuation (``Ｐ０１``, ``Ｇ３``, ``＝``,
-    ``：``) read as their ASCII forms and the ideographic space as a space; a
+    ``／``) read as their ASCII forms and the ideographic space as a space. A
     full-width comma ``，`` between fields separates them like a space
     (``/weight p01，61.5kg``), and inside a ``key=value`` followed by no new
-    key it is the ASCII comma that lists values (``serious=住院，死亡``).
-    Chinese characters are kept as typed (CTCAE terms, reasons). Applied once,
+    key it is the ASCII comma that lists values (``serious=hospitalization，
+    death``); a full-width colon ``：`` between fields reads as ``:``. Between
+    two Chinese (non-ASCII) characters ``，`` and ``：`` are the writer's
+    punctuation and kept as typed (a note "电话随访，已好转"; ``serious=住院，危及生命``
+    still lists two values, as :func:`parse_options` reads ``，`` as a comma).
+    Chinese characters are kept as typed (CTCAE terms, reasons, notes). Applied once,
     by the conversation layer, to the words of every command and typed answer.
     SOURCE: our choice (Chinese keyboards type full-width forms; docs/DESIGN.md
     asks for every example to work as written in either language's chat).

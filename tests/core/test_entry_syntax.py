@@ -177,7 +177,11 @@ def test_any_week_up_to_the_last_round_trips(week: int, last: int) -> None:
         ),
         (["p01，61.5kg"], ["p01", "61.5kg"]),
         (["P01，w24，protein＝0.25g/24h"], ["P01", "w24", "protein=0.25g/24h"]),
-        (["serious＝住院，死亡"], ["serious=住院,死亡"]),
+        (["serious＝hospitalization，death"], ["serious=hospitalization,death"]),
+        (["serious＝住院，死亡"], ["serious=住院，死亡"]),  # parse_options lists both
+        (["R3", "关闭", "电话随访，已好转"], ["R3", "关闭", "电话随访，已好转"]),
+        (["备注：已好转", "P01：G3"], ["备注：已好转", "P01:G3"]),
+        (["肺部感染，G3"], ["肺部感染", "G3"]),
         (["serious=住院，onset＝2026-12-01"], ["serious=住院", "onset=2026-12-01"]),
         (["P01\u3000infusion"], ["P01", "infusion"]),
         (["ｔｉｍｅ：08"], ["time:08"]),
@@ -192,6 +196,15 @@ def test_full_width_forms_read_as_ascii(words: list[str], folded: list[str]) -> 
 def test_chinese_characters_and_other_compatibility_forms_are_kept() -> None:
     # CJK compatibility ideographs and circled digits are not full-width ASCII.
     assert fold_command_words(["\uf900", "①", "肺部感染"]) == ["\uf900", "①", "肺部感染"]
+
+
+def test_a_full_width_comma_lists_values_for_parse_options() -> None:
+    found = parse_options(
+        fold_command_words(["serious＝住院，死亡"]),
+        {"serious": "serious"},
+        repeatable=frozenset({"serious"}),
+    )
+    assert found == {"serious": ("住院", "死亡")}
 
 
 def test_a_typed_answer_is_folded_like_command_words() -> None:
