@@ -29,6 +29,7 @@ from bot.conversations.events import (
 )
 from bot.i18n import Lang, Translator, choose_language
 from bot.roles import Role
+from core.entry_syntax import fold_command_words
 from core.messages import N_
 from core.protocol import Protocol
 from core.schedule import trial_today
@@ -137,8 +138,13 @@ class Ctx:
 
     @property
     def args(self) -> list[str]:
-        """The words after a command."""
-        return list(self.inbound.args)
+        """The words after a command, as ASCII command syntax.
+
+        Folded here, once for every command and channel
+        (:func:`core.entry_syntax.fold_command_words`): ``Ｐ０１`` is ``P01``,
+        ``＝`` is ``=``, a ``，`` between fields separates them.
+        """
+        return fold_command_words(self.inbound.args)
 
     @property
     def router(self) -> Router:

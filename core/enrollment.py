@@ -66,26 +66,6 @@ def check_study_id(text: str) -> str:
     return study_id
 
 
-def parse_date(text: str) -> date:
-    """A calendar date typed as ``YYYY-MM-DD`` (the form the command examples use).
-
-    Refuses anything else, naming the expected form. Source: the command examples
-    (``2026-12-01``).
-    """
-    word = _word(text)
-    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", word) is None:
-        raise RuleError(
-            N_("{text} is not a date: write it as YYYY-MM-DD, for example 2026-12-01."),
-            text=text,
-        )
-    try:
-        return date.fromisoformat(word)
-    except ValueError:
-        raise RuleError(
-            N_("{text} is not a date in the calendar: write it as YYYY-MM-DD."), text=text
-        ) from None
-
-
 @dataclass(frozen=True, slots=True)
 class Day0Limits:
     """How far from today a day 0 may lie before it is refused as a likely typo."""

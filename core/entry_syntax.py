@@ -12,7 +12,8 @@ says what was expected.
 
 Pure: "today" is passed in by the caller (the trial time zone's date).
 Full-width characters from Chinese keyboards ("ｗ２４", "＝") are folded
-with NFKC first.
+with NFKC first; :func:`fold_command_words` does it once for every command
+before any handler reads the words.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from core.messages import N_, RuleError
 
 __all__ = [
     "Relatedness",
+    "fold_command_text",
+    "fold_command_words",
+    "parse_date",
     "parse_entry_date",
     "parse_grade_token",
     "parse_options",
@@ -38,6 +42,70 @@ __all__ = [
 _WEEK = re.compile(r"(?:w|wk|week|第)?([0-9]{1,3})(?:周)?")
 _GRADE = re.compile(r"(?:g|grade)([0-9]{1,2})|([0-9]{1,2})级")
 _DATE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
+_MONTH_DAY = re.compile(r"([0-9]{1,2})[-/.]([0-9]{1,2})")
+
+# The full-width forms of ASCII (U+FF01-U+FF5E: "Ｐ０１", "Ｇ３", "＝", "／")
+# read as ASCII, and the ideographic space as a space. Only these: NFKC over
+# the whole text would also rewrite CJK compatibility ideographs and circled
+# digits in what a person wrote.
+_FULL_WIDTH = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFF01, 0xFF5F)}
+_FULL_WIDTH[0x3000] = " "
+_FULL_WIDTH_COMMA = "\uff0c"
+_FULL_WIDTH_COLON = "\uff1a"
+_PROSE_MARKS = {_FULL_WIDTH_COMMA, _FULL_WIDTH_COLON}
+_SEPARATOR = "\x00"  # never typed: marks where a full-width comma separates fields
+
+
+def _is_prose(before: str, after: str) -> bool:
+    # Between two characters that are not ASCII (Chinese text: "电话随访，已好转"),
+    # a comma or colon is the writer's punctuation, kept as typed.
+    return bool(before) and bool(after) and not before.isascii() and not after.isascii()
+
+
+def _fold_word(word: str) -> list[str]:
+    folded = "".join(char if char in _PROSE_MARKS else char.translate(_FULL_WIDTH) for char in word)
+    chars: list[str] = []
+    for i, char in enumerate(folded):
+        if char in _PROSE_MARKS and not _is_prose(folded[i - 1 : i], folded[i + 1 : i + 2]):
+            char = _SEPARATOR if char == _FULL_WIDTH_COMMA else ":"
+        chars.append(char)
+    # A separating comma splits fields ("p01，61.5kg"), except inside a
+    # key=value when what follows is no new key: there it lists values, as
+    # the ASCII comma does ("serious=hospitalization，death").
+    words: list[str] = []
+    for piece in "".join(chars).split(_SEPARATOR):
+        if not piece.strip():
+            continue
+        if words and "=" in words[-1] and "=" not in piece:
+            words[-1] = f"{words[-1]},{piece}"
+        else:
+            words.append(piece)
+    return [w for part in words for w in part.split()]
+
+
+def fold_command_words(words: Sequence[str]) -> list[str]:
+    """The words of a command as ASCII command syntax, whatever keyboard typed them.
+
+    Rule: full-width letters, digits and punctuation (``Ｐ０１``, ``Ｇ３``, ``＝``,
+    ``／``) read as their ASCII forms and the ideographic space as a space. A
+    full-width comma ``，`` between fields separates them like a space
+    (``/weight p01，61.5kg``), and inside a ``key=value`` followed by no new
+    key it is the ASCII comma that lists values (``serious=hospitalization，
+    death``); a full-width colon ``：`` between fields reads as ``:``. Between
+    two Chinese (non-ASCII) characters ``，`` and ``：`` are the writer's
+    punctuation and kept as typed (a note "电话随访，已好转"; ``serious=住院，危及生命``
+    still lists two values, as :func:`parse_options` reads ``，`` as a comma).
+    Chinese characters are kept as typed (CTCAE terms, reasons, notes). Applied once,
+    by the conversation layer, to the words of every command and typed answer.
+    SOURCE: our choice (Chinese keyboards type full-width forms; docs/DESIGN.md
+    asks for every example to work as written in either language's chat).
+    """
+    return [folded for word in words for folded in _fold_word(word)]
+
+
+def fold_command_text(text: str) -> str:
+    """:func:`fold_command_words` over a typed answer, its words joined by one space."""
+    return " ".join(fold_command_words(text.split()))
 
 
 def _fold(text: str) -> str:
@@ -71,27 +139,70 @@ def parse_week(text: str, *, last_week: int) -> int:
     return week
 
 
-def parse_entry_date(text: str, *, today: date) -> date:
-    """Read a calendar date typed as ``YYYY-MM-DD`` (``2026/12/20`` and ``2026.12.20`` too).
+def _nearest(month: int, day: int, today: date) -> date | None:
+    candidates = []
+    for year in (today.year - 1, today.year, today.year + 1):
+        try:
+            candidates.append(date(year, month, day))
+        except ValueError:
+            continue
+    if not candidates:
+        return None
+    # Closest to today; at equal distance the past one (False sorts first).
+    return min(candidates, key=lambda c: (abs((c - today).days), c > today))
 
-    Rule: a date staff record (onset, collection, assessment) has already
-    happened, so a date after ``today`` (the trial time zone's date) is
-    refused; so is a date that does not exist (2026-02-30).
-    SOURCE: the staff command syntax (``onset=2026-12-20``, ``date=...``); refusing
-    the future is our choice.
+
+def parse_date(text: str, *, today: date) -> date:
+    """Read a calendar date, the one way every command reads dates.
+
+    Accepted: ``2026-12-01``, ``2026/12/1``, ``2026.12.1`` (year, month, day;
+    one or two digits for month and day), and ``12-01`` / ``12/1`` / ``12.1``
+    (month and day) meaning the nearest such date: of that month and day in
+    last year, this year and next year (``today`` is the trial time zone's
+    date), the one fewest days from today, and at equal distance the earlier
+    one. A month/day that exists in none of those years (02-29 away from a
+    leap year) is refused like a date that does not exist. Anything else is
+    refused with the same sentence everywhere, naming the form to write.
+    Whether the date may lie in the future is the caller's rule
+    (:func:`parse_entry_date`, :func:`core.enrollment.check_day0`).
+    SOURCE: the command examples (``2026-12-01``); the other forms and
+    "nearest" are our choice, listed in README's choices table.
     """
     folded = _fold(text)
-    match = _DATE.fullmatch(folded)
-    if match is None:
+    full = _DATE.fullmatch(folded)
+    short = _MONTH_DAY.fullmatch(folded)
+    if full is None and short is None:
         raise RuleError(
             N_('"{text}" is not a date. Write it as YYYY-MM-DD, for example {example}.'),
             text=text,
             example=today.isoformat(),
         )
-    try:
-        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        raise RuleError(N_("{text} is not a date that exists."), text=text) from None
+    found: date | None
+    if full is not None:
+        try:
+            found = date(int(full.group(1)), int(full.group(2)), int(full.group(3)))
+        except ValueError:
+            found = None
+    else:
+        assert short is not None
+        found = _nearest(int(short.group(1)), int(short.group(2)), today)
+    if found is None:
+        raise RuleError(
+            N_("{text} is not a date in the calendar: write it as YYYY-MM-DD."), text=text
+        )
+    return found
+
+
+def parse_entry_date(text: str, *, today: date) -> date:
+    """Read a date that has already happened: :func:`parse_date`, up to ``today``.
+
+    Rule: a date staff record (onset, collection, assessment) has already
+    happened, so a date after ``today`` (the trial time zone's date) is
+    refused.
+    SOURCE: the staff command syntax (``onset=2026-12-20``, ``date=...``); refusing
+    the future is our choice.
+    """
+    day = parse_date(text, today=today)
     if day > today:
         raise RuleError(
             N_("{date} is in the future; enter a date up to today ({today})."),

@@ -38,12 +38,12 @@ from core.enrollment import (
     check_day0,
     check_study_id,
     parse_arm,
-    parse_date,
     parse_language,
     parse_sex,
     parse_weight,
     parse_yes_no,
 )
+from core.entry_syntax import parse_date
 from core.messages import RuleError
 from core.protocol import Protocol
 from core.schedule import trial_today, trial_zone
@@ -91,7 +91,7 @@ def read_cohort(
                 newcomer = Newcomer(
                     study_id=study_id,
                     arm=parse_arm(values["arm"], list(protocol.arms)),
-                    day0=check_day0(parse_date(values["day0"]), today),
+                    day0=check_day0(parse_date(values["day0"], today=today), today),
                     sex=parse_sex(values["sex"]),
                     weight_kg=str(parse_weight(values["weight_kg"])),
                     language=parse_language(values["language"]),

@@ -17,6 +17,7 @@ from bot.context import Buttons, Ctx, Handler
 from bot.conversations import flows
 from bot.conversations.feature import Feature
 from bot.roles import may
+from core.entry_syntax import fold_command_text
 from core.messages import RuleError
 from core.store.db import read_session
 from core.store.models import Patient, PatientStatus
@@ -169,6 +170,8 @@ async def typed_answer(ctx: Ctx, text: str) -> None:
         return
     answers = step.data.get("answers", [])
     question = commands[step.step].fields[len(answers)]
+    # Typed answers become words of the command: read as the command's words are.
+    text = fold_command_text(text)
     if question.choices is not None:
         # A typed answer is fine when it is one of the buttons (a study ID, say).
         values = {value.casefold(): value for _, value in question.choices(ctx)}

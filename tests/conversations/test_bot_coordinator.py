@@ -261,7 +261,7 @@ ENROLL_REFUSALS = [
     ("P02 belimumab_mt 2026-12-01 X 62kg zh", "F or M", "F 或 M"),
     ("P02 belimumab_mt 2026-12-01 F 62kg fr", "zh (中文) or en", "zh（中文）或 en"),
     ("P02 belimumab_mt 2026-12-01 F 62kg", "six words", "六项"),
-    ("P02 belimumab_mt 2026/12/01 F 62kg zh", "YYYY-MM-DD", "YYYY-MM-DD"),
+    ("P02 belimumab_mt 01.12.2026 F 62kg zh", "YYYY-MM-DD", "YYYY-MM-DD"),
 ]
 
 

@@ -10,6 +10,9 @@ from hypothesis import strategies as st
 
 from core.entry_syntax import (
     Relatedness,
+    fold_command_text,
+    fold_command_words,
+    parse_date,
     parse_entry_date,
     parse_grade_token,
     parse_options,
@@ -163,3 +166,109 @@ def test_any_week_up_to_the_last_round_trips(week: int, last: int) -> None:
     else:
         with pytest.raises(RuleError):
             parse_week(f"w{week}", last_week=last)
+
+
+@pytest.mark.parametrize(
+    ("words", "folded"),
+    [
+        (
+            ["Ｐ０１", "肺部感染", "Ｇ３", "serious＝hospitalization"],
+            ["P01", "肺部感染", "G3", "serious=hospitalization"],
+        ),
+        (["p01，61.5kg"], ["p01", "61.5kg"]),
+        (["P01，w24，protein＝0.25g/24h"], ["P01", "w24", "protein=0.25g/24h"]),
+        (["serious＝hospitalization，death"], ["serious=hospitalization,death"]),
+        (["serious＝住院，死亡"], ["serious=住院，死亡"]),  # parse_options lists both
+        (["R3", "关闭", "电话随访，已好转"], ["R3", "关闭", "电话随访，已好转"]),
+        (["备注：已好转", "P01：G3"], ["备注：已好转", "P01:G3"]),
+        (["肺部感染，G3"], ["肺部感染", "G3"]),
+        (["serious=住院，onset＝2026-12-01"], ["serious=住院", "onset=2026-12-01"]),
+        (["P01\u3000infusion"], ["P01", "infusion"]),
+        (["ｔｉｍｅ：08"], ["time:08"]),
+        (["P01，"], ["P01"]),
+        (["ＡＢＣ", "腹泻", "恶心"], ["ABC", "腹泻", "恶心"]),
+    ],
+)
+def test_full_width_forms_read_as_ascii(words: list[str], folded: list[str]) -> None:
+    assert fold_command_words(words) == folded
+
+
+def test_chinese_characters_and_other_compatibility_forms_are_kept() -> None:
+    # CJK compatibility ideographs and circled digits are not full-width ASCII.
+    assert fold_command_words(["\uf900", "①", "肺部感染"]) == ["\uf900", "①", "肺部感染"]
+
+
+def test_a_full_width_comma_lists_values_for_parse_options() -> None:
+    found = parse_options(
+        fold_command_words(["serious＝住院，死亡"]),
+        {"serious": "serious"},
+        repeatable=frozenset({"serious"}),
+    )
+    assert found == {"serious": ("住院", "死亡")}
+
+
+def test_a_typed_answer_is_folded_like_command_words() -> None:
+    assert fold_command_text(" ２０２６／１２／１８ ") == "2026/12/18"
+    assert fold_command_text("P01，G3") == "P01 G3"
+
+
+@given(st.lists(st.text(min_size=1, max_size=12), max_size=6))
+def test_folding_twice_changes_nothing(words: list[str]) -> None:
+    once = fold_command_words(words)
+    assert fold_command_words(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2026-12-01", date(2026, 12, 1)),
+        ("2026/12/1", date(2026, 12, 1)),
+        ("2026.12.1", date(2026, 12, 1)),
+        ("2027-01-03", date(2027, 1, 3)),  # the future too: the caller's rule
+        ("12-01", date(2026, 12, 1)),
+        ("12/1", date(2026, 12, 1)),
+        ("1/3", date(2027, 1, 3)),  # 13 days ahead is nearer than 352 days back
+        ("6/1", date(2027, 6, 1)),  # 162 days ahead is nearer than 203 days back
+        ("11/1", date(2026, 11, 1)),
+        ("12.21", TODAY),
+    ],
+)
+def test_every_command_reads_the_same_dates(text: str, day: date) -> None:
+    assert parse_date(text, today=TODAY) == day
+
+
+def test_a_month_and_day_mean_the_nearest_such_date_ties_to_the_past() -> None:
+    today = date(2027, 12, 1)  # 2027-06-01 and 2028-06-01 (a leap year between): 183 days
+    assert (today - date(2027, 6, 1)).days == (date(2028, 6, 1) - today).days == 183
+    assert parse_date("6/1", today=today) == date(2027, 6, 1)
+    assert parse_date("6/2", today=today) == date(2027, 6, 2)
+    assert parse_date("5/31", today=today) == date(2028, 5, 31)
+    assert parse_date("12-31", today=today) == date(2027, 12, 31)
+
+
+def test_february_29_far_from_a_leap_year_is_not_in_the_calendar() -> None:
+    with pytest.raises(RuleError, match="not a date in the calendar"):
+        parse_date("2/29", today=date(2026, 12, 21))
+    assert parse_date("2/29", today=date(2027, 12, 21)) == date(2028, 2, 29)
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "13/01", "2026-13-01"])
+def test_dates_that_do_not_exist_get_one_refusal(text: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_date(text, today=TODAY)
+    assert caught.value.msgid == "{text} is not a date in the calendar: write it as YYYY-MM-DD."
+
+
+@pytest.mark.parametrize("text", ["20261220", "Dec 20", "1.12.2026", "12", ""])
+def test_unreadable_dates_get_one_refusal(text: str) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_date(text, today=TODAY)
+    assert caught.value.msgid == (
+        '"{text}" is not a date. Write it as YYYY-MM-DD, for example {example}.'
+    )
+
+
+def test_a_short_date_ahead_of_today_is_refused_where_dates_must_have_happened() -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_entry_date("12/22", today=TODAY)
+    assert caught.value.params == {"date": "2026-12-22", "today": "2026-12-21"}

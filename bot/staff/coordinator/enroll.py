@@ -24,12 +24,12 @@ from core.enrollment import (
     check_day0,
     check_study_id,
     parse_arm,
-    parse_date,
     parse_language,
     parse_sex,
     parse_weight,
     parse_yes_no,
 )
+from core.entry_syntax import parse_date
 from core.messages import N_, RuleError
 from core.schedule import Enrollment, EventKind, plan, trial_today
 from core.store.coordination import event_rows
@@ -98,7 +98,7 @@ def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
         )
     study_id = check_study_id(words[0])
     arm = parse_arm(words[1], list(ctx.services.protocol.arms))
-    day0 = check_day0(parse_date(words[2]), ctx.today())
+    day0 = check_day0(parse_date(words[2], today=ctx.today()), ctx.today())
     sex = parse_sex(words[3])
     weight = parse_weight(words[4])
     language = parse_language(words[5])

@@ -18,7 +18,8 @@ from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.staff.coordinator.shared import active_patient, event_title
-from core.enrollment import check_study_id, parse_date
+from core.enrollment import check_study_id
+from core.entry_syntax import parse_date
 from core.messages import N_, RuleError
 from core.rescheduling import (
     EventChoice,
@@ -54,7 +55,7 @@ class RescheduleRequest:
     reason: str | None
 
 
-def parse_reschedule(args: Sequence[str]) -> RescheduleRequest:
+def parse_reschedule(args: Sequence[str], today: date) -> RescheduleRequest:
     words, reason = _split_option(args, _REASON_PREFIXES)
     if len(words) != 4:
         raise RuleError(
@@ -67,7 +68,7 @@ def parse_reschedule(args: Sequence[str]) -> RescheduleRequest:
         check_study_id(words[0]),
         parse_event_choice(words[1]),
         parse_event_number(words[2]),
-        parse_date(words[3]),
+        parse_date(words[3], today=today),
         reason,
     )
 
@@ -98,7 +99,7 @@ def _when(t: Translator, event: PlannedEvent) -> str:
 
 
 async def run_reschedule(ctx: Ctx, args: list[str]) -> None:
-    request = parse_reschedule(args)
+    request = parse_reschedule(args, ctx.today())
     with read_session(ctx.services.engine) as session:
         patient, move, deviation = _planned_move(
             session, request, ctx.today(), ctx.services.zone.key
