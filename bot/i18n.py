@@ -89,13 +89,17 @@ class Translator:
         """A rule's refusal in this reader's language.
 
         Some placeholders hold names that are sentences of their own (the
-        analyte "Serum creatinine"); those are translated too.
+        analyte "Serum creatinine"); those are translated too. A placeholder
+        holding a date is written the reader's way ("Fri, Dec 18, 2026").
         """
-        params = {
-            key: self._(value) if key in _NAME_PARAMS and isinstance(value, str) else value
-            for key, value in error.params.items()
-        }
-        return self._(error.msgid, **params)
+        return self._(error.msgid, **{k: self._param(k, v) for k, v in error.params.items()})
+
+    def _param(self, key: str, value: object) -> object:
+        if key in _NAME_PARAMS and isinstance(value, str):
+            return self._(value)
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return self.date(value)
+        return value
 
     @property
     def babel_locale(self) -> str:

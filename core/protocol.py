@@ -16,6 +16,7 @@ import tomllib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -76,6 +77,7 @@ class Belimumab(_Section):
     through_week: Week
     window_days_before: Days
     window_days_after: Days
+    min_days_between_infusions: Annotated[int, Field(ge=1, le=28)]
     time: time
     vial_sizes_mg: list[PositiveInt] = Field(min_length=1)
     concentration_mg_per_ml: PositiveDecimal
@@ -86,6 +88,10 @@ class Belimumab(_Section):
             raise ValueError("initial_weeks must be increasing, without repeats")
         if self.initial_weeks[-1] > self.through_week:
             raise ValueError("initial_weeks must not go past through_week")
+        # The plan itself must keep the spacing that /reschedule enforces.
+        gaps = (7 * (b - a) for a, b in pairwise(self.weeks()))
+        if any(gap < self.min_days_between_infusions for gap in gaps):
+            raise ValueError("the infusion weeks must be at least min_days_between_infusions apart")
         return self
 
     def dose_plan(self, weight_kg: Decimal) -> BelimumabPlan:

@@ -17,6 +17,17 @@ pending reminders are recomputed at once."
 - The window is the named event's (:meth:`PlannedEvent.in_window`, target
   date +/- the protocol's window days, bounds included); a date outside it
   needs a reason, recorded as a protocol deviation.
+- Belimumab infusions keep their order and at least
+  ``belimumab.min_days_between_infusions`` days (7 in the bundled protocol)
+  between them: a move that would put infusion N on or before infusion N-1,
+  on or after infusion N+1, or closer than that to either is refused, naming
+  the neighbour and its date. docs/clinical-facts.md §2 gives the infusion
+  weeks and their +/- 3-day windows but no minimum interval between two
+  infusions; the 7 days are a protocol choice (the protocol file, the
+  README's choices table), so that two windows stretched towards each other
+  can never put two 10 mg/kg doses in the same week. Other events have no
+  such rule: a renal assessment moves within its own window and carries its
+  visit with it, and its order against other assessments is not checked.
 
 Pure: the caller passes today's date in the trial time zone and the events.
 """
@@ -26,7 +37,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -142,15 +153,18 @@ def plan_move(
     *,
     today: date,
     timezone: str,
+    min_days_between_infusions: int,
     done: Collection[str] = frozenset(),
 ) -> Reschedule:
     """Move the chosen event (and, for an assessment, its visit) to ``new_date``.
 
     Refuses (RuleError): an event number the plan does not have; a date
     before ``today`` (the trial zone's date); the date it is already booked
-    for; an event already done (its key is in ``done``). The window is not
-    checked here: :func:`check_reason` does that with the reason. Source:
-    the module docstring.
+    for; an event already done (its key is in ``done``); an infusion moved
+    out of order or closer than ``min_days_between_infusions`` to the
+    infusion before or after it (:func:`check_infusion_spacing`). The window
+    is not checked here: :func:`check_reason` does that with the reason.
+    Source: the module docstring.
     """
     kind = choice.kind
     anchor = next((e for e in events if e.kind == kind and e.number == number), None)
@@ -187,12 +201,49 @@ def plan_move(
             number=number,
             day=new_date.isoformat(),
         )
+    if kind == EventKind.BELIMUMAB_INFUSION:
+        check_infusion_spacing(events, anchor, new_date, min_days_between_infusions)
     shift = new_date - anchor.scheduled_date
     moves = [Move(anchor, move_event(anchor, new_date, timezone))]
     if kind == EventKind.RENAL_ASSESSMENT:
         for event in _moving_with(events, anchor, done):
             moves.append(Move(event, move_event(event, event.scheduled_date + shift, timezone)))
     return Reschedule(tuple(moves), new_date)
+
+
+def check_infusion_spacing(
+    events: Iterable[PlannedEvent], infusion: PlannedEvent, new_date: date, min_days: int
+) -> None:
+    """Refuse moving ``infusion`` to ``new_date`` if it breaks the infusions' order or spacing.
+
+    Belimumab infusions keep their order and at least ``min_days`` days
+    between them (a protocol choice, ``belimumab.min_days_between_infusions``;
+    see the module docstring). Only the neighbours by number count: infusion
+    N-1 must stay ``min_days`` or more before the new date, infusion N+1 as
+    much after it. A neighbour already done counts at the date it was booked
+    for, since that is when it was given.
+    """
+    infusions = {e.number: e for e in events if e.kind == EventKind.BELIMUMAB_INFUSION}
+    gap = timedelta(days=min_days)
+    before = infusions.get(infusion.number - 1)
+    after = infusions.get(infusion.number + 1)
+    if before is not None and new_date < before.scheduled_date + gap:
+        neighbour = before
+    elif after is not None and new_date > after.scheduled_date - gap:
+        neighbour = after
+    else:
+        return
+    raise RuleError(
+        N_(
+            "Infusion {number} cannot move to {day}: infusion {other} is on {other_day}, "
+            "and infusions must stay in order, at least {min_days} days apart."
+        ),
+        number=infusion.number,
+        day=new_date,
+        other=neighbour.number,
+        other_day=neighbour.scheduled_date,
+        min_days=min_days,
+    )
 
 
 def _moving_with(

@@ -610,10 +610,11 @@ async def test_moving_an_assessment_back_reuses_the_cancelled_reminders(world: W
 
 
 async def test_new_reminders_already_past_are_missed_not_sent_late(world: World) -> None:
-    world.enroll("P01", day0=INFUSION_DAY0)
+    # Day 0 on 11 Nov: infusion 2 (9 Dec) stays 7 or more days after today (30 Nov).
+    world.enroll("P01", day0=date(2026, 11, 11))
     coord = await coordinator(world, EN)
     patient = world.patient("P01")
-    # Infusion 1 (week 2, 18 Nov) was missed; it is booked again for today.
+    # Infusion 1 (week 2, 25 Nov) was missed; it is booked again for today.
     today = START.astimezone(SHANGHAI).date()
     summary = await world.say(coord, f"/reschedule P01 infusion 1 {today} reason=missed visit")
     await confirm(world, coord, summary)
@@ -682,6 +683,69 @@ async def test_reschedule_refusals(world: World, lang: str) -> None:
             answer = await world.say(coord, command)
         assert (english if lang == EN else chinese) in answer.shown, (command, answer.shown)
         assert "/reschedule P01" in answer.shown  # the usage
+
+
+@LANGS
+async def test_reschedule_refuses_infusions_too_close_or_out_of_order(
+    world: World, lang: str
+) -> None:
+    # Infusions 2, 3, 4 on 2 Dec, 16 Dec 2026 and 13 Jan 2027.
+    world.enroll("P01", day0=INFUSION_DAY0)
+    coord = await coordinator(world, lang)
+    cases = [
+        (
+            "/reschedule P01 infusion 3 2026-12-08 reason=ward closed",
+            "Infusion 3 cannot move to Tue, Dec 8, 2026: infusion 2 is on Wed, Dec 2, 2026, "
+            "and infusions must stay in order, at least 7 days apart.",
+            "输注 3 不能改到 2026年12月8日周二：输注 2 在 2026年12月2日周三，"
+            "各次输注须保持顺序，且至少间隔 7 天。",
+        ),
+        (
+            "/reschedule P01 infusion 3 2027-01-20 ward closed",
+            "Infusion 3 cannot move to Wed, Jan 20, 2027: infusion 4 is on Wed, Jan 13, 2027, "
+            "and infusions must stay in order, at least 7 days apart.",
+            "输注 3 不能改到 2027年1月20日周三：输注 4 在 2027年1月13日周三，"
+            "各次输注须保持顺序，且至少间隔 7 天。",
+        ),
+    ]
+    for command, english, chinese in cases:
+        with Unchanged(world):
+            answer = await world.say(coord, command)
+        assert (english if lang == EN else chinese) in answer.shown, (command, answer.shown)
+        assert not answer.buttons()
+    # Exactly 7 days after infusion 2 is allowed (outside the window: with its reason).
+    summary = await world.say(coord, "/reschedule P01 infusion 3 2026-12-09 ward closed")
+    await confirm(world, coord, summary)
+    moved = event(world, world.patient("P01"), EventKind.BELIMUMAB_INFUSION, 3)
+    assert moved.scheduled_date == date(2026, 12, 9)
+
+
+@LANGS
+async def test_reschedule_reads_the_words_after_the_date_as_the_reason(
+    world: World, lang: str
+) -> None:
+    world.enroll("P01", day0=INFUSION_DAY0)
+    coord = await coordinator(world, lang)
+    patient = world.patient("P01")
+    reason = "patient travelling" if lang == EN else "患者外出旅行"
+    with Unchanged(world):
+        both = await world.say(
+            coord, f"/reschedule P01 infusion 3 2026-12-25 {reason} reason={reason}"
+        )
+    assert (
+        "Give the reason once" if lang == EN else "原因只需写一次"
+    ) in both.shown and not both.buttons()
+
+    summary = await world.say(coord, f"/reschedule P01 infusion 3 2026-12-25 {reason}")
+    assert ("protocol deviation" if lang == EN else "方案偏离") in summary.shown
+    assert reason in summary.shown
+    done = await confirm(world, coord, summary)
+    assert reason in done.shown
+    moved = event(world, patient, EventKind.BELIMUMAB_INFUSION, 3)
+    assert moved.scheduled_date == date(2026, 12, 25)
+    assert moved.deviation_reason == reason
+    audit = rows(world, AuditRecord, AuditRecord.action == "event.rescheduled")
+    assert [a.reason for a in audit] == [reason]
 
 
 async def test_reschedule_guided_flow(world: World) -> None:

@@ -55,6 +55,16 @@ def test_published_variant_is_expressible_without_code() -> None:
         ),
         ("mg_per_kg = 10", "mg_per_kg = -10", ["belimumab.mg_per_kg", "-10", "greater than 0"]),
         (
+            "min_days_between_infusions = 7",
+            "min_days_between_infusions = 15",
+            ["belimumab", "at least min_days_between_infusions apart"],
+        ),
+        (
+            "min_days_between_infusions = 7",
+            "min_days_between_infusions = 0",
+            ["belimumab.min_days_between_infusions", "greater than or equal to 1"],
+        ),
+        (
             '[quiet_hours]\nstart = "22:00"',
             '[quiet_hours]\nstart = "19:00"',
             ["reminders.evening_before", "quiet hours 19:00-07:00"],

@@ -1,5 +1,8 @@
 """/reschedule: move an infusion or assessment; outside its window, a protocol deviation.
 
+Infusions keep their order and spacing (:func:`core.rescheduling.check_infusion_spacing`);
+the words after the date are the reason, as ``reason=...`` is.
+
 What moves and the window are :mod:`core.rescheduling`; the move is shown with
 Confirm / Cancel and stored only on Confirm.
 """
@@ -56,7 +59,24 @@ class RescheduleRequest:
 
 
 def parse_reschedule(args: Sequence[str], today: date) -> RescheduleRequest:
+    """What the command's words say; dates are read by :func:`core.entry_syntax.parse_date`.
+
+    Four words (study ID, infusion or assessment, its number, the new date),
+    then the reason: either ``reason=...`` (``原因=...``) or simply the words
+    after the date (``/reschedule P01 infusion 3 2026-12-25 patient travelling``),
+    read the same way. Giving both (words after the date and a ``reason=``
+    further on) is refused rather than guessing which one was meant.
+    """
     words, reason = _split_option(args, _REASON_PREFIXES)
+    if len(words) > 4 and reason is not None:
+        raise RuleError(
+            N_(
+                "Give the reason once: either as the words after the date or as reason=..., "
+                "not both."
+            )
+        )
+    if len(words) > 4:
+        words, reason = words[:4], " ".join(words[4:])
     if len(words) != 4:
         raise RuleError(
             N_(
@@ -74,7 +94,7 @@ def parse_reschedule(args: Sequence[str], today: date) -> RescheduleRequest:
 
 
 def _planned_move(
-    session: Session, request: RescheduleRequest, today: date, zone: str
+    session: Session, request: RescheduleRequest, today: date, zone: str, min_days: int
 ) -> tuple[Patient, Reschedule, str | None]:
     """The patient, the move and the deviation reason, all checked by core."""
     patient = active_patient(session, request.study_id)
@@ -89,6 +109,7 @@ def _planned_move(
         request.new_date,
         today=today,
         timezone=zone,
+        min_days_between_infusions=min_days,
         done=done,
     )
     return patient, move, check_reason(move, request.reason)
@@ -102,7 +123,11 @@ async def run_reschedule(ctx: Ctx, args: list[str]) -> None:
     request = parse_reschedule(args, ctx.today())
     with read_session(ctx.services.engine) as session:
         patient, move, deviation = _planned_move(
-            session, request, ctx.today(), ctx.services.zone.key
+            session,
+            request,
+            ctx.today(),
+            ctx.services.zone.key,
+            ctx.services.protocol.belimumab.min_days_between_infusions,
         )
     t = ctx.t
     anchor = move.moves[0]
@@ -164,7 +189,11 @@ class Rescheduled:
 def store_reschedule(ctx: Ctx, uow: UnitOfWork, request: RescheduleRequest) -> Rescheduled:
     # Checked again: the plan or the date may have changed since the summary.
     patient, move, deviation = _planned_move(
-        uow.session, request, trial_today(uow.now, ctx.services.zone), ctx.services.zone.key
+        uow.session,
+        request,
+        trial_today(uow.now, ctx.services.zone),
+        ctx.services.zone.key,
+        ctx.services.protocol.belimumab.min_days_between_infusions,
     )
     changes = apply_reschedule(uow, ctx.services.protocol, patient, move, deviation)
     after = move.moves[0].after
