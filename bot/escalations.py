@@ -210,7 +210,15 @@ async def escalate_unconfirmed_infusions(
 async def nudge_unstarted_collections(
     router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
-    """One nudge to a patient whose 24-hour urine collection has not started by noon."""
+    """One nudge to a patient whose 24-hour urine collection has not started by noon.
+
+    Rule: the nudge follows up the collection's start reminder and carries that
+    reminder's Started / Problem buttons, so it is sent only when the start reminder
+    went out (sent, or uncertain: Telegram may have delivered it and its buttons work
+    either way). A collection whose start reminder was never sent (pending, failed,
+    missed, skipped, cancelled, or none) gets no nudge and nothing is recorded for it:
+    a nudge without buttons would ask a question the patient cannot answer.
+    """
     esc = services.protocol.escalation
     todo = []
     with read_session(services.engine) as session:
@@ -234,19 +242,22 @@ async def nudge_unstarted_collections(
                 .where(Reminder.event_id == event.id, Reminder.slot == Slot.URINE_START)
                 .order_by(col(Reminder.revision).desc())
             ).first()
-            todo.append((event, patient, start, covered))
-    for event, patient, start, covered in todo:
+            if start is None or start.status not in (
+                ReminderStatus.SENT,
+                ReminderStatus.UNCERTAIN,
+            ):
+                continue
+            assert start.id is not None
+            todo.append((event, patient, start.id, covered))
+    for event, patient, start_id, covered in todo:
         t = Translator(patient.language.value, services.zone)
         text = t._(URINE_NUDGE)
-        buttons = None
-        if start is not None and start.status in (ReminderStatus.SENT, ReminderStatus.UNCERTAIN):
-            assert start.id is not None
-            buttons = [
-                [
-                    (choice_label(t, Choice.STARTED), callback_data(start.id, Choice.STARTED)),
-                    (choice_label(t, Choice.PROBLEM), callback_data(start.id, Choice.PROBLEM)),
-                ]
+        buttons = [
+            [
+                (choice_label(t, Choice.STARTED), callback_data(start_id, Choice.STARTED)),
+                (choice_label(t, Choice.PROBLEM), callback_data(start_id, Choice.PROBLEM)),
             ]
+        ]
         if not await router.to_patient(patient, text, buttons, pace=pace):
             continue
         _record(services, at, "urine", f"event:{event.id}", covered)

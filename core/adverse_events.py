@@ -18,16 +18,19 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum, StrEnum
 
 from core.ctcae_terms import CTCAE_VERSION, GENERAL_GRADES, TERMS, CtcaeTerm, GradeText
+from core.enrollment import Day0Limits
 from core.messages import N_, RuleError
 
 __all__ = [
     "CTCAE_VERSION",
     "GENERAL_GRADES",
+    "MAX_TERM_LENGTH",
+    "ONSET_WEEKS_BEFORE_DAY0",
     "SAE_REPORTING_HOURS",
     "TERMS",
     "CodedEvent",
@@ -44,6 +47,7 @@ __all__ = [
     "life_threatening_unanswered",
     "match_term",
     "normalise",
+    "onset_before_day0",
     "parse_seriousness",
     "reporting_deadline",
     "seriousness_for_grade",
@@ -55,6 +59,16 @@ __all__ = [
 SAE_REPORTING_HOURS = 24
 
 _ALL_GRADES = (1, 2, 3, 4, 5)
+
+# Our choice: an adverse event is named in a few words; 200 characters is ample for a
+# term with its qualifiers and keeps the preview and every alert far below Telegram's
+# 4,096-character message limit.
+MAX_TERM_LENGTH = 200
+
+# The earliest day 0 /enroll accepts is 26 weeks back: a patient's consent and
+# screening lie within that range, so an onset further back than that before day 0
+# is outside anything the study recorded about the patient (core.enrollment.Day0Limits).
+ONSET_WEEKS_BEFORE_DAY0 = Day0Limits().max_weeks_back
 
 
 # --------------------------------------------------------------------------- matching
@@ -245,11 +259,20 @@ def code_event(verbatim: str, grade: int) -> CodedEvent:
 
     Rule (docs/clinical-facts.md §6): grade with CTCAE v5.0 and store the version with
     every grade; accept free text for anything not on the list and mark it
-    uncoded (general grades 1-5 apply). Refuses empty text and impossible grades.
+    uncoded (general grades 1-5 apply). Refuses empty text, text longer than
+    :data:`MAX_TERM_LENGTH` (200) characters (our choice: refused before anything is
+    sent, so no reply built from it grows past what Telegram accepts) and impossible
+    grades.
     SOURCE: CTCAE v5.0; docs/clinical-facts.md §6.
     """
     if not verbatim.strip():
         raise RuleError(N_("Describe the adverse event in a few words."))
+    if len(verbatim.strip()) > MAX_TERM_LENGTH:
+        raise RuleError(
+            N_("The adverse event description is {length} characters long; keep it to {limit}."),
+            length=len(verbatim.strip()),
+            limit=MAX_TERM_LENGTH,
+        )
     match = match_term(verbatim)
     term = match.term if match is not None else None
     return CodedEvent(
@@ -424,6 +447,37 @@ def life_threatening_unanswered(grade: int, criteria: Iterable[Seriousness]) -> 
     SOURCE: CTCAE v5.0; ICH E2A §II.B; docs/clinical-facts.md §6.
     """
     return grade == 4 and not tuple(criteria)
+
+
+# --------------------------------------------------------------------------- onset
+
+
+def onset_before_day0(onset: date, day0: date) -> bool:
+    """True when ``onset`` is before ``day0``: accept it, but ask if it is medical history.
+
+    Rule: an adverse event is an untoward occurrence in a patient given the study
+    treatment (ICH E2A §II.A.1), and treatment starts on day 0 (the first MP pulse,
+    docs/clinical-facts.md §1). An onset before day 0 may still be an event (one that
+    began after consent, or a worsening), so it is accepted, with a question whether
+    it is medical history instead. An onset more than :data:`ONSET_WEEKS_BEFORE_DAY0`
+    (26) weeks before day 0 -- before any consent date /enroll allows -- is refused as
+    a likely typo (RuleError); exactly 26 weeks before is accepted, as with /enroll's
+    own day-0 limit.
+    SOURCE: ICH E2A §II.A.1; docs/clinical-facts.md §1 and §6; our choice for 26 weeks
+    (``core.enrollment.Day0Limits``).
+    """
+    earliest = day0 - timedelta(weeks=ONSET_WEEKS_BEFORE_DAY0)
+    if onset < earliest:
+        raise RuleError(
+            N_(
+                "The onset {onset} is more than {weeks} weeks before day 0 ({day0}), which is "
+                "likely a typo: nothing was stored. Check the onset date."
+            ),
+            onset=onset.isoformat(),
+            weeks=ONSET_WEEKS_BEFORE_DAY0,
+            day0=day0.isoformat(),
+        )
+    return onset < day0
 
 
 # --------------------------------------------------------------------------- reporting clock

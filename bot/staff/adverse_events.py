@@ -8,7 +8,10 @@ infection, 带状疱疹 -> Shingles), the grade is checked against that term's
 grades, ``serious=`` names ICH E2A criteria (repeat it or separate with
 commas), ``onset=`` is the onset date (today when left out; never in the
 future) and ``related=`` the relatedness (optional). Text that matches no term
-is kept verbatim and stored uncoded (docs/clinical-facts.md §6).
+is kept verbatim and stored uncoded (docs/clinical-facts.md §6). An onset
+before the patient's day 0 is accepted with a note asking whether it is
+medical history; one more than 26 weeks before day 0 is refused as a likely
+typo (``core.adverse_events.onset_before_day0``).
 
 Grade 5 is death (CTCAE v5.0): such an event is serious with the criterion
 death whatever was typed. A grade 4 event typed without ``serious=`` is first
@@ -49,6 +52,7 @@ from core.adverse_events import (
     code_event,
     hours_left,
     life_threatening_unanswered,
+    onset_before_day0,
     parse_seriousness,
     reporting_deadline,
     seriousness_for_grade,
@@ -63,7 +67,8 @@ from core.entry_syntax import (
 )
 from core.messages import N_, RuleError
 from core.store.clinical import AdverseEventEntry, record_adverse_event
-from core.store.models import ActionStatus, AdverseEvent, PendingAction, StaffRole
+from core.store.db import read_session
+from core.store.models import ActionStatus, AdverseEvent, Patient, PendingAction, StaffRole
 from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -168,6 +173,30 @@ def coded_lines(
             )
         )
     return lines
+
+
+def onset_lines(t: Translator, onset: date, day0: date) -> list[str]:
+    """The preview's note for an onset before day 0; refuses one far before it.
+
+    Shared by /ae and /triage. Rule: ``core.adverse_events.onset_before_day0``.
+    """
+    if not onset_before_day0(onset, day0):
+        return []
+    return [
+        t._(
+            "The onset is before day 0 ({day0}): if this began before the study, it may be "
+            "medical history rather than an adverse event.",
+            day0=t.date(day0),
+        )
+    ]
+
+
+def patient_day0(ctx: Ctx, patient_id: int) -> date:
+    """The stored day 0 of the patient ``patient_id``."""
+    with read_session(ctx.services.engine) as session:
+        patient = session.get(Patient, patient_id)
+    assert patient is not None
+    return patient.day0
 
 
 def _term_name(t: Translator, term_key: str | None, verbatim: str) -> str:
@@ -279,6 +308,8 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         term_before_grade=True,
     )
     payload = AePayload(patient.id, patient.study_id, understood.entry(ctx.today()))
+    # Refused before anything is asked or proposed (a likely typo).
+    onset_before_day0(payload.event.onset, patient.day0)
     if life_threatening_unanswered(payload.event.grade, payload.event.serious):
         await _ask_life_threatening(ctx, payload)
         return
@@ -307,6 +338,7 @@ def preview(
         answered_not_life_threatening=answered_not_life_threatening,
     )
     lines.append(t._("Onset: {date}.", date=t.date(entry.onset)))
+    lines += onset_lines(t, entry.onset, patient_day0(ctx, payload.patient_id))
     if entry.related is not None:
         lines.append(
             t._(

@@ -233,6 +233,10 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
     )
     # The patient's answer to "When did it start?", counted back from the report's day.
     entry = understood.entry(onset_date(report.onset, trial_today(report.created_at, zone)))
+    # Refused before anything is proposed when far before day 0 (a likely typo).
+    onset_notes = ae_command.onset_lines(
+        ctx.t, entry.onset, ae_command.patient_day0(ctx, report.patient_id)
+    )
     criteria = list(entry.serious)
     t = ctx.t
     lines = [
@@ -256,6 +260,7 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
                 answer=_onset_name(t, report),
             )
         )
+    lines += onset_notes
     lines.append(
         t._(
             "The site became aware when the patient reported: {created}.",

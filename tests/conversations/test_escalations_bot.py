@@ -20,6 +20,7 @@ from core.schedule import EventKind, Slot
 from core.store.db import read_session
 from core.store.models import (
     AdverseEvent,
+    EscalationNotice,
     InviteRole,
     PlannedEventRow,
     Reminder,
@@ -198,6 +199,51 @@ async def test_urine_collection_not_started_by_noon_gets_one_nudge_with_buttons(
     await world.api.wait_until(lambda: any(a.text for a in world.api.callback_answers))
     with read_session(world.services.engine) as session:
         assert session.get(Reminder, start.id).response == "started"  # type: ignore[union-attr]
+
+
+async def test_no_nudge_for_a_collection_whose_start_reminder_was_not_sent(
+    world: World,
+) -> None:
+    """The nudge follows a start reminder that went out, always with its buttons."""
+    world.enroll("P01", day0=date(2026, 11, 3), language="zh_Hans")
+    patient_user = await world.join_patient("P01", "zh-hans", choose="中文")
+    with read_session(world.services.engine) as session:
+        start = session.exec(
+            select(Reminder)
+            .join(PlannedEventRow, col(PlannedEventRow.id) == Reminder.event_id)
+            .where(
+                Reminder.patient_id == world.patient("P01").id,
+                Reminder.slot == Slot.URINE_START,
+                PlannedEventRow.number == 2,
+            )
+        ).one()
+    noon = local(date(2026, 11, 30), 12)
+    # Still pending (never sent), then failed: no nudge, nothing recorded.
+    assert await nudge_unstarted_collections(bot(world), world.services, noon) == 0
+    with UnitOfWork(world.services.engine, "system", START) as uow:
+        row = uow.session.get(Reminder, start.id)
+        assert row is not None
+        uow.update(row, "reminder.failed", status=ReminderStatus.FAILED)
+    assert (
+        await nudge_unstarted_collections(bot(world), world.services, noon + timedelta(minutes=5))
+        == 0
+    )
+    with read_session(world.services.engine) as session:
+        assert not session.exec(
+            select(EscalationNotice).where(EscalationNotice.kind == "urine")
+        ).all()
+    assert not [m for m in world.api.messages_to(patient_user) if "尿液收集了吗" in m.shown]
+    # Sent after all (its resend went through): the nudge goes out, with the buttons.
+    with UnitOfWork(world.services.engine, "system", START) as uow:
+        row = uow.session.get(Reminder, start.id)
+        assert row is not None
+        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, telegram_message_id=1)
+    assert (
+        await nudge_unstarted_collections(bot(world), world.services, noon + timedelta(minutes=10))
+        == 1
+    )
+    nudge = await world.api.wait_for_message(patient_user, contains="尿液收集了吗")
+    assert nudge.data_for("已开始") == f"rem:{start.id}:started"
 
 
 async def test_daily_digest_lists_today_overdue_and_open_serious_clocks(world: World) -> None:

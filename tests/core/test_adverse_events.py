@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from core.adverse_events import (
     CTCAE_VERSION,
     GENERAL_GRADES,
+    MAX_TERM_LENGTH,
+    ONSET_WEEKS_BEFORE_DAY0,
     TERMS,
     MatchKind,
     Seriousness,
@@ -24,6 +26,7 @@ from core.adverse_events import (
     is_overdue,
     match_term,
     normalise,
+    onset_before_day0,
     parse_seriousness,
     reporting_deadline,
     term_by_key,
@@ -585,3 +588,37 @@ def test_time_left_refuses_naive_times() -> None:
     deadline = reporting_deadline(datetime(2024, 3, 10, 22, 15, tzinfo=SHANGHAI))
     with pytest.raises(RuleError):
         hours_left(deadline, datetime(2024, 3, 11, 12, 15))
+
+
+# --------------------------------------------------------------------------- term length, onset
+
+
+def test_a_term_of_200_characters_is_kept_and_201_is_refused() -> None:
+    assert MAX_TERM_LENGTH == 200
+    assert code_event("x" * 200, 2).verbatim == "x" * 200
+    with pytest.raises(RuleError) as refused:
+        code_event("x" * 201, 2)
+    assert refused.value.params == {"length": 201, "limit": 200}
+
+
+def test_onset_limit_is_the_enrollment_day0_limit() -> None:
+    assert ONSET_WEEKS_BEFORE_DAY0 == 26
+
+
+@pytest.mark.parametrize(
+    ("onset", "before"),
+    [
+        (date(2026, 12, 1), False),
+        (date(2026, 12, 20), False),
+        (date(2026, 11, 30), True),
+        (date(2026, 6, 2), True),  # exactly 26 weeks before day 0
+    ],
+)
+def test_onset_before_day0_is_accepted_and_flagged(onset: date, before: bool) -> None:
+    assert onset_before_day0(onset, date(2026, 12, 1)) is before
+
+
+def test_onset_more_than_26_weeks_before_day0_is_refused() -> None:
+    with pytest.raises(RuleError) as refused:
+        onset_before_day0(date(2026, 6, 1), date(2026, 12, 1))
+    assert refused.value.params == {"onset": "2026-06-01", "weeks": 26, "day0": "2026-12-01"}
