@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +15,7 @@ from core.messages import RuleError
 from core.protocol import Protocol
 from core.rescheduling import (
     EventChoice,
+    Reschedule,
     check_reason,
     lab_days,
     parse_event_choice,
@@ -29,6 +31,23 @@ TODAY = date(2026, 11, 30)
 DAY0 = date(2026, 11, 4)
 # The bundled protocol's belimumab.min_days_between_infusions (asserted below).
 MIN_DAYS = 7
+
+
+def _move(
+    protocol: Protocol, choice: EventChoice, number: int, day: date, **options: Any
+) -> Reschedule:
+    """:func:`plan_move` for the sample patient, on ``TODAY`` in Shanghai, with the
+    protocol's spacing of infusions."""
+    return plan_move(
+        events(protocol),
+        choice,
+        number,
+        day,
+        today=TODAY,
+        timezone=ZONE,
+        min_days_between_infusions=MIN_DAYS,
+        **options,
+    )
 
 
 def events(protocol: Protocol, arm: str = "belimumab_mt") -> tuple[PlannedEvent, ...]:
@@ -71,14 +90,11 @@ def test_event_numbers_refused(text: str) -> None:
 
 
 def test_an_infusion_moves_alone_and_keeps_its_target(protocol: Protocol) -> None:
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.INFUSION,
         3,
         date(2026, 12, 18),
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     assert len(move.moves) == 1
     before, after = move.moves[0].before, move.moves[0].after
@@ -100,28 +116,22 @@ def test_an_infusion_moves_alone_and_keeps_its_target(protocol: Protocol) -> Non
     ],
 )
 def test_the_window_is_the_named_events(protocol: Protocol, day: date, inside: bool) -> None:
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.INFUSION,
         3,
         day,
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     assert move.in_window is inside
 
 
 def test_an_assessment_moves_its_visit_and_urine_collection(protocol: Protocol) -> None:
     new_day = date(2027, 1, 28)
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.ASSESSMENT,
         4,
         new_day,
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     moved = {(m.before.kind, m.before.number): m.after for m in move.moves}
     assert set(moved) == {
@@ -140,28 +150,22 @@ def test_an_assessment_moves_its_visit_and_urine_collection(protocol: Protocol) 
 
 
 def test_an_assessment_on_a_renal_only_visit_moves_no_sledai(protocol: Protocol) -> None:
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.ASSESSMENT,
         3,
         date(2026, 12, 31),
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     kinds = [m.before.kind for m in move.moves]
     assert kinds == [EventKind.RENAL_ASSESSMENT, EventKind.URINE_COLLECTION]
 
 
 def test_events_already_done_stay(protocol: Protocol) -> None:
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.ASSESSMENT,
         4,
         date(2027, 1, 28),
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
         done={"sledai_assessment:2"},
     )
     assert EventKind.SLEDAI not in {m.before.kind for m in move.moves}
@@ -209,38 +213,29 @@ def test_refusals(
 
 def test_today_is_not_the_past(protocol: Protocol) -> None:
     # Infusion 2 (2 Dec): today is 12 days after infusion 1 and 16 before infusion 3.
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.INFUSION,
         2,
         TODAY,
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     assert move.moves[0].after.scheduled_date == TODAY
 
 
 def test_a_reason_is_required_outside_the_window_only(protocol: Protocol) -> None:
-    inside = plan_move(
-        events(protocol),
+    inside = _move(
+        protocol,
         EventChoice.INFUSION,
         3,
         date(2026, 12, 18),
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     assert check_reason(inside, None) is None
     assert check_reason(inside, "travel") is None  # not a deviation: nothing recorded
-    outside = plan_move(
-        events(protocol),
+    outside = _move(
+        protocol,
         EventChoice.INFUSION,
         3,
         date(2026, 12, 25),
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     for missing in (None, "", "   "):
         with pytest.raises(RuleError, match="reason is required") as refused:
@@ -338,14 +333,11 @@ def test_an_infusion_too_close_or_out_of_order_is_refused(
     protocol: Protocol, day: date, neighbour: int, neighbour_day: date
 ) -> None:
     with pytest.raises(RuleError, match="at least 7 days apart") as refused:
-        plan_move(
-            events(protocol),
+        _move(
+            protocol,
             EventChoice.INFUSION,
             3,
             day,
-            today=TODAY,
-            timezone=ZONE,
-            min_days_between_infusions=MIN_DAYS,
         )
     assert refused.value.params == {
         "number": 3,
@@ -362,14 +354,11 @@ def test_an_infusion_too_close_or_out_of_order_is_refused(
 
 @pytest.mark.parametrize("day", [date(2026, 12, 9), date(2027, 1, 6)])
 def test_exactly_seven_days_from_a_neighbour_is_allowed(protocol: Protocol, day: date) -> None:
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.INFUSION,
         3,
         day,
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     assert move.moves[0].after.scheduled_date == day
 
@@ -414,13 +403,10 @@ def test_the_spacing_counts_a_neighbour_already_done_and_its_moved_date(
 def test_assessments_are_not_held_to_the_infusion_spacing(protocol: Protocol) -> None:
     # Renal assessment 3 (week 8, 30 Dec) moved 3 days early: a renal assessment 4 weeks
     # later and infusion 3 (16 Dec) are not its neighbours.
-    move = plan_move(
-        events(protocol),
+    move = _move(
+        protocol,
         EventChoice.ASSESSMENT,
         3,
         date(2026, 12, 27),
-        today=TODAY,
-        timezone=ZONE,
-        min_days_between_infusions=MIN_DAYS,
     )
     assert move.in_window
