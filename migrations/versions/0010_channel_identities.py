@@ -15,7 +15,8 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -38,6 +39,48 @@ def _channel_check(table: str, column: str) -> sa.CheckConstraint:
 def _key(column: str) -> str:
     """The channel account of a Telegram user id, as ``core.store.models.person_key`` writes it."""
     return f"'telegram:' || CAST({column} AS VARCHAR)"
+
+
+def _person_key() -> sa.Column[str]:
+    return sa.Column("person", sa.String(length=PERSON_KEY), nullable=False)
+
+
+def _telegram_user_id() -> sa.Column[int]:
+    return sa.Column("telegram_user_id", sa.BigInteger(), autoincrement=False, nullable=False)
+
+
+def _conversation_table(name: str, key: sa.Column[Any]) -> None:
+    op.create_table(
+        name,
+        key,
+        sa.Column("flow", sa.String(length=32), nullable=False),
+        sa.Column("step", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(key.name, name=op.f(f"pk_{name}")),
+    )
+
+
+def _rekey_conversations(key: Callable[[], sa.Column[Any]], key_sql: str, where: str = "") -> None:
+    """Rebuild ``conversation`` with the primary key ``key()``, each row's new key
+    computed by ``key_sql`` from the old row (rows not matching ``where`` are dropped).
+
+    The table is rebuilt through a copy, so its constraint keeps its name on
+    both databases.
+    """
+    columns = "flow, step, data, updated_at"
+    _conversation_table("conversation_rekeyed", key())
+    op.execute(
+        f"INSERT INTO conversation_rekeyed ({key().name}, {columns}) "
+        f"SELECT {key_sql}, {columns} FROM conversation {where}"
+    )
+    op.drop_table("conversation")
+    _conversation_table("conversation", key())
+    op.execute(
+        f"INSERT INTO conversation ({key().name}, {columns}) "
+        f"SELECT {key().name}, {columns} FROM conversation_rekeyed"
+    )
+    op.drop_table("conversation_rekeyed")
 
 
 def upgrade() -> None:
@@ -131,68 +174,15 @@ def upgrade() -> None:
         batch.create_index(op.f("ix_pending_action_owner"), ["owner"], unique=False)
 
     # A flow in progress is kept, under its owner's channel account.
-    op.create_table(
-        "conversation_by_person",
-        sa.Column("person", sa.String(length=PERSON_KEY), nullable=False),
-        sa.Column("flow", sa.String(length=32), nullable=False),
-        sa.Column("step", sa.String(length=32), nullable=False),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("person", name=op.f("pk_conversation_by_person")),
-    )
-    op.execute(
-        "INSERT INTO conversation_by_person (person, flow, step, data, updated_at) "
-        f"SELECT {_key('telegram_user_id')}, flow, step, data, updated_at FROM conversation"
-    )
-    op.drop_table("conversation")
-    op.create_table(
-        "conversation",
-        sa.Column("person", sa.String(length=PERSON_KEY), nullable=False),
-        sa.Column("flow", sa.String(length=32), nullable=False),
-        sa.Column("step", sa.String(length=32), nullable=False),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("person", name=op.f("pk_conversation")),
-    )
-    op.execute(
-        "INSERT INTO conversation (person, flow, step, data, updated_at) "
-        "SELECT person, flow, step, data, updated_at FROM conversation_by_person"
-    )
-    op.drop_table("conversation_by_person")
+    _rekey_conversations(_person_key, _key("telegram_user_id"))
 
 
 def downgrade() -> None:
     """Back to Telegram only: accounts on other channels are dropped, with their flows."""
     telegram_id = "CAST(substr({0}, 10) AS BIGINT)"
-    op.create_table(
-        "conversation_by_user",
-        sa.Column("telegram_user_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("flow", sa.String(length=32), nullable=False),
-        sa.Column("step", sa.String(length=32), nullable=False),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("telegram_user_id", name=op.f("pk_conversation_by_user")),
+    _rekey_conversations(
+        _telegram_user_id, telegram_id.format("person"), "WHERE person LIKE 'telegram:%'"
     )
-    op.execute(
-        "INSERT INTO conversation_by_user (telegram_user_id, flow, step, data, updated_at) "
-        f"SELECT {telegram_id.format('person')}, flow, step, data, updated_at "
-        "FROM conversation WHERE person LIKE 'telegram:%'"
-    )
-    op.drop_table("conversation")
-    op.create_table(
-        "conversation",
-        sa.Column("telegram_user_id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("flow", sa.String(length=32), nullable=False),
-        sa.Column("step", sa.String(length=32), nullable=False),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("telegram_user_id", name=op.f("pk_conversation")),
-    )
-    op.execute(
-        "INSERT INTO conversation (telegram_user_id, flow, step, data, updated_at) "
-        "SELECT telegram_user_id, flow, step, data, updated_at FROM conversation_by_user"
-    )
-    op.drop_table("conversation_by_user")
 
     op.execute("DELETE FROM pending_action WHERE owner NOT LIKE 'telegram:%'")
     with op.batch_alter_table("pending_action") as batch:
