@@ -62,7 +62,7 @@ ALERT_EN = [
     "Acknowledge with /ack AE1.",
 ]
 ALERT_ZH = [
-    "严重不良事件 AE1，患者 P01：肺部感染，3 级。",
+    "严重不良事件 AE1，受试者 P01：肺部感染，3 级。",
     "严重：需要住院或延长住院。",
     "发生日期 2026年12月20日周日；研究中心获知时间 2026年12月21日周一 10:03。",
     "须在获知后 24 小时内报告：截止 2026年12月22日周二 10:03（剩余 24 小时）。",
@@ -297,7 +297,7 @@ async def test_guided_flow_asks_one_thing_at_a_time(world: World) -> None:
     nurse = await member(world, "nurse", "zh")
     world.clock.set(NOW)
     ask = await world.say(nurse, "/ae")
-    assert ask.shown == "哪位患者？"
+    assert ask.shown == "哪位受试者？"
     assert button_labels(ask) == ["P01", "P02"]
     await world.press(nurse, ask, "P01")
     term = await world.reply(nurse)
@@ -336,7 +336,7 @@ REFUSALS = [
     ("/ae P01 带状疱疹 G4", "zh", "CTCAE v5.0 中 Shingles 没有 4 级；该术语仅分 1-3 级。"),
     ("/ae P01 lung infection G1", "en", "Lung infection has no grade 1"),
     ("/ae P99 lung infection G3", "en", "There is no patient with study ID P99."),
-    ("/ae P99 肺部感染 G3", "zh", "没有研究编号为 P99 的患者。"),
+    ("/ae P99 肺部感染 G3", "zh", "没有研究编号为 P99 的受试者。"),
     ("/ae P01 lung infection", "en", "Give the CTCAE grade as G1 to G5 after the term"),
     ("/ae P01 G3", "en", "Describe the adverse event in a few words."),
     ("/ae P01 rash G2 serious=severe", "en", "describes how intense the event is"),

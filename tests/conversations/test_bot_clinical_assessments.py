@@ -160,7 +160,7 @@ REFUSALS = [
         "haematuria cannot be attributed to drug: its SLEDAI-2K definition excludes only",
     ),
     ("/sledai P01 w12", "en", "List the SLEDAI-2K items present"),
-    ("/sledai P09 w12 血尿", "zh", "没有研究编号为 P09 的患者。"),
+    ("/sledai P09 w12 血尿", "zh", "没有研究编号为 P09 的受试者。"),
     ("/cd20 P01 w4 120", "en", "CD20 B cells needs a unit."),
     ("/cd20 P01 w4 120/hpf", "en", 'CD20 B cells cannot be entered in "/hpf".'),
     ("/cd20 P01 w4 9000/uL", "en", "CD20 B cells must be between 0 and 5000 /µL"),

@@ -138,7 +138,7 @@ async def test_enroll_example_stores_only_on_confirm_and_its_link_joins(
     with Unchanged(world, also=frozenset({"pending_action"})):
         summary = await world.say(coord, ENROLL_EXAMPLE)
     text = summary.shown
-    assert "P01" in text
+    assert text.startswith("Enroll P01?" if lang == EN else "确认为 P01 办理入组？")
     if lang == EN:
         assert "Belimumab plus multi-target therapy" in text
         assert "Tue, Dec 1, 2026" in text
@@ -420,7 +420,7 @@ async def test_withdraw_refusals(world: World, lang: str) -> None:
     coord = await coordinator(world, lang)
     cases = [
         ("/withdraw P01", "reason is required", "必须填写原因"),
-        ("/withdraw P99 lost to follow-up", "no patient P99", "没有患者 P99"),
+        ("/withdraw P99 lost to follow-up", "no patient P99", "没有受试者 P99"),
     ]
     for command, english, chinese in cases:
         with Unchanged(world):
@@ -670,7 +670,7 @@ async def test_reschedule_refusals(world: World, lang: str) -> None:
         assert second is not None
         uow.update(second, "event.done", status=EventStatus.DONE)
     cases = [
-        ("/reschedule P99 infusion 3 2026-12-18", "no patient P99", "没有患者 P99"),
+        ("/reschedule P99 infusion 3 2026-12-18", "no patient P99", "没有受试者 P99"),
         ("/reschedule P01 infusion 9 2026-12-18", "numbered 1 to 7", "序号为 1 至 7"),
         ("/reschedule P01 infusion 3 2026-11-20", "in the past", "已经过去"),
         ("/reschedule P01 infusion 2 2026-12-03", "already recorded as done", "已记录为完成"),

@@ -68,7 +68,7 @@ async def test_trial_overview_in_chinese(world: World) -> None:
     assert "合计：6" in lines
     assert "贝利尤单抗输注：已完成 1，待完成 1，已逾期 1" in lines
     assert "肾脏评估：已完成 2，待完成 1，已逾期 0" in lines
-    assert "24小时尿液收集：已完成 1，待完成 1，已逾期 1" in lines
+    assert "24 小时尿液收集：已完成 1，待完成 1，已逾期 1" in lines
     assert "未结束的不良事件：4 例（其中严重 3 例）" in lines
     assert f"AE{seeded.ae_p06} P06：报告已逾期 6 小时" in lines
     assert any(line.startswith(f"AE{seeded.ae_p03} P03：距报告截止还剩 19 小时") for line in lines)

@@ -93,7 +93,7 @@ async def test_reports_lists_open_reports_red_flags_first(world: World) -> None:
 
     investigator = await world.join_staff(InviteRole.INVESTIGATOR, language_code="zh-hans")
     lines = (await world.say(investigator, "/reports")).shown.splitlines()
-    assert lines[0].startswith("待处理的患者报告：3 份。")
+    assert lines[0].startswith("待处理的受试者报告：3 份。")
     assert lines[1] == f"R{red} P02 危险信号：胸痛；报告时间 2026年12月16日周三 09:00"
     assert lines[2].startswith(
         f"R{fever} P01：发热或感染迹象；中度（部分活动受限）；开始时间：昨天"
@@ -202,7 +202,7 @@ async def test_triage_to_adverse_event_in_chinese(world: World) -> None:
     summary = await world.say(investigator, f"/triage R{number} ae G2 头痛")
     assert "名称：头痛（CTCAE v5.0）。" in summary.shown
     # "More than 3 days ago" on 16 December: onset 12 December.
-    assert "发生日期：2026年12月12日周六（患者的回答：" in summary.shown
+    assert "发生日期：2026年12月12日周六（受试者的回答：" in summary.shown
     await world.press(investigator, summary, "确认")
     done = await world.reply(investigator, contains="不良事件")
     [event] = events(world)
@@ -360,7 +360,7 @@ async def test_refusals_say_why_and_store_nothing(world: World) -> None:
 
     zh = await world.join_staff(InviteRole.NURSE, language_code="zh-hans")
     shown = (await world.say(zh, "/triage R999 ae G2 头痛")).shown
-    assert shown.startswith("没有编号为 R999 的患者报告。\n正确格式：/triage R<编号>")
+    assert shown.startswith("没有编号为 R999 的受试者报告。\n正确格式：/triage R<编号>")
 
 
 async def test_confirm_after_someone_else_triaged_it_stores_nothing(world: World) -> None:

@@ -75,3 +75,51 @@ def test_rule_errors_are_translated() -> None:
 def test_catalogs_are_complete_and_in_step_with_the_code() -> None:
     """Fails when a sentence is missing, untranslated, fuzzy or has other placeholders."""
     assert catalogs.problems() == []
+
+
+# Values that start with Latin letters or digits ("P02", "2026年12月1日") and values that
+# end with them (those, and event names such as "肾脏评估 1").
+_LATIN_START = ("study_id", "when", "date", "day", "time", "number", "count", "id")
+_LATIN_END = (*_LATIN_START, "event")
+_CJK = "\u4e00-\u9fff"
+
+
+def _chinese_sentences() -> list[str]:
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    path = Path(catalogs.__file__).parents[1] / "locales/zh_Hans/LC_MESSAGES/messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    found: list[str] = []
+    for message in catalog:
+        if message.id:
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            found.extend(s for s in strings if s)
+    return found
+
+
+def test_chinese_puts_a_space_between_chinese_and_latin_or_digits() -> None:
+    """`P02 和 P04`, `肾脏评估 1 前来`: Chinese typesetting spaces mixed scripts.
+
+    The SLEDAI-2K word a nurse types (抗dsDNA抗体升高) is one word and stays whole.
+    """
+    import re
+
+    typed_words = re.compile(r"抗dsDNA抗体升高")
+    glued = re.compile(rf"[{_CJK}][A-Za-z0-9]|[A-Za-z0-9][{_CJK}]")
+    glued_placeholder = re.compile(
+        rf"[{_CJK}]\{{(?:{'|'.join(_LATIN_START)})\}}|\{{(?:{'|'.join(_LATIN_END)})\}}[{_CJK}]"
+    )
+    offending = [
+        s
+        for s in _chinese_sentences()
+        if glued.search(typed_words.sub("", s)) or glued_placeholder.search(s)
+    ]
+    assert offending == []
+
+
+def test_chinese_staff_messages_use_one_word_for_the_patient() -> None:
+    """受试者 throughout (a trial participant), never 患者 beside it."""
+    assert [s for s in _chinese_sentences() if "患者" in s] == []

@@ -413,6 +413,6 @@ async def test_export_in_chinese_and_refused_to_investigators(
     coordinator = await world.join_staff(InviteRole.COORDINATOR, language_code="zh-hans")
     await world.api.user_sends(coordinator, "/export")
     first = await world.api.wait_for_message(coordinator, lambda m: m.document is not None)
-    assert "试验工作簿，7 名患者" in (first.visible_caption or "")
+    assert "试验工作簿，7 名受试者" in (first.visible_caption or "")
     assert first.document is not None
     assert first.document.file_name == f"trial-{TODAY.isoformat()}.xlsx"

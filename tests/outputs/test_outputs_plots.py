@@ -60,7 +60,7 @@ def renderers(data: TrialData, protocol: Protocol) -> dict[str, Render]:
 
 CAPTIONS = {
     "proteinuria": ("dashed lines at 0.4 g/24h", "虚线为 0.4 g/24h"),
-    "swimmer": ("one lane per patient", "每位患者一条泳道"),
+    "swimmer": ("one lane per patient", "每位受试者一条泳道"),
     "patient": ("P01: 24-hour urine protein", "P01：各周 24 小时尿蛋白"),
 }
 
