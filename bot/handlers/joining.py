@@ -48,6 +48,13 @@ ROLE_NAMES = {
     "coordinator": N_("coordinator"),
 }
 
+# The role inside a sentence, with its article ("an investigator"); Chinese has none.
+ROLE_WITH_ARTICLE = {
+    "nurse": N_("a nurse"),
+    "investigator": N_("an investigator"),
+    "coordinator": N_("a coordinator"),
+}
+
 PRIVACY_NOTICE = N_(
     "About your data: this bot stores your study ID, the language you chose, your answers "
     "to reminders and what you report. It never stores your name or phone number. Only "

@@ -318,20 +318,21 @@ async def test_enroll_guided_flow_with_buttons(world: World, lang: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("lang", "command", "role"),
+    ("lang", "command", "role", "heading"),
     [
-        (EN, "/invite nurse", "nurse"),
-        (ZH, "/invite nurse", "nurse"),
-        (ZH, "/invite 护士", "nurse"),
-        (EN, "/invite investigator", "investigator"),
-        (ZH, "/invite 协调员", "coordinator"),
+        (EN, "/invite nurse", "nurse", "One-time join link for a nurse, valid until"),
+        (ZH, "/invite nurse", "nurse", "护士的一次性加入链接，有效期至"),
+        (ZH, "/invite 护士", "nurse", "护士的一次性加入链接，有效期至"),
+        (EN, "/invite investigator", "investigator", "One-time join link for an investigator,"),
+        (ZH, "/invite 协调员", "coordinator", "协调员的一次性加入链接，有效期至"),
     ],
 )
 async def test_invite_gives_a_one_time_staff_link(
-    world: World, lang: str, command: str, role: str
+    world: World, lang: str, command: str, role: str, heading: str
 ) -> None:
     coord = await coordinator(world, lang)
     answer = await world.say(coord, command)
+    assert answer.shown.startswith(heading)
     assert not answer.buttons()  # no clinical data: no Confirm
     match = LINK.search(answer.shown)
     assert match is not None, answer.shown

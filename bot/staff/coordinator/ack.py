@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
-from bot.handlers.joining import ROLE_NAMES
+from bot.handlers.joining import ROLE_WITH_ARTICLE
 from bot.i18n import Translator
 from bot.staff.commands import Field, StaffCommand
 from bot.staff.coordinator.shared import log
@@ -78,9 +78,9 @@ async def run_ack(ctx: Ctx, args: list[str]) -> None:
             text = t._("AE{id} was already acknowledged on {when}.", id=ae_id, when=when)
         else:
             text = t._(
-                "AE{id} was already acknowledged by a {role} on {when}.",
+                "AE{id} was already acknowledged by {role} on {when}.",
                 id=ae_id,
-                role=t._(ROLE_NAMES[role]),
+                role=t._(ROLE_WITH_ARTICLE[role]),
                 when=when,
             )
         await ctx.reply(text)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
-from bot.handlers.joining import ROLE_NAMES
+from bot.handlers.joining import ROLE_NAMES, ROLE_WITH_ARTICLE
 from bot.staff.commands import Field, StaffCommand
 from bot.staff.coordinator.shared import join_link, log
 from core.messages import N_, RuleError
@@ -40,9 +40,9 @@ async def run_invite(ctx: Ctx, args: list[str]) -> None:
     log.info("%s made a %s invite", ctx.person.label, role.value)
     await ctx.reply(
         ctx.t._(
-            "One-time join link for a {role}, valid until {until}. It is shown only this "
+            "One-time join link for {role}, valid until {until}. It is shown only this "
             "once:\n{link}",
-            role=ctx.t._(ROLE_NAMES[role.value]),
+            role=ctx.t._(ROLE_WITH_ARTICLE[role.value]),
             until=ctx.t.datetime(expires),
             link=join_link(ctx, token),
         )
