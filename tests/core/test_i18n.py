@@ -95,8 +95,8 @@ def _chinese_sentences() -> list[str]:
     found: list[str] = []
     for message in catalog:
         if message.id:
-            strings = message.string if isinstance(message.string, tuple) else (message.string,)
-            found.extend(s for s in strings if s)
+            string = message.string
+            found.extend([string] if isinstance(string, str) else [str(s) for s in string])
     return found
 
 
