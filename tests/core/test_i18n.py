@@ -96,7 +96,7 @@ def _chinese_sentences() -> list[str]:
     for message in catalog:
         if message.id:
             string = message.string
-            found.extend([string] if isinstance(string, str) else [str(s) for s in string])
+            found.extend([string] if isinstance(string, str) else [str(s) for s in string or ()])
     return found
 
 
