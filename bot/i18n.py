@@ -10,11 +10,14 @@ aware datetimes.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel.core import Locale
 from babel.dates import format_skeleton, get_datetime_format
 from babel.numbers import format_decimal
 from babel.support import Translations
@@ -125,14 +128,45 @@ class Translator:
             raise ValueError("naive datetime: instants must be aware")
         return instant.astimezone(self.zone)
 
-    def number(self, value: Decimal | int) -> str:
-        """A number in the reader's locale, keeping every decimal place entered.
+    def join(self, items: Sequence[str]) -> str:
+        """A list in the reader's language: "P01, P02 and P04", "P01、P02 和 P04".
 
-        "0.40" stays "0.40": a clinical value is shown as the lab wrote it.
-        Babel alone drops trailing zeros, so the pattern carries the places.
+        Babel's list patterns, with the space Chinese typesetting puts between a
+        Chinese word (和) and Latin letters or digits, which Babel's patterns omit.
         """
-        exact = Decimal(value)
+        if not items:
+            return ""
+        patterns = Locale.parse(self.babel_locale).list_patterns["standard"]
+        if len(items) == 1:
+            return items[0]
+        if len(items) == 2:
+            return _fill(patterns["2"], items[0], items[1])
+        text = _fill(patterns["end"], items[-2], items[-1])
+        for item in reversed(items[1:-2]):
+            text = _fill(patterns["middle"], item, text)
+        return _fill(patterns["start"], items[0], text)
+
+    def number(self, value: Decimal | int) -> str:
+        """A number in the reader's locale, without trailing zeros (``483 mg``, ``1.5 g/24h``).
+
+        The stored value keeps every digit the lab wrote; what a reader sees is the
+        number itself, so ``0.40`` reads ``0.4`` and a computed ``615.0`` reads ``615``.
+        Babel's own pattern would round to three places, so the pattern carries them all.
+        """
+        exact = Decimal(value).normalize()
         exponent = exact.as_tuple().exponent
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         pattern = "#,##0." + "0" * places if places else "#,##0"
         return format_decimal(exact, format=pattern, locale=self.babel_locale)
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z0-9]")
+
+
+def _fill(pattern: str, first: str, second: str) -> str:
+    """Fill a Babel list pattern ``{0}<sep>{1}``, spacing a Chinese separator from Latin."""
+    separator = pattern.replace("{0}", "", 1).replace("{1}", "", 1)
+    before = " " if first and _LATIN.match(first[-1]) and _CJK.match(separator[:1]) else ""
+    after = " " if second and _LATIN.match(second[0]) and _CJK.match(separator[-1:]) else ""
+    return pattern.replace("{0}", first + before, 1).replace("{1}", after + second, 1)

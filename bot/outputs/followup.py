@@ -10,8 +10,6 @@ sentences follow it. Use::
 
 from __future__ import annotations
 
-from babel.lists import format_list
-
 from bot.context import Services
 from bot.i18n import Translator
 from bot.outputs.summary import load_outputs
@@ -113,7 +111,7 @@ def progress_lines(t: Translator, progress: PatientProgress) -> list[str]:
                 t._(
                     "Week-{end} values still missing: {items}.",
                     end=end,
-                    items=format_list(names, style="standard", locale=t.babel_locale),
+                    items=t.join(names),
                 )
             )
         else:

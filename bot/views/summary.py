@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from babel.lists import format_list
-
 from bot.i18n import Translator
 from bot.views.plan import arm_name
 from core.messages import N_
@@ -35,7 +33,7 @@ MISSING_TEXTS: dict[MissingReason, str] = {
 
 
 def _ids(t: Translator, study_ids: Sequence[str]) -> str:
-    return format_list(list(study_ids), style="standard", locale=t.babel_locale)
+    return t.join(list(study_ids))
 
 
 def proportion_text(t: Translator, p: Proportion) -> str:

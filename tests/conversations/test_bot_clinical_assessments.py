@@ -110,11 +110,11 @@ async def test_cd20_count_and_change_from_baseline(world: World, lang: str, role
     expected = {
         "en": [
             "CD20 B cells for P01, week 4, collected on Mon, Dec 21, 2026: 120/µL.",
-            "Change from baseline (week 0, 150/µL): -30/µL (-20.0%).",
+            "Change from baseline (week 0, 150/µL): -30/µL (-20%).",
         ],
         "zh": [
             "P01 第 4 周的 CD20 B 细胞，采样日期 2026年12月21日周一：120/µL。",
-            "较基线变化（第 0 周，150/µL）：-30/µL（-20.0%）。",
+            "较基线变化（第 0 周，150/µL）：-30/µL（-20%）。",
         ],
     }[lang]
     assert summary.shown.splitlines() == expected

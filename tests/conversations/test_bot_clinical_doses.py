@@ -198,7 +198,7 @@ async def test_oral_doses_show_the_days_total(world: World) -> None:
     nurse = await member(world, "nurse", "en")
     world.clock.set(NOW)
     summary = await world.say(nurse, "/dose P01 mmf 750mg")
-    assert "Today's total so far: 0.75 g (protocol: 1.0-1.5 g per day)." in summary.shown
+    assert "Today's total so far: 0.75 g (protocol: 1-1.5 g per day)." in summary.shown
     await confirm(world, nurse, summary)
     await confirm(world, nurse, await world.say(nurse, "/dose P01 mmf 750mg"))
     third = await world.say(nurse, "/dose P01 mmf 500mg")

@@ -41,17 +41,17 @@ RESPONSE = {
         "complete response (CR)",
         "  Urine protein 0.25 g/24h < 0.4 g/24h: met",
         "  No active urinary sediment: met",
-        "  Serum albumin 39 g/L > 35.0 g/L: met",
+        "  Serum albumin 39 g/L > 35 g/L: met",
         "  Serum creatinine 69 µmol/L ≤ 73 µmol/L, the protocol's upper limit for women: met",
-        "  Urine RBC 40/hpf at baseline, 2/hpf now (-95.0%); a fall of more than 50% means "
-        "below 20.0/hpf: met",
+        "  Urine RBC 40/hpf at baseline, 2/hpf now (-95%); a fall of more than 50% means "
+        "below 20/hpf: met",
     ],
     "zh": [
         "P01 第 24 周的肾脏指标已齐全。疗效：",
         "完全缓解（CR）",
         "  尿蛋白 0.25 g/24h < 0.4 g/24h：满足",
         "  无活动性尿沉渣：满足",
-        "  血清白蛋白 39 g/L > 35.0 g/L：满足",
+        "  血清白蛋白 39 g/L > 35 g/L：满足",
         "  血清肌酐 69 µmol/L ≤ 73 µmol/L（方案规定的女性正常上限）：满足",
     ],
 }

@@ -62,7 +62,12 @@ def test_dates_and_times_follow_the_reader_and_the_trial_zone() -> None:
     assert en.datetime(instant.astimezone(timezone(timedelta(hours=-5)))) == en.datetime(instant)
     with pytest.raises(ValueError, match="naive"):
         en.datetime(datetime(2026, 12, 1, 12, 0))
-    assert en.number(Decimal("1234.50")) == "1,234.50"
+    # Numbers read without trailing zeros, in the reader's locale, never in E notation.
+    assert en.number(Decimal("1234.50")) == "1,234.5"
+    assert en.number(Decimal("483.0")) == "483"
+    assert en.number(Decimal("1E+3")) == "1,000"
+    assert en.number(Decimal("0.0625")) == "0.0625"
+    assert zh.number(Decimal("1.50")) == "1.5"
 
 
 def test_rule_errors_are_translated() -> None:
@@ -123,3 +128,24 @@ def test_chinese_puts_a_space_between_chinese_and_latin_or_digits() -> None:
 def test_chinese_staff_messages_use_one_word_for_the_patient() -> None:
     """受试者 throughout (a trial participant), never 患者 beside it."""
     assert [s for s in _chinese_sentences() if "患者" in s] == []
+
+
+def test_lists_read_naturally_and_space_chinese_from_latin() -> None:
+    en, zh = Translator("en", SHANGHAI), Translator("zh_Hans", SHANGHAI)
+    assert zh.join(["P02", "P04"]) == "P02 和 P04"
+    assert zh.join(["P01", "P02", "P04"]) == "P01、P02 和 P04"
+    assert zh.join(["SLEDAI-2K", "CD20 B 细胞"]) == "SLEDAI-2K 和 CD20 B 细胞"
+    assert zh.join(["血尿", "蛋白尿"]) == "血尿和蛋白尿"
+    assert en.join(["P02", "P04"]) == "P02 and P04"
+    assert en.join(["P01"]) == "P01" and en.join([]) == ""
+
+
+def test_doses_read_without_trailing_zeros_in_both_languages() -> None:
+    from bot.staff.belimumab_plan import current_plan, plan_lines
+    from core.protocol import load_protocol
+
+    plan = current_plan(load_protocol(), "48.30")
+    english = plan_lines(Translator("en", SHANGHAI), plan)
+    chinese = plan_lines(Translator("zh_Hans", SHANGHAI), plan)
+    assert english[0] == "Dose: 483 mg = 10 mg/kg × 48.3 kg (latest weight)."
+    assert chinese[0].startswith("剂量：483 mg = 10 mg/kg × 48.3 kg")

@@ -166,7 +166,7 @@ def test_summary_text_in_english(trial: tuple[TrialData, TrialSummary]) -> None:
     assert "Belimumab plus multi-target therapy (belimumab_mt): 4 enrolled." in lines
     assert "n at week 24: 3." in lines
     assert "Cumulative CR by week 24: 2/3 (66.7%; 95% CI 9.4%–99.2%)" in lines
-    assert "ORR (CR + PR) at week 24: 3/4 (75.0%; 95% CI 19.4%–99.4%)" in lines
+    assert "ORR (CR + PR) at week 24: 3/4 (75%; 95% CI 19.4%–99.4%)" in lines
     assert "Not yet at week 24: P06." in lines
     assert "Withdrawn without a week-24 class: P07." in lines
     assert "Week-24 renal results incomplete: P05." in lines
@@ -192,7 +192,7 @@ def test_summary_text_in_chinese(trial: tuple[TrialData, TrialSummary]) -> None:
     assert "贝利尤单抗联合多靶点治疗（belimumab_mt）：入组 4 例。" in lines
     assert "至第 24 周累计完全缓解（CR）：2/3（66.7%；95% 置信区间 9.4%–99.2%）" in lines
     assert "尚未到第 24 周：P06。" in lines
-    assert "缺少第 24 周 CD20：P03和P05。" in lines
+    assert "缺少第 24 周 CD20：P03 和 P05。" in lines
     assert "2026年11月30日" in text
 
 
@@ -317,7 +317,7 @@ async def test_summary_command_in_english(world: World, protocol: Protocol) -> N
     first = await world.say(user, "/summary")
     text = await read_all_pages(world, user, first)
     assert "Cumulative CR by week 24: 2/3 (66.7%; 95% CI 9.4%–99.2%)" in text
-    assert "PR at week 24: 2/4 (50.0%; 95% CI 6.8%–93.2%)" in text
+    assert "PR at week 24: 2/4 (50%; 95% CI 6.8%–93.2%)" in text
     assert "Week-24 renal results incomplete: P05." in text
     assert "Patients with at least one adverse event: 3/7 (42.9%; 95% CI 9.9%–81.6%)" in text
     for sent in world.api.messages_to(user):
@@ -362,7 +362,7 @@ async def test_monday_digest_goes_to_coordinators_in_their_language(
     en_text = "\n".join(m.shown for m in world.api.messages_to(english)[before[english] :])
     zh_text = "\n".join(m.shown for m in world.api.messages_to(chinese)[before[chinese] :])
     assert "Trial summary on Mon, Dec 7, 2026" in en_text
-    assert "ORR (CR + PR) at week 24: 3/4 (75.0%; 95% CI 19.4%–99.4%)" in en_text
-    assert "第 24 周总缓解率（ORR，CR + PR）：3/4（75.0%；95% 置信区间 19.4%–99.4%）" in zh_text
+    assert "ORR (CR + PR) at week 24: 3/4 (75%; 95% CI 19.4%–99.4%)" in en_text
+    assert "第 24 周总缓解率（ORR，CR + PR）：3/4（75%；95% 置信区间 19.4%–99.4%）" in zh_text
     assert len(world.api.messages_to(nurse)) == before[nurse]
     assert ZoneInfo("Asia/Shanghai") == SHANGHAI
