@@ -8,7 +8,9 @@ Site operations choices, all instants from the protocol file's ``[escalation]``:
 - a serious adverse event not acknowledged -> coordinators at 1, 4 and 12
   hours after awareness and at the 24-hour deadline;
 - every day at 08:30 -> coordinators get today's visits, overdue items and
-  open serious-event clocks; every Monday at 09:00 the response summary.
+  open serious-event clocks; every Monday at 09:00 the response summary. An
+  overdue item is on at most three daily digests, then once in the Monday
+  summary (core.escalation.overdue_listing; listings in ``escalation_notice``).
 
 Each step is recorded in ``escalation_notice`` after it is sent, so a job run
 again for the same instant (a crash, a restart) sends nothing twice; after
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 
 from sqlmodel import Session, col, select
@@ -31,9 +33,14 @@ from bot.routing import Pace, Router
 from bot.texts import EVENT_TITLES
 from bot.views.reminder import Choice, callback_data, choice_label
 from core.escalation import (
+    DIGEST_KIND,
+    WEEKLY_STEP,
+    Listing,
     Step,
+    daily_step,
     due_step,
     infusion_confirmation_step,
+    overdue_listing,
     serious_event_steps,
     urine_nudge_step,
 )
@@ -41,9 +48,9 @@ from core.messages import N_
 from core.overview import ReportingClock, reporting_clock
 from core.schedule import EventKind, Slot, trial_today
 from core.store.db import read_session
+from core.store.escalation_notices import record_steps, sent_steps, steps_by_subject
 from core.store.identities import is_joined
 from core.store.models import (
-    EscalationNotice,
     EventStatus,
     Patient,
     PatientStatus,
@@ -52,7 +59,7 @@ from core.store.models import (
     ReminderStatus,
     StaffRole,
 )
-from core.store.status import SeriousOpen, serious_unacknowledged
+from core.store.status import SeriousOpen, events_not_done, serious_unacknowledged
 from core.store.uow import UnitOfWork
 from scheduler.jobs import PeriodicJob, Schedule, daily_at, every, weekly_at
 
@@ -71,24 +78,11 @@ SCAN_EVERY = timedelta(minutes=15)
 # --- recording steps ---------------------------------------------------------------------
 
 
-def _sent(session: Session, kind: str, subject: str) -> set[str]:
-    rows = session.exec(
-        select(EscalationNotice.step).where(
-            EscalationNotice.kind == kind, EscalationNotice.subject == subject
-        )
-    ).all()
-    return set(rows)
-
-
 def _record(
     services: Services, at: datetime, kind: str, subject: str, steps: Sequence[Step]
 ) -> None:
     with UnitOfWork(services.engine, "system", at, f"escalation {kind}") as uow:
-        for step in steps:
-            uow.add(
-                EscalationNotice(kind=kind, subject=subject, step=step.name, sent_at=at),
-                "escalation.sent",
-            )
+        record_steps(uow, kind, subject, [step.name for step in steps], at)
 
 
 # --- serious adverse events ----------------------------------------------------------------
@@ -109,7 +103,7 @@ async def escalate_serious_events(
             steps = serious_event_steps(
                 ae.awareness_at, protocol.escalation.sae_reminder_hours, hours
             )
-            step, covered = due_step(steps, _sent(session, "sae", subject), at)
+            step, covered = due_step(steps, sent_steps(session, "sae", subject), at)
             if step is not None:
                 todo.append((ae, subject, covered))
     for ae, subject, covered in todo:
@@ -185,7 +179,7 @@ async def escalate_unconfirmed_infusions(
                 event.scheduled_date, esc.infusion_confirm_by, services.zone
             )
             due, covered = due_step(
-                [step], _sent(session, "infusion", subject), at, until=event.starts_at
+                [step], sent_steps(session, "infusion", subject), at, until=event.starts_at
             )
             if due is not None and Choice.YES not in _responses(session, event.id):
                 todo.append((event, patient.study_id, covered))
@@ -228,7 +222,7 @@ async def nudge_unstarted_collections(
             subject = f"event:{event.id}"
             step = urine_nudge_step(event.scheduled_date, esc.urine_start_nudge_at, services.zone)
             due, covered = due_step(
-                [step], _sent(session, "urine", subject), at, until=event.ends_at
+                [step], sent_steps(session, "urine", subject), at, until=event.ends_at
             )
             answered = _responses(session, event.id) & {
                 Choice.STARTED,
@@ -266,36 +260,82 @@ async def nudge_unstarted_collections(
 
 # --- the daily digest ------------------------------------------------------------------------
 
+DIGEST_KINDS = (
+    EventKind.BELIMUMAB_INFUSION,
+    EventKind.RENAL_ASSESSMENT,
+    EventKind.URINE_COLLECTION,
+)
+# How far back the digests look for overdue items.
+DIGEST_LOOKBACK = timedelta(days=28)
 
-async def send_daily_digest(
-    router: Router, services: Services, at: datetime, pace: Pace | None = None
-) -> int:
-    """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks."""
-    today = trial_today(at, services.zone)
-    hours = services.protocol.adverse_events.serious_report_hours
-    kinds = (EventKind.BELIMUMAB_INFUSION, EventKind.RENAL_ASSESSMENT, EventKind.URINE_COLLECTION)
-    with read_session(services.engine) as session:
-        rows = session.exec(
-            select(PlannedEventRow, Patient.study_id)
-            .join(Patient, col(Patient.id) == PlannedEventRow.patient_id)
-            .where(
-                col(PlannedEventRow.kind).in_(kinds),
-                PlannedEventRow.status == EventStatus.PLANNED,
-                Patient.status == PatientStatus.ACTIVE,
-                col(PlannedEventRow.scheduled_date) <= today,
-                col(PlannedEventRow.scheduled_date) >= today - timedelta(days=28),
-            )
-            .order_by(col(PlannedEventRow.starts_at), col(Patient.study_id))
-        ).all()
-        serious = serious_unacknowledged(session)
-    todays = [(e, s) for e, s in rows if e.scheduled_date == today]
-    # Overdue: its day has passed and it is not done (a collection ends the next morning).
+
+def _subject(event: PlannedEventRow) -> str:
+    return f"event:{event.id}"
+
+
+def _overdue_by_listing(
+    session: Session, services: Services, today: date
+) -> dict[Listing, list[tuple[PlannedEventRow, str]]]:
+    """Overdue events not done, by where the digests list them today (core.escalation)."""
+    limit = services.protocol.escalation.overdue_in_digests
+    rows = events_not_done(session, today - DIGEST_LOOKBACK, today, DIGEST_KINDS)
+    # Overdue: its day has passed (a collection ends the next morning).
     overdue = [
         (e, s)
         for e, s in rows
         if e.scheduled_date
         < today - timedelta(days=1 if e.kind == EventKind.URINE_COLLECTION else 0)
     ]
+    steps = steps_by_subject(session, DIGEST_KIND, [_subject(e) for e, _ in overdue])
+    out: dict[Listing, list[tuple[PlannedEventRow, str]]] = {where: [] for where in Listing}
+    for event, study_id in overdue:
+        where = overdue_listing(steps.get(_subject(event), set()), today, limit)
+        out[where].append((event, study_id))
+    return out
+
+
+def _record_listed(
+    services: Services, at: datetime, events: Sequence[PlannedEventRow], step: str, why: str
+) -> None:
+    if not events:
+        return
+    with UnitOfWork(services.engine, "system", at, why) as uow:
+        for event in events:
+            record_steps(uow, DIGEST_KIND, _subject(event), [step], at)
+
+
+def _event_line(t: Translator, event: PlannedEventRow, study_id: str) -> str:
+    return t._(
+        "  {day} {study_id}: {event}",
+        day=t.date(event.scheduled_date, "MMMd"),
+        study_id=study_id,
+        event=t._(EVENT_TITLES[event.kind], number=event.number),
+    )
+
+
+async def send_daily_digest(
+    router: Router, services: Services, at: datetime, pace: Pace | None = None
+) -> int:
+    """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks.
+
+    An overdue item (not done: a urine collection the patient answered Finished
+    is done) is listed on at most ``escalation.overdue_in_digests`` digests,
+    then left for the weekly summary (core.escalation.overdue_listing); each
+    listing is recorded once the digest reached a coordinator.
+    """
+    today = trial_today(at, services.zone)
+    hours = services.protocol.adverse_events.serious_report_hours
+    limit = services.protocol.escalation.overdue_in_digests
+    with read_session(services.engine) as session:
+        todays = [
+            (e, s)
+            for e, s in events_not_done(session, today, today, DIGEST_KINDS)
+            if e.scheduled_date == today
+        ]
+        listing = _overdue_by_listing(session, services, today)
+        serious = serious_unacknowledged(session)
+    overdue = listing[Listing.DAILY]
+    waiting = len(listing[Listing.WEEKLY])
 
     def text(t: Translator) -> str:
         lines = [t._("Daily digest for {day}.", day=t.date(today))]
@@ -310,15 +350,16 @@ async def send_daily_digest(
             for e, s in todays
         ]
         lines.append(t._("Overdue: {count}.", count=len(overdue)))
-        lines += [
-            t._(
-                "  {day} {study_id}: {event}",
-                day=t.date(e.scheduled_date, "MMMd"),
-                study_id=s,
-                event=t._(EVENT_TITLES[e.kind], number=e.number),
+        lines += [_event_line(t, e, s) for e, s in overdue]
+        if waiting:
+            lines.append(
+                t.n_(
+                    "Overdue and already on {n} digest, left for the weekly summary: {count}.",
+                    "Overdue and already on {n} digests, left for the weekly summary: {count}.",
+                    limit,
+                    count=waiting,
+                )
             )
-            for e, s in overdue
-        ]
         lines.append(t._("Serious adverse events not acknowledged: {count}.", count=len(serious)))
         for ae in serious:
             clock = reporting_clock(ae.awareness_at, at, hours)
@@ -339,7 +380,40 @@ async def send_daily_digest(
             )
         return "\n".join(lines)
 
-    return await router.alert_staff(text, roles=[StaffRole.COORDINATOR], pace=pace)
+    reached = await router.alert_staff(text, roles=[StaffRole.COORDINATOR], pace=pace)
+    if reached:
+        _record_listed(
+            services, at, [e for e, _ in overdue], daily_step(today), "daily digest listed"
+        )
+    return reached
+
+
+async def send_weekly_summary(
+    router: Router, services: Services, at: datetime, pace: Pace | None = None
+) -> int:
+    """The Monday summary, ending with the overdue items the daily digest no longer lists
+    (each once: core.escalation.overdue_listing), recorded once it reached a coordinator."""
+    today = trial_today(at, services.zone)
+    limit = services.protocol.escalation.overdue_in_digests
+    with read_session(services.engine) as session:
+        moved = _overdue_by_listing(session, services, today)[Listing.WEEKLY]
+
+    def overdue_block(t: Translator) -> list[str]:
+        if not moved:
+            return []
+        heading = t.n_(
+            "Overdue after {n} daily digest, listed here once and then no more: {count}.",
+            "Overdue after {n} daily digests, listed here once and then no more: {count}.",
+            limit,
+            count=len(moved),
+        )
+        return ["\n".join(["", heading, *(_event_line(t, e, s) for e, s in moved)])]
+
+    # Once a week and long: sent without the pacer.
+    reached = await send_weekly_digest(router, services, at, after=overdue_block)
+    if reached:
+        _record_listed(services, at, [e for e, _ in moved], WEEKLY_STEP, "weekly summary listed")
+    return reached
 
 
 # --- the jobs ------------------------------------------------------------------------------
@@ -371,13 +445,6 @@ def periodic_jobs(
         job(
             "weekly-summary",
             weekly_at(esc.summary_weekday, esc.summary_time, services.zone),
-            _weekly_digest,
+            send_weekly_summary,
         ),
     ]
-
-
-async def _weekly_digest(
-    router: Router, services: Services, at: datetime, pace: Pace | None
-) -> int:
-    # Once a week and long: sent by its own module, without the pacer.
-    return await send_weekly_digest(router, services, at)

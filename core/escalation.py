@@ -14,6 +14,11 @@ has passed and it has not been sent. After downtime several steps of one
 subject may be due at once: only the latest is sent (it says the most), and
 the earlier ones are recorded as covered by it, so nobody gets a burst of
 stale reminders.
+
+An overdue item in the coordinators' digests is listed on at most
+``overdue_in_digests`` (3) daily digests, then once in the weekly summary,
+then no more (:func:`overdue_listing`): a list that repeats the same old
+items every morning stops being read.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Final
 from zoneinfo import ZoneInfo
+
+# The escalation_notice kind of the digests' listings of an overdue item, and
+# the step of its one listing in the weekly summary.
+DIGEST_KIND: Final = "digest"
+WEEKLY_STEP: Final = "weekly"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +84,35 @@ def due_step(
         return None, []
     latest = max(passed, key=lambda step: step.due)
     return latest, passed
+
+
+# --- overdue items in the digests ------------------------------------------------------
+
+
+class Listing(StrEnum):
+    """Where an overdue item is listed."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    NOWHERE = "nowhere"
+
+
+def daily_step(day: date) -> str:
+    """The step recording that the daily digest of ``day`` listed an item."""
+    return f"daily:{day.isoformat()}"
+
+
+def overdue_listing(steps: Collection[str], today: date, limit: int) -> Listing:
+    """Where an overdue item goes, given the digest steps already recorded for it.
+
+    Rule: on the daily digest while fewer than ``limit`` earlier daily digests
+    listed it (today's own listing, if recorded already, does not count: a
+    digest sent again for the same morning lists the same items); then once
+    in the weekly summary; then nowhere.
+    Source: site operations choice (``escalation.overdue_in_digests`` in the
+    protocol file; the digest and summary times beside it).
+    """
+    earlier = sum(1 for step in steps if step.startswith("daily:") and step != daily_step(today))
+    if earlier < limit:
+        return Listing.DAILY
+    return Listing.NOWHERE if WEEKLY_STEP in steps else Listing.WEEKLY

@@ -24,6 +24,7 @@ from core.response import (
     ResponseOptions,
     Sex,
     assess_weeks,
+    baseline_week,
     week24_and_cumulative,
 )
 
@@ -69,8 +70,9 @@ def patient_response(
     Rule: a week's rows (oldest first) make its panel
     (``core.renal_panel.weekly_panels``: the latest row of an analyte
     counts); ``core.response.assess_weeks`` compares each week > 0 with the
-    week-0 panel (an empty panel when there is no week 0, so the PR clauses
-    are not evaluable); ``core.response.week24_and_cumulative`` gives the
+    baseline panel (``core.response.baseline_week``: week 0, or a screening
+    week when week 0 is missing; an empty panel when there is none, so the PR
+    clauses are not evaluable); ``core.response.week24_and_cumulative`` gives the
     class at the endpoint week and the cumulative class. A week whose rows
     cannot be read is left out and named in ``unreadable_weeks``, so a bad
     row shows as missing data, never as a wrong class.
@@ -79,8 +81,9 @@ def patient_response(
     opts = options or ResponseOptions()
     panels, unreadable = weekly_panels((row.week, row.result) for row in rows)
     assessments = assess_weeks(panels, sex, opts)
+    week0 = baseline_week(panels, opts)
     return PatientResponse(
-        panels.get(0),
+        None if week0 is None else panels[week0],
         MappingProxyType(panels),
         MappingProxyType(assessments),
         week24_and_cumulative(assessments, opts),

@@ -30,7 +30,13 @@ from pydantic import (
 )
 
 from core.dosing import BelimumabPlan, belimumab_plan
-from core.response import Cumulative, RbcBaselineInactive, ResponseOptions
+from core.response import (
+    Cumulative,
+    MissingWeek0,
+    RbcBaselineInactive,
+    ResponseOptions,
+    WbcCastsWithUti,
+)
 from core.units import Quantity, Unit
 
 BUNDLED_PROTOCOL = Path(__file__).parent / "data" / "protocol.toml"
@@ -215,6 +221,8 @@ class CreatinineUln(_Section):
 
 
 class ReferenceRanges(_Section):
+    # Named beside the limits wherever a default limit is used, so staff know its origin.
+    creatinine_uln_source: Annotated[str, Field(min_length=1, max_length=60)]
     creatinine_uln_umol_l: CreatinineUln
 
 
@@ -229,7 +237,12 @@ class Response(_Section):
     active_rbc_above_per_ul: PositiveDecimal
     active_wbc_above_per_hpf: PositiveDecimal
     pr_rbc_when_baseline_inactive: Literal["literal", "met_if_week_inactive"]
+    # The registry's "cumulative complete response at week 24" read as CR at any
+    # assessment up to week 24; CR at week 24 alone is the week-24 class, reported
+    # beside it everywhere, so no second reading is offered.
     cumulative: Literal["any_assessment"]
+    baseline_when_week0_missing: Literal["screening", "none"]
+    wbc_casts_with_uti: Literal["count", "ignore"]
 
 
 class AdverseEvents(_Section):
@@ -242,6 +255,7 @@ class Escalation(_Section):
     urine_start_nudge_at: time
     sae_reminder_hours: list[Annotated[int, Field(ge=1, le=167)]] = Field(min_length=1)
     digest_time: time
+    overdue_in_digests: Annotated[int, Field(ge=1, le=14)]
     summary_weekday: Annotated[int, Field(ge=0, le=6)]
     summary_time: time
 
@@ -356,6 +370,8 @@ class Protocol(_Section):
             pr_rbc_when_baseline_inactive=RbcBaselineInactive(r.pr_rbc_when_baseline_inactive),
             cumulative=Cumulative(r.cumulative),
             endpoint_week=self.trial.induction_weeks,
+            baseline_when_week0_missing=MissingWeek0(r.baseline_when_week0_missing),
+            wbc_casts_with_uti=WbcCastsWithUti(r.wbc_casts_with_uti),
         )
 
 

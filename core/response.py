@@ -51,6 +51,17 @@ Choices (the registry and the facts are silent; each is an option in
   missing, or when RBC counts at baseline and the week were made by different
   methods (/µL against /hpf: never converted). The class is NE only when the
   missing data could change it.
+- The baseline when week 0 has no results: the screening panel nearest to
+  week 0 (the latest negative week), by default; the protocol option
+  ``baseline_when_week0_missing = "none"`` leaves such a patient without a
+  baseline. Screening weeks are never assessed themselves.
+- White-cell casts count toward active sediment even when a urinary tract
+  infection is recorded (casts form in the kidney; the infection explains
+  white cells in the urine, not casts), by default; the protocol option
+  ``wbc_casts_with_uti = "ignore"`` leaves them out like the white cells.
+- A 24-hour urine protein reported below the laboratory's detection limit
+  (``<0.1 g/24h``, the lab file only) is a value below that limit: a clause
+  is met when the limit itself meets it, else not evaluable.
 """
 
 from __future__ import annotations
@@ -75,6 +86,7 @@ __all__ = [
     "ClauseKey",
     "Cumulative",
     "EndpointResult",
+    "MissingWeek0",
     "RbcBaselineInactive",
     "RenalPanel",
     "ResponseClass",
@@ -83,8 +95,10 @@ __all__ = [
     "SedimentFinding",
     "SedimentResult",
     "Sex",
+    "WbcCastsWithUti",
     "active_sediment",
     "assess_weeks",
+    "baseline_week",
     "classify",
     "week24_and_cumulative",
 ]
@@ -110,6 +124,20 @@ class Cumulative(StrEnum):
     """How the cumulative response by the endpoint week is counted."""
 
     ANY_ASSESSMENT = "any_assessment"
+
+
+class MissingWeek0(StrEnum):
+    """What stands for the baseline when week 0 has no results."""
+
+    SCREENING = "screening"
+    NONE = "none"
+
+
+class WbcCastsWithUti(StrEnum):
+    """Whether white-cell casts count toward active sediment when a UTI is recorded."""
+
+    COUNT = "count"
+    IGNORE = "ignore"
 
 
 class ClauseKey(StrEnum):
@@ -166,7 +194,8 @@ class ResponseOptions:
     """The protocol's response thresholds and readings (docs/clinical-facts.md §3).
 
     Defaults are the registry's numbers; the creatinine upper limits, the RBC
-    reading and the cumulative rule are choices (see the module docstring).
+    reading, the cumulative rule, the screening baseline and white-cell casts
+    with a UTI are choices (see the module docstring).
     Fractions are of the baseline value: 0.5 means 50%.
     """
 
@@ -187,6 +216,8 @@ class ResponseOptions:
     pr_rbc_when_baseline_inactive: RbcBaselineInactive = RbcBaselineInactive.LITERAL
     cumulative: Cumulative = Cumulative.ANY_ASSESSMENT
     endpoint_week: int = 24
+    baseline_when_week0_missing: MissingWeek0 = MissingWeek0.SCREENING
+    wbc_casts_with_uti: WbcCastsWithUti = WbcCastsWithUti.COUNT
 
     def __post_init__(self) -> None:
         def units(q: Quantity, allowed: set[Unit], name: str) -> None:
@@ -227,7 +258,9 @@ class RenalPanel:
 
     ``creatinine_uln`` is the upper limit printed with this creatinine result,
     if any; ``uti`` records a urinary tract infection at the time of the urine
-    sample (white cells then don't count toward active sediment).
+    sample (white cells then don't count toward active sediment);
+    ``protein_below_limit`` says the lab reported the protein only as below
+    ``protein``, its detection limit (``<0.1 g/24h``).
     """
 
     protein: Quantity | None = None
@@ -238,8 +271,11 @@ class RenalPanel:
     creatinine: Quantity | None = None
     creatinine_uln: Quantity | None = None
     uti: bool = False
+    protein_below_limit: bool = False
 
     def __post_init__(self) -> None:
+        if self.protein_below_limit and self.protein is None:
+            raise ValueError("RenalPanel.protein_below_limit needs the limit in protein")
         allowed = {
             "protein": {Unit.G_PER_24H, Unit.MG_PER_24H},
             "rbc": {Unit.PER_HPF, Unit.PER_UL},
@@ -495,13 +531,32 @@ def _fall_clause(
     base: Quantity | None,
     week: Quantity | None,
     more_than: Decimal,
+    *,
+    base_below: bool = False,
+    week_below: bool = False,
 ) -> Clause:
-    """Fell by more than ``more_than`` of baseline: week < baseline x (1 - more_than)."""
+    """Fell by more than ``more_than`` of baseline: week < baseline x (1 - more_than).
+
+    ``base_below`` / ``week_below``: that value was reported only as below a
+    detection limit (its ``value``).
+    """
     item = ANALYTE_LABELS[analyte]
     if week is None:
         return _missing(key, item, baseline=False)
     if base is None:
         return _missing(key, item, baseline=True)
+    if base_below:
+        template = N_(
+            "{item} was below the detection limit ({baseline}{baseline_unit}) at baseline, so "
+            "it cannot be measured whether it fell by more than {fall_percent}%: {status}"
+        )
+        params_below: dict[str, Decimal | str] = {
+            "item": item,
+            **_qp("baseline", "baseline_unit", base),
+            "fall_percent": _option_pct(more_than),
+            "status": STATUS_LABELS[None],
+        }
+        return Clause(key, None, template, params_below, value=week, baseline=base)
     try:
         b, w = align(base, week)
     except RuleError:
@@ -533,6 +588,16 @@ def _fall_clause(
             "{fall_percent}%: {status}"
         )
         return Clause(key, met, template, params, value=w, baseline=b, threshold=threshold)
+    if week_below:
+        # The true value is below the limit: below the threshold if the limit is at or under it.
+        below_met = True if w.value <= threshold.value else None
+        params["status"] = STATUS_LABELS[below_met]
+        template = N_(
+            "{item} {baseline}{baseline_unit} at baseline, <{value}{unit} now (below the "
+            "detection limit); a fall of more than {fall_percent}% means below "
+            "{threshold}{threshold_unit}: {status}"
+        )
+        return Clause(key, below_met, template, params, value=w, baseline=b, threshold=threshold)
     change = _percent_change(b.value, w.value)
     params["change_percent"] = _pct(change)
     template = N_(
@@ -540,6 +605,33 @@ def _fall_clause(
         "a fall of more than {fall_percent}% means below {threshold}{threshold_unit}: {status}"
     )
     return Clause(key, met, template, params, w, b, threshold, change)
+
+
+def _protein_clause(key: ClauseKey, week: RenalPanel, limit: Quantity) -> Clause:
+    """Urine protein below ``limit``; a result reported below a detection limit counts as
+    below ``limit`` when the detection limit is at or under it, else it cannot tell."""
+    item = ANALYTE_LABELS[Analyte.URINE_PROTEIN_24H]
+    if not week.protein_below_limit or week.protein is None:
+        return _compare_clause(
+            key,
+            N_("Urine protein {value}{unit} < {threshold}{threshold_unit}: {status}"),
+            item,
+            week.protein,
+            limit,
+            op="<",
+        )
+    v, t = align(week.protein, limit)
+    met = True if v.value <= t.value else None
+    params = {
+        **_qp("value", "unit", v),
+        **_qp("threshold", "threshold_unit", t),
+        "status": STATUS_LABELS[met],
+    }
+    template = N_(
+        "Urine protein <{value}{unit} (below the detection limit) < {threshold}{threshold_unit}: "
+        "{status}"
+    )
+    return Clause(key, met, template, params, value=v, threshold=t)
 
 
 def _rise_clause(base: Quantity | None, week: Quantity | None, less_than: Decimal) -> Clause:
@@ -610,7 +702,9 @@ def _count_finding(
     return SedimentFinding(component, active, template, params, value=q, threshold=threshold)
 
 
-def _casts_finding(casts: frozenset[CastKind] | None, uti: bool) -> SedimentFinding:
+def _casts_finding(
+    casts: frozenset[CastKind] | None, uti: bool, with_uti: WbcCastsWithUti
+) -> SedimentFinding:
     comp = SedimentComponent.CASTS
     if casts is None:
         template = N_("{item}: no result at this assessment: {status}")
@@ -618,15 +712,25 @@ def _casts_finding(casts: frozenset[CastKind] | None, uti: bool) -> SedimentFind
             comp, None, template, {"item": _CASTS_LABEL, "status": ACTIVITY_LABELS[None]}
         )
     rbc, wbc = CastKind.RBC in casts, CastKind.WBC in casts
-    active = rbc or (wbc and not uti)
-    if rbc and wbc and uti:
+    ignored = wbc and uti and with_uti is WbcCastsWithUti.IGNORE
+    active = rbc or (wbc and not ignored)
+    if rbc and ignored:
         template = N_(
             "Red-cell casts, and white-cell casts not counted because a urinary tract "
             "infection is recorded: {status}"
         )
-    elif wbc and uti:
+    elif ignored:
         template = N_(
             "White-cell casts, not counted because a urinary tract infection is recorded: {status}"
+        )
+    elif rbc and wbc and uti:
+        template = N_(
+            "Red-cell and white-cell casts; white-cell casts count even with the urinary tract "
+            "infection recorded: {status}"
+        )
+    elif wbc and uti:
+        template = N_(
+            "White-cell casts, which count even with the urinary tract infection recorded: {status}"
         )
     elif rbc and wbc:
         template = N_("Red-cell and white-cell casts: {status}")
@@ -637,7 +741,7 @@ def _casts_finding(casts: frozenset[CastKind] | None, uti: bool) -> SedimentFind
     else:
         template = N_("No cellular casts: {status}")
     params: dict[str, Decimal | str] = {"status": ACTIVITY_LABELS[active]}
-    return SedimentFinding(comp, active, template, params, casts=casts, ignored=wbc and uti)
+    return SedimentFinding(comp, active, template, params, casts=casts, ignored=ignored)
 
 
 def active_sediment(panel: RenalPanel, options: ResponseOptions | None = None) -> SedimentResult:
@@ -645,9 +749,11 @@ def active_sediment(panel: RenalPanel, options: ResponseOptions | None = None) -
 
     Active if any of: RBC above the threshold for its unit (> 100/µL by
     analyser, > 5/hpf by microscopy), WBC > 5/hpf, or red- or white-cell
-    casts. When ``panel.uti`` is true, white cells and white-cell casts are
-    ignored. ``active`` is None only when no component is active and one
-    needed to decide is missing (or has no threshold in its unit).
+    casts. When ``panel.uti`` is true, white cells are ignored, and
+    white-cell casts too only under the protocol option
+    ``wbc_casts_with_uti = "ignore"`` (a choice: casts form in the kidney).
+    ``active`` is None only when no component is active and one needed to
+    decide is missing (or has no threshold in its unit: a WBC count per µL).
 
     Source: docs/clinical-facts.md §3 ("Active urinary sediment (registry inclusion
     text, and ACR 2012): RBC > 100/uL (analyser) or > 5/hpf (microscopy), or
@@ -678,7 +784,7 @@ def active_sediment(panel: RenalPanel, options: ResponseOptions | None = None) -
             panel.wbc,
             opts.sediment_wbc_above,
         )
-    casts = _casts_finding(panel.casts, panel.uti)
+    casts = _casts_finding(panel.casts, panel.uti, opts.wbc_casts_with_uti)
     active = _any(f.active for f in (rbc, wbc, casts))
     return SedimentResult(active, rbc, wbc, casts, panel.uti)
 
@@ -782,18 +888,8 @@ def classify(
     docs/clinical-facts.md §3 for strictness, exact arithmetic and units.
     """
     opts = options or ResponseOptions()
-    protein_label = ANALYTE_LABELS[Analyte.URINE_PROTEIN_24H]
-    protein_template = N_("Urine protein {value}{unit} < {threshold}{threshold_unit}: {status}")
-
     cr_clauses = (
-        _compare_clause(
-            ClauseKey.CR_PROTEIN,
-            protein_template,
-            protein_label,
-            week.protein,
-            opts.cr_protein_below,
-            op="<",
-        ),
+        _protein_clause(ClauseKey.CR_PROTEIN, week, opts.cr_protein_below),
         _sediment_clause(week, opts),
         _compare_clause(
             ClauseKey.CR_ALBUMIN,
@@ -827,15 +923,10 @@ def classify(
             baseline.protein,
             week.protein,
             opts.pr_protein_fall_more_than,
+            base_below=baseline.protein_below_limit,
+            week_below=week.protein_below_limit,
         ),
-        _compare_clause(
-            ClauseKey.PR_PROTEIN_LEVEL,
-            protein_template,
-            protein_label,
-            week.protein,
-            opts.pr_protein_below,
-            op="<",
-        ),
+        _protein_clause(ClauseKey.PR_PROTEIN_LEVEL, week, opts.pr_protein_below),
         _rbc_clause(baseline, week, opts),
         pr_creatinine,
     )
@@ -865,19 +956,40 @@ def _best_possible(a: Assessment) -> int:
     return _RANK[ResponseClass.CR] if a.cr_met is None else _RANK[ResponseClass.PR]
 
 
+def baseline_week(panels: Mapping[int, RenalPanel], options: ResponseOptions) -> int | None:
+    """The week whose panel is the baseline: 0, else the screening week nearest to it.
+
+    Rule: week 0 when it has results; without them, under the protocol option
+    ``baseline_when_week0_missing = "screening"`` (the default) the latest
+    negative (screening) week, the one nearest to day 0; under ``"none"``
+    there is no baseline. Screening before day 0 is where a lupus nephritis
+    trial's baseline proteinuria comes from (docs/clinical-facts.md §1: the
+    inclusion criteria are measured before enrolment); using it when week 0
+    is missing is a choice.
+    """
+    if 0 in panels:
+        return 0
+    screening = [week for week in panels if week < 0]
+    if screening and options.baseline_when_week0_missing is MissingWeek0.SCREENING:
+        return max(screening)
+    return None
+
+
 def assess_weeks(
     panels: Mapping[int, RenalPanel], sex: Sex, options: ResponseOptions
 ) -> dict[int, Assessment]:
-    """Each week after baseline classified against week 0, in week order.
+    """Each week after baseline classified against the baseline, in week order.
 
     The one week-by-week walk of a patient's renal panels, whether they come
     from the store (core.patient_response) or from the lab file
-    (core.endpoints). Without a week-0 panel the reference is an empty panel,
-    so the clauses that need a baseline are not evaluable.
+    (core.endpoints). The baseline is :func:`baseline_week`'s (week 0, or a
+    screening week when week 0 is missing); without one the reference is an
+    empty panel, so the clauses that need a baseline are not evaluable.
+    Screening weeks are never assessed.
     Source: docs/clinical-facts.md §3.
     """
-    baseline = panels.get(0)
-    reference = baseline if baseline is not None else RenalPanel()
+    week0 = baseline_week(panels, options)
+    reference = panels[week0] if week0 is not None else RenalPanel()
     return {
         week: classify(reference, panel, sex, options)
         for week, panel in sorted(panels.items())

@@ -24,13 +24,17 @@ Choices (the facts are silent; the protocol file may override the ranges):
   urine RBC 0-1000 /hpf and 0-100000 /µL; urine WBC 0-1000 /hpf; CD20 B cells
   0-5000 /µL or 0-100 % of lymphocytes; weight 25-250 kg. Every lower bound is
   at least 0, so a negative value is always refused.
-- Urine WBC is accepted only per high-power field: docs/clinical-facts.md §3 gives an
-  active-sediment threshold for WBC only in /hpf (> 5/hpf), so a WBC count in
-  /µL could not be judged and is refused, naming the accepted unit.
+- Urine WBC is accepted only per high-power field when typed: docs/clinical-facts.md
+  §3 gives an active-sediment threshold for WBC only in /hpf (> 5/hpf), so a
+  WBC count in /µL could not be judged and is refused, naming the accepted
+  unit. The lab file (``python -m bot endpoints``) reads one anyway
+  (:data:`LAB_FILE_RANGES`, 0-100000 /µL as for RBC): a laboratory system's
+  file cannot be retyped, and the sediment is then not evaluable from it.
 - A comma in a number is refused rather than guessed: "1,5" may be a decimal
   comma (1.5) or a thousands separator (15 or 1500 with more digits).
 - Ranges and limits as typed ("3-5/hpf", "<0.1 g/24h") are refused: the rules
-  need one measured value, and picking an end would be a guess.
+  need one measured value, and picking an end would be a guess. (The lab file
+  reads a protein below the detection limit itself: ``core.endpoints``.)
 - A bare "g" is not accepted for 24-hour urine protein: staff must type the
   per-24-hour unit (g/24h, g/d, mg/24h ...), so a misplaced dose can't be read
   as a urine result.
@@ -53,6 +57,7 @@ __all__ = [
     "ANALYTE_LABELS",
     "CANONICAL_UNIT",
     "DEFAULT_RANGES",
+    "LAB_FILE_RANGES",
     "Analyte",
     "CastKind",
     "InexactConversionError",
@@ -208,6 +213,16 @@ DEFAULT_RANGES: Final[Mapping[Analyte, Mapping[Unit, Range]]] = MappingProxyType
             {Unit.PER_UL: _r("0", "5000"), Unit.PERCENT: _r("0", "100")}
         ),
         Analyte.WEIGHT: MappingProxyType({Unit.KG: _r("25", "250")}),
+    }
+)
+
+# The lab file's ranges: also urine WBC per µL (an analyser's count; see the module docstring).
+LAB_FILE_RANGES: Final[Mapping[Analyte, Mapping[Unit, Range]]] = MappingProxyType(
+    {
+        **DEFAULT_RANGES,
+        Analyte.URINE_WBC: MappingProxyType(
+            {Unit.PER_HPF: _r("0", "1000"), Unit.PER_UL: _r("0", "100000")}
+        ),
     }
 )
 

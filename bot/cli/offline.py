@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 
 from bot.cli.common import CommandError, day_arg, kg_arg, lang_arg
 from bot.i18n import LANGUAGES, Translator
 from bot.settings import Settings
 from bot.views.plan import plan_as_json, render_plan
-from bot.views.response import assessment_lines, class_name, endpoints_as_json
-from core.endpoints import COLUMNS, LabFileError, derive_endpoints
+from bot.views.response import endpoint_lines, endpoints_as_json
+from core.endpoints import COLUMNS, read_lab_file
 from core.schedule import Enrollment, plan, trial_zone
 
 __all__ = ["cmd_endpoints", "cmd_plan", "cmd_plans", "register"]
@@ -46,30 +47,47 @@ def _lab_rows(path: Path) -> list[tuple[int, dict[str, str | None]]]:
 
 
 def cmd_endpoints(args: argparse.Namespace, settings: Settings) -> int:
-    """Re-derive each patient's week-24 and cumulative response from a lab file."""
+    """Re-derive each patient's week-24 and cumulative response from a lab file.
+
+    Every row that cannot be read is named on stderr with its line; its patient
+    is left out and named on stdout too, and every other patient is reported.
+    Exit 0 when every row was read, 1 when some were not, 2 when the file
+    cannot be used at all (missing, no header).
+    """
     protocol = settings.protocol()
-    try:
-        results = derive_endpoints(_lab_rows(args.labs), protocol.response_options())
-    except LabFileError as exc:
-        lines = (f"{args.labs}: {line}" for line in str(exc).splitlines())
-        raise CommandError("\n".join(lines)) from None
-    if args.json:
-        print(json.dumps([endpoints_as_json(r) for r in results], ensure_ascii=False, indent=2))
-        return 0
+    read = read_lab_file(_lab_rows(args.labs), protocol.response_options())
     t = Translator(args.lang, trial_zone(settings.trial_timezone))
-    for r in results:
+    for error in read.errors:
         print(
             t._(
-                "{patient}: week 24 {week24}; cumulative {cumulative}.",
-                patient=r.patient_id,
-                week24=class_name(t, r.result.week24),
-                cumulative=class_name(t, r.result.cumulative),
-            )
+                "{path}: line {line}: {reason}",
+                path=args.labs,
+                line=error.line,
+                reason=t.error(error.error),
+            ),
+            file=sys.stderr,
         )
-        final = r.assessments.get(r.result.endpoint_week)
-        if final is not None:
-            print("\n".join("  " + line for line in assessment_lines(t, final)[1:]))
-    return 0
+    if args.json:
+        print(
+            json.dumps([endpoints_as_json(r) for r in read.patients], ensure_ascii=False, indent=2)
+        )
+        return 1 if read.errors else 0
+    derived = {r.patient_id: r for r in read.patients}
+    for patient in sorted(derived.keys() | read.not_derived.keys()):
+        if patient in read.not_derived:
+            lines = read.not_derived[patient]
+            print(
+                t.n_(
+                    "{patient}: not derived, line {lines} cannot be read.",
+                    "{patient}: not derived, lines {lines} cannot be read.",
+                    len(lines),
+                    patient=patient,
+                    lines=", ".join(str(line) for line in lines),
+                )
+            )
+            continue
+        print("\n".join(endpoint_lines(t, derived[patient])))
+    return 1 if read.errors else 0
 
 
 def cmd_plans(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,6 +7,7 @@ Here the records are loaded and the endpoints derived; the words are
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.context import Services
@@ -62,18 +63,27 @@ def summary_text(services: Services, t: Translator, at: datetime | None = None) 
     )
 
 
-async def send_weekly_digest(router: Router, services: Services, at: datetime | None = None) -> int:
+async def send_weekly_digest(
+    router: Router,
+    services: Services,
+    at: datetime | None = None,
+    after: Callable[[Translator], list[str]] | None = None,
+) -> int:
     """Send every active coordinator the summary in their language, in as many messages
     as it needs (each within a message's limit). Returns how many coordinators got it all.
 
-    ``at`` is the instant the periodic job runs for (the summary's "today").
+    ``at`` is the instant the periodic job runs for (the summary's "today");
+    ``after`` gives blocks to add at the end in the reader's language.
     A coordinator whose chat fails is logged by staff row id and skipped.
     """
     summary = await asyncio.to_thread(summary_for, services, at)
     today = trial_today(at or services.clock.now(), services.zone)
     reached = 0
     for member in router.staff_to_alert([StaffRole.COORDINATOR]):
-        pages = split_pages(summary_blocks(member.t, summary, today))
+        blocks = summary_blocks(member.t, summary, today)
+        if after is not None:
+            blocks += after(member.t)
+        pages = split_pages(blocks)
         if await router.to_staff_member(member, pages):
             reached += 1
     return reached

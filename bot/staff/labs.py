@@ -46,7 +46,7 @@ from core.renal_panel import (
     casts_row,
     panel_from_results,
 )
-from core.response import Assessment, classify
+from core.response import Assessment, Sex, classify
 from core.schedule import EventKind
 from core.store.clinical import (
     LabValue,
@@ -136,6 +136,26 @@ def missing_text(t: Translator, missing: tuple[str, ...]) -> str:
     return ", ".join(analyte_label(t, a) for a in missing)
 
 
+def default_uln_text(ctx: Ctx, sex: Sex) -> str:
+    """Which protocol default judges a creatinine entered without its own upper limit."""
+    protocol, t = ctx.services.protocol, ctx.t
+    uln = quantity_text(t, protocol.response_options().default_creatinine_uln(sex))
+    source = protocol.reference_ranges.creatinine_uln_source
+    if sex is Sex.F:
+        return t._(
+            "No upper limit came with the creatinine result: the protocol's limit for women, "
+            "{uln} ({source}), will be used. If the lab printed its own, add scr_uln=.",
+            uln=uln,
+            source=source,
+        )
+    return t._(
+        "No upper limit came with the creatinine result: the protocol's limit for men, "
+        "{uln} ({source}), will be used. If the lab printed its own, add scr_uln=.",
+        uln=uln,
+        source=source,
+    )
+
+
 # --- the one-message form ---------------------------------------------------------------
 
 
@@ -193,6 +213,8 @@ async def run(ctx: Ctx, args: list[str]) -> None:
                 "active sediment."
             )
         )
+    if any(r.analyte == CREATININE and r.ref_high is None for r in results):
+        lines.append(default_uln_text(ctx, patient.sex))
     warnings: list[str] = []
     before = {r.analyte for r in earlier}
     for row in results:

@@ -8,7 +8,7 @@ from typing import Any
 from bot.i18n import Translator
 from core.endpoints import PatientEndpoints
 from core.messages import N_
-from core.response import Assessment, Clause, ResponseClass
+from core.response import Assessment, Clause, ResponseClass, SedimentFinding
 
 CLASS_NAMES: dict[ResponseClass | None, str] = {
     ResponseClass.CR: N_("complete response (CR)"),
@@ -26,8 +26,9 @@ def class_name(t: Translator, cls: ResponseClass | None) -> str:
     return t._(CLASS_NAMES[cls])
 
 
-def clause_text(t: Translator, clause: Clause) -> str:
-    """One clause in the reader's language, numbers as the lab wrote them."""
+def clause_text(t: Translator, clause: Clause | SedimentFinding) -> str:
+    """One clause (or sediment finding) in the reader's language, numbers as the lab
+    wrote them."""
     params: dict[str, object] = {}
     for key, value in clause.params.items():
         if isinstance(value, Decimal):
@@ -40,15 +41,51 @@ def clause_text(t: Translator, clause: Clause) -> str:
 
 
 def assessment_lines(t: Translator, assessment: Assessment) -> list[str]:
-    """The class, then the CR clauses, then the PR clauses, each on its own line."""
+    """The class, then the CR clauses, then the PR clauses, each on its own line.
+
+    Under a sediment clause that is not met, the findings that make it so
+    (active, or not evaluable) are shown too.
+    """
     lines = [class_name(t, assessment.cls)]
     for clause in assessment.clauses:
         lines.append("  " + clause_text(t, clause))
         lines.extend("    " + clause_text(t, part) for part in clause.parts)
+        if clause.sediment is not None and clause.met is not True:
+            lines.extend(
+                "    " + clause_text(t, finding)
+                for finding in clause.sediment.findings
+                if finding.active is not False
+            )
         if clause.alternative is not None:
             lines.append(
                 "    " + t._("Other reading: {clause}", clause=clause_text(t, clause.alternative))
             )
+    return lines
+
+
+def endpoint_lines(t: Translator, endpoints: PatientEndpoints) -> list[str]:
+    """One patient of ``python -m bot endpoints``: the classes, the baseline when it is a
+    screening week, then every clause at the endpoint week."""
+    result = endpoints.result
+    lines = [
+        t._(
+            "{patient}: week 24 {week24}; cumulative {cumulative}.",
+            patient=endpoints.patient_id,
+            week24=class_name(t, result.week24),
+            cumulative=class_name(t, result.cumulative),
+        )
+    ]
+    if endpoints.baseline_week is not None and endpoints.baseline_week < 0:
+        lines.append(
+            "  "
+            + t._(
+                "Baseline: screening week {week}, since week 0 has no results.",
+                week=endpoints.baseline_week,
+            )
+        )
+    final = endpoints.assessments.get(result.endpoint_week)
+    if final is not None:
+        lines += ["  " + line for line in assessment_lines(t, final)[1:]]
     return lines
 
 
@@ -59,6 +96,7 @@ def endpoints_as_json(endpoints: PatientEndpoints) -> dict[str, Any]:
     return {
         "patient_id": endpoints.patient_id,
         "sex": str(endpoints.sex),
+        "baseline_week": endpoints.baseline_week,
         "week24": str(result.week24) if result.week24 else None,
         "cumulative": str(result.cumulative) if result.cumulative else None,
         "cumulative_cr": result.cumulative_cr,

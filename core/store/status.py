@@ -91,6 +91,24 @@ def _seriousness() -> ColumnElement[bool]:
     )
 
 
+def _done_unmarked() -> ColumnElement[bool]:
+    # Done without the event being marked: an infusion with a belimumab dose recorded
+    # against it, a urine collection the patient answered "Finished".
+    event = PlannedEventRow
+    infused = exists().where(
+        col(DoseAdministration.patient_id) == col(event.patient_id),
+        col(DoseAdministration.event_id) == col(event.id),
+        col(DoseAdministration.drug) == Drug.BELIMUMAB,
+    )
+    finished = exists().where(
+        col(Reminder.event_id) == col(event.id), col(Reminder.response) == FINISHED
+    )
+    return or_(
+        and_(col(event.kind) == EventKind.BELIMUMAB_INFUSION, infused),
+        and_(col(event.kind) == EventKind.URINE_COLLECTION, finished),
+    )
+
+
 def enrollment_by_arm(session: Session) -> list[ArmEnrollment]:
     """Patients per arm (any status: a withdrawn patient was enrolled), with withdrawals."""
     withdrawn = func.sum(case((col(Patient.status) == PatientStatus.WITHDRAWN, 1), else_=0))
@@ -114,18 +132,9 @@ def week_event_groups(
     "Finished" to one of its reminders.
     """
     event = PlannedEventRow
-    infused = exists().where(
-        col(DoseAdministration.patient_id) == col(event.patient_id),
-        col(DoseAdministration.event_id) == col(event.id),
-        col(DoseAdministration.drug) == Drug.BELIMUMAB,
-    )
-    finished = exists().where(
-        col(Reminder.event_id) == col(event.id), col(Reminder.response) == FINISHED
-    )
     done = case(
         (col(event.status) == EventStatus.DONE, 1),
-        (and_(col(event.kind) == EventKind.BELIMUMAB_INFUSION, infused), 1),
-        (and_(col(event.kind) == EventKind.URINE_COLLECTION, finished), 1),
+        (_done_unmarked(), 1),
         else_=0,
     ).label("done")
     inner = (
@@ -146,6 +155,28 @@ def week_event_groups(
         .order_by(inner.c.kind, inner.c.day, inner.c.done)
     ).all()
     return [EventGroup(EventKind(k), d, bool(x), int(n)) for k, d, x, n in rows]
+
+
+def events_not_done(
+    session: Session, first: date, last: date, kinds: Sequence[EventKind] = OVERVIEW_KINDS
+) -> list[tuple[PlannedEventRow, str]]:
+    """Planned events of active patients booked from ``first`` to ``last`` that are not done
+    (as :func:`week_event_groups` counts done), with the patient's study ID, in time order.
+    """
+    rows = session.exec(
+        select(PlannedEventRow, Patient.study_id)
+        .join(Patient, col(Patient.id) == PlannedEventRow.patient_id)
+        .where(
+            col(PlannedEventRow.kind).in_(list(kinds)),
+            PlannedEventRow.status == EventStatus.PLANNED,
+            Patient.status == PatientStatus.ACTIVE,
+            col(PlannedEventRow.scheduled_date) >= first,
+            col(PlannedEventRow.scheduled_date) <= last,
+            ~_done_unmarked(),
+        )
+        .order_by(col(PlannedEventRow.starts_at), col(Patient.study_id))
+    ).all()
+    return [(event, study_id) for event, study_id in rows]
 
 
 def open_adverse_event_count(session: Session) -> tuple[int, int]:

@@ -7,8 +7,9 @@ latest row for an analyte and week (a later row is a correction); a urinary
 tract infection recorded on any result of a week applies to the week's urine;
 casts are written as ``none``, ``rbc``, ``wbc`` or ``rbc+wbc``; the
 creatinine row carries its own upper limit in the row's unit. Rows without a
-protocol week, with a negative week, or that cannot be read are left out (the
-response rules leave them out too). Pure.
+protocol week, with a negative week (``/labs`` takes weeks 0 to 24, so the
+store holds no screening week to write), or that cannot be read are left out
+(the response rules leave them out too). Pure.
 """
 
 from __future__ import annotations

@@ -315,3 +315,30 @@ async def test_wrong_roles_are_refused(world: World) -> None:
         ("access.refused", "/labs"),
         ("access.refused", "/labs"),
     ]
+
+
+DEFAULT_ULN = {
+    ("en", "F"): "No upper limit came with the creatinine result: the protocol's limit for women, "
+    "73 µmol/L (WS/T 404.5-2015), will be used. If the lab printed its own, add scr_uln=.",
+    ("en", "M"): "No upper limit came with the creatinine result: the protocol's limit for men, "
+    "97 µmol/L (WS/T 404.5-2015), will be used. If the lab printed its own, add scr_uln=.",
+    ("zh", "F"): "肌酐结果未附正常上限：将采用方案规定的女性上限 73 µmol/L（WS/T 404.5-2015）。"
+    "如检验报告印有本实验室的上限，请补充 scr_uln=。",
+    ("zh", "M"): "肌酐结果未附正常上限：将采用方案规定的男性上限 97 µmol/L（WS/T 404.5-2015）。"
+    "如检验报告印有本实验室的上限，请补充 scr_uln=。",
+}
+
+
+@pytest.mark.parametrize(("lang", "sex"), [("en", "F"), ("zh", "M"), ("en", "M"), ("zh", "F")])
+async def test_the_preview_names_the_creatinine_limit_used_when_the_result_has_none(
+    world: World, lang: str, sex: str
+) -> None:
+    world.enroll("P01", sex=sex)
+    nurse = await member(world, "nurse", lang)
+    world.clock.set(NOW)
+    summary = await world.say(nurse, "/labs P01 w24 scr=69umol/L")
+    assert DEFAULT_ULN[lang, sex] in summary.shown.splitlines()
+    # With the lab's own limit there is nothing to say.
+    own = await world.say(nurse, "/labs P01 w24 scr=69umol/L scr_uln=80umol/L")
+    assert DEFAULT_ULN[lang, sex] not in own.shown.splitlines()
+    assert "scr_uln=" not in own.shown

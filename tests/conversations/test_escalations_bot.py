@@ -6,6 +6,7 @@ from collections.abc import Hashable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import col, select
 
 from bot.escalations import (
@@ -14,6 +15,7 @@ from bot.escalations import (
     nudge_unstarted_collections,
     periodic_jobs,
     send_daily_digest,
+    send_weekly_summary,
 )
 from bot.routing import Router
 from core.schedule import EventKind, Slot
@@ -314,3 +316,122 @@ async def test_escalation_messages_wait_for_the_engines_pacer(world: World) -> N
     member = world.staff_with_telegram_user(coordinator)
     assert member is not None
     assert paced == [f"staff:{member.id}"]
+
+
+DIGEST = {
+    "en": {
+        "urine": "  Nov 30 {study_id}: 24-hour urine collection 2",
+        "infusion": "  Nov 30 P03: Belimumab infusion 1",
+        "waiting": "Overdue and already on 3 digests, left for the weekly summary: ",
+        "weekly": "Overdue after 3 daily digests, listed here once and then no more: ",
+    },
+    "zh": {
+        "urine": "  11月30日 {study_id}：第 2 次 24 小时尿液收集",
+        "infusion": "  11月30日 P03：贝利尤单抗输注 1",
+        "waiting": "已逾期且已在 3 份简报中列出、留待每周汇总的事项：",
+        "weekly": "已在 3 份每日简报中列出、仍逾期的事项（在此列出一次，之后不再列出）：",
+    },
+}
+LANGUAGE_CODES = {"en": "en", "zh": "zh-hans"}
+
+
+def answer_finished(world: World, study_id: str, number: int) -> None:
+    """The patient pressed Finished on the last reminder of urine collection ``number``."""
+    with read_session(world.services.engine) as session:
+        end = session.exec(
+            select(Reminder)
+            .join(PlannedEventRow, col(PlannedEventRow.id) == Reminder.event_id)
+            .where(
+                Reminder.patient_id == world.patient(study_id).id,
+                Reminder.slot == Slot.URINE_END,
+                PlannedEventRow.number == number,
+            )
+        ).one()
+    with UnitOfWork(world.services.engine, "system", START) as uow:
+        row = uow.session.get(Reminder, end.id)
+        assert row is not None
+        uow.update(
+            row,
+            "reminder.answered",
+            status=ReminderStatus.SENT,
+            response="finished",
+            responded_at=START,
+        )
+
+
+async def digest_on(world: World, coordinator: int, day: date) -> list[str]:
+    """The daily digest of ``day`` as the coordinator reads it, line by line."""
+    assert await send_daily_digest(bot(world), world.services, local(day, 8, 30)) == 1
+    sent = await world.api.wait_for_message(
+        coordinator, lambda m: "Daily digest for" in m.shown or "每日简报" in m.shown
+    )
+    return sent.shown.splitlines()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_collection_answered_finished_is_not_overdue(world: World, lang: str) -> None:
+    # Day 0 on 3 Nov: urine collection 2 runs from 30 Nov to the visit on 1 Dec.
+    world.enroll("P02", day0=date(2026, 11, 3))
+    world.enroll("P04", day0=date(2026, 11, 3))
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, LANGUAGE_CODES[lang])
+    answer_finished(world, "P02", 2)
+    lines = await digest_on(world, coordinator, date(2026, 12, 2))
+    texts = DIGEST[lang]
+    assert texts["urine"].format(study_id="P04") in lines
+    assert texts["urine"].format(study_id="P02") not in lines
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_an_overdue_item_is_on_three_digests_then_once_in_the_weekly_summary(
+    world: World, lang: str
+) -> None:
+    world.enroll("P03", day0=date(2026, 11, 16))  # infusion 1 on 30 Nov: overdue from 1 Dec
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, LANGUAGE_CODES[lang])
+    texts = DIGEST[lang]
+    for day in (1, 2, 3):
+        lines = await digest_on(world, coordinator, date(2026, 12, day))
+        assert texts["infusion"] in lines
+    # The digest of 3 Dec sent again (a restart): it still lists the item, counted once.
+    lines = await digest_on(world, coordinator, date(2026, 12, 3))
+    assert texts["infusion"] in lines
+
+    lines = await digest_on(world, coordinator, date(2026, 12, 4))
+    assert texts["infusion"] not in lines
+    assert any(line.startswith(texts["waiting"]) for line in lines), lines
+
+    monday = local(date(2026, 12, 7), 9)
+    assert await send_weekly_summary(bot(world), world.services, monday) == 1
+    summary = await world.api.wait_for_message(coordinator, contains=texts["weekly"])
+    block = summary.shown.splitlines()
+    heading = block.index(next(line for line in block if line.startswith(texts["weekly"])))
+    assert texts["infusion"] in block[heading:]
+
+    lines = await digest_on(world, coordinator, date(2026, 12, 8))
+    assert texts["infusion"] not in lines
+    assert not any(line.startswith(texts["waiting"]) for line in lines)
+    before = len(world.api.messages_to(coordinator))
+    assert await send_weekly_summary(bot(world), world.services, monday + timedelta(days=7)) == 1
+    await world.api.wait_until(lambda: len(world.api.messages_to(coordinator)) > before)
+    assert not [
+        m for m in world.api.messages_to(coordinator)[before:] if texts["weekly"] in m.shown
+    ]
+    with read_session(world.services.engine) as session:
+        infusion = session.exec(
+            select(PlannedEventRow).where(
+                PlannedEventRow.patient_id == world.patient("P03").id,
+                PlannedEventRow.kind == EventKind.BELIMUMAB_INFUSION,
+                PlannedEventRow.number == 1,
+            )
+        ).one()
+        steps = session.exec(
+            select(EscalationNotice.step).where(
+                EscalationNotice.kind == "digest",
+                EscalationNotice.subject == f"event:{infusion.id}",
+            )
+        ).all()
+    assert sorted(steps) == [
+        "daily:2026-12-01",
+        "daily:2026-12-02",
+        "daily:2026-12-03",
+        "weekly",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from bot.settings import Settings
 from core.protocol import BUNDLED_PROTOCOL, Protocol, ProtocolError, load_protocol, parse_protocol
+from core.response import MissingWeek0, WbcCastsWithUti
 
 BUNDLED = BUNDLED_PROTOCOL.read_text(encoding="utf-8")
 
@@ -91,6 +93,31 @@ def test_published_variant_is_expressible_without_code() -> None:
             'tme = "08:00"',
             ["renal_assessment.time: missing", "renal_assessment.tme: unknown key"],
         ),
+        (
+            'cumulative = "any_assessment"',
+            'cumulative = "week24_only"',
+            ["response.cumulative", "'week24_only'", "'any_assessment'"],
+        ),
+        (
+            'baseline_when_week0_missing = "screening"',
+            'baseline_when_week0_missing = "week -1"',
+            ["response.baseline_when_week0_missing", "'screening' or 'none'"],
+        ),
+        (
+            'wbc_casts_with_uti = "count"',
+            'wbc_casts_with_uti = "no"',
+            ["response.wbc_casts_with_uti", "'count' or 'ignore'"],
+        ),
+        (
+            "overdue_in_digests = 3",
+            "overdue_in_digests = 0",
+            ["escalation.overdue_in_digests", "greater than or equal to 1"],
+        ),
+        (
+            'creatinine_uln_source = "WS/T 404.5-2015"',
+            'creatinine_uln_source = ""',
+            ["reference_ranges.creatinine_uln_source", "at least 1 character"],
+        ),
     ],
 )
 def test_a_wrong_file_names_key_value_and_expectation(
@@ -103,6 +130,43 @@ def test_a_wrong_file_names_key_value_and_expectation(
     assert message.startswith("site.toml: the protocol file is not valid")
     for part in expected:
         assert part in message
+
+
+# `key = "value"  # choice: "a" or "b"`, with any comment lines continuing it.
+_OFFERED = re.compile(r'^(\w+) = "[^"]*"[ \t]*(#.*(?:\n[ \t]+#.*)*)', re.MULTILINE)
+
+
+def _offered_values() -> list[tuple[str, str]]:
+    found = []
+    for match in _OFFERED.finditer(BUNDLED):
+        key, comment = match.group(1), match.group(2)
+        found += [(key, value) for value in re.findall(r'"([a-z0-9_]+)"', comment)]
+    return found
+
+
+def test_the_file_offers_in_its_comments_only_values_that_work() -> None:
+    offered = _offered_values()
+    assert ("wbc_casts_with_uti", "ignore") in offered
+    assert ("out_of_range", "refuse") in offered
+    for key, value in offered:
+        text = re.sub(rf'^{key} = "[^"]*"', f'{key} = "{value}"', BUNDLED, flags=re.MULTILINE)
+        assert f'\n{key} = "{value}"' in text
+        parse_protocol(text, f"{key} = {value}")  # raises if the validator refuses it
+
+
+def test_the_new_choices_reach_the_rules() -> None:
+    options = parse_protocol(
+        BUNDLED.replace(
+            'baseline_when_week0_missing = "screening"', 'baseline_when_week0_missing = "none"'
+        ).replace('wbc_casts_with_uti = "count"', 'wbc_casts_with_uti = "ignore"')
+    ).response_options()
+    assert options.baseline_when_week0_missing is MissingWeek0.NONE
+    assert options.wbc_casts_with_uti is WbcCastsWithUti.IGNORE
+    bundled = parse_protocol(BUNDLED)
+    assert bundled.response_options().baseline_when_week0_missing is MissingWeek0.SCREENING
+    assert bundled.response_options().wbc_casts_with_uti is WbcCastsWithUti.COUNT
+    assert bundled.escalation.overdue_in_digests == 3
+    assert bundled.reference_ranges.creatinine_uln_source == "WS/T 404.5-2015"
 
 
 def test_not_toml_and_missing_file_are_explained(tmp_path: Path) -> None:

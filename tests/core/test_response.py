@@ -17,13 +17,17 @@ from core.response import (
     Assessment,
     Clause,
     ClauseKey,
+    MissingWeek0,
     RbcBaselineInactive,
     RenalPanel,
     ResponseClass,
     ResponseOptions,
     SedimentComponent,
     Sex,
+    WbcCastsWithUti,
     active_sediment,
+    assess_weeks,
+    baseline_week,
     classify,
     week24_and_cumulative,
 )
@@ -263,7 +267,7 @@ S = SedimentComponent
         ("2/hpf", "12/hpf", "none", False, True, {S.WBC}),
         ("2/hpf", "12/hpf", "none", True, False, set()),  # UTI: white cells don't count
         ("2/hpf", "3/hpf", "wbc", False, True, {S.CASTS}),
-        ("2/hpf", "3/hpf", "wbc", True, False, set()),  # UTI: WBC casts ignored
+        ("2/hpf", "3/hpf", "wbc", True, True, {S.CASTS}),  # UTI: WBC casts still count
         ("2/hpf", "3/hpf", "rbc+wbc", True, True, {S.CASTS}),  # RBC casts still count
         ("2/hpf", "12/hpf", "rbc", True, True, {S.CASTS}),
         ("150/uL", "3/hpf", "none", False, True, {S.RBC}),
@@ -299,8 +303,75 @@ def test_active_sediment(
 def test_uti_note_is_in_the_wbc_finding() -> None:
     result = active_sediment(with_(EMPTY, rbc="2/hpf", wbc="12/hpf", casts="wbc", uti=True))
     assert "urinary tract infection" in result.wbc.english()
-    assert "urinary tract infection" in result.casts.english()
-    assert result.casts.ignored
+    assert result.casts.english() == (
+        "White-cell casts, which count even with the urinary tract infection recorded: active"
+    )
+    assert not result.casts.ignored
+
+
+@pytest.mark.parametrize(
+    ("casts", "option", "active", "text"),
+    [
+        ("wbc", WbcCastsWithUti.COUNT, True, "White-cell casts, which count even with the"),
+        ("wbc", WbcCastsWithUti.IGNORE, False, "White-cell casts, not counted because"),
+        ("rbc+wbc", WbcCastsWithUti.COUNT, True, "Red-cell and white-cell casts; white-cell"),
+        ("rbc+wbc", WbcCastsWithUti.IGNORE, True, "Red-cell casts, and white-cell casts not"),
+    ],
+)
+def test_white_cell_casts_with_a_uti_count_unless_the_protocol_ignores_them(
+    casts: str, option: WbcCastsWithUti, active: bool, text: str
+) -> None:
+    options = ResponseOptions(wbc_casts_with_uti=option)
+    panel = with_(CR_WEEK, casts=casts, uti=True)
+    result = active_sediment(panel, options)
+    assert result.active is active
+    assert result.casts.ignored is (option is WbcCastsWithUti.IGNORE)
+    assert result.casts.english().startswith(text)
+    # Red cells are fine and white cells are discounted: the casts alone decide CR.
+    a = classify(BASELINE, panel, Sex.F, options)
+    assert (a.cls is RC.CR) is not active
+
+
+def test_a_protein_below_the_detection_limit_is_below_it() -> None:
+    """A protein of "<0.1 g/24h" is below 0.4 (CR) and 3.5, and below half of 4.2 g."""
+    week = dataclasses.replace(CR_WEEK, protein_below_limit=True)
+    week = with_(week, protein="0.1 g/24h")
+    a = classify(BASELINE, week, Sex.F)
+    assert a.cls is RC.CR
+    assert a.clause(K.CR_PROTEIN).english() == (
+        "Urine protein <0.1 g/24h (below the detection limit) < 0.4 g/24h: met"
+    )
+    assert a.clause(K.PR_PROTEIN_FALL).met is True
+    assert "<0.1 g/24h now (below the detection limit)" in a.clause(K.PR_PROTEIN_FALL).english()
+    assert a.clause(K.PR_PROTEIN_LEVEL).met is True
+
+
+def test_a_detection_limit_above_the_threshold_cannot_tell() -> None:
+    # "<0.5 g/24h" may or may not be below 0.4: not evaluable, never met or failed.
+    week = with_(dataclasses.replace(CR_WEEK, protein_below_limit=True), protein="0.5 g/24h")
+    a = classify(with_(BASELINE, protein="0.8 g/24h"), week, Sex.F)
+    assert a.clause(K.CR_PROTEIN).met is None
+    assert a.clause(K.PR_PROTEIN_FALL).met is None  # half of 0.8 is 0.4, under the limit
+    assert a.clause(K.PR_PROTEIN_LEVEL).met is True
+    assert a.cls is RC.NE
+    # Below the limit at baseline: a fall cannot be measured.
+    base = with_(dataclasses.replace(BASELINE, protein_below_limit=True), protein="0.1 g/24h")
+    fall = classify(base, CR_WEEK, Sex.F).clause(K.PR_PROTEIN_FALL)
+    assert fall.met is None
+    assert "below the detection limit (0.1 g/24h) at baseline" in fall.english()
+
+
+def test_baseline_is_week0_else_the_latest_screening_week_under_the_option() -> None:
+    panels = {-2: BASELINE, -1: with_(BASELINE, protein="5.0 g/24h"), 24: CR_WEEK}
+    assert baseline_week(panels, ResponseOptions()) == -1
+    assert baseline_week({0: BASELINE, **panels}, ResponseOptions()) == 0
+    none = ResponseOptions(baseline_when_week0_missing=MissingWeek0.NONE)
+    assert baseline_week(panels, none) is None
+    assessed = assess_weeks(panels, Sex.F, ResponseOptions())
+    assert list(assessed) == [24]  # screening weeks are never assessed themselves
+    fall = assessed[24].clause(K.PR_PROTEIN_FALL)
+    assert fall.baseline == Quantity(Decimal("5.0"), Unit.G_PER_24H)
+    assert assess_weeks(panels, Sex.F, none)[24].clause(K.PR_PROTEIN_FALL).met is None
 
 
 @pytest.mark.parametrize(("uti", "cls"), [(True, RC.CR), (False, RC.PR)])
