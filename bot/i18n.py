@@ -146,6 +146,14 @@ class Translator:
             text = _fill(patterns["middle"], item, text)
         return _fill(patterns["start"], items[0], text)
 
+    def percent(self, value: Decimal) -> str:
+        """A proportion's percentage with one decimal always (``60.0``, ``9.4``).
+
+        A table of proportions and their intervals reads in one precision, so here
+        (unlike a dose or a lab value) the trailing zero stays.
+        """
+        return format_decimal(value, format="#,##0.0", locale=self.babel_locale)
+
     def number(self, value: Decimal | int) -> str:
         """A number in the reader's locale, without trailing zeros (``483 mg``, ``1.5 g/24h``).
 

@@ -8,19 +8,18 @@ exported lab file (:func:`core.tables.lab_file.derive_trial_endpoints`), and
 Definitions (the registry names the endpoints; how they are counted is ours,
 stated here so the statistician can reproduce every number):
 
-- **n at week 24**: patients whose week-24 renal assessment has a class (CR,
-  PR or NR). CR at week 24, PR, NR and ORR (CR + PR,
-  docs/clinical-facts.md §3) are counted among them, at week 24.
-- **Cumulative CR**: CR at any renal assessment after baseline up to and
-  including week 24 (docs/clinical-facts.md §3), among the n at week 24 whose
-  cumulative CR can be decided (an earlier assessment with data missing could
-  have been CR: such a patient is listed, not counted).
-- Every patient of the group without a week-24 class is listed by study ID
-  with the reason: not yet at week 24 (day 0 + 24 weeks is after today and no
-  week-24 result is in), withdrawn, no week-24 results, or week-24 results
-  incomplete. Nobody is dropped silently.
-- Proportions carry exact (Clopper-Pearson) 95% intervals
-  (:mod:`core.statistics`).
+- **Response endpoints** (cumulative CR by week 24; CR, PR, NR and ORR at
+  week 24, docs/clinical-facts.md §3): counted twice by
+  :mod:`core.intention_to_treat`, whose docstring states every rule. Intention
+  to treat first: every patient enrolled in the group is in the denominator,
+  a cumulative CR already reached counts even after a withdrawal or without a
+  week-24 panel, and a patient without a week-24 class counts as a
+  non-responder, listed with the reason (withdrawn before any assessment,
+  withdrawn, no week-24 panel, week-24 panel incomplete, not yet at week 24:
+  the figures are then interim). Then the completers only (the patients with
+  a week-24 class), as a sensitivity analysis. Nobody is dropped silently.
+- Proportions carry exact (Clopper-Pearson) 95% intervals on their own
+  denominators (:mod:`core.statistics`).
 - **SLEDAI-2K** and **CD20** change from baseline at week 24 (week-24 value
   minus week-0 value; the latest entry of a week counts): median and IQR
   (Hyndman-Fan definition 7, :mod:`core.statistics`), with the renal subset
@@ -36,14 +35,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
 from core.cd20 import cd20_change
 from core.endpoints import PatientEndpoints
+from core.intention_to_treat import (
+    Completers,
+    IntentionToTreat,
+    Missing,
+    MissingReason,
+    PatientOutcome,
+    completers,
+    intention_to_treat,
+    patient_outcome,
+    reached_week,
+)
 from core.renal_panel import RENAL_ANALYTES
-from core.response import EndpointResult, ResponseClass, ResponseOptions, week24_and_cumulative
+from core.response import EndpointResult, ResponseOptions, week24_and_cumulative
 from core.statistics import Proportion, Spread, proportion, spread
 from core.tables.lab_file import renal_weeks
 from core.trial_records import Cd20Record, PatientRecord, SledaiRecord, TrialData
@@ -54,11 +63,12 @@ __all__ = [
     "SLEDAI_ITEM",
     "AeSummary",
     "Cd20Summary",
+    "Completers",
     "GroupSummary",
+    "IntentionToTreat",
     "Missing",
     "MissingReason",
     "PatientProgress",
-    "ResponseSummary",
     "SledaiSummary",
     "SummaryOptions",
     "TrialSummary",
@@ -77,37 +87,6 @@ class SummaryOptions:
 
     endpoint_week: int = 24
     confidence: Decimal = Decimal("0.95")
-
-
-class MissingReason(StrEnum):
-    """Why a patient has no week-24 class (or no decided cumulative CR)."""
-
-    NOT_YET = "not_yet"
-    WITHDRAWN = "withdrawn"
-    NO_RESULTS = "no_results"
-    INCOMPLETE = "incomplete"
-    CUMULATIVE_UNKNOWN = "cumulative_unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class Missing:
-    """The patients missing for one reason, by study ID."""
-
-    reason: MissingReason
-    study_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseSummary:
-    """The response endpoints of a group, each with its own denominator."""
-
-    n: int
-    cumulative_cr: Proportion
-    cr: Proportion
-    pr: Proportion
-    nr: Proportion
-    orr: Proportion
-    missing: tuple[Missing, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +120,16 @@ class AeSummary:
 
 @dataclass(frozen=True, slots=True)
 class GroupSummary:
-    """One arm (``arm`` is its code) or the whole trial (``arm`` is None)."""
+    """One arm (``arm`` is its code) or the whole trial (``arm`` is None).
+
+    ``itt`` holds the response endpoints by intention to treat (the primary
+    figures), ``completers`` the completers-only sensitivity analysis.
+    """
 
     arm: str | None
     enrolled: int
-    response: ResponseSummary
+    itt: IntentionToTreat
+    completers: Completers
     sledai: SledaiSummary
     cd20: Cd20Summary
     adverse_events: AeSummary
@@ -153,19 +137,14 @@ class GroupSummary:
 
 @dataclass(frozen=True, slots=True)
 class TrialSummary:
-    """Each arm in protocol order, then the trial overall."""
+    """Each arm in protocol order, then the trial overall, as of ``as_of``; ``outcomes``
+    holds every enrolled patient as counted, by study ID."""
 
     endpoint_week: int
     groups: tuple[GroupSummary, ...]
+    outcomes: tuple[PatientOutcome, ...]
+    as_of: date
     confidence: Decimal = Decimal("0.95")
-
-
-def reached_week(patient: PatientRecord, week: int, today: date) -> bool:
-    """True when ``today`` is on or after the patient's day 0 + ``week`` weeks.
-
-    Rule: weeks count from day 0 (docs/clinical-facts.md §1).
-    """
-    return patient.day0 + timedelta(weeks=week) <= today
 
 
 def _latest_by_week(
@@ -178,60 +157,31 @@ def _latest_by_week(
     return latest
 
 
-def _response(
+def _outcomes(
     patients: Sequence[PatientRecord],
     endpoints: Mapping[str, PatientEndpoints],
     week24_data: set[int],
     today: date,
-    opts: SummaryOptions,
-) -> ResponseSummary:
-    end = opts.endpoint_week
-    classes: list[ResponseClass] = []
-    cumulative: list[bool] = []
-    missing: dict[MissingReason, list[str]] = {reason: [] for reason in MissingReason}
+    end: int,
+) -> list[PatientOutcome]:
+    outcomes = []
     for p in patients:
-        e = endpoints.get(p.study_id)
-        week24 = e.result.week24 if e is not None else None
-        if week24 is not None and week24 is not ResponseClass.NE:
-            classes.append(week24)
-            assert e is not None
-            if e.result.cumulative_cr is None:
-                missing[MissingReason.CUMULATIVE_UNKNOWN].append(p.study_id)
-            else:
-                cumulative.append(e.result.cumulative_cr)
-            continue
-        if week24 is ResponseClass.NE:
-            reason = MissingReason.INCOMPLETE
-        elif p.withdrawn:
-            reason = MissingReason.WITHDRAWN
-        elif p.id in week24_data:
-            # Week-24 results are in, but no panel could be read into a class.
-            reason = MissingReason.INCOMPLETE
-        elif reached_week(p, end, today):
-            reason = MissingReason.NO_RESULTS
-        else:
-            reason = MissingReason.NOT_YET
-        missing[reason].append(p.study_id)
-    n = len(classes)
-    conf = opts.confidence
-
-    def count(*wanted: ResponseClass) -> Proportion:
-        return proportion(sum(1 for c in classes if c in wanted), n, conf)
-
-    return ResponseSummary(
-        n=n,
-        cumulative_cr=proportion(sum(cumulative), len(cumulative), conf),
-        cr=count(ResponseClass.CR),
-        pr=count(ResponseClass.PR),
-        nr=count(ResponseClass.NR),
-        orr=count(ResponseClass.CR, ResponseClass.PR),
-        missing=tuple(Missing(r, tuple(ids)) for r, ids in missing.items() if ids),
-    )
+        found = endpoints.get(p.study_id)
+        outcomes.append(
+            patient_outcome(
+                p.study_id,
+                found.result if found is not None else None,
+                withdrawn=p.withdrawn,
+                endpoint_results_in=p.id in week24_data,
+                reached_endpoint=reached_week(p.day0, end, today),
+            )
+        )
+    return outcomes
 
 
 def _expected(patient: PatientRecord, end: int, today: date, has_value: bool) -> bool:
     # Listed as missing: at or past the endpoint week and still on study, or any data in.
-    return has_value or (not patient.withdrawn and reached_week(patient, end, today))
+    return has_value or (not patient.withdrawn and reached_week(patient.day0, end, today))
 
 
 def _sledai(
@@ -319,13 +269,17 @@ def summarize(
     }
     ordered = sorted(data.patients, key=lambda p: p.study_id)
     extra = sorted({p.arm for p in ordered} - set(arms))
+    everyone = _outcomes(ordered, endpoints, week24_data, today, end)
+    outcome_of = {o.study_id: o for o in everyone}
 
     def group(arm: str | None) -> GroupSummary:
         members = [p for p in ordered if arm is None or p.arm == arm]
+        outcomes = [outcome_of[p.study_id] for p in members]
         return GroupSummary(
             arm=arm,
             enrolled=len(members),
-            response=_response(members, endpoints, week24_data, today, opts),
+            itt=intention_to_treat(outcomes, opts.confidence),
+            completers=completers(outcomes, opts.confidence),
             sledai=_sledai(members, sledai, today, end),
             cd20=_cd20(members, cd20, today, end),
             adverse_events=_adverse_events(data, members, opts.confidence),
@@ -333,7 +287,7 @@ def summarize(
 
     groups = [group(arm) for arm in (*arms, *extra)]
     groups.append(group(None))
-    return TrialSummary(end, tuple(groups), opts.confidence)
+    return TrialSummary(end, tuple(groups), tuple(everyone), today, opts.confidence)
 
 
 @dataclass(frozen=True, slots=True)

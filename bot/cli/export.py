@@ -3,7 +3,9 @@
 Writes into DIR the same files ``/export`` sends: ``trial.xlsx``, ``csv.zip``
 and the CSV files it holds (``labs.csv``, ``dm.csv``, ``ex.csv``, ``lb.csv``,
 ``ae.csv``), from the database at ``DATABASE_URL``. ``labs.csv`` is what
-``python -m bot endpoints --labs DIR/labs.csv`` reads back.
+``python -m bot endpoints --labs DIR/labs.csv`` reads back. The workbook's
+response figures are as of today in the trial's time zone, or ``--today``
+(to reproduce an earlier export).
 
 Exit codes: 0 written; 1 the database cannot be read.
 """
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.cli.common import day_arg
 from bot.settings import Settings
 
 OK, FAILED = 0, 1
@@ -24,7 +28,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from bot.outputs.export import build_export, write_export
-    from core.schedule import trial_zone
+    from core.schedule import trial_today, trial_zone
     from core.store.db import make_engine, read_session, safe_url
     from core.store.trial_data import load_trial_data
     from core.tables.lab_file import derive_trial_endpoints
@@ -44,7 +48,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     endpoints = derive_trial_endpoints(data, protocol.response_options())
-    files = build_export(data, endpoints, protocol, zone)
+    today = args.today or trial_today(datetime.now(UTC), zone)
+    files = build_export(data, endpoints, protocol, zone, today)
     directory: Path = args.directory
     for path in write_export(directory, files):
         print(path)
@@ -57,4 +62,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "export", help="write the trial workbook, csv.zip and the CSV files (SDTM-style)"
     )
     e.add_argument("directory", type=Path, metavar="DIR", help="where to write the files")
+    e.add_argument(
+        "--today",
+        type=day_arg,
+        metavar="YYYY-MM-DD",
+        help="the day the response figures are as of (default: today in the trial's time zone)",
+    )
     e.set_defaults(func=cmd_export)

@@ -121,14 +121,15 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
     if args:
         raise RuleError(N_("/export takes no arguments."))
     services = ctx.services
+    today = ctx.today()
 
     def build() -> tuple[bytes, bytes, int]:
         data, endpoints = load_outputs(services, events=True)
-        files = build_export(data, endpoints, services.protocol, services.zone)
+        files = build_export(data, endpoints, services.protocol, services.zone, today)
         return files.workbook, files.archive, len(data.patients)
 
     workbook, archive, patients = await asyncio.to_thread(build)
-    day = ctx.today().isoformat()
+    day = today.isoformat()
     names = (f"trial-{day}.xlsx", f"trial-csv-{day}.zip")
     with ctx.uow() as uow:
         uow.audit(

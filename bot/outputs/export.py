@@ -5,9 +5,12 @@
 endpoints --labs`` reads) and the SDTM-style datasets ``dm.csv``, ``ex.csv``,
 ``lb.csv``, ``ae.csv``. Study IDs only: no names, no Telegram ids.
 
-The same database always gives byte-identical files: rows are sorted, the
-workbook's document dates and every archive member's timestamp are fixed
-(:data:`FIXED_TIME`), so two exports can be compared with a checksum.
+The workbook's ``summary`` sheet and the ``endpoints`` sheet's reasons are as
+of the export's day (a patient not yet at week 24 is listed so, the figures
+marked interim). The same database on the same day always gives
+byte-identical files: rows are sorted, the workbook's document dates and
+every archive member's timestamp are fixed (:data:`FIXED_TIME`), so two
+exports can be compared with a checksum.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
+from bot.outputs.summary import trial_summary
 from bot.texts import ARM_NAMES
 from core.endpoints import COLUMNS, PatientEndpoints
 from core.protocol import Protocol
@@ -117,8 +121,10 @@ def build_export(
     endpoints: Mapping[str, PatientEndpoints],
     protocol: Protocol,
     zone: tzinfo,
+    today: date,
 ) -> ExportFiles:
-    """Every export file for ``data`` (endpoints from ``derive_trial_endpoints``)."""
+    """Every export file for ``data`` (endpoints from ``derive_trial_endpoints``), the
+    response figures as of ``today``."""
     labs = long_lab_rows(data)
     csvs: dict[str, bytes] = {
         LABS_CSV: _csv_bytes(COLUMNS, [[row[c] for c in COLUMNS] for row in labs])
@@ -131,7 +137,8 @@ def build_export(
         rows = [[str(value) for value in row] for row in table.rows]
         csvs[f"{table.name.lower()}.csv"] = _csv_bytes(table.columns, rows)
     archive = _deterministic_zip([(name, csvs[name]) for name in CSV_NAMES])
-    workbook = _workbook_bytes(workbook_tables(data, endpoints, zone))
+    summary = trial_summary(data, endpoints, protocol, today)
+    workbook = _workbook_bytes(workbook_tables(data, endpoints, zone, summary))
     return ExportFiles(workbook, archive, csvs)
 
 

@@ -7,8 +7,8 @@ Here the records are loaded and the endpoints derived; the words are
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 
 from bot.context import Services
 from bot.i18n import Translator
@@ -16,6 +16,7 @@ from bot.pagination import split_pages
 from bot.routing import Router
 from bot.views.summary import summary_blocks
 from core.endpoints import PatientEndpoints
+from core.protocol import Protocol
 from core.schedule import trial_today
 from core.store.db import read_session
 from core.store.models import StaffRole
@@ -30,6 +31,7 @@ __all__ = [
     "summary_blocks",
     "summary_for",
     "summary_text",
+    "trial_summary",
 ]
 
 
@@ -42,17 +44,19 @@ def load_outputs(
     return data, derive_trial_endpoints(data, services.protocol.response_options())
 
 
+def trial_summary(
+    data: TrialData, endpoints: Mapping[str, PatientEndpoints], protocol: Protocol, today: date
+) -> TrialSummary:
+    """The endpoint summary of ``data`` as of ``today``: the protocol's arms and endpoint week."""
+    options = SummaryOptions(endpoint_week=protocol.response_options().endpoint_week)
+    return summarize(data, endpoints, list(protocol.arms), today, options)
+
+
 def summary_for(services: Services, at: datetime | None = None) -> TrialSummary:
     """The trial's endpoint summary from the database, as of ``at`` (default: now)."""
     data, endpoints = load_outputs(services)
-    options = SummaryOptions(endpoint_week=services.protocol.response_options().endpoint_week)
-    return summarize(
-        data,
-        endpoints,
-        list(services.protocol.arms),
-        trial_today(at or services.clock.now(), services.zone),
-        options,
-    )
+    today = trial_today(at or services.clock.now(), services.zone)
+    return trial_summary(data, endpoints, services.protocol, today)
 
 
 def summary_text(services: Services, t: Translator, at: datetime | None = None) -> str:

@@ -12,10 +12,15 @@ given (belimumab count and the next dose plan from the latest weight, MP
 cumulative total), adverse events, open patient reports, reminder delivery
 (sent / confirmed / missed)".
 
+The response classes per arm are counted by intention to treat, as
+``/summary`` counts them (every enrolled patient in the denominator, a
+missing week-24 class counted as non-response, :mod:`core.intention_to_treat`);
+today's completers-only counts follow as the sensitivity analysis.
+
 Showing is not recording: no Confirm. The numbers come from aggregate
 queries (:mod:`core.store.status`); the rules from :mod:`core.overview`,
-:mod:`core.patient_response`, :mod:`core.dosing`; long replies are paged
-(:mod:`bot.pagination`).
+:mod:`core.patient_response`, :mod:`core.intention_to_treat`,
+:mod:`core.dosing`; long replies are paged (:mod:`bot.pagination`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,14 @@ from bot.views.status import (
     term_name,
 )
 from core.dosing import mp_cumulative
+from core.intention_to_treat import (
+    MissingReason,
+    PatientOutcome,
+    intention_to_treat,
+    missing_reason,
+    patient_outcome,
+    reached_week,
+)
 from core.messages import N_, RuleError
 from core.overview import (
     ProgressCounts,
@@ -91,8 +104,9 @@ def overview_blocks(ctx: Ctx) -> list[str]:
         unreachable = queries.unreachable_study_ids(session)
         not_joined = queries.not_joined_study_ids(session)
         reached = queries.reached_week_by_arm(session, today, endpoint)
-        endpoint_patients = queries.endpoint_patients(session, endpoint)
-        rows = queries.endpoint_lab_rows(session, endpoint) if endpoint_patients else []
+        unassessed = queries.unassessed_counts(session, today, endpoint)
+        assessed = queries.assessed_patients(session, endpoint)
+        rows = queries.assessed_lab_rows(session, endpoint) if assessed else []
 
     blocks = [t._("Trial status on {date}", date=t.date(today))]
 
@@ -181,7 +195,7 @@ def overview_blocks(ctx: Ctx) -> list[str]:
     blocks.extend(id_lines(not_joined))
 
     # Week 24 and the response classes.
-    blocks.append("\n".join(_endpoint_lines(ctx, endpoint, reached, endpoint_patients, rows)))
+    blocks.append("\n".join(_endpoint_lines(ctx, endpoint, reached, unassessed, assessed, rows)))
     return blocks
 
 
@@ -189,21 +203,54 @@ def _endpoint_lines(
     ctx: Ctx,
     endpoint: int,
     reached: dict[str, int],
-    patients: dict[int, queries.EndpointPatient],
+    unassessed: Sequence[queries.UnassessedCount],
+    patients: dict[int, queries.AssessedPatient],
     rows: Iterable[LabRow],
 ) -> list[str]:
     t = ctx.t
     protocol = ctx.services.protocol
     options = protocol.response_options()
+    today = trial_today(ctx.now(), ctx.services.zone)
     by_patient: dict[int, list[LabRow]] = {}
     for row in rows:
         by_patient.setdefault(row.patient_id, []).append(row)
+    outcomes: dict[str, list[PatientOutcome]] = {}
     classes: dict[str, list[ResponseClass | None]] = {}
     for patient_id, patient in patients.items():
-        response = patient_response(by_patient.get(patient_id, []), patient.sex, options)
-        classes.setdefault(patient.arm, []).append(response.result.cumulative)
-    arms = [*protocol.arms, *sorted((set(reached) | set(classes)) - set(protocol.arms))]
-    return endpoint_lines(t, arms, endpoint, reached, classes)
+        own = by_patient.get(patient_id, [])
+        result = patient_response(own, patient.sex, options).result
+        endpoint_results_in = any(row.week == endpoint for row in own)
+        outcomes.setdefault(patient.arm, []).append(
+            patient_outcome(
+                patient.study_id,
+                result,
+                withdrawn=patient.withdrawn,
+                endpoint_results_in=endpoint_results_in,
+                reached_endpoint=reached_week(patient.day0, endpoint, today),
+            )
+        )
+        # The completers-only counts: on study, with a week-24 renal result.
+        if endpoint_results_in and not patient.withdrawn:
+            classes.setdefault(patient.arm, []).append(result.cumulative)
+    # Patients without any assessment after baseline, counted by the database: the same
+    # rule gives each group its reason.
+    unlisted: dict[str, dict[MissingReason, int]] = {}
+    for group in unassessed:
+        reason = missing_reason(
+            None,
+            withdrawn=group.withdrawn,
+            endpoint_results_in=False,
+            reached_endpoint=group.reached,
+        )
+        assert reason is not None  # no result: never a week-24 class
+        by_reason = unlisted.setdefault(group.arm, {})
+        by_reason[reason] = by_reason.get(reason, 0) + group.count
+    known = set(outcomes) | set(unlisted) | set(reached)
+    arms = [*protocol.arms, *sorted(known - set(protocol.arms))]
+    itt = {
+        arm: intention_to_treat(outcomes.get(arm, []), unlisted=unlisted.get(arm)) for arm in arms
+    }
+    return endpoint_lines(t, arms, endpoint, reached, itt, classes)
 
 
 # --------------------------------------------------------------------------- one patient

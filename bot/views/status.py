@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from bot.i18n import Translator
 from core.adverse_events import term_by_key
 from core.dosing import RangeStatus
+from core.intention_to_treat import IntentionToTreat
 from core.messages import N_
 from core.overview import count_classes
 from core.response import ResponseClass
@@ -59,26 +60,71 @@ def term_name(t: Translator, event: AdverseEvent) -> str:
     return event.verbatim
 
 
+def _fraction(count: int, n: int) -> str:
+    return f"{count}/{n}"
+
+
 def endpoint_lines(
     t: Translator,
     arms: Sequence[str],
     endpoint: int,
     reached: Mapping[str, int],
+    itt: Mapping[str, IntentionToTreat],
     classes: Mapping[str, Sequence[ResponseClass | None]],
 ) -> list[str]:
-    """How many reached the endpoint week, and the cumulative classes, arm by arm."""
+    """How many reached the endpoint week; arm by arm the response by intention to treat
+    (every enrolled patient), then the completers-only counts as the sensitivity analysis."""
+    not_yet = sum(itt[arm].not_yet for arm in arms)
+    if not_yet:
+        heading = N_(
+            "Response by week {week}, intention to treat, interim (every enrolled patient; "
+            "no week-{week} class counts as non-response):"
+        )
+    else:
+        heading = N_(
+            "Response by week {week}, intention to treat (every enrolled patient; "
+            "no week-{week} class counts as non-response):"
+        )
     lines = [
-        t._(
-            "Reached week {week}: {count}",
-            week=endpoint,
-            count=sum(reached.values()),
-        ),
-        t._(
-            "Cumulative response by week {week} (CR at any assessment up to week {week}), "
-            "among patients with a week-{week} assessment:",
-            week=endpoint,
-        ),
+        t._("Reached week {week}: {count}", week=endpoint, count=sum(reached.values())),
+        t._(heading, week=endpoint),
     ]
+    for arm in arms:
+        figures = itt[arm]
+        lines.append(
+            "  "
+            + t._(
+                "{arm}: cumulative CR {cumulative}, CR {cr}, PR {pr}, ORR {orr}; "
+                "{missing} without a week-{week} class",
+                arm=arm,
+                cumulative=_fraction(figures.cumulative_cr_count, figures.enrolled),
+                cr=_fraction(figures.cr_count, figures.enrolled),
+                pr=_fraction(figures.pr_count, figures.enrolled),
+                orr=_fraction(figures.cr_count + figures.pr_count, figures.enrolled),
+                missing=figures.without_class,
+                week=endpoint,
+            )
+        )
+    if not_yet:
+        lines.append(
+            "  "
+            + t.n_(
+                "Interim: {n} patient is not yet at week {week} and counts as a non-responder "
+                "so far.",
+                "Interim: {n} patients are not yet at week {week} and count as non-responders "
+                "so far.",
+                not_yet,
+                week=endpoint,
+            )
+        )
+    lines.append(
+        t._(
+            "Sensitivity analysis (completers only): cumulative response by week {week} "
+            "(CR at any assessment up to week {week}), among patients with a week-{week} "
+            "assessment:",
+            week=endpoint,
+        )
+    )
     for arm in arms:
         counts = count_classes(classes.get(arm, []))
         lines.append(

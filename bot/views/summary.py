@@ -5,6 +5,12 @@ that ``python -m bot endpoints`` derives from the exported lab file
 (:func:`core.tables.lab_file.derive_trial_endpoints`); here they are only put
 into sentences in the reader's language, numbers formatted by Babel. Loading
 the data and sending the digest are in :mod:`bot.outputs.summary`.
+
+Each group shows the intention-to-treat figures first (every enrolled patient
+in the denominator; who counts as a non-responder for want of a week-24 class
+is listed by reason, and the figures are marked interim while some patients
+are not yet at week 24), then the completers-only figures under "Sensitivity
+analysis (completers only)" (rules: :mod:`core.intention_to_treat`).
 """
 
 from __future__ import annotations
@@ -15,21 +21,30 @@ from decimal import Decimal
 
 from bot.i18n import Translator
 from bot.views.plan import arm_name
+from core.intention_to_treat import Completers, IntentionToTreat, MissingReason
 from core.messages import N_
 from core.statistics import Proportion, Spread
-from core.trial_summary import GroupSummary, MissingReason, TrialSummary
+from core.trial_summary import GroupSummary, TrialSummary
 
-__all__ = ["group_block", "proportion_text", "spread_text", "summary_blocks"]
+__all__ = [
+    "completers_lines",
+    "group_block",
+    "itt_lines",
+    "proportion_text",
+    "spread_text",
+    "summary_blocks",
+]
 
 MISSING_TEXTS: dict[MissingReason, str] = {
-    MissingReason.NOT_YET: N_("Not yet at week {week}: {patients}."),
+    MissingReason.INCOMPLETE: N_("Week-{week} panel incomplete: {patients}."),
+    MissingReason.WITHDRAWN_UNASSESSED: N_("Withdrawn before any assessment: {patients}."),
     MissingReason.WITHDRAWN: N_("Withdrawn without a week-{week} class: {patients}."),
-    MissingReason.NO_RESULTS: N_("No week-{week} renal results yet: {patients}."),
-    MissingReason.INCOMPLETE: N_("Week-{week} renal results incomplete: {patients}."),
-    MissingReason.CUMULATIVE_UNKNOWN: N_(
-        "Cumulative CR cannot be decided (an earlier assessment has data missing): {patients}."
-    ),
+    MissingReason.NO_RESULTS: N_("No week-{week} panel: {patients}."),
+    MissingReason.NOT_YET: N_("Not yet at week {week} (non-responders so far): {patients}."),
 }
+
+# Lines under a heading are indented, so the two analyses read apart.
+INDENT = "  "
 
 
 def _ids(t: Translator, study_ids: Sequence[str]) -> str:
@@ -46,10 +61,10 @@ def proportion_text(t: Translator, p: Proportion) -> str:
         "{count}/{n} ({percent}%; {level}% CI {low}%–{high}%)",
         count=t.number(p.count),
         n=t.number(p.n),
-        percent=t.number(percent),
+        percent=t.percent(percent),
         level=t.number(_level(p.confidence)),
-        low=t.number(bounds[0]),
-        high=t.number(bounds[1]),
+        low=t.percent(bounds[0]),
+        high=t.percent(bounds[1]),
     )
 
 
@@ -88,26 +103,109 @@ def group_title(t: Translator, group: GroupSummary) -> str:
     )
 
 
-def group_block(t: Translator, group: GroupSummary, week: int) -> str:
-    """One arm (or all patients): the response endpoints, SLEDAI-2K, CD20, adverse events."""
-    r = group.response
-    lines = [
-        group_title(t, group),
-        t._("n at week {week}: {n}.", week=week, n=t.number(r.n)),
+def itt_lines(t: Translator, itt: IntentionToTreat, week: int) -> list[str]:
+    """The intention-to-treat figures, who counts as a non-responder and why."""
+    if itt.not_yet:
+        heading = N_(
+            "Intention to treat, interim (all {enrolled} enrolled; no week-{week} "
+            "class counts as non-response):"
+        )
+    else:
+        heading = N_(
+            "Intention to treat (all {enrolled} enrolled; no week-{week} class counts as "
+            "non-response):"
+        )
+    body = [
         t._(
             "Cumulative CR by week {week}: {value}",
             week=week,
-            value=proportion_text(t, r.cumulative_cr),
+            value=proportion_text(t, itt.cumulative_cr),
         ),
-        t._("CR at week {week}: {value}", week=week, value=proportion_text(t, r.cr)),
-        t._("PR at week {week}: {value}", week=week, value=proportion_text(t, r.pr)),
-        t._("NR at week {week}: {value}", week=week, value=proportion_text(t, r.nr)),
-        t._("ORR (CR + PR) at week {week}: {value}", week=week, value=proportion_text(t, r.orr)),
+        t._("CR at week {week}: {value}", week=week, value=proportion_text(t, itt.cr)),
+        t._("PR at week {week}: {value}", week=week, value=proportion_text(t, itt.pr)),
+        t._("ORR (CR + PR) at week {week}: {value}", week=week, value=proportion_text(t, itt.orr)),
+        t._(
+            "Non-responders at week {week} (NR or no week-{week} class): {value}",
+            week=week,
+            value=proportion_text(t, itt.non_responders),
+        ),
     ]
-    for missing in r.missing:
-        lines.append(
-            t._(MISSING_TEXTS[missing.reason], week=week, patients=_ids(t, missing.study_ids))
+    if itt.missing:
+        body.append(t._("Counted as non-responders for want of a week-{week} class:", week=week))
+        body += [
+            INDENT + t._(MISSING_TEXTS[m.reason], week=week, patients=_ids(t, m.study_ids))
+            for m in itt.missing
+        ]
+    if itt.cr_without_class:
+        body.append(
+            t._(
+                "Cumulative CR already reached, counted though without a week-{week} class: "
+                "{patients}.",
+                week=week,
+                patients=_ids(t, itt.cr_without_class),
+            )
         )
+    if itt.cumulative_unknown:
+        body.append(
+            t._(
+                "Cumulative CR cannot be decided (an earlier assessment has data missing), "
+                "counted as not reached: {patients}.",
+                patients=_ids(t, itt.cumulative_unknown),
+            )
+        )
+    if itt.not_yet:
+        body.append(
+            t.n_(
+                "Interim: {n} patient is not yet at week {week} and counts as a non-responder "
+                "so far.",
+                "Interim: {n} patients are not yet at week {week} and count as non-responders "
+                "so far.",
+                itt.not_yet,
+                week=week,
+            )
+        )
+    title = t._(heading, enrolled=t.number(itt.enrolled), week=week)
+    return [title] + [INDENT + line for line in body]
+
+
+def completers_lines(t: Translator, c: Completers, week: int) -> list[str]:
+    """The completers-only figures, labelled as the sensitivity analysis."""
+    body = [
+        t._(
+            "Cumulative CR by week {week}: {value}",
+            week=week,
+            value=proportion_text(t, c.cumulative_cr),
+        ),
+        t._("CR at week {week}: {value}", week=week, value=proportion_text(t, c.cr)),
+        t._("PR at week {week}: {value}", week=week, value=proportion_text(t, c.pr)),
+        t._("NR at week {week}: {value}", week=week, value=proportion_text(t, c.nr)),
+        t._("ORR (CR + PR) at week {week}: {value}", week=week, value=proportion_text(t, c.orr)),
+    ]
+    if c.cumulative_unknown:
+        body.append(
+            t._(
+                "Cumulative CR cannot be decided (an earlier assessment has data missing): "
+                "{patients}.",
+                patients=_ids(t, c.cumulative_unknown),
+            )
+        )
+    title = t.n_(
+        "Sensitivity analysis (completers only: the {n} patient with a week-{week} class):",
+        "Sensitivity analysis (completers only: the {n} patients with a week-{week} class):",
+        c.n,
+        week=week,
+    )
+    return [title] + [INDENT + line for line in body]
+
+
+def group_block(t: Translator, group: GroupSummary, week: int) -> str:
+    """One arm (or all patients): the response endpoints by intention to treat, then
+    completers only; SLEDAI-2K, CD20, adverse events."""
+    lines = [
+        group_title(t, group),
+        *itt_lines(t, group.itt, week),
+        *completers_lines(t, group.completers, week),
+    ]
     s = group.sledai
     if s.total.n:
         lines.append(

@@ -2,9 +2,11 @@
 
 The trial overview must answer in well under 150 ms with 10,000 patients, so
 everything counted is counted by the database (``COUNT`` / ``GROUP BY``), one
-query per figure, never one query per patient. Lab rows are loaded only for
-patients who have a week-24 renal result (the response classes need their
-panels). The rules applied to these numbers live in :mod:`core.overview`,
+query per figure, never one query per patient. The response counts are by
+intention to treat, over every enrolled patient: the patients without a renal
+result after baseline up to week 24 are counted by the database; rows (the
+patient and their renal results) are loaded only for the others, the only
+ones whose week-24 class or cumulative CR can be anything but missing. The rules applied to these numbers live in :mod:`core.overview`,
 :mod:`core.renal_panel` and :mod:`core.response`; the words in ``bot``.
 
 Every function takes a read session (:func:`core.store.db.read_session`).
@@ -19,6 +21,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from core.patient_response import RENAL_ANALYTES, LabRow
 from core.renal_panel import StoredResult
@@ -245,19 +248,23 @@ _LAB_COLUMNS = (
 )
 
 
-def endpoint_lab_rows(session: Session, week: int) -> list[LabRow]:
-    """Renal lab rows up to ``week`` of the patients (not withdrawn) who have a renal
-    result at ``week``: what their week-``week`` and cumulative classes need."""
-    with_week = (
+def _assessed(week: int) -> SelectOfScalar[int]:
+    """The patients with a renal result after baseline up to ``week``."""
+    return (
         select(LabResult.patient_id)
-        .where(LabResult.week == week, col(LabResult.analyte).in_(RENAL_ANALYTES))
+        .where(col(LabResult.week) > 0, col(LabResult.week) <= week)
+        .where(col(LabResult.analyte).in_(RENAL_ANALYTES))
         .distinct()
     )
+
+
+def assessed_lab_rows(session: Session, week: int) -> list[LabRow]:
+    """Renal lab rows from week 0 up to ``week`` of every patient (withdrawn included) with
+    a renal result after baseline up to ``week``: what their week-``week`` class and
+    cumulative CR need."""
     query = (
         sa_select(*_LAB_COLUMNS)
-        .join(Patient, col(Patient.id) == LabResult.patient_id)
-        .where(col(LabResult.patient_id).in_(with_week))
-        .where(col(Patient.status) != PatientStatus.WITHDRAWN)
+        .where(col(LabResult.patient_id).in_(_assessed(week)))
         .where(col(LabResult.week) >= 0, col(LabResult.week) <= week)
         .where(col(LabResult.analyte).in_(RENAL_ANALYTES))
         .order_by(col(LabResult.patient_id), col(LabResult.week), col(LabResult.id))
@@ -266,27 +273,59 @@ def endpoint_lab_rows(session: Session, week: int) -> list[LabRow]:
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointPatient:
-    """Who a patient with a week-24 result is, as the response counts need it."""
+class AssessedPatient:
+    """A patient with a renal result after baseline, as the response counts need them."""
 
     study_id: str
     arm: str
     sex: Sex
+    day0: date
+    withdrawn: bool
 
 
-def endpoint_patients(session: Session, week: int) -> dict[int, EndpointPatient]:
-    """The patients (not withdrawn) with a renal result at ``week``, by row id."""
-    with_week = (
-        select(LabResult.patient_id)
-        .where(LabResult.week == week, col(LabResult.analyte).in_(RENAL_ANALYTES))
-        .distinct()
-    )
-    rows = session.exec(
-        select(Patient.id, Patient.study_id, Patient.arm, Patient.sex)
-        .where(col(Patient.id).in_(with_week))
-        .where(Patient.status != PatientStatus.WITHDRAWN)
+def assessed_patients(session: Session, week: int) -> dict[int, AssessedPatient]:
+    """The patients (any status) with a renal result after baseline up to ``week``, by row
+    id, in study ID order."""
+    rows = session.execute(
+        sa_select(
+            col(Patient.id),
+            col(Patient.study_id),
+            col(Patient.arm),
+            col(Patient.sex),
+            col(Patient.day0),
+            col(Patient.status),
+        )
+        .where(col(Patient.id).in_(_assessed(week)))
+        .order_by(col(Patient.study_id))
     ).all()
-    return {int(i or 0): EndpointPatient(s, a, Sex(str(x))) for i, s, a, x in rows}
+    return {
+        int(i or 0): AssessedPatient(s, a, Sex(str(x)), d, st == PatientStatus.WITHDRAWN)
+        for i, s, a, x, d, st in rows
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class UnassessedCount:
+    """How many patients of an arm have no renal result after baseline up to the endpoint
+    week, withdrawn or not, and whether they are past day 0 + the endpoint week."""
+
+    arm: str
+    withdrawn: bool
+    reached: bool
+    count: int
+
+
+def unassessed_counts(session: Session, today: date, week: int) -> list[UnassessedCount]:
+    """Patients (any status) without a renal result after baseline up to ``week``, counted
+    by arm, withdrawal, and whether ``today`` is on or after day 0 + ``week`` weeks."""
+    withdrawn = col(Patient.status) == PatientStatus.WITHDRAWN
+    reached = col(Patient.day0) <= today - timedelta(weeks=week)
+    rows = session.exec(
+        select(Patient.arm, withdrawn, reached, func.count())
+        .where(col(Patient.id).not_in(_assessed(week)))
+        .group_by(Patient.arm, withdrawn, reached)
+    ).all()
+    return [UnassessedCount(arm, bool(w), bool(r), int(n)) for arm, w, r, n in rows]
 
 
 def _lab_row(

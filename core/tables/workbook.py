@@ -7,25 +7,36 @@ total and renal subset, docs/clinical-facts.md §5; CD20 in the same unit
 only); a lab row ``replaced`` by a later one for the same analyte and week is
 kept and marked. Each sheet is sorted by study ID and time. Source: the export requirement
 (the sheets). Pure.
+
+The response endpoints are counted as ``/summary`` counts them
+(:mod:`core.intention_to_treat`): the ``summary`` sheet has, per arm and
+overall, the intention-to-treat figures (every enrolled patient in the
+denominator) and the completers-only sensitivity analysis, each with its
+exact 95% interval; the ``endpoints`` sheet has one row per enrolled patient
+and, for a patient without a week-24 class (a non-responder by intention to
+treat), the reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import tzinfo
+from datetime import date, tzinfo
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
 from core.endpoints import PatientEndpoints
+from core.intention_to_treat import MissingReason
 from core.messages import RuleError
 from core.renal_panel import CASTS, RENAL_ANALYTES
 from core.response import ClauseKey
 from core.schedule import EventKind
+from core.statistics import Proportion
 from core.tables.cells import Cell, Table, coded_term, decimal_or_none, local_minute
 from core.tables.lab_file import renal_weeks
 from core.tables.sdtm import sdtm_study_day
 from core.trial_records import SERIOUSNESS_FLAGS, LabRecord, PatientRecord, TrialData
+from core.trial_summary import GroupSummary, TrialSummary
 from core.units import Analyte, canonical, parse_quantity
 
 __all__ = ["WORKBOOK_SHEETS", "workbook_tables"]
@@ -107,9 +118,36 @@ WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "cumulative_cr",
             "cumulative_week",
             "assessed_weeks",
+            "missing_reason",
+        ),
+        "summary": (
+            "group",
+            "analysis",
+            "endpoint",
+            "count",
+            "n",
+            "proportion",
+            "ci_low",
+            "ci_high",
+            "ci_level",
+            "as_of",
+            "note",
         ),
     }
 )
+
+ITT = "intention to treat"
+COMPLETERS = "sensitivity analysis (completers only)"
+
+
+def _missing_label(reason: MissingReason, week: int) -> str:
+    return {
+        MissingReason.INCOMPLETE: f"week-{week} panel incomplete",
+        MissingReason.WITHDRAWN_UNASSESSED: "withdrawn before any assessment",
+        MissingReason.WITHDRAWN: "withdrawn",
+        MissingReason.NO_RESULTS: f"no week-{week} panel",
+        MissingReason.NOT_YET: f"not yet at week {week}",
+    }[reason]
 
 
 Row = tuple[Cell, ...]
@@ -335,34 +373,94 @@ def responses_sheet(data: TrialData, endpoints: Mapping[str, PatientEndpoints]) 
     return _table("responses", rows)
 
 
-def endpoints_sheet(data: TrialData, endpoints: Mapping[str, PatientEndpoints]) -> Table:
-    """Each patient's week-24 and cumulative endpoint classes and the weeks assessed."""
+def endpoints_sheet(
+    data: TrialData, endpoints: Mapping[str, PatientEndpoints], summary: TrialSummary
+) -> Table:
+    """Each enrolled patient's week-24 and cumulative endpoint classes, the weeks assessed,
+    and why a patient without a week-24 class has none (counted as a non-responder)."""
     arm_of = {p.study_id: p.arm for p in data.patients}
+    week = summary.endpoint_week
     rows: list[Row] = []
-    for study_id in sorted(endpoints):
-        r = endpoints[study_id].result
+    for outcome in summary.outcomes:
+        found = endpoints.get(outcome.study_id)
+        r = found.result if found is not None else None
         rows.append(
             (
-                study_id,
-                arm_of.get(study_id),
-                r.week24.value if r.week24 else None,
-                r.cumulative.value if r.cumulative else None,
-                _flag(r.cumulative_cr),
-                r.cumulative_week,
-                " ".join(str(w) for w in r.weeks),
+                outcome.study_id,
+                arm_of.get(outcome.study_id),
+                r.week24.value if r and r.week24 else None,
+                r.cumulative.value if r and r.cumulative else None,
+                _flag(r.cumulative_cr) if r else None,
+                r.cumulative_week if r else None,
+                " ".join(str(w) for w in r.weeks) if r else "",
+                _missing_label(outcome.missing, week) if outcome.missing else None,
             )
         )
     return _table("endpoints", rows)
+
+
+def _figure(
+    group: GroupSummary, analysis: str, endpoint: str, p: Proportion, as_of: date, note: str | None
+) -> Row:
+    interval = p.interval
+    return (
+        group.arm or "all",
+        analysis,
+        endpoint,
+        p.count,
+        p.n,
+        p.fraction,
+        interval.low if interval else None,
+        interval.high if interval else None,
+        p.confidence,
+        as_of,
+        note,
+    )
+
+
+def summary_sheet(summary: TrialSummary) -> Table:
+    """Per arm, then all patients: each response endpoint by intention to treat, then
+    completers only, with its exact (Clopper-Pearson) interval on its own denominator."""
+    week = summary.endpoint_week
+    as_of = summary.as_of
+    rows: list[Row] = []
+    for g in summary.groups:
+        itt, done = g.itt, g.completers
+        interim = f"interim: {itt.not_yet} not yet at week {week}" if itt.not_yet else None
+        rows += [
+            _figure(g, ITT, f"cumulative CR by week {week}", itt.cumulative_cr, as_of, interim),
+            _figure(g, ITT, f"CR at week {week}", itt.cr, as_of, interim),
+            _figure(g, ITT, f"PR at week {week}", itt.pr, as_of, interim),
+            _figure(g, ITT, f"ORR (CR + PR) at week {week}", itt.orr, as_of, interim),
+            _figure(
+                g,
+                ITT,
+                f"non-responders at week {week} (NR or no week-{week} class)",
+                itt.non_responders,
+                as_of,
+                interim,
+            ),
+            _figure(
+                g, COMPLETERS, f"cumulative CR by week {week}", done.cumulative_cr, as_of, None
+            ),
+            _figure(g, COMPLETERS, f"CR at week {week}", done.cr, as_of, None),
+            _figure(g, COMPLETERS, f"PR at week {week}", done.pr, as_of, None),
+            _figure(g, COMPLETERS, f"NR at week {week}", done.nr, as_of, None),
+            _figure(g, COMPLETERS, f"ORR (CR + PR) at week {week}", done.orr, as_of, None),
+        ]
+    return _table("summary", rows)
 
 
 def workbook_tables(
     data: TrialData,
     endpoints: Mapping[str, PatientEndpoints],
     zone: tzinfo,
+    summary: TrialSummary,
 ) -> tuple[Table, ...]:
     """The workbook's sheets (:data:`WORKBOOK_SHEETS`), in that order.
 
-    ``endpoints`` comes from :func:`core.tables.lab_file.derive_trial_endpoints`.
+    ``endpoints`` comes from :func:`core.tables.lab_file.derive_trial_endpoints`,
+    ``summary`` from :func:`core.trial_summary.summarize` over the same data.
     """
     patients = {p.id: p for p in data.patients}
     return (
@@ -374,5 +472,6 @@ def workbook_tables(
         cd20_sheet(data, patients, zone),
         adverse_events_sheet(data, patients),
         responses_sheet(data, endpoints),
-        endpoints_sheet(data, endpoints),
+        endpoints_sheet(data, endpoints, summary),
+        summary_sheet(summary),
     )

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlmodel import col, func, select
 
 from core.store.db import read_session
 from core.store.models import InviteRole, Patient, Reminder, ReminderStatus, Sex
 from core.store.uow import UnitOfWork
+from core.units import CastKind
 from tests.support.bot_harness import World
 from tests.support.db_state import audit_since, changed_tables, last_audit_seq, snapshot
-from tests.support.status_seed import NOW, seed_trial, wait_for_page
+from tests.support.status_seed import (
+    ACTOR,
+    BASELINE,
+    NOW,
+    WEEK24_CR,
+    add_labs,
+    seed_trial,
+    wait_for_page,
+)
 
 TELEGRAM_LIMIT = 4096
 
@@ -52,8 +62,24 @@ async def test_trial_overview_in_english(world: World) -> None:
     # Who cannot be reached, by study ID.
     assert lines[lines.index("Unreachable: 1") + 1] == "P02"
     assert lines[lines.index("Not yet joined: 1") + 1] == "P03"
-    # Week 24: P01 (CR) and P02 (PR), both belimumab_mt.
+    # Week 24: P01 (CR) and P02 (PR), both belimumab_mt. By intention to treat every
+    # enrolled patient counts: the four not yet at week 24 as non-responders so far.
     assert "Reached week 24: 2" in lines
+    assert (
+        "Response by week 24, intention to treat, interim (every enrolled patient; "
+        "no week-24 class counts as non-response):"
+    ) in lines
+    assert (
+        "belimumab_mt: cumulative CR 1/5, CR 1/5, PR 1/5, ORR 2/5; 3 without a week-24 class"
+        in (lines)
+    )
+    assert "mt_only: cumulative CR 0/1, CR 0/1, PR 0/1, ORR 0/1; 1 without a week-24 class" in lines
+    assert "Interim: 4 patients are not yet at week 24 and count as non-responders so far." in lines
+    # Today's completers-only counts remain, labelled as the sensitivity analysis.
+    assert (
+        "Sensitivity analysis (completers only): cumulative response by week 24 (CR at any "
+        "assessment up to week 24), among patients with a week-24 assessment:"
+    ) in lines
     assert "belimumab_mt: 2 reached week 24, 2 assessed: CR 1, PR 1, NR 0, not evaluable 0" in lines
     assert "mt_only: 0 reached week 24, 0 assessed: CR 0, PR 0, NR 0, not evaluable 0" in lines
 
@@ -74,6 +100,8 @@ async def test_trial_overview_in_chinese(world: World) -> None:
     assert any(line.startswith(f"AE{seeded.ae_p03} P03：距报告截止还剩 19 小时") for line in lines)
     assert lines[lines.index("无法联系：1 例") + 1] == "P02"
     assert lines[lines.index("尚未加入：1 例") + 1] == "P03"
+    assert "belimumab_mt：累计 CR 1/5，CR 1/5，PR 1/5，ORR 2/5；无第 24 周疗效分级 3 例" in lines
+    assert "中期结果：4 例受试者尚未到第 24 周，暂按未缓解计。" in lines
     assert "belimumab_mt：2 例已到第 24 周，2 例已评估：CR 1，PR 1，NR 0，无法评估 0" in lines
 
 
@@ -104,6 +132,52 @@ async def test_withdrawn_patients_stay_enrolled_but_leave_the_week(world: World)
     lines = [s.strip() for s in (await world.say(user, "/status")).shown.splitlines()]
     assert "belimumab_mt: 5 / 15 (1 withdrawn)" in lines
     assert "Belimumab infusions: 1 done, 1 due, 0 overdue" in lines
+    # Withdrawn before any assessment: still in the denominator, a non-responder, and no
+    # longer "not yet at week 24".
+    assert (
+        "belimumab_mt: cumulative CR 1/5, CR 1/5, PR 1/5, ORR 2/5; 3 without a week-24 class"
+        in (lines)
+    )
+    assert "Interim: 3 patients are not yet at week 24 and count as non-responders so far." in lines
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            [
+                "mt_only: cumulative CR 1/1, CR 0/1, PR 0/1, ORR 0/1; 1 without a week-24 class",
+                "Interim: 3 patients are not yet at week 24 and count as non-responders so far.",
+                "mt_only: 0 reached week 24, 0 assessed: CR 0, PR 0, NR 0, not evaluable 0",
+            ],
+        ),
+        (
+            "zh-hans",
+            [
+                "mt_only：累计 CR 1/1，CR 0/1，PR 0/1，ORR 0/1；无第 24 周疗效分级 1 例",
+                "中期结果：3 例受试者尚未到第 24 周，暂按未缓解计。",
+                "mt_only：0 例已到第 24 周，0 例已评估：CR 0，PR 0，NR 0，无法评估 0",
+            ],
+        ),
+    ],
+)
+async def test_a_complete_response_before_withdrawal_still_counts(
+    world: World, language: str, expected: list[str]
+) -> None:
+    # P04 (mt_only, week 4 today) reaches CR at week 4, then withdraws: by intention to
+    # treat the cumulative CR counts, and P04 stays in the denominator without a week-24
+    # class (no longer "not yet at week 24"); completers only, mt_only has nobody.
+    seeded = seed_trial(world)
+    with UnitOfWork(world.services.engine, ACTOR, NOW) as uow:
+        add_labs(uow, seeded.ids["P04"], 0, BASELINE, frozenset({CastKind.RBC}))
+        add_labs(uow, seeded.ids["P04"], 4, WEEK24_CR, frozenset())
+        p04 = uow.session.exec(select(Patient).where(Patient.study_id == "P04")).one()
+        uow.update(p04, "patient.withdrawn", status="withdrawn", withdrawn_reason="moved away")
+    user = await coordinator(world, language)
+    lines = [s.strip() for s in (await world.say(user, "/status")).shown.splitlines()]
+    for line in expected:
+        assert line in lines
 
 
 def _missed(world: World, patient_id: int) -> int:

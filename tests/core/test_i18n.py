@@ -149,3 +149,8 @@ def test_doses_read_without_trailing_zeros_in_both_languages() -> None:
     chinese = plan_lines(Translator("zh_Hans", SHANGHAI), plan)
     assert english[0] == "Dose: 483 mg = 10 mg/kg × 48.3 kg (latest weight)."
     assert chinese[0].startswith("剂量：483 mg = 10 mg/kg × 48.3 kg")
+
+
+def test_percentages_of_proportions_keep_one_decimal() -> None:
+    en, zh = Translator("en", SHANGHAI), Translator("zh_Hans", SHANGHAI)
+    assert en.percent(Decimal("60")) == "60.0" and zh.percent(Decimal("14.7")) == "14.7"

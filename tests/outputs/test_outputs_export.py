@@ -64,7 +64,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> Ex
     with read_session(engine) as session:
         data = load_trial_data(session, SHANGHAI, events=True)
     endpoints = derive_trial_endpoints(data, protocol.response_options())
-    return Exported(engine, db, data, endpoints, build_export(data, endpoints, protocol, SHANGHAI))
+    files = build_export(data, endpoints, protocol, SHANGHAI, TODAY)
+    return Exported(engine, db, data, endpoints, files)
 
 
 def csv_rows(files: ExportFiles, name: str) -> list[dict[str, str]]:
@@ -83,6 +84,7 @@ def test_workbook_has_every_sheet_and_column(exported: Exported) -> None:
         "adverse_events",
         "responses",
         "endpoints",
+        "summary",
     ]
     for name, columns in WORKBOOK_SHEETS.items():
         header = [cell.value for cell in book[name][1]]
@@ -96,6 +98,8 @@ def test_workbook_has_every_sheet_and_column(exported: Exported) -> None:
     assert counts["adverse_events"] == 4
     assert counts["responses"] == 7
     assert counts["endpoints"] == 7
+    # Per arm and overall: five intention-to-treat figures and five completers-only ones.
+    assert counts["summary"] == 3 * 10
     assert counts["doses"] == 8
     with read_session(exported.engine) as session:
         assert counts["labs"] == len(session.exec(select(LabResult)).all())
@@ -124,6 +128,10 @@ def test_workbook_keeps_values_as_entered(exported: Exported) -> None:
     assert responses[0][:4] == ("P01", "belimumab_mt", 12, "CR")
     endpoints = {row[0]: row for row in book["endpoints"].iter_rows(min_row=2, values_only=True)}
     assert endpoints["P01"][2:6] == ("PR", "CR", "yes", 12)
+    assert endpoints["P01"][7] is None
+    assert endpoints["P05"][7] == "week-24 panel incomplete"
+    assert endpoints["P06"][7] == "not yet at week 24"
+    assert endpoints["P07"][7] == "withdrawn before any assessment"
 
 
 REQUIRED = {
@@ -267,7 +275,7 @@ def test_no_telegram_ids_names_or_actors_in_any_file(exported: Exported) -> None
 
 
 def test_exports_are_identical_for_the_same_data(exported: Exported, protocol: Protocol) -> None:
-    again = build_export(exported.data, exported.endpoints, protocol, SHANGHAI)
+    again = build_export(exported.data, exported.endpoints, protocol, SHANGHAI, TODAY)
     assert again.workbook == exported.files.workbook
     assert again.archive == exported.files.archive
     with zipfile.ZipFile(io.BytesIO(exported.files.archive)) as z:
@@ -327,7 +335,7 @@ def test_round_trip_export_then_endpoints_equals_the_summary(
     exported: Exported, protocol: Protocol, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    written = run_bot("export", str(out), database=exported.db)
+    written = run_bot("export", str(out), "--today", TODAY.isoformat(), database=exported.db)
     assert written.returncode == 0, written.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(["trial.xlsx", "csv.zip", *CSV_NAMES])
     assert (out / "csv.zip").read_bytes() == exported.files.archive
@@ -346,7 +354,7 @@ def test_round_trip_export_then_endpoints_equals_the_summary(
         ]
         classed = [p for p in members if p["week24"] in ("CR", "PR", "NR")]
         decided = [p for p in classed if p["cumulative_cr"] is not None]
-        r = group.response
+        r = group.completers
         assert r.n == len(classed)
         assert (r.cr.count, r.cr.n) == (sum(p["week24"] == "CR" for p in classed), len(classed))
         assert r.pr.count == sum(p["week24"] == "PR" for p in classed)
@@ -356,8 +364,16 @@ def test_round_trip_export_then_endpoints_equals_the_summary(
             sum(p["cumulative_cr"] is True for p in decided),
             len(decided),
         )
+        # Intention to treat: every enrolled patient (dm.csv) in the denominator.
+        enrolled = [sid for sid, arm in arm_of.items() if group.arm is None or arm == group.arm]
+        itt = group.itt
+        assert (itt.cumulative_cr.count, itt.cumulative_cr.n) == (
+            sum(p["cumulative_cr"] is True for p in members),
+            len(enrolled),
+        )
+        assert (itt.cr.count, itt.cr.n) == (r.cr.count, len(enrolled))
     # And the numbers are the seeded ones (not two equal wrong answers).
-    overall = summary.groups[-1].response
+    overall = summary.groups[-1].completers
     assert (overall.n, overall.cr.count, overall.pr.count, overall.cumulative_cr.count) == (
         4,
         1,
@@ -394,7 +410,7 @@ async def test_export_sends_the_workbook_and_the_archive(world: World, protocol:
     with read_session(world.services.engine) as session:
         data = load_trial_data(session, world.services.zone, events=True)
     endpoints = derive_trial_endpoints(data, protocol.response_options())
-    files = build_export(data, endpoints, protocol, world.services.zone)
+    files = build_export(data, endpoints, protocol, world.services.zone, TODAY)
     assert workbook.document.data == files.workbook
     assert archive.document.data == files.archive
     with read_session(world.services.engine) as session:

@@ -1,13 +1,18 @@
 """/summary and the Monday digest: the seeded trial's endpoints against numbers worked out
 by hand (see :mod:`tests.support.outputs_seed` for the table), in both languages, end to end.
 
-By hand, at week 24 (today 2026-11-30):
+By hand, at week 24 (today 2026-11-30), completers only (the sensitivity analysis):
 
 - belimumab_mt (P01 PR with CR at w12, P02 CR, P03 NR, P07 withdrawn): n = 3;
   cumulative CR 2/3 (P01, P02); CR 1/3; PR 1/3; NR 1/3; ORR 2/3.
 - mt_only (P04 PR, P05 incomplete, P06 not yet at week 24): n = 1; cumulative CR
   0/1; CR 0/1; PR 1/1; NR 0/1; ORR 1/1.
 - overall: n = 4; cumulative CR 2/4; CR 1/4; PR 2/4; NR 1/4; ORR 3/4.
+
+By intention to treat (every enrolled patient): belimumab_mt cumulative CR 2/4, CR 1/4,
+PR 1/4, ORR 2/4; mt_only 0/3, 0/3, 1/3, 1/3 (interim: P06); overall 2/7, 1/7, 2/7, 3/7.
+The tests with withdrawals after a CR and missing week-24 panels are in
+tests/outputs/test_intention_to_treat.py.
 - SLEDAI-2K change (w24 - w0): P01 -8 (renal -8), P02 -14 (-12), P03 0 (0), P04 -8 (-4).
   belimumab_mt sorted -14, -8, 0: median -8, Q1 = -14 + 0.5 x 6 = -11, Q3 = -8 + 0.5 x 8 = -4.
   overall -14, -8, -8, 0: Q1 = -14 + 0.75 x 6 = -9.5, median -8, Q3 = -8 + 0.25 x 8 = -6.
@@ -28,6 +33,7 @@ from bot.i18n import Translator
 from bot.outputs.followup import progress_lines
 from bot.outputs.summary import send_weekly_digest, summary_blocks
 from bot.pagination import split_pages, utf16_len
+from core.intention_to_treat import MissingReason
 from core.protocol import Protocol
 from core.statistics import Proportion
 from core.store.db import read_session
@@ -35,9 +41,10 @@ from core.store.models import InviteRole
 from core.store.trial_data import load_trial_data
 from core.tables.lab_file import derive_trial_endpoints
 from core.trial_records import PatientRecord, TrialData
-from core.trial_summary import MissingReason, TrialSummary, patient_progress, summarize
+from core.trial_summary import TrialSummary, patient_progress, summarize
 from tests.support.bot_harness import World
 from tests.support.outputs_seed import SHANGHAI, TODAY, seed_trial, seeded_engine
+from tests.support.pages import read_all_pages
 
 TELEGRAM_LIMIT = 4096
 
@@ -84,17 +91,23 @@ def trial(
     return data, summarize(data, endpoints, list(protocol.arms), TODAY)
 
 
-# arm -> (enrolled, n, cumulative CR, CR, PR, NR, ORR) as (count, n) pairs
+# arm -> completers only: (enrolled, n, cumulative CR, CR, PR, NR, ORR) as (count, n) pairs
 RESPONSES = {
     "belimumab_mt": (4, 3, (2, 3), (1, 3), (1, 3), (1, 3), (2, 3)),
     "mt_only": (3, 1, (0, 1), (0, 1), (1, 1), (0, 1), (1, 1)),
     None: (7, 4, (2, 4), (1, 4), (2, 4), (1, 4), (3, 4)),
 }
+# arm -> intention to treat: cumulative CR, CR, PR, ORR, non-responders as (count, n) pairs
+ITT = {
+    "belimumab_mt": ((2, 4), (1, 4), (1, 4), (2, 4), (2, 4)),
+    "mt_only": ((0, 3), (0, 3), (1, 3), (1, 3), (2, 3)),
+    None: ((2, 7), (1, 7), (2, 7), (3, 7), (4, 7)),
+}
 MISSING = {
-    "belimumab_mt": {MissingReason.WITHDRAWN: ("P07",)},
+    "belimumab_mt": {MissingReason.WITHDRAWN_UNASSESSED: ("P07",)},
     "mt_only": {MissingReason.NOT_YET: ("P06",), MissingReason.INCOMPLETE: ("P05",)},
     None: {
-        MissingReason.WITHDRAWN: ("P07",),
+        MissingReason.WITHDRAWN_UNASSESSED: ("P07",),
         MissingReason.NOT_YET: ("P06",),
         MissingReason.INCOMPLETE: ("P05",),
     },
@@ -127,13 +140,20 @@ def test_summary_numbers_equal_the_hand_computation(
     assert [g.arm for g in summary.groups] == ["belimumab_mt", "mt_only", None]
     group = next(g for g in summary.groups if g.arm == arm)
     enrolled, n, cumulative, cr, pr, nr, orr = RESPONSES[arm]
-    r = group.response
+    r = group.completers
     assert (group.enrolled, r.n) == (enrolled, n)
     for proportion, (k, d) in zip(
         (r.cumulative_cr, r.cr, r.pr, r.nr, r.orr), (cumulative, cr, pr, nr, orr), strict=True
     ):
         check(proportion, k, d)
-    assert {m.reason: m.study_ids for m in r.missing} == MISSING[arm]
+    itt = group.itt
+    assert itt.enrolled == enrolled
+    for proportion, (k, d) in zip(
+        (itt.cumulative_cr, itt.cr, itt.pr, itt.orr, itt.non_responders), ITT[arm], strict=True
+    ):
+        check(proportion, k, d)
+    assert {m.reason: m.study_ids for m in itt.missing} == MISSING[arm]
+    assert itt.not_yet == (0 if arm == "belimumab_mt" else 1)
 
     total, renal, sledai_missing = SLEDAI[arm]
     s = group.sledai
@@ -164,12 +184,18 @@ def test_summary_text_in_english(trial: tuple[TrialData, TrialSummary]) -> None:
     text = "\n".join(summary_blocks(Translator("en", SHANGHAI), summary, TODAY))
     lines = text.splitlines()
     assert "Belimumab plus multi-target therapy (belimumab_mt): 4 enrolled." in lines
-    assert "n at week 24: 3." in lines
-    assert "Cumulative CR by week 24: 2/3 (66.7%; 95% CI 9.4%–99.2%)" in lines
-    assert "ORR (CR + PR) at week 24: 3/4 (75%; 95% CI 19.4%–99.4%)" in lines
-    assert "Not yet at week 24: P06." in lines
-    assert "Withdrawn without a week-24 class: P07." in lines
-    assert "Week-24 renal results incomplete: P05." in lines
+    at = lines.index("Belimumab plus multi-target therapy (belimumab_mt): 4 enrolled.")
+    assert lines[at + 1 : at + 3] == [
+        "Intention to treat (all 4 enrolled; no week-24 class counts as non-response):",
+        "  Cumulative CR by week 24: 2/4 (50.0%; 95% CI 6.8%–93.2%)",
+    ]
+    assert "Sensitivity analysis (completers only: the 3 patients with a week-24 class):" in lines
+    assert "  Cumulative CR by week 24: 2/3 (66.7%; 95% CI 9.4%–99.2%)" in lines
+    assert "  ORR (CR + PR) at week 24: 3/4 (75.0%; 95% CI 19.4%–99.4%)" in lines
+    assert "  ORR (CR + PR) at week 24: 3/7 (42.9%; 95% CI 9.9%–81.6%)" in lines
+    assert "    Not yet at week 24 (non-responders so far): P06." in lines
+    assert "    Withdrawn before any assessment: P07." in lines
+    assert "    Week-24 panel incomplete: P05." in lines
     assert (
         "SLEDAI-2K change from baseline to week 24 (n = 4): median -8, IQR -9.5 to -6; "
         "renal subset: median -6, IQR -9 to -3."
@@ -190,8 +216,9 @@ def test_summary_text_in_chinese(trial: tuple[TrialData, TrialSummary]) -> None:
     text = "\n".join(summary_blocks(Translator("zh_Hans", SHANGHAI), summary, TODAY))
     lines = text.splitlines()
     assert "贝利尤单抗联合多靶点治疗（belimumab_mt）：入组 4 例。" in lines
-    assert "至第 24 周累计完全缓解（CR）：2/3（66.7%；95% 置信区间 9.4%–99.2%）" in lines
-    assert "尚未到第 24 周：P06。" in lines
+    assert "  至第 24 周累计完全缓解（CR）：2/3（66.7%；95% 置信区间 9.4%–99.2%）" in lines
+    assert "  至第 24 周累计完全缓解（CR）：2/4（50.0%；95% 置信区间 6.8%–93.2%）" in lines
+    assert "    尚未到第 24 周（暂按未缓解计）：P06。" in lines
     assert "缺少第 24 周 CD20：P03 和 P05。" in lines
     assert "2026年11月30日" in text
 
@@ -285,40 +312,14 @@ def test_followup_in_chinese(trial: tuple[TrialData, TrialSummary], protocol: Pr
 # --- end to end over HTTP --------------------------------------------------------------
 
 
-async def read_all_pages(world: World, user: int, first: object) -> str:
-    from bot.local_api.server import SentMessage
-
-    assert isinstance(first, SentMessage)
-    shown = first.shown
-    marker = (
-        "Page 1 of " if "Page 1 of" in shown else "第 1 页，共 " if "第 1 页" in shown else None
-    )
-    if marker is None:
-        return shown
-    pages = [shown]
-    count = int("".join(ch for ch in shown.rsplit(marker, 1)[1] if ch.isdigit()))
-    message = first
-    for number in range(2, count + 1):
-        await world.press(user, message, message.buttons()[-1].text)
-        previous = pages[-1]
-
-        def turned(previous: str = previous) -> bool:
-            return world.api.message(user, first.message_id).shown != previous
-
-        await world.api.wait_until(turned, what=f"page {number}")
-        message = world.api.message(user, first.message_id)
-        pages.append(message.shown)
-    return "\n".join(pages)
-
-
 async def test_summary_command_in_english(world: World, protocol: Protocol) -> None:
     seed_trial(world.services.engine, protocol, world.clock.now())
     user = await world.join_staff(InviteRole.COORDINATOR, language_code="en")
     first = await world.say(user, "/summary")
     text = await read_all_pages(world, user, first)
     assert "Cumulative CR by week 24: 2/3 (66.7%; 95% CI 9.4%–99.2%)" in text
-    assert "PR at week 24: 2/4 (50%; 95% CI 6.8%–93.2%)" in text
-    assert "Week-24 renal results incomplete: P05." in text
+    assert "PR at week 24: 2/4 (50.0%; 95% CI 6.8%–93.2%)" in text
+    assert "Week-24 panel incomplete: P05." in text
     assert "Patients with at least one adverse event: 3/7 (42.9%; 95% CI 9.9%–81.6%)" in text
     for sent in world.api.messages_to(user):
         assert utf16_len(sent.shown) <= TELEGRAM_LIMIT
@@ -332,7 +333,7 @@ async def test_summary_command_in_chinese_and_for_investigators(
     first = await world.say(user, "/summary")
     text = await read_all_pages(world, user, first)
     assert "至第 24 周累计完全缓解（CR）：2/3（66.7%；95% 置信区间 9.4%–99.2%）" in text
-    assert "已退出且无第 24 周疗效分级：P07。" in text
+    assert "在任何评估之前已退出：P07。" in text
 
 
 async def test_summary_is_refused_to_nurses_and_takes_no_arguments(
@@ -362,7 +363,7 @@ async def test_monday_digest_goes_to_coordinators_in_their_language(
     en_text = "\n".join(m.shown for m in world.api.messages_to(english)[before[english] :])
     zh_text = "\n".join(m.shown for m in world.api.messages_to(chinese)[before[chinese] :])
     assert "Trial summary on Mon, Dec 7, 2026" in en_text
-    assert "ORR (CR + PR) at week 24: 3/4 (75%; 95% CI 19.4%–99.4%)" in en_text
-    assert "第 24 周总缓解率（ORR，CR + PR）：3/4（75%；95% 置信区间 19.4%–99.4%）" in zh_text
+    assert "ORR (CR + PR) at week 24: 3/4 (75.0%; 95% CI 19.4%–99.4%)" in en_text
+    assert "第 24 周总缓解率（ORR，CR + PR）：3/4（75.0%；95% 置信区间 19.4%–99.4%）" in zh_text
     assert len(world.api.messages_to(nurse)) == before[nurse]
     assert ZoneInfo("Asia/Shanghai") == SHANGHAI

@@ -123,6 +123,30 @@ def at(day0: date, week: int, wall: time = time(8, 0)) -> datetime:
     return datetime.combine(day0 + timedelta(weeks=week), wall, tzinfo=SHANGHAI)
 
 
+def add_panels(uow: UnitOfWork, patient_id: int, day0: date, weeks: dict[int, Panel]) -> None:
+    """Write a patient's renal panels (``None`` values are not entered), week by week."""
+    for week, panel in weeks.items():
+        for analyte, value, unit in zip(ANALYTES, panel, UNITS, strict=True):
+            if value is None:
+                continue
+            if isinstance(value, frozenset):
+                value, unit = casts_row(value)
+            assert isinstance(value, str) and unit is not None
+            uow.add(
+                LabResult(
+                    patient_id=patient_id,
+                    week=week,
+                    analyte=analyte,
+                    value=value,
+                    unit=unit,
+                    collected_at=at(day0, week),
+                    entered_by=uow.actor,
+                    entered_at=uow.now,
+                ),
+                "lab_result.entered",
+            )
+
+
 def seed_trial(engine: Engine, protocol: Protocol, now: datetime = NOW) -> dict[str, int]:
     """Write the trial above; returns the patients' row ids by study ID."""
     ids: dict[str, int] = {}
@@ -145,27 +169,7 @@ def seed_trial(engine: Engine, protocol: Protocol, now: datetime = NOW) -> dict[
             ids[study_id] = patient.id
     with UnitOfWork(engine, "staff:1", now) as uow:
         for study_id, weeks in PANELS.items():
-            day0 = PATIENTS[study_id][1]
-            for week, panel in weeks.items():
-                for analyte, value, unit in zip(ANALYTES, panel, UNITS, strict=True):
-                    if value is None:
-                        continue
-                    if isinstance(value, frozenset):
-                        value, unit = casts_row(value)
-                    assert isinstance(value, str) and unit is not None
-                    uow.add(
-                        LabResult(
-                            patient_id=ids[study_id],
-                            week=week,
-                            analyte=analyte,
-                            value=value,
-                            unit=unit,
-                            collected_at=at(day0, week),
-                            entered_by=uow.actor,
-                            entered_at=now,
-                        ),
-                        "lab_result.entered",
-                    )
+            add_panels(uow, ids[study_id], PATIENTS[study_id][1], weeks)
         for study_id, (base, later) in SLEDAI.items():
             day0 = PATIENTS[study_id][1]
             for week, scores in ((0, base), (24, later)):

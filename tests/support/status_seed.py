@@ -113,13 +113,14 @@ def _event(uow: UnitOfWork, patient_id: int, kind: EventKind, week: int) -> Plan
     ).one()
 
 
-def _labs(
+def add_labs(
     uow: UnitOfWork,
     patient_id: int,
     week: int,
     values: tuple[tuple[str, str, str], ...],
     casts: frozenset[CastKind],
 ) -> None:
+    """A renal panel of ``week`` (the five values and the casts), collected yesterday."""
     collected = NOW - timedelta(days=1)
     value, unit = casts_row(casts)
     for analyte, number, symbol in (*values, ("urine_casts", value, unit)):
@@ -222,10 +223,10 @@ def seed_trial(world: World) -> Seeded:
             "dose.recorded",
         )
 
-        _labs(uow, ids["P01"], 0, BASELINE, frozenset({CastKind.RBC}))
-        _labs(uow, ids["P01"], 24, WEEK24_CR, frozenset())
-        _labs(uow, ids["P02"], 0, BASELINE, frozenset({CastKind.RBC}))
-        _labs(uow, ids["P02"], 24, WEEK24_PR, frozenset())
+        add_labs(uow, ids["P01"], 0, BASELINE, frozenset({CastKind.RBC}))
+        add_labs(uow, ids["P01"], 24, WEEK24_CR, frozenset())
+        add_labs(uow, ids["P02"], 0, BASELINE, frozenset({CastKind.RBC}))
+        add_labs(uow, ids["P02"], 24, WEEK24_PR, frozenset())
 
         ae_p03 = _ae(
             uow,
