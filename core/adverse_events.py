@@ -3,8 +3,10 @@
 Rules from docs/clinical-facts.md §6:
 
 - grade with CTCAE v5.0 and store the version with every grade;
-- a bilingual term list for the terms likely in this trial, free text for
-  anything else, kept verbatim and marked *uncoded*;
+- a bilingual term list for the terms likely in this trial
+  (``core/data/ctcae_terms.toml``, matched by :mod:`core.term_matching`), free
+  text for anything else, kept verbatim and marked *uncoded* unless staff
+  choose one of the nearest terms suggested;
 - seriousness follows ICH E2A (death, life-threatening, hospitalisation,
   disability, congenital anomaly, important medical event); "severe" is not
   "serious";
@@ -15,16 +17,24 @@ Pure: no clock reads; the caller passes "now".
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import StrEnum
 
 from core.ctcae_terms import CTCAE_VERSION, GENERAL_GRADES, TERMS, CtcaeTerm, GradeText
 from core.enrollment import Day0Limits
 from core.messages import N_, RuleError
+from core.term_matching import (
+    MatchKind,
+    TermMatch,
+    chosen_match,
+    match_term,
+    normalise,
+    suggest_terms,
+    term_by_key,
+)
 
 __all__ = [
     "CTCAE_VERSION",
@@ -40,6 +50,8 @@ __all__ = [
     "Seriousness",
     "TermMatch",
     "check_grade",
+    "chosen_match",
+    "code_entry",
     "code_event",
     "grade_text",
     "hours_left",
@@ -51,6 +63,7 @@ __all__ = [
     "parse_seriousness",
     "reporting_deadline",
     "seriousness_for_grade",
+    "suggest_terms",
     "term_by_key",
     "time_left",
 ]
@@ -69,106 +82,6 @@ MAX_TERM_LENGTH = 200
 # screening lie within that range, so an onset further back than that before day 0
 # is outside anything the study recorded about the patient (core.enrollment.Day0Limits).
 ONSET_WEEKS_BEFORE_DAY0 = Day0Limits().max_weeks_back
-
-
-# --------------------------------------------------------------------------- matching
-
-
-def normalise(text: str) -> str:
-    """Reduce free text to a comparison key: NFKC, case-folded, letters and digits only.
-
-    Rule: case, whitespace and punctuation never distinguish two terms, so
-    "Lung-infection.", " LUNG  infection" and full-width "ＵＴＩ" compare equal
-    to the listed forms. Letters and digits are kept exactly: no spelling
-    correction (docs/clinical-facts.md §6: free text that is not a listed term stays
-    uncoded rather than silently becoming another term).
-    """
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    # Keep letters (L*), digits (N*) and combining marks (M*); drop punctuation,
-    # symbols, separators and controls, which carry no meaning for a term name.
-    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LNM")
-
-
-class MatchKind(Enum):
-    """How free text matched a CTCAE term."""
-
-    TERM = "term"  # the English CTCAE term itself
-    CHINESE_NAME = "chinese_name"  # the Chinese name of the term
-    SYNONYM_EN = "synonym_en"  # an English synonym
-    SYNONYM_ZH = "synonym_zh"  # a Chinese synonym
-
-    @property
-    def is_synonym(self) -> bool:
-        """True when the match went through a synonym rather than the term's own name."""
-        return self in (MatchKind.SYNONYM_EN, MatchKind.SYNONYM_ZH)
-
-
-@dataclass(frozen=True, slots=True)
-class TermMatch:
-    """A free-text entry resolved to a CTCAE term.
-
-    ``matched`` is the listed form that matched (e.g. "pneumonia" for an entry
-    "Pneumonia."), so the caller can show "Pneumonia -> Lung infection (synonym)".
-    """
-
-    term: CtcaeTerm
-    matched: str
-    kind: MatchKind
-
-
-def _build_index(terms: tuple[CtcaeTerm, ...]) -> dict[str, TermMatch]:
-    index: dict[str, TermMatch] = {}
-    for term in terms:
-        forms: list[tuple[str, MatchKind]] = [
-            (term.term_en, MatchKind.TERM),
-            (term.term_zh, MatchKind.CHINESE_NAME),
-            *((s, MatchKind.SYNONYM_EN) for s in term.synonyms_en),
-            *((s, MatchKind.SYNONYM_ZH) for s in term.synonyms_zh),
-        ]
-        for form, kind in forms:
-            key = normalise(form)
-            if not key:
-                raise ValueError(f"term list: {form!r} of {term.key} normalises to nothing")
-            existing = index.get(key)
-            if existing is not None and existing.term.key != term.key:
-                # One spelling may never point at two terms: refuse to load.
-                raise ValueError(
-                    f"term list: {form!r} of {term.key} collides with "
-                    f"{existing.matched!r} of {existing.term.key}"
-                )
-            # The term's own names come first in ``forms``, so they win over a
-            # synonym that normalises to the same key.
-            index.setdefault(key, TermMatch(term=term, matched=form, kind=kind))
-    return index
-
-
-_INDEX: dict[str, TermMatch] = _build_index(TERMS)
-_BY_KEY: dict[str, CtcaeTerm] = {t.key: t for t in TERMS}
-
-
-def match_term(text: str) -> TermMatch | None:
-    """Resolve free text to a CTCAE v5.0 term from the trial's list, or None.
-
-    Rule (docs/clinical-facts.md §6): compare the normalised text (see :func:`normalise`)
-    with the English term, the Chinese name and the synonyms in both languages;
-    only an exact normalised match counts. Anything else -- including typos such
-    as "lung infectoin" and neighbouring CTCAE terms such as "pneumonitis" --
-    returns None, and the caller keeps the text verbatim as an uncoded event.
-    SOURCE: CTCAE v5.0 term names; synonyms from ``core.ctcae_terms``.
-    """
-    key = normalise(text)
-    if not key:
-        return None
-    return _INDEX.get(key)
-
-
-def term_by_key(key: str) -> CtcaeTerm:
-    """Return the term stored under ``key`` (e.g. "lung_infection"); KeyError if unknown.
-
-    Rule: stored events refer to terms by their stable key, never by display name.
-    SOURCE: ``core.ctcae_terms.TERMS``.
-    """
-    return _BY_KEY[key]
 
 
 # --------------------------------------------------------------------------- grades
@@ -265,6 +178,11 @@ def code_event(verbatim: str, grade: int) -> CodedEvent:
     grades.
     SOURCE: CTCAE v5.0; docs/clinical-facts.md §6.
     """
+    _check_text(verbatim)
+    return _coded(verbatim, match_term(verbatim), grade)
+
+
+def _check_text(verbatim: str) -> None:
     if not verbatim.strip():
         raise RuleError(N_("Describe the adverse event in a few words."))
     if len(verbatim.strip()) > MAX_TERM_LENGTH:
@@ -273,7 +191,9 @@ def code_event(verbatim: str, grade: int) -> CodedEvent:
             length=len(verbatim.strip()),
             limit=MAX_TERM_LENGTH,
         )
-    match = match_term(verbatim)
+
+
+def _coded(verbatim: str, match: TermMatch | None, grade: int) -> CodedEvent:
     term = match.term if match is not None else None
     return CodedEvent(
         verbatim=verbatim.strip(),
@@ -282,6 +202,21 @@ def code_event(verbatim: str, grade: int) -> CodedEvent:
         grade_text=grade_text(term, grade),
         ctcae_version=CTCAE_VERSION,
     )
+
+
+def code_entry(verbatim: str, grade: int, term_key: str | None) -> CodedEvent:
+    """An event as staff settled it: coded with ``term_key``, or uncoded when None.
+
+    Rule (docs/clinical-facts.md §6): the term is the one matched from the text
+    or chosen by staff from the suggestions (:func:`core.term_matching.suggest_terms`);
+    None keeps the text uncoded even when it resembles a term, because staff chose
+    to store it as typed. The grade is checked against that term (or the general
+    grades 1-5). Refuses what :func:`code_event` refuses; KeyError for an unknown key.
+    SOURCE: CTCAE v5.0; docs/clinical-facts.md §6.
+    """
+    _check_text(verbatim)
+    match = None if term_key is None else chosen_match(verbatim, term_key)
+    return _coded(verbatim, match, grade)
 
 
 # --------------------------------------------------------------------------- seriousness

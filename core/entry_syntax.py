@@ -302,46 +302,80 @@ def parse_yes_no(text: str) -> bool:
 
 
 class Relatedness(StrEnum):
-    """How likely the study treatment caused an adverse event (investigator's judgement)."""
+    """How likely the study treatment caused an adverse event (the investigator's judgement).
 
-    RELATED = "related"
-    POSSIBLY_RELATED = "possibly_related"
-    UNLIKELY_RELATED = "unlikely_related"
-    NOT_RELATED = "not_related"
+    Five levels, from unrelated to definite; the value is what is stored.
+    """
+
+    UNRELATED = "unrelated"
+    UNLIKELY = "unlikely"
+    POSSIBLE = "possible"
+    PROBABLE = "probable"
+    DEFINITE = "definite"
 
 
+# The words staff type, in either language. "related", "yes" and 相关 alone are not
+# on the scale: they do not say how likely, so they are refused.
 _RELATEDNESS_WORDS: Mapping[str, Relatedness] = {
     **dict.fromkeys(
-        ("related", "yes", "definite", "probable", "相关", "肯定相关", "很可能相关"),
-        Relatedness.RELATED,
+        ("unrelated", "not related", "none", "no", "无关", "不相关", "肯定无关"),
+        Relatedness.UNRELATED,
     ),
     **dict.fromkeys(
-        ("possible", "possibly", "possibly_related", "可能相关", "可能"),
-        Relatedness.POSSIBLY_RELATED,
+        ("unlikely", "unlikely related", "不太可能", "不太可能相关", "可能无关"),
+        Relatedness.UNLIKELY,
     ),
     **dict.fromkeys(
-        ("unlikely", "unlikely_related", "可能无关", "不太可能"), Relatedness.UNLIKELY_RELATED
+        ("possible", "possibly", "possibly related", "可能", "可能相关", "可能有关"),
+        Relatedness.POSSIBLE,
     ),
     **dict.fromkeys(
-        ("no", "none", "unrelated", "not_related", "无关", "不相关"), Relatedness.NOT_RELATED
+        (
+            "probable",
+            "probably",
+            "likely",
+            "probably related",
+            "很可能",
+            "很可能相关",
+            "很可能有关",
+        ),
+        Relatedness.PROBABLE,
+    ),
+    **dict.fromkeys(
+        ("definite", "definitely", "certain", "definitely related", "肯定", "肯定相关", "肯定有关"),
+        Relatedness.DEFINITE,
     ),
 }
+
+_RELATEDNESS_ACCEPTED = (
+    "unrelated/无关, unlikely/不太可能, possible/可能, probable/很可能, definite/肯定"
+)
+
+
+def _relatedness_key(text: str) -> str:
+    # "not related", "not_related" and "not-related" read the same.
+    return " ".join(_fold(text).casefold().replace("_", " ").replace("-", " ").split())
 
 
 def parse_relatedness(text: str) -> Relatedness:
     """Read the relatedness of an adverse event to the study treatment.
 
-    Four levels (related, possibly, unlikely, not related), each in English or
-    Chinese; anything else is refused with the accepted words. The scale is our
-    choice: the facts and the registry do not name one.
-    SOURCE: the staff command syntax (optional ``related=``); a common four-level causality scale.
+    Rule: one five-level scale in both languages -- unrelated (无关), unlikely
+    (不太可能, also 可能无关 as China's ADR causality scale words it), possible
+    (可能), probable (很可能), definite (肯定) -- each also with "related"/相关
+    (``possibly related``, 很可能相关) and the value stored is the level typed.
+    Anything else, including a bare "related", "yes" or 相关 that does not say
+    how likely, is refused with the accepted words.
+    SOURCE: our choice (README, "choices" table): the registry and
+    docs/clinical-facts.md name no scale; the levels follow the WHO-UMC
+    causality categories (certain, probable, possible, unlikely) with
+    "unrelated" added.
     """
-    folded = _fold(text).casefold().replace("-", "_").replace(" ", "_")
-    found = _RELATEDNESS_WORDS.get(folded)
+    found = _RELATEDNESS_WORDS.get(_relatedness_key(text))
     if found is None:
         raise RuleError(
             N_('"{text}" is not a relatedness. Use one of: {accepted}.'),
             text=text,
-            accepted="related/相关, possible/可能相关, unlikely/可能无关, unrelated/无关",
+            accepted=_RELATEDNESS_ACCEPTED,
         )
     return found

@@ -7,16 +7,21 @@ CTCAE v5.0 term in either language (synonyms included: pneumonia -> Lung
 infection, 带状疱疹 -> Shingles), the grade is checked against that term's
 grades, ``serious=`` names ICH E2A criteria (repeat it or separate with
 commas), ``onset=`` is the onset date (today when left out; never in the
-future) and ``related=`` the relatedness (optional). Text that matches no term
-is kept verbatim and stored uncoded (docs/clinical-facts.md §6). An onset
-before the patient's day 0 is accepted with a note asking whether it is
-medical history; one more than 26 weeks before day 0 is refused as a likely
-typo (``core.adverse_events.onset_before_day0``).
+future) and ``related=`` the relatedness on one five-level scale, unrelated to
+definite, in either language (optional; ``core.entry_syntax.parse_relatedness``).
+Text that matches no term, when near listed terms, is first asked about: "Did
+you mean Lung infection?" with the nearest terms and "Store as typed
+(uncoded)" as buttons; text near none is kept verbatim and stored uncoded
+(docs/clinical-facts.md §6). An onset before the patient's day 0 is accepted
+with a note asking whether it is medical history; one more than 26 weeks
+before day 0 is refused as a likely typo
+(``core.adverse_events.onset_before_day0``).
 
 Grade 5 is death (CTCAE v5.0): such an event is serious with the criterion
 death whatever was typed. A grade 4 event typed without ``serious=`` is first
 asked about: "Life-threatening (serious)" or "Not serious", and only the
-answer's preview has Confirm (``core.adverse_events``).
+answer's preview has Confirm (``core.adverse_events``). Both questions are
+:mod:`bot.staff.ae_questions`, shared with ``/triage``.
 
 On Confirm the event is stored with the instant the site became aware of it
 (the Confirm). A serious event then alerts every active coordinator at once,
@@ -33,25 +38,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
-from bot.staff.actions import VALIDITY, ActionSpec, Draft, propose
+from bot.staff.actions import ActionSpec, Draft
+from bot.staff.ae_questions import NOT_SERIOUS, Explained, Questions, Waiting
 from bot.staff.clinical import by_language, patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.adverse_events import (
     CTCAE_VERSION,
     CodedEvent,
+    MatchKind,
     Seriousness,
+    code_entry,
     code_event,
     hours_left,
-    life_threatening_unanswered,
     onset_before_day0,
     parse_seriousness,
     reporting_deadline,
@@ -68,7 +75,7 @@ from core.entry_syntax import (
 from core.messages import N_, RuleError
 from core.store.clinical import AdverseEventEntry, record_adverse_event
 from core.store.db import read_session
-from core.store.models import ActionStatus, AdverseEvent, Patient, PendingAction, StaffRole
+from core.store.models import AdverseEvent, Patient, StaffRole
 from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -105,11 +112,13 @@ CRITERION_NAMES: dict[Seriousness, str] = {
     Seriousness.IMPORTANT_MEDICAL_EVENT: N_("important medical event"),
 }
 
+# The one relatedness scale (core.entry_syntax.parse_relatedness), as readers see it.
 RELATEDNESS_NAMES: dict[Relatedness, str] = {
-    Relatedness.RELATED: N_("related"),
-    Relatedness.POSSIBLY_RELATED: N_("possibly related"),
-    Relatedness.UNLIKELY_RELATED: N_("unlikely related"),
-    Relatedness.NOT_RELATED: N_("not related"),
+    Relatedness.UNRELATED: N_("unrelated"),
+    Relatedness.UNLIKELY: N_("unlikely related"),
+    Relatedness.POSSIBLE: N_("possibly related"),
+    Relatedness.PROBABLE: N_("probably related"),
+    Relatedness.DEFINITE: N_("definitely related"),
 }
 
 
@@ -117,23 +126,18 @@ def _criteria_text(t: Translator, criteria: list[Seriousness]) -> str:
     return ", ".join(t._(CRITERION_NAMES[c]) for c in criteria)
 
 
-NOT_SERIOUS = N_("Not serious (no seriousness criterion given).")
-
-
 def coded_lines(
     t: Translator,
     coded: CodedEvent,
     grade: int,
     criteria: list[Seriousness],
-    *,
-    death_added: bool = False,
-    answered_not_life_threatening: bool = False,
+    explained: Explained,
 ) -> list[str]:
     """How an adverse event was understood: its CTCAE term (or uncoded), grade, seriousness.
 
-    Shared by /ae and /triage so both read the same way. ``death_added``: grade 5
-    made the event serious with the criterion death though it was not typed, and
-    the summary says why.
+    Shared by /ae and /triage so both read the same way. ``explained.death_added``:
+    grade 5 made the event serious with the criterion death though it was not
+    typed, and the summary says why.
     """
     lines: list[str] = []
     if coded.match is None:
@@ -146,7 +150,16 @@ def coded_lines(
         )
     else:
         name = by_language(t, coded.match.term.term_en, coded.match.term.term_zh)
-        if coded.match.kind.is_synonym:
+        if coded.match.kind is MatchKind.CHOSEN:
+            lines.append(
+                t._(
+                    'Term: {term} (CTCAE v{version}), chosen for "{typed}".',
+                    term=name,
+                    version=CTCAE_VERSION,
+                    typed=coded.verbatim,
+                )
+            )
+        elif coded.match.kind.is_synonym:
             lines.append(
                 t._(
                     'Term: {term} (CTCAE v{version}), matched from "{typed}".',
@@ -161,11 +174,11 @@ def coded_lines(
     lines.append(t._("Grade {grade}: {text}", grade=grade, text=grade_words))
     if criteria:
         lines.append(t._("Serious: {criteria}.", criteria=_criteria_text(t, criteria)))
-    elif answered_not_life_threatening:
+    elif explained.answered_not_life_threatening:
         lines.append(t._("Not serious (answered: not life-threatening)."))
     else:
         lines.append(t._(NOT_SERIOUS))
-    if death_added:
+    if explained.death_added:
         lines.append(
             t._(
                 "Grade 5 means death: the event is serious with the criterion {criterion}.",
@@ -187,6 +200,21 @@ def onset_lines(t: Translator, onset: date, day0: date) -> list[str]:
             "The onset is before day 0 ({day0}): if this began before the study, it may be "
             "medical history rather than an adverse event.",
             day0=t.date(day0),
+        )
+    ]
+
+
+def related_lines(t: Translator, related: Relatedness | None) -> list[str]:
+    """The preview's relatedness line, on the one scale in the reader's language.
+
+    Shared by /ae and /triage.
+    """
+    if related is None:
+        return []
+    return [
+        t._(
+            "Relatedness to the study treatment: {relatedness}.",
+            relatedness=t._(RELATEDNESS_NAMES[related]),
         )
     ]
 
@@ -231,6 +259,11 @@ class Understood:
     onset: date | None
     related: Relatedness | None
     death_added: bool = False
+
+    @property
+    def explained(self) -> Explained:
+        """What the preview says beyond the values: grade 5 made it serious."""
+        return Explained(death_added=self.death_added)
 
     def entry(self, onset: date) -> AdverseEventEntry:
         """What is stored, with ``onset`` for an onset not given."""
@@ -310,42 +343,20 @@ async def run(ctx: Ctx, args: list[str]) -> None:
     payload = AePayload(patient.id, patient.study_id, understood.entry(ctx.today()))
     # Refused before anything is asked or proposed (a likely typo).
     onset_before_day0(payload.event.onset, patient.day0)
-    if life_threatening_unanswered(payload.event.grade, payload.event.serious):
-        await _ask_life_threatening(ctx, payload)
-        return
-    await propose(ctx, KIND, preview(ctx, payload, death_added=understood.death_added))
+    await QUESTIONS.offer(ctx, payload, understood.explained)
 
 
-def preview(
-    ctx: Ctx,
-    payload: AePayload,
-    *,
-    death_added: bool = False,
-    answered_not_life_threatening: bool = False,
-) -> Draft[AePayload]:
+def preview(ctx: Ctx, payload: AePayload, explained: Explained) -> Draft[AePayload]:
     """The summary shown with Confirm / Cancel for ``payload``."""
     entry = payload.event
     t = ctx.t
-    # Coding again from the verbatim text gives the same match as when it was typed.
-    coded = code_event(entry.verbatim, entry.grade)
+    # The term as matched from the words typed, or as chosen from the suggestions.
+    coded = code_entry(entry.verbatim, entry.grade, entry.term)
     lines = [t._("Adverse event for {study_id}:", study_id=payload.study_id)]
-    lines += coded_lines(
-        t,
-        coded,
-        entry.grade,
-        list(entry.serious),
-        death_added=death_added,
-        answered_not_life_threatening=answered_not_life_threatening,
-    )
+    lines += coded_lines(t, coded, entry.grade, list(entry.serious), explained)
     lines.append(t._("Onset: {date}.", date=t.date(entry.onset)))
     lines += onset_lines(t, entry.onset, patient_day0(ctx, payload.patient_id))
-    if entry.related is not None:
-        lines.append(
-            t._(
-                "Relatedness to the study treatment: {relatedness}.",
-                relatedness=t._(RELATEDNESS_NAMES[entry.related]),
-            )
-        )
+    lines += related_lines(t, entry.related)
     warnings: list[str] = []
     if entry.serious:
         warnings.append(
@@ -358,92 +369,14 @@ def preview(
     return Draft("\n".join(lines), payload, tuple(warnings))
 
 
-# --- grade 4: was it life-threatening? ------------------------------------------------------
+# --- the questions before Confirm -----------------------------------------------------------
 
-# The question waits in ``pending_action`` under its own kind, which no ActionSpec
-# stores: only an answer below turns it into a normal Confirm / Cancel preview.
-ASK_KIND = "ae_life_threatening"
-ASK_PREFIX = "aelt"
-LIFE_THREATENING_SERIOUS = N_("Life-threatening (serious)")
-NOT_SERIOUS_CHOICE = N_("Not serious")
-
-_PAYLOAD = TypeAdapter(AePayload)
-
-
-async def _ask_life_threatening(ctx: Ctx, payload: AePayload) -> None:
-    """A grade 4 event typed without ``serious=``: ask before Confirm is offered.
-
-    Rule: ``core.adverse_events.life_threatening_unanswered``. Nothing clinical
-    is stored; the answer leads to the normal preview.
-    """
-    t = ctx.t
-    draft = preview(ctx, payload)
-    not_serious = t._(NOT_SERIOUS)
-    lines = [line for line in draft.summary.splitlines() if line != not_serious]
-    lines.append(
-        t._(
-            "Grade 4 is life-threatening in CTCAE terms. Was this event life-threatening "
-            "(serious)? Choose one, then confirm the summary."
-        )
-    )
-    with ctx.uow() as uow:
-        action = uow.add(
-            PendingAction(
-                owner=ctx.person.key,
-                kind=ASK_KIND,
-                payload=_PAYLOAD.dump_json(payload).decode("utf-8"),
-                created_at=uow.now,
-                expires_at=uow.now + VALIDITY,
-            ),
-            "action.proposed",
-        )
-    buttons = [
-        [
-            (t._(LIFE_THREATENING_SERIOUS), f"{ASK_PREFIX}:{action.id}:yes"),
-            (t._(NOT_SERIOUS_CHOICE), f"{ASK_PREFIX}:{action.id}:no"),
-        ]
-    ]
-    await ctx.reply("\n".join(lines), buttons)
-
-
-async def answer_life_threatening(ctx: Ctx) -> None:
-    """An answer to the grade 4 question (``aelt:<id>:yes|no``): the preview with Confirm.
-
-    The question is answered once: a second press, someone else's press, or a
-    press after it expired or was cancelled changes nothing.
-    """
-    parts = (ctx.inbound.token or "").split(":")
-    payload: AePayload | None = None
-    if len(parts) == 3 and parts[1].isdigit() and parts[2] in {"yes", "no"}:
-        with ctx.uow() as uow:
-            action = uow.session.get(PendingAction, int(parts[1]))
-            if (
-                action is not None
-                and action.kind == ASK_KIND
-                and action.owner == ctx.person.key
-                and action.status == ActionStatus.OPEN
-            ):
-                if action.expires_at <= uow.now:
-                    uow.update(
-                        action, "action.expired", status=ActionStatus.EXPIRED, decided_at=uow.now
-                    )
-                else:
-                    try:
-                        payload = _PAYLOAD.validate_json(action.payload)
-                    except ValidationError:
-                        payload = None
-                    status = ActionStatus.CONFIRMED if payload else ActionStatus.EXPIRED
-                    uow.update(action, "action.answered", status=status, decided_at=uow.now)
-    if payload is None:
-        await ctx.toast(ctx.t._("This button is no longer valid."))
-        return
-    await ctx.toast()
-    await ctx.remove_options()
-    serious = parts[2] == "yes"
-    if serious:
-        event = replace(payload.event, serious=(Seriousness.LIFE_THREATENING,))
-        payload = replace(payload, event=event)
-    await propose(ctx, KIND, preview(ctx, payload, answered_not_life_threatening=not serious))
+QUESTIONS: Questions[AePayload] = Questions(
+    prefix="aeq",
+    kind=KIND,
+    adapter=TypeAdapter(Waiting[AePayload]),
+    preview=preview,
+)
 
 
 # --- Confirm ------------------------------------------------------------------------------
@@ -618,7 +551,7 @@ COMMAND = StaffCommand(
 FEATURE = Feature(
     "adverse events",
     staff_commands=[COMMAND],
-    options=[(rf"^{ASK_PREFIX}:", answer_life_threatening)],
+    options=[QUESTIONS.option],
     actions=[
         ActionSpec(KIND, "ae", AePayload, store, after, stored_name),
     ],

@@ -8,8 +8,11 @@ turns one into an adverse event, ``/triage R7 close <note>`` closes it."
 - ``/triage R7 ae G2 <term> [serious=<criterion>] [onset=YYYY-MM-DD]
   [related=<relatedness>]`` shows the adverse event it would create, with
   Confirm / Cancel. The term is matched like ``/ae`` (CTCAE v5.0, either
-  language; unmatched text is kept verbatim and uncoded) and the grade is
-  checked against the term. The onset comes from the patient's answer to
+  language; unmatched text near listed terms is asked about with the nearest
+  terms as buttons, other unmatched text is kept verbatim and uncoded) and the
+  grade is checked against the term. A grade 4 event without ``serious=`` is
+  asked whether it was life-threatening before Confirm is offered, as with
+  ``/ae`` (:mod:`bot.staff.ae_questions`). The onset comes from the patient's answer to
   "When did it start?" (:func:`core.overview.onset_date`) unless ``onset=``
   is given; the site became aware when the patient reported, so
   ``awareness_at`` is the report's time and a serious event's reporting
@@ -28,6 +31,8 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
+from pydantic import TypeAdapter
+
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.handlers.report import (
@@ -44,7 +49,9 @@ from bot.i18n import Translator
 from bot.pagination import send_pages
 from bot.staff import adverse_events as ae_command
 from bot.staff.actions import ActionSpec, Draft, propose
+from bot.staff.ae_questions import Explained, Questions, Waiting
 from bot.staff.commands import Field, StaffCommand
+from core.adverse_events import code_entry, onset_before_day0
 from core.messages import N_, RuleError
 from core.overview import onset_date
 from core.schedule import trial_today
@@ -225,32 +232,46 @@ async def _propose_close(ctx: Ctx, report: PatientReport, study_id: str, words: 
 
 
 async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: list[str]) -> None:
-    zone = ctx.services.zone
     understood = ae_command.parse_adverse_event(
         words,
         today=ctx.today(),
         no_grade=N_("Give the CTCAE grade as G1 to G5, for example: ae G2 headache."),
     )
     # The patient's answer to "When did it start?", counted back from the report's day.
-    entry = understood.entry(onset_date(report.onset, trial_today(report.created_at, zone)))
-    # Refused before anything is proposed when far before day 0 (a likely typo).
-    onset_notes = ae_command.onset_lines(
-        ctx.t, entry.onset, ae_command.patient_day0(ctx, report.patient_id)
+    entry = understood.entry(
+        onset_date(report.onset, trial_today(report.created_at, ctx.services.zone))
     )
+    # Refused before anything is asked or proposed when far before day 0 (a likely typo).
+    onset_before_day0(entry.onset, ae_command.patient_day0(ctx, report.patient_id))
+    assert report.id is not None
+    payload = TriageAePayload(report.id, study_id, entry, onset_typed=understood.onset is not None)
+    await TRIAGE_QUESTIONS.offer(ctx, payload, understood.explained)
+
+
+def triage_preview(
+    ctx: Ctx, payload: TriageAePayload, explained: Explained
+) -> Draft[TriageAePayload]:
+    """The summary shown with Confirm / Cancel for ``/triage R<n> ae``.
+
+    The report is read again: one triaged meanwhile is refused.
+    """
+    with read_session(ctx.services.engine) as session:
+        found = queries.report_with_study_id(session, payload.report_id)
+    report = check_open(found[0] if found is not None else None, payload.report_id)
+    entry = payload.event
     criteria = list(entry.serious)
     t = ctx.t
     lines = [
         t._(
             "Report R{number} from {study_id} ({category}) becomes an adverse event:",
             number=report.id,
-            study_id=study_id,
+            study_id=payload.study_id,
             category=category_name(t, report),
         )
     ]
-    lines += ae_command.coded_lines(
-        t, understood.coded, entry.grade, criteria, death_added=understood.death_added
-    )
-    if understood.onset is not None:
+    coded = code_entry(entry.verbatim, entry.grade, entry.term)
+    lines += ae_command.coded_lines(t, coded, entry.grade, criteria, explained)
+    if payload.onset_typed:
         lines.append(t._("Onset: {date}.", date=t.date(entry.onset)))
     else:
         lines.append(
@@ -260,7 +281,8 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
                 answer=_onset_name(t, report),
             )
         )
-    lines += onset_notes
+    lines += ae_command.onset_lines(t, entry.onset, ae_command.patient_day0(ctx, report.patient_id))
+    lines += ae_command.related_lines(t, entry.related)
     lines.append(
         t._(
             "The site became aware when the patient reported: {created}.",
@@ -276,9 +298,7 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
                 hours=ctx.services.protocol.adverse_events.serious_report_hours,
             )
         )
-    assert report.id is not None
-    payload = TriageAePayload(report.id, study_id, entry)
-    await propose(ctx, KIND_AE, Draft("\n".join(lines), payload, tuple(warnings)))
+    return Draft("\n".join(lines), payload, tuple(warnings))
 
 
 # --------------------------------------------------------------------------- Confirm
@@ -286,11 +306,21 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
 
 @dataclass(frozen=True, slots=True)
 class TriageAePayload:
-    """What Confirm stores for ``/triage R<n> ae``."""
+    """What Confirm stores for ``/triage R<n> ae``; ``onset_typed``: ``onset=`` was given
+    (else the onset is the patient's answer)."""
 
     report_id: int
     study_id: str
     event: AdverseEventEntry
+    onset_typed: bool = False
+
+
+TRIAGE_QUESTIONS: Questions[TriageAePayload] = Questions(
+    prefix="trq",
+    kind=KIND_AE,
+    adapter=TypeAdapter(Waiting[TriageAePayload]),
+    preview=triage_preview,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +391,7 @@ TRIAGE_COMMAND = StaffCommand(
 FEATURE = Feature(
     "patient reports",
     staff_commands=[REPORTS_COMMAND, TRIAGE_COMMAND],
+    options=[TRIAGE_QUESTIONS.option],
     actions=[
         ActionSpec(KIND_AE, TRIAGE, TriageAePayload, store_ae, after_ae, ae_command.stored_name),
         ActionSpec(KIND_CLOSE, TRIAGE, ClosePayload, store_close, after_close),

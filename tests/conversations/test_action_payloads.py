@@ -39,7 +39,7 @@ EVENT = AdverseEventEntry(
     grade=3,
     serious=(Seriousness.HOSPITALIZATION, Seriousness.LIFE_THREATENING),
     onset=date(2026, 12, 20),
-    related=Relatedness.POSSIBLY_RELATED,
+    related=Relatedness.POSSIBLE,
 )
 
 # One payload of every kind, with the awkward values: trailing zeros, exponents, None.

@@ -3,7 +3,8 @@
 Grade 5 is death (CTCAE v5.0): the event is serious with the criterion death whatever
 was typed, so Confirm alerts every coordinator and starts the 24-hour clock, from /ae
 and from /triage. A grade 4 event typed without ``serious=`` first asks whether it was
-life-threatening; only the answer's preview has Confirm, and an old press changes nothing.
+life-threatening, from /ae and from /triage; only the answer's preview has Confirm, and an
+old press changes nothing.
 """
 
 from __future__ import annotations
@@ -187,6 +188,85 @@ async def test_grade_4_without_serious_asks_before_confirm(
     else:
         assert flags(event) == set()
         assert not event.serious
+
+
+TRIAGE_HEAD = {
+    "en": "Report R{number} from P01 (Fever or signs of infection) becomes an adverse event:",
+    "zh": "P01 的报告 R{number}（发热或感染迹象）将转为不良事件：",
+}
+
+
+@LANGS
+@pytest.mark.parametrize("answer", ["yes", "no"])
+async def test_triage_grade_4_without_serious_asks_before_confirm(
+    world: World, lang: str, answer: str
+) -> None:
+    world.clock.set(NOW)
+    world.enroll("P01")
+    number = open_report(world, "P01", created=NOW - timedelta(hours=2))
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, language_code="en")
+    nurse = await member(world, "nurse", lang)
+    text = TEXT[lang]
+
+    question = await world.say(nurse, f"/triage R{number} ae G4 lung infection")
+    lines = question.shown.splitlines()
+    assert lines[0] == TRIAGE_HEAD[lang].format(number=number)
+    assert text["question"] in question.shown
+    assert text["not_given"] not in lines
+    assert button_labels(question) == BUTTONS[lang]["choices"]
+    assert rows(world, AdverseEvent) == []
+
+    data = next(d for d in question.callback_data() if d.endswith(f":{answer}"))
+    await press(world, nurse, question.message_id, data)
+    summary = await world.reply(nurse)
+    assert summary.shown.splitlines()[0] == TRIAGE_HEAD[lang].format(number=number)
+    assert button_labels(summary) == BUTTONS[lang]["confirm_cancel"]
+    assert rows(world, AdverseEvent) == []  # still nothing before Confirm
+    if answer == "yes":
+        assert text["life_threatening"] in summary.shown.splitlines()
+        assert text["clock"] in summary.shown.splitlines()
+    else:
+        assert text["answered_no"] in summary.shown.splitlines()
+        assert text["clock"] not in summary.shown
+
+    await confirm(world, nurse, summary)
+    (event,) = rows(world, AdverseEvent)
+    assert (event.term, event.grade) == ("lung_infection", 4)
+    assert event.awareness_at == NOW - timedelta(hours=2)  # when the patient reported
+    if answer == "yes":
+        assert flags(event) == {Seriousness.LIFE_THREATENING}
+        alert = await world.reply(coordinator)
+        assert "Serious: life-threatening." in alert.shown
+        assert "(22 h left)" in alert.shown
+    else:
+        assert flags(event) == set()
+
+
+@LANGS
+async def test_triage_grade_4_answer_after_the_report_was_closed_stores_nothing(
+    world: World, lang: str
+) -> None:
+    world.clock.set(NOW)
+    world.enroll("P01")
+    number = open_report(world, "P01")
+    nurse = await member(world, "nurse", lang)
+    investigator = await member(world, "investigator", "en")
+    question = await world.say(nurse, f"/triage R{number} ae G4 lung infection")
+    closing = await world.say(investigator, f"/triage R{number} close duplicate")
+    await confirm(world, investigator, closing)
+
+    data = next(d for d in question.callback_data() if d.endswith(":yes"))
+    await press(world, nurse, question.message_id, data)
+    refused = await world.reply(nurse)
+    assert (
+        refused.shown
+        == {
+            "en": f"Nothing was stored: Report R{number} was already triaged: it is closed.",
+            "zh": f"未保存任何内容：报告 R{number} 已经分诊过：已关闭。",
+        }[lang]
+    )
+    assert refused.buttons() == []
+    assert rows(world, AdverseEvent) == []
 
 
 @LANGS

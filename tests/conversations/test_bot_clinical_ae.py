@@ -250,7 +250,7 @@ async def test_synonyms_code_to_the_ctcae_term_and_a_non_serious_event_alerts_no
             False,
         )
         assert event.onset_date == date(2026, 12, 21)  # onset left out: today in Shanghai
-        assert event.relatedness == ("possibly_related" if "related=" in text else None)
+        assert event.relatedness == ("possible" if "related=" in text else None)
     assert len(rows(world, AdverseEvent)) == len(SYNONYMS)
     await asyncio.sleep(0.2)
     assert len(world.api.messages_to(coordinators.coordinator_en)) == 1  # the welcome only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -61,7 +62,24 @@ EXPECTED_GRADES: dict[str, tuple[int, ...]] = {
     "Depression": (1, 2, 3, 4, 5),
     "Insomnia": (1, 2, 3),
     "Headache": (1, 2, 3),
+    "Dyspnea": (1, 2, 3, 4, 5),
+    "Vomiting": (1, 2, 3, 4, 5),
+    "Sepsis": (3, 4, 5),
+    "Anemia": (1, 2, 3, 4, 5),
+    "Lymphocyte count decreased": (1, 2, 3, 4),
+    "Hypokalemia": (1, 2, 3, 4, 5),
+    # Unverified (docs/clinical-facts.md §6): the general grades until checked.
+    "Cytomegalovirus infection reactivation": (1, 2, 3, 4, 5),
+    "Edema limbs": (1, 2, 3),
+    "Rash maculo-papular": (1, 2, 3),
+    "Alopecia": (1, 2),
+    "Suicidal ideation": (1, 2, 3, 4),
+    "Alanine aminotransferase increased": (1, 2, 3, 4),
+    "Fatigue": (1, 2, 3),
 }
+
+# Terms whose own CTCAE v5.0 grade cells are not verified: they show the general grades.
+GENERAL_WORDING = {"Cytomegalovirus infection reactivation"}
 
 EXPECTED_CHINESE = {
     "Lung infection": "肺部感染",
@@ -84,6 +102,19 @@ EXPECTED_CHINESE = {
     "Depression": "抑郁",
     "Insomnia": "失眠",
     "Headache": "头痛",
+    "Dyspnea": "呼吸困难",
+    "Vomiting": "呕吐",
+    "Sepsis": "脓毒症",
+    "Anemia": "贫血",
+    "Lymphocyte count decreased": "淋巴细胞计数降低",
+    "Hypokalemia": "低钾血症",
+    "Cytomegalovirus infection reactivation": "巨细胞病毒感染再激活",
+    "Edema limbs": "肢体水肿",
+    "Rash maculo-papular": "斑丘疹",
+    "Alopecia": "脱发",
+    "Suicidal ideation": "自杀意念",
+    "Alanine aminotransferase increased": "丙氨酸氨基转移酶升高",
+    "Fatigue": "乏力",
 }
 
 # MedDRA SOC names as CTCAE v5.0 prints them.
@@ -98,11 +129,14 @@ CTCAE_SOCS = {
     "Investigations",
     "General disorders and administration site conditions",
     "Psychiatric disorders",
+    "Respiratory, thoracic and mediastinal disorders",
+    "Blood and lymphatic system disorders",
+    "Skin and subcutaneous tissue disorders",
 }
 
 
 # Latin-letter tokens allowed inside Chinese grade texts (units, lab abbreviations).
-ZH_LATIN_OK = {"ULN", "LLN", "mm", "mmHg", "mmol", "TPN"}
+ZH_LATIN_OK = {"ULN", "LLN", "mm", "mmHg", "mmol", "TPN", "dL"}
 
 
 def _term(name: str):
@@ -156,6 +190,43 @@ def _term(name: str):
         ("抑郁症", "Depression", MatchKind.SYNONYM_ZH),
         ("睡不着", "Insomnia", MatchKind.SYNONYM_ZH),
         ("想吐", "Nausea", MatchKind.SYNONYM_ZH),
+        # The adverse events a lupus nephritis trial on these drugs sees, with the
+        # synonyms docs/clinical-facts.md §6 names.
+        ("shortness of breath", "Dyspnea", MatchKind.SYNONYM_EN),
+        ("dyspnoea", "Dyspnea", MatchKind.SYNONYM_EN),
+        ("呼吸困难", "Dyspnea", MatchKind.CHINESE_NAME),
+        ("气促", "Dyspnea", MatchKind.SYNONYM_ZH),
+        ("emesis", "Vomiting", MatchKind.SYNONYM_EN),
+        ("呕吐", "Vomiting", MatchKind.CHINESE_NAME),
+        ("septicaemia", "Sepsis", MatchKind.SYNONYM_EN),
+        ("败血症", "Sepsis", MatchKind.SYNONYM_ZH),
+        ("脓毒症", "Sepsis", MatchKind.CHINESE_NAME),
+        ("anaemia", "Anemia", MatchKind.SYNONYM_EN),
+        ("血红蛋白降低", "Anemia", MatchKind.SYNONYM_ZH),
+        ("lymphopenia", "Lymphocyte count decreased", MatchKind.SYNONYM_EN),
+        ("淋巴细胞减少", "Lymphocyte count decreased", MatchKind.SYNONYM_ZH),
+        ("low potassium", "Hypokalemia", MatchKind.SYNONYM_EN),
+        ("低血钾", "Hypokalemia", MatchKind.SYNONYM_ZH),
+        ("CMV infection", "Cytomegalovirus infection reactivation", MatchKind.SYNONYM_EN),
+        (
+            "cytomegalovirus infection",
+            "Cytomegalovirus infection reactivation",
+            MatchKind.SYNONYM_EN,
+        ),
+        ("巨细胞病毒感染", "Cytomegalovirus infection reactivation", MatchKind.SYNONYM_ZH),
+        ("leg swelling", "Edema limbs", MatchKind.SYNONYM_EN),
+        ("下肢水肿", "Edema limbs", MatchKind.SYNONYM_ZH),
+        ("maculopapular rash", "Rash maculo-papular", MatchKind.SYNONYM_EN),
+        ("斑丘疹样皮疹", "Rash maculo-papular", MatchKind.SYNONYM_ZH),
+        ("hair loss", "Alopecia", MatchKind.SYNONYM_EN),
+        ("掉头发", "Alopecia", MatchKind.SYNONYM_ZH),
+        ("suicidal thoughts", "Suicidal ideation", MatchKind.SYNONYM_EN),
+        ("自杀念头", "Suicidal ideation", MatchKind.SYNONYM_ZH),
+        ("ALT increased", "Alanine aminotransferase increased", MatchKind.SYNONYM_EN),
+        ("谷丙转氨酶升高", "Alanine aminotransferase increased", MatchKind.SYNONYM_ZH),
+        ("ALT升高", "Alanine aminotransferase increased", MatchKind.SYNONYM_ZH),
+        ("tiredness", "Fatigue", MatchKind.SYNONYM_EN),
+        ("疲劳", "Fatigue", MatchKind.SYNONYM_ZH),
     ],
 )
 def test_synonyms_resolve_to_their_term(text: str, expected: str, kind: MatchKind) -> None:
@@ -380,8 +451,16 @@ def test_code_event_refuses_missing_grade_and_empty_text() -> None:
 # --------------------------------------------------------------------------- data integrity
 
 
+def _terms_in_clinical_facts() -> list[str]:
+    text = (Path(__file__).parents[2] / "docs" / "clinical-facts.md").read_text(encoding="utf-8")
+    found = re.search(r"Terms likely here: (.*?)\. Ship", text, re.DOTALL)
+    assert found is not None
+    return [" ".join(name.split()) for name in found.group(1).split(",")]
+
+
 def test_term_list_is_exactly_clinical_facts_section_6() -> None:
     assert sorted(t.term_en for t in TERMS) == sorted(EXPECTED_GRADES)
+    assert sorted(t.term_en.lower() for t in TERMS) == sorted(_terms_in_clinical_facts())
     assert len({t.key for t in TERMS}) == len(TERMS)
 
 
@@ -401,9 +480,11 @@ def test_every_term_is_complete_and_bilingual(term) -> None:
         # abbreviations Chinese clinicians write in Latin letters.
         assert g.zh != g.en
         assert set(re.findall(r"[A-Za-z]{2,}", g.zh)) <= ZH_LATIN_OK, (term.key, g.grade)
-        if g.grade == 5:
+        if g.grade == 5 and term.term_en not in GENERAL_WORDING:
             assert g.en == "Death"
             assert g.zh == "死亡"
+    if term.term_en in GENERAL_WORDING:
+        assert term.grades == GENERAL_GRADES
     for g in range(1, 6):
         assert (term.grade_text(g) is not None) is (g in EXPECTED_GRADES[term.term_en])
     for s in term.synonyms_en:

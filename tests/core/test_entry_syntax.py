@@ -141,22 +141,51 @@ def test_yes_no_refuses_anything_else() -> None:
 @pytest.mark.parametrize(
     ("text", "level"),
     [
-        ("related", Relatedness.RELATED),
-        ("可能相关", Relatedness.POSSIBLY_RELATED),
-        ("possible", Relatedness.POSSIBLY_RELATED),
-        ("unlikely", Relatedness.UNLIKELY_RELATED),
-        ("unrelated", Relatedness.NOT_RELATED),
-        ("无关", Relatedness.NOT_RELATED),
+        ("unrelated", Relatedness.UNRELATED),
+        ("not related", Relatedness.UNRELATED),
+        ("Not_Related", Relatedness.UNRELATED),
+        ("无关", Relatedness.UNRELATED),
+        ("unlikely", Relatedness.UNLIKELY),
+        ("不太可能", Relatedness.UNLIKELY),
+        ("可能无关", Relatedness.UNLIKELY),
+        ("possible", Relatedness.POSSIBLE),
+        ("possibly related", Relatedness.POSSIBLE),
+        ("可能", Relatedness.POSSIBLE),
+        ("可能相关", Relatedness.POSSIBLE),
+        ("probable", Relatedness.PROBABLE),
+        ("Probably-related", Relatedness.PROBABLE),
+        ("很可能", Relatedness.PROBABLE),
+        ("很可能相关", Relatedness.PROBABLE),
+        ("definite", Relatedness.DEFINITE),
+        ("certain", Relatedness.DEFINITE),
+        ("肯定", Relatedness.DEFINITE),
+        ("肯定相关", Relatedness.DEFINITE),
     ],
 )
-def test_relatedness(text: str, level: Relatedness) -> None:
+def test_relatedness_has_five_levels_in_both_languages(text: str, level: Relatedness) -> None:
     assert parse_relatedness(text) is level
 
 
-def test_unknown_relatedness_is_refused_with_the_choices() -> None:
+def test_the_scale_runs_from_unrelated_to_definite_and_is_stored_as_named() -> None:
+    assert [r.value for r in Relatedness] == [
+        "unrelated",
+        "unlikely",
+        "possible",
+        "probable",
+        "definite",
+    ]
+    for level in Relatedness:
+        assert parse_relatedness(level.value) is level
+
+
+@pytest.mark.parametrize("text", ["perhaps", "related", "yes", "相关", "有关", "maybe related"])
+def test_a_word_that_is_not_a_level_is_refused_with_the_scale(text: str) -> None:
     with pytest.raises(RuleError) as caught:
-        parse_relatedness("perhaps")
-    assert "unrelated" in str(caught.value)
+        parse_relatedness(text)
+    assert str(caught.value) == (
+        f'"{text}" is not a relatedness. Use one of: unrelated/无关, unlikely/不太可能, '
+        "possible/可能, probable/很可能, definite/肯定."
+    )
 
 
 @given(st.integers(min_value=0, max_value=104), st.integers(min_value=0, max_value=104))

@@ -113,7 +113,7 @@ LUNG = AdverseEventEntry(
     grade=3,
     serious=(Seriousness.HOSPITALIZATION,),
     onset=date(2026, 12, 20),
-    related=Relatedness.POSSIBLY_RELATED,
+    related=Relatedness.POSSIBLE,
 )
 
 
@@ -136,7 +136,7 @@ def test_an_adverse_event_is_stored_with_its_criteria_and_awareness_now(
     )
     assert row.hospitalization and not row.death and row.serious
     assert (row.onset_date, row.awareness_at, row.reported_at) == (date(2026, 12, 20), NOW, NOW)
-    assert (row.relatedness, row.reported_by) == ("possibly_related", ACTOR)
+    assert (row.relatedness, row.reported_by) == ("possible", ACTOR)
 
 
 def test_an_uncoded_event_keeps_the_words_typed(engine: Engine, protocol: Protocol) -> None:
