@@ -21,10 +21,12 @@ from sqlalchemy.engine import Engine
 
 from bot.conversations.events import (
     Attachment,
+    FileRef,
     Inbound,
     MessageRef,
     Options,
     Replies,
+    StoredFile,
     Text,
 )
 from bot.i18n import Lang, Translator, choose_language
@@ -172,6 +174,10 @@ class Ctx:
     ) -> MessageRef:
         """Send a file (an image when ``image``) with a caption."""
         return await self.out.send(Attachment(data, filename, caption, image=image))
+
+    async def show_file(self, file: FileRef, caption: str) -> MessageRef:
+        """Show again a file a person sent earlier (by its channel's id), with a caption."""
+        return await self.out.send(StoredFile(file, caption))
 
     async def toast(self, text: str | None = None) -> None:
         """Acknowledge the option just chosen (a short notice when ``text``)."""

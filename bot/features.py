@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from bot import pagination
 from bot.conversations.feature import Feature
-from bot.handlers import basics, calendar, joining, reminder_buttons, report
+from bot.handlers import basics, calendar, free_text, joining, reminder_buttons, report
 from bot.outputs import commands as outputs
 from bot.staff import (
     actions,
@@ -36,9 +36,11 @@ FEATURES: list[Feature] = [
     # Everyone: joining by invitation, languages, help.
     joining.FEATURE,
     basics.FEATURE,
-    # Patients: the calendar, reports of symptoms, answers to reminders.
+    # Patients: the calendar, reports of symptoms (guided, or their own message offered
+    # as one), answers to reminders.
     calendar.FEATURE,
     report.FEATURE,
+    free_text.FEATURE,
     reminder_buttons.FEATURE,
     # Staff: every command by one message or as a guided flow, stored on Confirm.
     commands.FEATURE,

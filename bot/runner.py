@@ -12,7 +12,7 @@ from telegram import Bot
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
-from bot.channels.telegram.app import build_application
+from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.channels.telegram.transport import TelegramTransport
 from bot.context import Services
 from bot.escalations import periodic_jobs
@@ -194,7 +194,7 @@ def run_bot(settings: Settings, clock: Clock | None = None) -> None:
             clock.speed,
         )
     log.info("bot starting (base URL %s)", settings.telegram_base_url or "Telegram")
-    app.run_polling(allowed_updates=["message", "callback_query"])
+    app.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
 async def _bot_username(settings: Settings) -> str:

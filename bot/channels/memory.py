@@ -16,14 +16,21 @@ from dataclasses import dataclass, field
 from bot.conversations.dispatch import Conversations
 from bot.conversations.events import (
     Attachment,
+    FileRef,
     Inbound,
     InboundKind,
+    Limits,
     MessageRef,
     Options,
     Reply,
+    StoredFile,
     Text,
 )
 from core.store.models import Channel
+
+# What one message holds here: Telegram's limits, so the same conversation shows
+# the same messages on both channels.
+MEMORY_LIMITS = Limits(text=4096, caption=1024, token_bytes=64, notice=200)
 
 
 @dataclass(slots=True)
@@ -35,6 +42,7 @@ class Shown:
     text: str
     options: list[list[tuple[str, str]]] = field(default_factory=list)
     attachment: Attachment | None = None
+    file: FileRef | None = None
 
     def token_for(self, label: str) -> str:
         """The token of the option labelled ``label`` (KeyError if there is none)."""
@@ -62,6 +70,8 @@ class MemoryTransport:
     async def deliver(self, chat: str, reply: Reply) -> MessageRef:
         if isinstance(reply, Text):
             shown = Shown(next(self._ids), chat, reply.text, _rows(reply.options))
+        elif isinstance(reply, StoredFile):
+            shown = Shown(next(self._ids), chat, reply.caption, file=reply.file)
         else:
             shown = Shown(next(self._ids), chat, reply.caption, attachment=reply)
         self.chats.setdefault(chat, []).append(shown)
@@ -77,10 +87,17 @@ class MemoryTransport:
 class MemoryReplies:
     """The layer's replies to one event, kept in the chat; toasts kept apart."""
 
-    def __init__(self, transport: MemoryTransport, chat: str, toasts: list[str | None]) -> None:
+    def __init__(
+        self,
+        transport: MemoryTransport,
+        chat: str,
+        toasts: list[str | None],
+        limits: Limits = MEMORY_LIMITS,
+    ) -> None:
         self.transport = transport
         self.chat = chat
         self.toasts = toasts
+        self.limits = limits
 
     async def send(self, reply: Reply) -> MessageRef:
         return await self.transport.deliver(self.chat, reply)
@@ -102,20 +119,31 @@ class MemoryReplies:
 class MemoryChannel:
     """People talking to the conversation layer in process, on one channel."""
 
-    def __init__(self, conversations: Conversations, channel: Channel = Channel.MEMORY) -> None:
+    def __init__(
+        self,
+        conversations: Conversations,
+        channel: Channel = Channel.MEMORY,
+        limits: Limits = MEMORY_LIMITS,
+    ) -> None:
         self.conversations = conversations
         self.channel = channel
+        self.limits = limits
         self.transport = MemoryTransport()
         self.toasts: list[str | None] = []
+        self._sent = itertools.count(1)
 
     def messages(self, person: str) -> list[Shown]:
         """Everything the bot showed ``person`` (their chat is their account)."""
         return self.transport.chats.get(person, [])
 
-    async def say(self, person: str, text: str, language: str | None = "en") -> list[Shown]:
-        """``person`` writes ``text``; the messages the bot showed them in answer."""
+    async def say(
+        self, person: str, text: str, language: str | None = "en", *, file: FileRef | None = None
+    ) -> list[Shown]:
+        """``person`` writes ``text`` (with ``file``, its caption); the messages the bot
+        showed them in answer."""
         before = len(self.messages(person))
-        await self.conversations.handle(self._inbound(person, text, language), self._out(person))
+        inbound = self._inbound(person, text, language, file)
+        await self.conversations.handle(inbound, self._out(person))
         return self.messages(person)[before:]
 
     async def choose(
@@ -136,11 +164,14 @@ class MemoryChannel:
         return self.messages(person)[before:]
 
     def _out(self, person: str) -> MemoryReplies:
-        return MemoryReplies(self.transport, person, self.toasts)
+        return MemoryReplies(self.transport, person, self.toasts, self.limits)
 
-    def _inbound(self, person: str, text: str, language: str | None) -> Inbound:
+    def _inbound(
+        self, person: str, text: str, language: str | None, file: FileRef | None
+    ) -> Inbound:
         words = text.split()
-        if words and words[0].startswith("/"):
+        sent = MessageRef(person, f"in{next(self._sent)}")
+        if words and words[0].startswith("/") and file is None:
             command = words[0].removeprefix("/").lower()
             known = command in self.conversations.tables.commands
             return Inbound(
@@ -152,6 +183,7 @@ class MemoryChannel:
                 command=command if known else "",
                 args=tuple(words[1:]),
                 language=language,
+                sent=sent,
             )
         return Inbound(
             channel=self.channel,
@@ -160,4 +192,6 @@ class MemoryChannel:
             kind=InboundKind.TEXT,
             text=text,
             language=language,
+            sent=sent,
+            file=file,
         )

@@ -3,8 +3,14 @@
 :meth:`Conversations.handle` is all a channel adapter calls. It finds the
 person, checks the authorization table, and passes the event to the
 feature that answers it: a command to its handler, an option to the handler
-whose pattern matches its token, free text to the step of the person's flow.
-Everything else gets one localized sentence and changes nothing.
+whose pattern matches its token, free text to the step of the person's flow
+or, outside any flow, to what their role's free text means (a patient's is
+offered to the study team as a report). Everything else gets one localized
+sentence and changes nothing.
+
+An edited command replaces the previews the first version made: their
+Confirm no longer stores anything, and the edited command is answered anew.
+Every reply passes the guard of :mod:`bot.conversations.guard`.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from bot.context import Ctx, Handler, Services, make_ctx
 from bot.conversations import flows
 from bot.conversations.events import Inbound, InboundKind, Replies
 from bot.conversations.feature import Feature
+from bot.conversations.guard import GuardedReplies, ReplyTooLong
 from bot.conversations.tables import Tables
 from bot.roles import may
 from bot.views.outsider import outsider_text
@@ -24,12 +31,22 @@ from core.store.audit import patient_actor
 from core.store.db import read_session
 from core.store.identities import patient_by_account
 from core.store.models import Patient
+from core.store.pending_actions import replace_previews_from
 from core.store.uow import UnitOfWork
 from scheduler.ports import SendOutcome
 
 log = logging.getLogger(__name__)
 
 NOT_VALID = N_("This button is no longer valid.")
+NOT_TEXT = N_("I can only read text messages and button presses.")
+TOO_LONG = N_(
+    "That reply would be {length} characters long, more than the {limit} one message can "
+    "hold, so it was not sent. Please shorten what you typed and send it again."
+)
+EDITED_AFTER_CONFIRM = N_(
+    "The first version of this message was already confirmed and stays stored; confirming "
+    "an edited version would store it again."
+)
 
 
 class Conversations:
@@ -40,8 +57,9 @@ class Conversations:
         self.tables = Tables.build(features)
 
     def context(self, inbound: Inbound, out: Replies) -> Ctx:
-        """The handling context of one event (the person identified once)."""
-        return make_ctx(self.services, inbound, out, self.tables)
+        """The handling context of one event (the person identified once), its replies
+        kept within the channel's limits."""
+        return make_ctx(self.services, inbound, GuardedReplies(out), self.tables)
 
     async def handle(self, inbound: Inbound, out: Replies) -> None:
         """Answer one thing a person did, through ``out``.
@@ -53,6 +71,13 @@ class Conversations:
         ctx = self.context(inbound, out)
         try:
             await self._dispatch(ctx)
+        except ReplyTooLong as refused:
+            # Logged by the guard, without the text; the person learns why nothing came.
+            text = ctx.t._(TOO_LONG, length=refused.length, limit=refused.limit)
+            try:
+                await ctx.reply(text)
+            except SendOutcome as failure:
+                log.warning("refusal not delivered: %s", type(failure).__name__)
         except Exception as error:
             log.error("update failed: %s", type(error).__name__, exc_info=error)
             text = ctx.t._(
@@ -71,6 +96,8 @@ class Conversations:
             return
         match inbound.kind:
             case InboundKind.COMMAND:
+                if inbound.edited:
+                    await _replace_previews(ctx)
                 handler = self.tables.commands.get(inbound.command or "")
                 if handler is None:
                     await _unknown_command(ctx)
@@ -81,7 +108,7 @@ class Conversations:
             case InboundKind.TEXT:
                 await _free_text(ctx)
             case _:
-                await ctx.reply(ctx.t._("I can only read text messages and button presses."))
+                await ctx.reply(ctx.t._(NOT_TEXT))
 
     async def _option(self, ctx: Ctx) -> None:
         """An option chosen: only people with a role reach a feature's buttons.
@@ -151,10 +178,33 @@ async def _unknown_command(ctx: Ctx) -> None:
     )
 
 
+async def _replace_previews(ctx: Ctx) -> None:
+    """The person edited a command: the previews its first version made can no longer
+    be confirmed (their buttons say they were replaced). If one was confirmed
+    already, the person is told that it stays stored before the new preview."""
+    sent = ctx.inbound.sent
+    if sent is None or ctx.person.role is None:
+        return
+    with ctx.uow("the command was edited") as uow:
+        replaced = replace_previews_from(uow, ctx.person.key, sent.key)
+    if replaced.confirmed:
+        await ctx.reply(ctx.t._(EDITED_AFTER_CONFIRM))
+
+
 async def _free_text(ctx: Ctx) -> None:
-    """Text that is not a command: the answer to the person's current flow step, if any."""
-    if ctx.person.role is None:
+    """Text that is not a command (or a file with its caption): the answer to the
+    person's current flow step, if any; else what their role's free text means.
+
+    A file is read only from people whose free text means something; to
+    everyone else it is a message the bot cannot read.
+    """
+    role = ctx.person.role
+    if role is None:
         await ctx.reply(outsider_text(ctx))
+        return
+    outside_flow = ctx.tables.free_text.get(role)
+    if ctx.inbound.file is not None and outside_flow is None:
+        await ctx.reply(ctx.t._(NOT_TEXT))
         return
     step = flows.current(ctx.services.engine, ctx.person.key)
     if step is not None:
@@ -163,5 +213,8 @@ async def _free_text(ctx: Ctx) -> None:
             await handler(ctx, ctx.inbound.text)
             return
         await ctx.reply(ctx.t._("Please answer with the buttons above."))
+        return
+    if outside_flow is not None:
+        await outside_flow(ctx, ctx.inbound.text)
         return
     await ctx.reply(ctx.t._("I can only act on commands and buttons. /help lists what you can do."))

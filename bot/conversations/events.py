@@ -4,7 +4,8 @@ A channel adapter (Telegram, WeChat, WeCom, the in-memory one of tests)
 turns what a person did into an :class:`Inbound` and shows each reply the
 layer emits through its :class:`Replies` port. Nothing here knows a
 channel's types: a button is a label and an opaque token, a message already
-shown is a :class:`MessageRef`, a file is bytes and a name.
+shown is a :class:`MessageRef`, a file is bytes and a name, and a file a
+person sent is a :class:`FileRef` (the channel's id of it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from core.store.models import Channel, person_key
+from core.store.models import AttachmentKind, Channel, person_key
 
 # Rows of options under a message: (label, token). The token is opaque to the
 # channel and comes back unchanged in the Inbound of the person's choice.
@@ -35,6 +36,19 @@ class MessageRef:
     chat: str
     message: str
 
+    @property
+    def key(self) -> str:
+        """The message as one string (``chat:message``), as a preview records its source."""
+        return f"{self.chat}:{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file a person sent (a photo), as their channel names it: shown again by that id."""
+
+    kind: AttachmentKind
+    id: str
+
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
@@ -45,6 +59,10 @@ class Inbound:
     ``zh-hans``...), used until they choose one. A command has ``command``
     (lower case, without the slash) and ``args``; an option has ``token`` and
     ``message``, the message it was under. ``private`` is False in a group.
+    ``sent`` is the person's own message this came in (commands and text),
+    ``edited`` True when they edited that message (a channel that cannot
+    edit never sets it); ``file`` is a file they sent with it, the text then
+    being its caption.
     """
 
     channel: Channel
@@ -58,6 +76,9 @@ class Inbound:
     message: MessageRef | None = None
     language: str | None = None
     private: bool = True
+    sent: MessageRef | None = None
+    edited: bool = False
+    file: FileRef | None = None
 
     @property
     def person(self) -> str:
@@ -83,7 +104,30 @@ class Attachment:
     image: bool = False
 
 
-Reply = Text | Attachment
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file a person sent earlier, shown again by its channel's id, with a caption."""
+
+    file: FileRef
+    caption: str
+
+
+Reply = Text | Attachment | StoredFile
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one message on a channel may hold, counted as the channel counts.
+
+    Lengths are in UTF-16 code units (how Telegram counts characters); an
+    option's token in UTF-8 bytes. The layer keeps every reply within them
+    (:mod:`bot.conversations.guard`).
+    """
+
+    text: int
+    caption: int
+    token_bytes: int
+    notice: int
 
 
 class Replies(Protocol):
@@ -91,7 +135,13 @@ class Replies(Protocol):
 
     Every method delivers at once and raises a :mod:`scheduler.ports`
     outcome (``NotDelivered``, ``Blocked``...) when the channel refused.
+    ``limits`` says what one of the channel's messages may hold.
     """
+
+    @property
+    def limits(self) -> Limits:
+        """The channel's limits on one message."""
+        ...
 
     async def send(self, reply: Reply) -> MessageRef:
         """Show a new message (text with options, or a file) in the person's chat."""

@@ -10,7 +10,7 @@ from typing import TypeVar
 from bot.context import Handler, TextStep
 from bot.conversations.feature import Feature
 from bot.pagination import Source
-from bot.roles import COMMANDS
+from bot.roles import COMMANDS, Role
 from bot.staff.actions import ActionSpec
 from bot.staff.commands import GUIDE_FLOW, StaffCommand, staff_command_handler, typed_answer
 
@@ -32,6 +32,7 @@ class Tables:
     staff_commands: Mapping[str, StaffCommand]
     options: Sequence[tuple[re.Pattern[str], Handler]]
     text_steps: Mapping[tuple[str, str], TextStep]
+    free_text: Mapping[Role, TextStep]
     actions: Mapping[str, ActionSpec]
     pages: Mapping[str, Source]
 
@@ -43,6 +44,7 @@ class Tables:
         staff: dict[str, StaffCommand] = {}
         options: list[tuple[re.Pattern[str], Handler]] = []
         steps: dict[tuple[str, str], TextStep] = {}
+        free_text: dict[Role, TextStep] = {}
         actions: dict[str, ActionSpec] = {}
         pages: dict[str, Source] = {}
 
@@ -56,6 +58,8 @@ class Tables:
             options += [(re.compile(pattern), handler) for pattern, handler in feature.options]
             for key, step in feature.text_steps.items():
                 _put(steps, key, step, "text step")
+            for role, step in feature.free_text.items():
+                _put(free_text, role, step, "free text of the role")
             for spec in feature.actions:
                 _put(actions, spec.kind, spec, "action")
             for name, source in feature.pages.items():
@@ -67,7 +71,7 @@ class Tables:
                 f"commands without a handler: {sorted(missing)}; "
                 f"handlers outside the authorization table: {sorted(extra)}"
             )
-        return cls(commands, staff, options, steps, actions, pages)
+        return cls(commands, staff, options, steps, free_text, actions, pages)
 
     def option_handler(self, token: str) -> Handler | None:
         """The handler of an option's token, by the first pattern that matches it."""

@@ -11,7 +11,8 @@ A guided flow with buttons, its state in the ``conversation`` table (flow
 2. ``category``: what it is about (eight categories).
 3. ``severity``: mild, moderate or severe, each in plain words.
 4. ``onset``: today, yesterday, 2-3 days ago, more than 3 days ago.
-5. ``details``: the patient's own words (the next text message), or Skip.
+5. ``details``: the patient's own words (the next text message, or a photo
+   with or without a caption: the photo is kept with the report), or Skip.
 
 Then the report is stored (triage status open), the patient gets its number
 and the reminder that the bot is no emergency service, and staff get an
@@ -37,6 +38,7 @@ from typing import Final
 
 from bot.context import Buttons, Ctx
 from bot.conversations import flows
+from bot.conversations.events import FileRef
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.roles import Role
@@ -46,6 +48,7 @@ from core.protocol import Contact
 from core.schedule import trial_today
 from core.store.db import read_session
 from core.store.reports import (
+    ReportFile,
     file_patient_report,
     file_red_flag_report,
     recent_belimumab_infusion,
@@ -118,6 +121,11 @@ ASK_ONSET = N_("When did it start?")
 ASK_DETAILS = N_("Describe it in your own words, or press Skip.")
 NONE_OF_THESE = N_("None of these")
 SKIP = N_("Skip")
+NOT_EMERGENCY = N_(
+    "This bot is not an emergency service: in an emergency call {emergency} "
+    "or go to the nearest emergency department."
+)
+WITH_PHOTO = N_("The patient sent a photo with it: /reports R{number} shows it.")
 
 # The buttons the patient presses, in the first person.
 RED_FLAG_BUTTONS: dict[RedFlag, str] = {
@@ -300,7 +308,8 @@ async def _ask_details(ctx: Ctx, onset: Onset) -> None:
 
 
 async def details_text(ctx: Ctx, text: str) -> None:
-    """The free-text step: the patient's own words, stored and shown to staff as typed."""
+    """The free-text step: the patient's own words, stored and shown to staff as typed
+    (a photo's caption), and a photo kept with the report."""
     words = text.strip()
     if len(words) > MAX_DETAILS_CHARS:
         await ctx.reply(
@@ -312,13 +321,20 @@ async def details_text(ctx: Ctx, text: str) -> None:
             )
         )
         return
-    await _complete(ctx, words or None)
+    await _complete(ctx, words or None, report_files(ctx, ctx.inbound.file))
 
 
 # --- storing and alerting --------------------------------------------------------------
 
 
-async def _complete(ctx: Ctx, details: str | None) -> None:
+def report_files(ctx: Ctx, file: FileRef | None) -> tuple[ReportFile, ...]:
+    """A file the patient sent, as the report keeps it (on the channel they used)."""
+    if file is None:
+        return ()
+    return (ReportFile(ctx.inbound.channel, file.kind, file.id),)
+
+
+async def _complete(ctx: Ctx, details: str | None, files: tuple[ReportFile, ...] = ()) -> None:
     """Store the report (triage open), confirm it to the patient, alert staff."""
     patient = ctx.person.patient
     assert patient is not None
@@ -336,6 +352,7 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
             severity=severity.value,
             onset=onset.value,
             details=details,
+            files=files,
         )
         flows.finish(uow, ctx.person.key)
     now = report.created_at
@@ -347,13 +364,9 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
             "Thank you. Your report number {number} has been sent to the study team.",
             number=number,
         ),
-        ctx.t._(
-            "This bot is not an emergency service: in an emergency call {emergency} "
-            "or go to the nearest emergency department.",
-            emergency=ctx.services.protocol.site.emergency_number,
-        ),
+        ctx.t._(NOT_EMERGENCY, emergency=ctx.services.protocol.site.emergency_number),
     )
-    await _tell_patient(ctx, "\n".join(confirmation))
+    await tell_patient(ctx, "\n".join(confirmation))
     infusion: date | None = None
     if category == Category.INFUSION_ALLERGY:
         # The last belimumab infusion within the days a delayed reaction may follow it.
@@ -388,10 +401,12 @@ async def _complete(ctx: Ctx, details: str | None) -> None:
             lines.append(t._("The patient gave no description."))
         else:
             lines.append(t._("In the patient's words: {text}", text=details))
+        if files:
+            lines.append(t._(WITH_PHOTO, number=number))
         return "\n".join(lines)
 
     sent = await ctx.router.alert_staff(text)
-    _record_alert(ctx, number, sent, urgent=False)
+    record_alert(ctx, number, sent, urgent=False)
 
 
 async def _red_flag(ctx: Ctx, flag: RedFlag) -> None:
@@ -406,7 +421,7 @@ async def _red_flag(ctx: Ctx, flag: RedFlag) -> None:
     assert patient is not None
     assert patient.id is not None
     site = ctx.services.protocol.site
-    shown = await _tell_patient(ctx, emergency_text(ctx.t, site.emergency_number, site.contacts))
+    shown = await tell_patient(ctx, emergency_text(ctx.t, site.emergency_number, site.contacts))
     now = ctx.now()
     number: int | None = None
     try:
@@ -441,10 +456,10 @@ async def _red_flag(ctx: Ctx, flag: RedFlag) -> None:
 
     sent = await ctx.router.alert_staff(text)
     if number is not None:
-        _record_alert(ctx, number, sent, urgent=True)
+        record_alert(ctx, number, sent, urgent=True)
 
 
-async def _tell_patient(ctx: Ctx, text: str) -> bool:
+async def tell_patient(ctx: Ctx, text: str) -> bool:
     """Write to the patient; False if that failed (they blocked the bot, the network).
 
     The report is still stored and staff still alerted, so the failure is
@@ -476,7 +491,7 @@ def emergency_text(t: Translator, emergency: str, contacts: Sequence[Contact]) -
     return "\n".join(lines)
 
 
-def _record_alert(ctx: Ctx, number: int, sent: int, *, urgent: bool) -> None:
+def record_alert(ctx: Ctx, number: int, sent: int, *, urgent: bool) -> None:
     """Keep in the audit trail how many members of staff the alert reached."""
     if sent == 0:
         log.error("report %d: no member of staff could be alerted", number)

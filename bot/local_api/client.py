@@ -12,6 +12,7 @@ documents in :mod:`bot.local_api.server`::
 
 from __future__ import annotations
 
+import base64
 from types import TracebackType
 from typing import Any
 
@@ -121,6 +122,29 @@ class LocalApiClient:
         body = {"user_id": user_id, "text": text, "chat_id": chat_id, "reply_to": reply_to}
         result = await self._call("POST", "send", body=body)
         return int(result["message_id"])
+
+    async def send_photo(
+        self,
+        user_id: int,
+        caption: str | None = None,
+        *,
+        data: bytes | None = None,
+        chat_id: int | None = None,
+    ) -> int:
+        """The user sends a photo (``data``, else a 1x1 PNG) with ``caption`` if given
+        (POST /control/photo); returns the new message_id."""
+        body: dict[str, Any] = {"user_id": user_id, "caption": caption, "chat_id": chat_id}
+        if data is not None:
+            body["data_base64"] = base64.b64encode(data).decode()
+        result = await self._call("POST", "photo", body=body)
+        return int(result["message_id"])
+
+    async def edit(
+        self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> None:
+        """The user edits their message ``message_id`` to ``text`` (POST /control/edit)."""
+        body = {"user_id": user_id, "message_id": message_id, "text": text, "chat_id": chat_id}
+        await self._call("POST", "edit", body=body)
 
     async def press(
         self,

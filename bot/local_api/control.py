@@ -9,6 +9,8 @@ JSON bodies and answers ``{"ok": true, "result": ...}`` or ``{"ok": false,
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +30,8 @@ class ControlRoutes(SimulatedWorld):
         routes.add_post("/control/users", self._c_users)
         routes.add_post("/control/groups", self._c_groups)
         routes.add_post("/control/send", self._c_send)
+        routes.add_post("/control/photo", self._c_photo)
+        routes.add_post("/control/edit", self._c_edit)
         routes.add_post("/control/press", self._c_press)
         routes.add_get("/control/messages", self._c_messages)
         routes.add_get("/control/wait", self._c_wait)
@@ -107,6 +111,36 @@ class ControlRoutes(SimulatedWorld):
         except (ControlError, KeyError, TypeError, ValueError) as exc:
             return self._control_error(exc)
         return self._ok({"message_id": message_id})
+
+    async def _c_photo(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._body(request)
+            raw = body.get("data_base64")
+            extra: dict[str, Any] = {}
+            if raw is not None:
+                extra["data"] = base64.b64decode(str(raw), validate=True)
+            message_id = await self.user_sends_photo(
+                int(body["user_id"]),
+                None if body.get("caption") is None else str(body["caption"]),
+                chat_id=None if body.get("chat_id") is None else int(body["chat_id"]),
+                **extra,
+            )
+        except (ControlError, KeyError, TypeError, ValueError, binascii.Error) as exc:
+            return self._control_error(exc)
+        return self._ok({"message_id": message_id})
+
+    async def _c_edit(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._body(request)
+            await self.user_edits(
+                int(body["user_id"]),
+                int(body["message_id"]),
+                str(body["text"]),
+                chat_id=None if body.get("chat_id") is None else int(body["chat_id"]),
+            )
+        except (ControlError, KeyError, TypeError, ValueError) as exc:
+            return self._control_error(exc)
+        return self._ok(True)
 
     async def _c_press(self, request: web.Request) -> web.Response:
         try:

@@ -19,8 +19,9 @@ Behaviour modelled on Telegram ("Bots FAQ: My bot is hitting limits"; Bot API
   ``retry_after`` (token buckets; :class:`FloodPolicy`).
 * users and groups are simulated through a control interface: as Python
   methods (same event loop) or over HTTP under ``/control/`` (another process;
-  see :mod:`bot.local_api.client`). Users send text, press inline buttons, block
-  the bot; a test reads what the bot sent and injects faults.
+  see :mod:`bot.local_api.client`). Users send text or a photo with a caption,
+  edit what they sent, press inline buttons, block the bot; a test reads what
+  the bot sent and injects faults.
 
 The server is assembled from one module per part: the flood limits
 (:mod:`bot.local_api.flood`), the simulated world's records and state

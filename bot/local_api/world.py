@@ -3,8 +3,9 @@
 :class:`SimulatedWorld` holds the server's state (kept by
 :class:`~bot.local_api.world_state.WorldState`). Tests, the demo and the
 benchmark act through its methods (users send text, press buttons, block the
-bot), read what the bot sent (waiting without polling: every change wakes the
-waiters), inject faults and read counts. :mod:`bot.local_api.methods` answers
+bot, send a photo with or without a caption, edit a message they sent), read
+what the bot sent (waiting without polling: every change wakes the waiters),
+inject faults and read counts. :mod:`bot.local_api.methods` answers
 the bot's Bot API calls from the same state; :mod:`bot.local_api.control`
 serves these methods over HTTP.
 """
@@ -12,17 +13,32 @@ serves these methods over HTTP.
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import re
 import secrets
 from collections.abc import Callable, Iterable
 
-from bot.local_api.records import JSON, CallbackAnswer, ControlError, SentMessage, SimChat, SimUser
+from bot.local_api.records import (
+    JSON,
+    CallbackAnswer,
+    ControlError,
+    SentFile,
+    SentMessage,
+    SimChat,
+    SimUser,
+)
 from bot.local_api.world_state import WorldState
 
 __all__ = ["SimulatedWorld"]
 
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
+#: A 1x1 PNG: the photo a simulated user sends unless a test gives its own bytes.
+ONE_PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+)
+#: Telegram's limit on a photo's caption, as a client enforces it.
+CAPTION_LIMIT = 1024
 
 
 class SimulatedWorld(WorldState):
@@ -73,11 +89,8 @@ class SimulatedWorld(WorldState):
         a group with privacy mode on, only commands and replies to the bot's
         messages reach the bot. A user who blocked the bot cannot write to it.
         """
-        user = self.user(user_id)
-        target = user_id if chat_id is None else chat_id
-        chat = self.chat(target)
-        if user.blocked and not chat.is_group:
-            raise ControlError(f"user {user_id} has blocked the bot; unblock first")
+        user, chat = self._writer(user_id, chat_id)
+        target = chat.id
         if chat.is_group:
             chat.members.add(user_id)
         if not text:
@@ -95,18 +108,126 @@ class SimulatedWorld(WorldState):
             message["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": len(command.group(0))}
             ]
-        replied_to_bot = False
         if reply_to is not None:
             original = self._message_json(target, reply_to)
             if original is None:
                 raise ControlError(f"no message {reply_to} in chat {target} to reply to")
             message["reply_to_message"] = original
-            replied_to_bot = (target, reply_to) in self._sent_index
         self._user_messages[(target, message_id)] = message
-        if chat.is_group and self.group_privacy and not command and not replied_to_bot:
-            return message_id
-        self._enqueue("message", message)
+        if self._reaches_bot(chat, command=command is not None, reply_to=reply_to):
+            self._enqueue("message", message)
         return message_id
+
+    def _reaches_bot(self, chat: SimChat, command: bool, reply_to: int | None = None) -> bool:
+        """Whether a user's message in ``chat`` is delivered to the bot (privacy mode)."""
+        replied_to_bot = reply_to is not None and (chat.id, reply_to) in self._sent_index
+        return not (chat.is_group and self.group_privacy and not command and not replied_to_bot)
+
+    def _writer(self, user_id: int, chat_id: int | None) -> tuple[SimUser, SimChat]:
+        user = self.user(user_id)
+        chat = self.chat(user_id if chat_id is None else chat_id)
+        if user.blocked and not chat.is_group:
+            raise ControlError(f"user {user_id} has blocked the bot; unblock first")
+        return user, chat
+
+    def _new_photo(self, data: bytes) -> list[JSON]:
+        """The sizes Telegram makes of an uploaded photo: a thumbnail, then the photo.
+
+        Both are kept as files, so the bot can send either again by its file_id.
+        """
+        sizes: list[JSON] = []
+        for width in (90, 800):
+            self._file_counter += 1
+            photo = SentFile(
+                file_id=f"PHAC{self._file_counter:04d}{secrets.token_hex(12)}",
+                file_unique_id=f"AgAD{self._file_counter:04d}{secrets.token_hex(4)}",
+                data=data,
+                width=width,
+                height=width,
+            )
+            self._files[photo.file_id] = photo
+            sizes.append(
+                {
+                    "file_id": photo.file_id,
+                    "file_unique_id": photo.file_unique_id,
+                    "width": width,
+                    "height": width,
+                    "file_size": len(data),
+                }
+            )
+        return sizes
+
+    async def user_sends_photo(
+        self,
+        user_id: int,
+        caption: str | None = None,
+        *,
+        data: bytes = ONE_PIXEL_PNG,
+        chat_id: int | None = None,
+    ) -> int:
+        """User ``user_id`` sends a photo, with ``caption`` if given; returns message_id.
+
+        The message carries the sizes Telegram makes (a thumbnail, then the
+        photo itself, largest last); a leading ``/command`` in the caption
+        gets a ``bot_command`` caption entity, as Telegram marks it.
+        """
+        user, chat = self._writer(user_id, chat_id)
+        if caption is not None and len(caption.encode("utf-16-le")) // 2 > CAPTION_LIMIT:
+            raise ControlError(f"Telegram clients do not send captions over {CAPTION_LIMIT}")
+        if chat.is_group:
+            chat.members.add(user_id)
+        message_id = self._new_message_id(chat.id)
+        message: JSON = {
+            "message_id": message_id,
+            "from": user.to_dict(),
+            "chat": chat.to_dict(),
+            "date": int(self.wall_clock()),
+            "photo": self._new_photo(data),
+        }
+        command = _COMMAND.match(caption) if caption else None
+        if caption:
+            message["caption"] = caption
+        if command:
+            message["caption_entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command.group(0))}
+            ]
+        self._user_messages[(chat.id, message_id)] = message
+        if self._reaches_bot(chat, command=False):
+            self._enqueue("message", message)
+        return message_id
+
+    async def user_edits(
+        self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> None:
+        """User ``user_id`` edits the text of message ``message_id`` they sent.
+
+        Like Telegram, the bot gets an ``edited_message`` update: the same
+        message_id, the new text (its ``bot_command`` entity recomputed) and
+        an ``edit_date``. Only a text message of the user's own can be edited.
+        """
+        _user, chat = self._writer(user_id, chat_id)
+        original = self._user_messages.get((chat.id, message_id))
+        if original is None or original["from"]["id"] != user_id:
+            raise ControlError(f"user {user_id} sent no message {message_id} in chat {chat.id}")
+        if "text" not in original:
+            raise ControlError(f"message {message_id} has no text to edit")
+        if not text:
+            raise ControlError("Telegram clients do not send empty messages")
+        if text == original["text"]:
+            raise ControlError("the edited text is the same: Telegram sends no update")
+        edited: JSON = {k: v for k, v in original.items() if k != "entities"}
+        edited["text"] = text
+        edited["edit_date"] = int(self.wall_clock())
+        command = _COMMAND.match(text)
+        if command:
+            edited["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command.group(0))}
+            ]
+        self._user_messages[(chat.id, message_id)] = edited
+        replied = edited.get("reply_to_message")
+        reply_to = replied.get("message_id") if isinstance(replied, dict) else None
+        if self._reaches_bot(chat, command=command is not None, reply_to=reply_to):
+            self._enqueue("edited_message", edited)
 
     async def user_presses(
         self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
@@ -178,6 +299,13 @@ class SimulatedWorld(WorldState):
             self._member_update(user, "kicked", "member")
 
     # --- reading what the bot did ---------------------------------------------------------
+
+    def user_message(self, chat_id: int, message_id: int) -> JSON:
+        """A message a user sent in ``chat_id``, as the bot received it (edits applied)."""
+        try:
+            return self._user_messages[(chat_id, message_id)]
+        except KeyError:
+            raise ControlError(f"no user message {message_id} in chat {chat_id}") from None
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         """Every message the bot sent to ``chat_id``, oldest first (deleted ones flagged)."""

@@ -11,6 +11,10 @@ Each kind of action has its payload type, a frozen dataclass
 by pydantic's ``TypeAdapter(P)``, so dates and decimals come back exactly as
 they were understood. A row whose JSON no longer reads as its type (written
 by an older version) is a stale button: nothing is stored.
+
+The row remembers the message the command came in: editing that message
+replaces the preview (:func:`core.store.pending_actions.replace_previews_from`),
+so only the latest preview of a command can be confirmed.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ STORED = N_("Already stored.")
 STORED_AS = N_("Already stored as {name}.")
 CANCELLED = N_("Cancelled earlier.")
 EXPIRED = N_("This button has expired.")
+REPLACED = N_("This preview was replaced by a newer one.")
 
 # The audit record that keeps what a confirmed action stored, by name.
 STORED_AS_RECORD = "action.stored_as"
@@ -110,6 +115,7 @@ async def propose(ctx: Ctx, kind: str, draft: Draft[Any]) -> None:
     spec = ctx.tables.actions.get(kind)
     if spec is None:
         raise KeyError(f"no action wired for {kind!r}")
+    sent = ctx.inbound.sent
     with ctx.uow() as uow:
         action = uow.add(
             PendingAction(
@@ -118,6 +124,7 @@ async def propose(ctx: Ctx, kind: str, draft: Draft[Any]) -> None:
                 payload=spec.dump(draft.payload),
                 created_at=uow.now,
                 expires_at=uow.now + VALIDITY,
+                source_message=None if sent is None else sent.key,
             ),
             "action.proposed",
         )
@@ -132,7 +139,8 @@ async def decide(ctx: Ctx) -> None:
     """A Confirm or Cancel button (``act:<id>:ok|no``).
 
     A button that changes nothing says why as a toast: the action was stored
-    already (and as what), cancelled earlier, or expired; a button that is not
+    already (and as what), cancelled earlier, expired, or replaced by the preview
+    of the edited command; a button that is not
     this person's, or not a known action, is simply no longer valid.
     """
     parts = (ctx.inbound.token or "").split(":")
@@ -231,6 +239,8 @@ def _unusable(ctx: Ctx, uow: UnitOfWork, action: PendingAction | None) -> str | 
             return ctx.t._(CANCELLED)
         case ActionStatus.EXPIRED:
             return ctx.t._(EXPIRED)
+        case ActionStatus.REPLACED:
+            return ctx.t._(REPLACED)
     if action.expires_at <= uow.now:
         uow.update(action, "action.expired", status=ActionStatus.EXPIRED, decided_at=uow.now)
         return ctx.t._(EXPIRED)

@@ -4,7 +4,11 @@ Requirement: "``/reports`` lists open patient reports; ``/triage R7 ae G2 <term>
 turns one into an adverse event, ``/triage R7 close <note>`` closes it."
 
 - ``/reports`` (nurses, investigators, coordinators) lists every open report:
-  red flags first, then oldest first; long lists are paged with buttons.
+  red flags first, then oldest first; long lists are paged with buttons. A
+  report the patient simply wrote to the bot says so, and a report with
+  photos says how many. ``/reports R7`` shows one report whole, open or
+  triaged, and sends its photos again (by the channel's file id, on the
+  channel they came from).
 - ``/triage R7 ae G2 <term> [serious=<criterion>] [onset=YYYY-MM-DD]
   [related=<relatedness>]`` shows the adverse event it would create, with
   Confirm / Cancel. The term is matched like ``/ae`` (CTCAE v5.0, either
@@ -16,7 +20,8 @@ turns one into an adverse event, ``/triage R7 close <note>`` closes it."
   "When did it start?" (:func:`core.overview.onset_date`) unless ``onset=``
   is given; the site became aware when the patient reported, so
   ``awareness_at`` is the report's time and a serious event's reporting
-  clock runs from then. On Confirm the report is marked converted and linked
+  clock runs from then. A report written to the bot asked no onset:
+  ``onset=`` is then required. On Confirm the report is marked converted and linked
   to the new event, in the same transaction; a serious event alerts every
   coordinator like ``/ae``.
 - ``/triage R7 close <note>`` closes it with the note (Confirm / Cancel).
@@ -34,6 +39,7 @@ from typing import Final
 from pydantic import TypeAdapter
 
 from bot.context import Ctx
+from bot.conversations.events import FileRef
 from bot.conversations.feature import Feature
 from bot.handlers.report import (
     CATEGORY_NAMES,
@@ -58,8 +64,14 @@ from core.schedule import trial_today
 from core.store import status as queries
 from core.store.clinical import AdverseEventEntry
 from core.store.db import read_session
-from core.store.models import PatientReport
-from core.store.reports import check_open, close_report, convert_report_to_adverse_event
+from core.store.models import PatientReport, ReportAttachment
+from core.store.reports import (
+    attachments_of,
+    check_open,
+    close_report,
+    convert_report_to_adverse_event,
+    is_written,
+)
 from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -69,7 +81,10 @@ TRIAGE: Final = "triage"
 KIND_AE: Final = "triage_ae"
 KIND_CLOSE: Final = "triage_close"
 
-REPORTS_USAGE = N_("/reports lists the patient reports waiting for triage.")
+REPORTS_USAGE = N_(
+    "/reports lists the patient reports waiting for triage; /reports R<number> shows one "
+    "whole, with its photos."
+)
 TRIAGE_USAGE = N_(
     "/triage R<number> ae G<grade> <term> [serious=<criterion>], or /triage R<number> close "
     "<note>  e.g. /triage R7 ae G2 headache, /triage R7 close seen at the visit, no event"
@@ -115,9 +130,23 @@ def _preview(text: str) -> str:
     return flat if len(flat) <= TEXT_PREVIEW else flat[: TEXT_PREVIEW - 1] + "…"
 
 
-def report_block(t: Translator, report: PatientReport, study_id: str) -> str:
-    """One open report as staff read it in the list."""
-    if report.red_flag:
+def report_block(
+    t: Translator,
+    report: PatientReport,
+    study_id: str,
+    photos: int = 0,
+    *,
+    whole: bool = False,
+) -> str:
+    """One report as staff read it: in the list (its words shortened), or ``whole``."""
+    if is_written(report):
+        head = t._(
+            "R{number} {study_id}: written to the bot, not through /report; reported {created}",
+            number=report.id,
+            study_id=study_id,
+            created=t.datetime(report.created_at),
+        )
+    elif report.red_flag:
         head = t._(
             "R{number} {study_id} RED FLAG: {category}; reported {created}",
             number=report.id,
@@ -135,11 +164,21 @@ def report_block(t: Translator, report: PatientReport, study_id: str) -> str:
             onset=_onset_name(t, report),
             created=t.datetime(report.created_at),
         )
+    lines = [head]
     if report.free_text:
-        return (
-            head + "\n  " + t._("In the patient's words: {text}", text=_preview(report.free_text))
+        words = report.free_text if whole else _preview(report.free_text)
+        lines.append("  " + t._("In the patient's words: {text}", text=words))
+    if photos and not whole:
+        lines.append(
+            "  "
+            + t.n_(
+                "{n} photo: /reports R{number} shows it.",
+                "{n} photos: /reports R{number} shows them.",
+                photos,
+                number=report.id,
+            )
         )
-    return head
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- /reports
@@ -149,6 +188,7 @@ def report_blocks(ctx: Ctx, _argument: str = "") -> list[str]:
     """Every open report, red flags first, then oldest first."""
     with read_session(ctx.services.engine) as session:
         reports = queries.open_reports(session)
+        files = attachments_of(session, [report.id for report, _ in reports if report.id])
     t = ctx.t
     if not reports:
         return [t._("No patient reports are waiting for triage.")]
@@ -157,11 +197,69 @@ def report_blocks(ctx: Ctx, _argument: str = "") -> list[str]:
         "or /triage R<number> close <note>.",
         count=len(reports),
     )
-    return [header, *(report_block(t, report, study_id) for report, study_id in reports)]
+    return [
+        header,
+        *(
+            report_block(t, report, study_id, len(files.get(report.id or 0, [])))
+            for report, study_id in reports
+        ),
+    ]
 
 
 async def run_reports(ctx: Ctx, args: list[str]) -> None:
-    await send_pages(ctx, REPORTS, "", report_blocks(ctx))
+    """``/reports`` (the open ones) or ``/reports R7`` (one, whole, with its photos)."""
+    if not args:
+        await send_pages(ctx, REPORTS, "", report_blocks(ctx))
+        return
+    if len(args) > 1:
+        raise RuleError(N_("Name one report at most, for example R7."))
+    await _show_report(ctx, parse_report_number(args[0]))
+
+
+async def _show_report(ctx: Ctx, number: int) -> None:
+    """One report whole (and whether it was triaged), then each photo sent with it."""
+    with read_session(ctx.services.engine) as session:
+        found = queries.report_with_study_id(session, number)
+        files = attachments_of(session, [number]).get(number, [])
+    if found is None:
+        raise RuleError(N_("There is no patient report R{number}."), number=number)
+    report, study_id = found
+    t = ctx.t
+    lines = [report_block(t, report, study_id, whole=True)]
+    try:
+        check_open(report, number)
+    except RuleError as triaged:
+        lines.append(t.error(triaged))
+    await ctx.reply("\n".join(lines))
+    for index, file in enumerate(files, start=1):
+        await _show_file(ctx, file, number, study_id, index, len(files))
+
+
+async def _show_file(
+    ctx: Ctx, file: ReportAttachment, number: int, study_id: str, index: int, count: int
+) -> None:
+    t = ctx.t
+    if file.channel != ctx.inbound.channel:
+        # A channel's file id means nothing to another channel.
+        await ctx.reply(
+            t._(
+                "Photo {index} of {count} of report R{number} was sent on {channel} and can "
+                "be shown there only.",
+                index=index,
+                count=count,
+                number=number,
+                channel=file.channel.value,
+            )
+        )
+        return
+    caption = t._(
+        "Photo {index} of {count} of report R{number} from {study_id}.",
+        index=index,
+        count=count,
+        number=number,
+        study_id=study_id,
+    )
+    await ctx.show_file(FileRef(file.kind, file.file_id), caption)
 
 
 # --------------------------------------------------------------------------- /triage
@@ -237,9 +335,20 @@ async def _propose_ae(ctx: Ctx, report: PatientReport, study_id: str, words: lis
         today=ctx.today(),
         no_grade=N_("Give the CTCAE grade as G1 to G5, for example: ae G2 headache."),
     )
-    # The patient's answer to "When did it start?", counted back from the report's day.
+    if understood.onset is None and is_written(report):
+        raise RuleError(
+            N_(
+                "Report R{number} was written to the bot and does not say when it started: "
+                "add onset=YYYY-MM-DD."
+            ),
+            number=report.id,
+        )
+    # The patient's answer to "When did it start?", counted back from the report's day;
+    # a written report was never asked, so its onset is the one typed.
     entry = understood.entry(
-        onset_date(report.onset, trial_today(report.created_at, ctx.services.zone))
+        understood.onset
+        if understood.onset is not None
+        else onset_date(report.onset, trial_today(report.created_at, ctx.services.zone))
     )
     # Refused before anything is asked or proposed when far before day 0 (a likely typo).
     onset_before_day0(entry.onset, ae_command.patient_day0(ctx, report.patient_id))

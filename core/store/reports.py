@@ -9,19 +9,24 @@ an adverse event (converted, linked to it) or is closed with a note.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.messages import N_, RuleError
 from core.schedule import trial_today
 from core.store.clinical import AdverseEventEntry, add_adverse_event
 from core.store.models import (
     AdverseEvent,
+    AttachmentKind,
+    Channel,
     DoseAdministration,
     Drug,
     Patient,
     PatientReport,
+    ReportAttachment,
     TriageStatus,
 )
 from core.store.uow import UnitOfWork
@@ -31,6 +36,19 @@ log = logging.getLogger(__name__)
 # What a red-flag report stores in the columns the short path does not ask.
 RED_FLAG_SEVERITY = "not_asked"
 RED_FLAG_ONSET = "now"
+# What a report the patient simply wrote to the bot (not through /report) stores:
+# category "other", severity and onset not asked.
+WRITTEN_CATEGORY = "other"
+NOT_ASKED = "not_asked"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFile:
+    """A file the patient sent with a report, as their channel names it."""
+
+    channel: Channel
+    kind: AttachmentKind
+    file_id: str
 
 
 def file_patient_report(
@@ -41,9 +59,11 @@ def file_patient_report(
     severity: str,
     onset: str,
     details: str | None,
+    files: Sequence[ReportFile] = (),
 ) -> PatientReport:
-    """A report the patient completed: open for triage (``patient_report.created``)."""
-    return uow.add(
+    """A report the patient completed: open for triage (``patient_report.created``),
+    with the files they sent (``report_attachment.created`` each)."""
+    report = uow.add(
         PatientReport(
             patient_id=patient_id,
             category=category,
@@ -56,6 +76,57 @@ def file_patient_report(
         ),
         "patient_report.created",
     )
+    assert report.id is not None
+    for file in files:
+        uow.add(
+            ReportAttachment(
+                report_id=report.id,
+                channel=file.channel,
+                kind=file.kind,
+                file_id=file.file_id,
+                created_at=uow.now,
+            ),
+            "report_attachment.created",
+        )
+    return report
+
+
+def file_written_report(
+    uow: UnitOfWork, patient_id: int, text: str | None, files: Sequence[ReportFile] = ()
+) -> PatientReport:
+    """What the patient wrote to the bot outside /report, sent on their Yes: a report
+    about "something else", severity and onset not asked, open for triage."""
+    return file_patient_report(
+        uow,
+        patient_id,
+        category=WRITTEN_CATEGORY,
+        severity=NOT_ASKED,
+        onset=NOT_ASKED,
+        details=text,
+        files=files,
+    )
+
+
+def is_written(report: PatientReport) -> bool:
+    """Whether the patient wrote this report to the bot rather than through /report."""
+    return not report.red_flag and report.severity == NOT_ASKED
+
+
+def attachments_of(
+    session: Session, report_ids: Sequence[int]
+) -> dict[int, list[ReportAttachment]]:
+    """The files sent with each of these reports, in the order they came."""
+    found: dict[int, list[ReportAttachment]] = {}
+    if not report_ids:
+        return found
+    rows = session.exec(
+        select(ReportAttachment)
+        .where(col(ReportAttachment.report_id).in_(report_ids))
+        .order_by(col(ReportAttachment.id))
+    ).all()
+    for row in rows:
+        found.setdefault(row.report_id, []).append(row)
+    return found
 
 
 def file_red_flag_report(uow: UnitOfWork, patient_id: int, flag: str) -> PatientReport:

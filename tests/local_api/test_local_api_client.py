@@ -204,3 +204,38 @@ async def test_module_entry_runs_a_server_another_process_can_drive() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_users_send_a_photo_and_edit_a_message(
+    api: LocalBotApi, control: LocalApiClient, bot: Bot
+) -> None:
+    """A photo arrives in the sizes Telegram makes, largest last, and the bot can send
+    it again by its file_id; an edit arrives as ``edited_message`` of the same message."""
+    await control.add_user(USER, "Li")
+    photo_id = await control.send_photo(USER, "/report swollen", data=b"\x89PNG\r\n\x1a\nxx")
+    (update,) = await bot.get_updates()
+    message = update.message
+    assert message is not None and message.message_id == photo_id
+    assert message.caption == "/report swollen"
+    assert [e.type for e in message.caption_entities] == ["bot_command"]
+    assert [size.width for size in message.photo] == [90, 800]
+    again = await bot.send_photo(USER, photo=message.photo[-1].file_id, caption="again")
+    assert again.photo[-1].file_id == message.photo[-1].file_id
+    assert (await bot.get_file(message.photo[-1].file_id)).file_size == len(b"\x89PNG\r\n\x1a\nxx")
+
+    sent = await control.send(USER, "/weight P01 61.5kg")
+    await control.edit(USER, sent, "/weight P01 60kg")
+    updates = await bot.get_updates(offset=update.update_id + 1)
+    assert [u.message is not None for u in updates] == [True, False]
+    edited = updates[1].edited_message
+    assert edited is not None
+    assert (edited.message_id, edited.text, edited.edit_date is not None) == (
+        sent,
+        "/weight P01 60kg",
+        True,
+    )
+    assert [e.type for e in edited.entities] == ["bot_command"]
+    with pytest.raises(ControlRequestError, match="sent no message"):
+        await control.edit(USER, again.message_id, "not mine")
+    with pytest.raises(ControlRequestError, match="captions over 1024"):
+        await control.send_photo(USER, "x" * 1025)

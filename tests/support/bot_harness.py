@@ -6,7 +6,8 @@ the Bot API spec (the server records each rejected request).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,8 +18,10 @@ from sqlalchemy import ColumnElement
 from sqlmodel import SQLModel, col, select
 from telegram.ext import Application
 
-from bot.channels.telegram.app import build_application
+from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.context import Services
+from bot.conversations.feature import Feature
+from bot.features import FEATURES
 from bot.local_api.server import LocalBotApi, SentMessage
 from core.protocol import load_protocol
 from core.store.db import make_engine, read_session
@@ -154,22 +157,24 @@ def is_telegram_staff(user_id: int) -> ColumnElement[bool]:
     return col(Staff.id).in_(accounts)
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@asynccontextmanager
+async def open_world(
+    tmp_path: Path, features: Sequence[Feature] = FEATURES
+) -> AsyncIterator[World]:
+    """The bot serving ``features`` (all of them by default) against a local server;
+    on leaving, fails if any request broke the Bot API spec."""
     api = LocalBotApi(flood_limits=False)
     await api.start()
     engine = make_engine(f"sqlite:///{tmp_path / 'trial.db'}")
     SQLModel.metadata.create_all(engine)
     clock = FakeClock(START)
     services = Services(engine, load_protocol(), clock, ZoneInfo("Asia/Shanghai"))
-    app = build_application(services, TOKEN, base_url=api.base_url)
+    app = build_application(services, TOKEN, base_url=api.base_url, features=features)
     try:
         async with app:
             await app.start()
             assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=1, allowed_updates=["message", "callback_query"]
-            )
+            await app.updater.start_polling(timeout=1, allowed_updates=ALLOWED_UPDATES)
             try:
                 yield World(api, services, clock, app=app)
             finally:
@@ -180,3 +185,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         engine.dispose()
     assert not api.violations, f"requests that broke the Bot API spec: {api.violations}"
     assert not api.unimplemented, f"methods the local server does not simulate: {api.unimplemented}"
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(tmp_path) as opened:
+        yield opened

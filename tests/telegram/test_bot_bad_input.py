@@ -81,8 +81,8 @@ async def bot_says(world: World, user: int, text: str) -> SentMessage:
 async def user_sends_content(world: World, user: int, chat_id: int, **content: Any) -> None:
     """A non-text message (sticker, photo...), queued as Telegram would deliver it.
 
-    The local server's user API only types text and presses buttons, so the
-    message is put on its update queue directly; the bot still fetches it by
+    The local server's users type text, send photos and press buttons, so any
+    other message is put on its update queue directly; the bot still fetches it by
     polling over HTTP.
     """
     message = {
@@ -105,12 +105,6 @@ STICKER = {
         "is_animated": False,
         "is_video": False,
     }
-}
-PHOTO = {
-    "photo": [
-        {"file_id": "AgACAgIAAxkBAAIBZG", "file_unique_id": "AQADZG", "width": 90, "height": 90}
-    ],
-    "caption": "/schedule <b>",
 }
 VOICE = {"voice": {"file_id": "AwACAgIAAxkBAAIBZW", "file_unique_id": "AgADZW", "duration": 3}}
 
@@ -160,18 +154,31 @@ async def test_free_text_while_a_button_is_expected(world: World, lang: str) -> 
 
 
 @pytest.mark.parametrize("lang", LANGS)
-async def test_free_text_without_a_flow_gets_the_hint(world: World, lang: str) -> None:
-    user = await joined_patient(world, lang)
+async def test_staff_free_text_without_a_flow_gets_the_hint(world: World, lang: str) -> None:
+    """A patient's free text is offered as a report (tests/conversations/test_bot_free_text.py);
+    staff's means nothing outside a flow."""
+    user = await world.join_staff(InviteRole.NURSE, TELEGRAM_CODE[lang])
     answer = await bot_says(world, user, "hello, when is my next infusion?")
     assert answer.shown == TEXTS[lang]["hint"]
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("content", [STICKER, PHOTO, VOICE], ids=["sticker", "photo", "voice"])
+@pytest.mark.parametrize("content", [STICKER, VOICE], ids=["sticker", "voice"])
 async def test_a_message_that_is_not_text(world: World, lang: str, content: dict[str, Any]) -> None:
     user = await joined_patient(world, lang)
     before = state(world)
     await user_sends_content(world, user, user, **content)
+    answer = await world.reply(user)
+    assert answer.shown == TEXTS[lang]["not_text"]
+    unchanged(world, before)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_a_photo_from_staff_is_not_read(world: World, lang: str) -> None:
+    """Only a patient's photo means something (a report); staff's is not read."""
+    user = await world.join_staff(InviteRole.NURSE, TELEGRAM_CODE[lang])
+    before = state(world)
+    await world.api.user_sends_photo(user, "/schedule <b>")
     answer = await world.reply(user)
     assert answer.shown == TEXTS[lang]["not_text"]
     unchanged(world, before)
@@ -200,7 +207,12 @@ async def test_longest_text_telegram_allows_is_answered(world: World, kind: str)
     text = LONG_TEXTS[kind]
     assert len(text.encode("utf-16-le")) // 2 == 4096
     user = await joined_patient(world, "en")
-    assert (await bot_says(world, user, text)).shown == EN["hint"]
+    # Too long to offer as a report: refused before anything is kept.
+    refusal = (await bot_says(world, user, text)).shown
+    assert refusal.splitlines()[0] == (
+        f"Your message is {len(text.strip())} characters long; a report to the study team "
+        "can hold 1000. Please send it in shorter parts."
+    )
     command = ("/frobnicate" + text)[:4096]
     assert (await bot_says(world, user, command)).shown == EN["unknown"].format(
         command=command.split()[0][:40]

@@ -5,6 +5,9 @@ Each python-telegram-bot handler here turns an ``Update`` into an
 layer with a :class:`TelegramReplies` port for the answers: a text with
 options is a message with an inline keyboard, an attachment a photo or a
 document, an edit ``editMessageText``, a toast the callback query's answer.
+A photo a person sends is text (its caption) with a file reference (the
+largest size's ``file_id``); an edited command is the command again, flagged
+as an edit of its message. Other edits change nothing.
 """
 
 from __future__ import annotations
@@ -17,20 +20,23 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.channels.telegram.transport import (
+    TELEGRAM_LIMITS,
     TelegramTransport,
     classify,
     escaped,
     keyboard,
 )
 from bot.conversations.dispatch import Conversations
-from bot.conversations.events import Inbound, InboundKind, MessageRef, Options, Reply
-from core.store.models import Channel
+from bot.conversations.events import FileRef, Inbound, InboundKind, MessageRef, Options, Reply
+from core.store.models import AttachmentKind, Channel
 
 log = logging.getLogger(__name__)
 
 
 class TelegramReplies:
     """The conversation layer's replies to one update, as Bot API calls."""
+
+    limits = TELEGRAM_LIMITS
 
     def __init__(
         self, transport: TelegramTransport, chat: str, query: CallbackQuery | None
@@ -129,12 +135,43 @@ class TelegramAdapter:
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._handle(update, context, _inbound(update, InboundKind.TEXT))
 
+    async def on_photo(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo (with or without a caption): its caption as text, the photo as a file."""
+        message = update.effective_message
+        if message is None or not message.photo:
+            return
+        # Telegram sends every size it made; the last is the largest.
+        file = FileRef(AttachmentKind.IMAGE, message.photo[-1].file_id)
+        await self._handle(update, context, _inbound(update, InboundKind.TEXT, file=file))
+
+    async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: a command in a private chat is answered again as an edit
+        of its message (its earlier preview replaced); any other edit changes nothing."""
+        message = update.edited_message
+        chat = update.effective_chat
+        text = (message.text or "") if message is not None else ""
+        if chat is None or chat.type != ChatType.PRIVATE or not text.startswith("/"):
+            return
+        words = text.split()
+        name = words[0].removeprefix("/").partition("@")[0].lower()
+        command = name if name in self.conversations.tables.commands else ""
+        inbound = _inbound(
+            update, InboundKind.COMMAND, command=command, args=tuple(words[1:]), edited=True
+        )
+        await self._handle(update, context, inbound)
+
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._handle(update, context, _inbound(update, InboundKind.OTHER))
 
 
 def _inbound(
-    update: Update, kind: InboundKind, *, command: str | None = None, args: tuple[str, ...] = ()
+    update: Update,
+    kind: InboundKind,
+    *,
+    command: str | None = None,
+    args: tuple[str, ...] = (),
+    file: FileRef | None = None,
+    edited: bool = False,
 ) -> Inbound | None:
     """What the person did, in the layer's terms (None for an update with no chat)."""
     user = update.effective_user
@@ -149,13 +186,18 @@ def _inbound(
     ref = None
     if query is not None and isinstance(query.message, Message):
         ref = MessageRef(str(query.message.chat_id), str(query.message.message_id))
+    sent = None
+    text = ""
+    if message is not None and query is None:
+        sent = MessageRef(str(message.chat_id), str(message.message_id))
+        text = message.text or message.caption or ""
     return Inbound(
         channel=Channel.TELEGRAM,
         # A group message may come from no user (a channel post): it gets the group answer.
         account=str(user.id if user is not None else chat.id),
         chat=str(chat.id),
         kind=kind,
-        text=(message.text or "") if message is not None and query is None else "",
+        text=text,
         command=command,
         args=args,
         token=query.data if query is not None else None,
@@ -163,4 +205,7 @@ def _inbound(
         language=user.language_code if user is not None else None,
         # Buttons are only ever sent in private chats; a press is answered as one.
         private=private or query is not None,
+        sent=sent,
+        edited=edited,
+        file=file,
     )

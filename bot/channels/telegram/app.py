@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 RATE_LIMIT_RETRIES = 3
 # The commands Telegram's menu offers (everyone's first steps; staff see /help).
 MENU = ("help", "schedule", "calendar", "report", "lang")
+# The updates the bot asks Telegram for: messages, their edits (an edited command
+# replaces its preview) and button presses.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 
 def build_application(
@@ -75,6 +78,8 @@ def build_application(
 
     adapter = TelegramAdapter(conversations)
     private = filters.ChatType.PRIVATE
+    # First: every handler below would also take an edited message for a new one.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, adapter.on_edit))
     app.add_handler(MessageHandler(~private & filters.ALL, adapter.on_other))
     app.add_handler(
         CommandHandler(list(conversations.tables.commands), adapter.on_command, filters=private)
@@ -82,6 +87,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(adapter.on_option))
     app.add_handler(MessageHandler(private & filters.COMMAND, adapter.on_unknown_command))
     app.add_handler(MessageHandler(private & filters.TEXT, adapter.on_text))
+    app.add_handler(MessageHandler(private & filters.PHOTO, adapter.on_photo))
     app.add_handler(MessageHandler(private, adapter.on_other))
     app.add_error_handler(_on_error)
     return app

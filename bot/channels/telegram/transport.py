@@ -2,7 +2,8 @@
 
 :class:`TelegramTransport` is the Telegram channel's
 :class:`~bot.routing.Transport`: a reply becomes ``sendMessage`` (options as
-an inline keyboard), ``sendPhoto`` or ``sendDocument``. Every text is plain
+an inline keyboard), ``sendPhoto`` or ``sendDocument`` (a file a person sent
+earlier by its ``file_id``). :data:`TELEGRAM_LIMITS` are what one message may hold. Every text is plain
 text escaped for the HTML parse mode, so a patient's own words reach staff
 exactly as typed. :func:`classify` turns python-telegram-bot's errors into
 what the scheduler must know:
@@ -44,10 +45,16 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.conversations.events import Attachment, MessageRef, Options, Reply
+from bot.conversations.events import Attachment, Limits, MessageRef, Options, Reply, StoredFile
+from core.store.models import AttachmentKind
 from scheduler.ports import Blocked, MaybeDelivered, NotDelivered, Rejected, SendOutcome
 
 _NOT_SENT_TIMEOUTS = (httpx.ConnectTimeout, httpx.PoolTimeout)
+
+# The Bot API's limits: a message's text 1-4096 characters and a caption 0-1024
+# (after entity parsing, counted in UTF-16), callback_data 1-64 bytes, a callback
+# query's answer 0-200 characters.
+TELEGRAM_LIMITS = Limits(text=4096, caption=1024, token_bytes=64, notice=200)
 
 
 def _seconds(value: int | float | timedelta) -> float:
@@ -106,9 +113,18 @@ class TelegramTransport:
             raise classify(error) from error
 
     async def _send(self, chat: int, reply: Reply) -> Message:
+        if isinstance(reply, StoredFile):
+            caption = escaped(reply.caption) or None
+            if reply.file.kind == AttachmentKind.IMAGE:
+                return await self.bot.send_photo(
+                    chat, photo=reply.file.id, caption=caption, parse_mode=ParseMode.HTML
+                )
+            return await self.bot.send_document(
+                chat, document=reply.file.id, caption=caption, parse_mode=ParseMode.HTML
+            )
         if isinstance(reply, Attachment):
             file = InputFile(reply.data, filename=reply.filename)
-            caption = escaped(reply.caption)
+            caption = escaped(reply.caption) or None  # no caption rather than an empty one
             if reply.image:
                 return await self.bot.send_photo(
                     chat, photo=file, caption=caption, parse_mode=ParseMode.HTML

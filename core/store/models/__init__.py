@@ -34,12 +34,14 @@ from sqlmodel import SQLModel
 from core.store.models.audit import AuditHead, AuditRecord
 from core.store.models.clinical import (
     AdverseEvent,
+    AttachmentKind,
     Cd20Count,
     Cd20Unit,
     DoseAdministration,
     Drug,
     LabResult,
     PatientReport,
+    ReportAttachment,
     SledaiAssessment,
     TriageStatus,
 )
@@ -83,6 +85,7 @@ __all__ = [
     "RETRY_WAITING",
     "ActionStatus",
     "AdverseEvent",
+    "AttachmentKind",
     "AuditHead",
     "AuditRecord",
     "Cd20Count",
@@ -105,6 +108,7 @@ __all__ = [
     "PlannedEventRow",
     "Reminder",
     "ReminderStatus",
+    "ReportAttachment",
     "Setting",
     "Sex",
     "SledaiAssessment",

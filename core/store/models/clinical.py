@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, String, Text
 from sqlmodel import Field, SQLModel
 
 from core.store.models.conventions import actor_type, enum_type
+from core.store.models.people import Channel
 from core.store.types import DecimalText, UtcDateTime
 from core.vocabulary import Drug as Drug
 
@@ -22,6 +23,16 @@ class TriageStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     CONVERTED = "converted"
+
+
+class AttachmentKind(StrEnum):
+    """What a file a patient sent with a report is (only photos so far)."""
+
+    IMAGE = "image"
+
+
+# A channel's id of a file (a Telegram file_id is under 100 characters).
+FILE_ID_LENGTH = 255
 
 
 class DoseAdministration(SQLModel, table=True):
@@ -180,3 +191,20 @@ class PatientReport(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime())
     triaged_by: str | None = Field(default=None, sa_type=actor_type())
     triaged_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+
+
+class ReportAttachment(SQLModel, table=True):
+    """A file (a photo) a patient sent with a report, kept as their channel's id of it.
+
+    The bytes stay with the channel: staff are shown the file again by its id,
+    on the channel it came from (on Telegram a ``file_id`` works for this bot only).
+    """
+
+    __tablename__ = "report_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="patient_report.id", index=True)
+    channel: Channel = Field(sa_type=enum_type(Channel, "channel"))
+    kind: AttachmentKind = Field(sa_type=enum_type(AttachmentKind, "kind"))
+    file_id: str = Field(sa_type=String(FILE_ID_LENGTH))
+    created_at: datetime = Field(sa_type=UtcDateTime())

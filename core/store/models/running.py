@@ -16,6 +16,9 @@ from sqlmodel import Field, SQLModel
 from core.store.models.conventions import PERSON_KEY_LENGTH, enum_type
 from core.store.types import UtcDateTime
 
+# ``chat:message`` of a channel account's message (a chat id is an account's length).
+SOURCE_MESSAGE_LENGTH = 96
+
 
 class Conversation(SQLModel, table=True):
     """Where one person is in a multi-step chat flow (choosing a language, a report).
@@ -38,6 +41,8 @@ class ActionStatus(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # The command it came from was edited: a newer preview took its place.
+    REPLACED = "replaced"
 
 
 class PendingAction(SQLModel, table=True):
@@ -60,6 +65,9 @@ class PendingAction(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime())
     expires_at: datetime = Field(sa_type=UtcDateTime())
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    # The owner's message the command came in (``chat:message``), so editing that
+    # message can replace this preview; None when it came from no message.
+    source_message: str | None = Field(default=None, sa_type=String(SOURCE_MESSAGE_LENGTH))
 
 
 class Setting(SQLModel, table=True):
