@@ -3,8 +3,9 @@
 ``core`` (the protocol's rules and the store) imports no channel, no
 conversation and no scheduler; the conversation layer imports no chat app's
 library, so a new channel is an adapter that only translates; the scheduler
-knows neither. Read from the source with ``ast``, so an import inside a
-function counts too.
+knows neither. The local stand-ins of the chat platforms (``local_servers``)
+and the product never import each other (docs/DESIGN.md §2). Read from the
+source with ``ast``, so an import inside a function counts too.
 """
 
 from __future__ import annotations
@@ -18,8 +19,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The conversation layer: everything in bot/ but the channel adapters, the
 # command line, the demo and the local servers that stand in for chat apps.
-LAYER_EXCLUDED = ("bot/channels/telegram", "bot/cli", "bot/demo", "bot/local_api", "bot/runner")
-CHAT_LIBRARIES = ("telegram", "aiohttp", "bot.channels.telegram", "bot.local_api")
+LAYER_EXCLUDED = (
+    "bot/channels/telegram",
+    "bot/channels/wechat",
+    "bot/channels/wxcrypto",
+    "bot/cli",
+    "bot/demo",
+    "bot/local_api",
+    "bot/runner",
+)
+CHAT_LIBRARIES = (
+    "telegram",
+    "aiohttp",
+    "bot.channels.telegram",
+    "bot.channels.wechat",
+    "bot.channels.wxcrypto",
+    "bot.local_api",
+)
+PRODUCT = ("bot", "core", "scheduler")
 
 
 def _modules(folder: str) -> list[Path]:
@@ -74,7 +91,17 @@ def test_the_scheduler_imports_neither_the_bot_nor_a_chat_app() -> None:
     assert _offending(_modules("scheduler"), ("bot", "telegram", "aiohttp")) == {}
 
 
-@pytest.mark.parametrize("folder", ["core", "bot", "scheduler"])
+@pytest.mark.parametrize("folder", PRODUCT)
+def test_the_product_never_imports_the_local_servers(folder: str) -> None:
+    assert _offending(_modules(folder), ("local_servers",)) == {}
+
+
+def test_the_local_servers_import_nothing_from_the_product() -> None:
+    assert ROOT / "local_servers" / "wechat" / "server.py" in _modules("local_servers")
+    assert _offending(_modules("local_servers"), PRODUCT) == {}
+
+
+@pytest.mark.parametrize("folder", ["core", "bot", "scheduler", "local_servers"])
 def test_the_check_sees_a_forbidden_import(folder: str, tmp_path: Path) -> None:
     """The scan is not vacuous: a module importing telegram is found."""
     module = tmp_path / "module.py"
