@@ -17,7 +17,8 @@ from bot.channels.telegram.transport import TelegramTransport
 from bot.context import Services
 from bot.escalations import periodic_jobs
 from bot.routing import Router
-from bot.settings import Settings
+from bot.settings import SettingError, Settings
+from bot.web.server import WebRoute, WebServer
 from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
@@ -34,6 +35,42 @@ log = logging.getLogger(__name__)
 
 class NotConfigured(Exception):
     """A required setting is missing; the message says which and what to do."""
+
+
+def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
+    """Everything the bot's web server answers, in one list.
+
+    Empty while no channel or page needs the web server: then none is started.
+    """
+    routes: list[WebRoute] = []
+    return routes
+
+
+def check_settings(settings: Settings) -> None:
+    """Every channel's settings read once before anything starts; a bad one stops the bot."""
+    try:
+        settings.wechat()
+    except SettingError as exc:
+        raise NotConfigured(str(exc)) from None
+
+
+def attach_web(app: Application, server: WebServer) -> None:  # type: ignore[type-arg]
+    """Serve HTTP while the Application runs: started after it initialises, stopped first."""
+    before_init = app.post_init
+    before_stop = app.post_stop
+
+    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+        if before_init is not None:
+            await before_init(application)
+        await server.start()
+
+    async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+        await server.stop()
+        if before_stop is not None:
+            await before_stop(application)
+
+    app.post_init = post_init
+    app.post_stop = post_stop
 
 
 def is_local(base_url: str | None) -> bool:
@@ -182,11 +219,15 @@ def run_bot(settings: Settings, clock: Clock | None = None) -> None:
     """Long-poll Telegram (or the local server) and send reminders until stopped."""
     if not settings.telegram_bot_token:
         raise NotConfigured("TELEGRAM_BOT_TOKEN is not set: the bot needs its token to run")
+    check_settings(settings)
     services = make_services(settings, clock)
     app = build_application(
         services, settings.telegram_bot_token, base_url=settings.telegram_base_url
     )
     attach_engine(app, build_engine(app, services))
+    routes = web_routes(services, settings)
+    if routes:
+        attach_web(app, WebServer(routes, settings.web_host, settings.web_port))
     if isinstance(clock, RehearsalClock):
         log.info(
             "rehearsal clock: trial time %s, %g times real time",

@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.protocol import Protocol, load_protocol
+
+
+class SettingError(ValueError):
+    """A setting is missing or malformed; the message names it and what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class WeChatSettings:
+    """The WeChat Official Account's credentials and addresses (docs/wechat-oa/callbacks.md)."""
+
+    app_id: str
+    app_secret: str
+    token: str
+    encoding_aes_key: str
+    api_base_url: str
+    public_base_url: str
+
+
+def _wechat_token(token: str) -> str:
+    # WeChat's console allows 3-32 letters and digits for the server token.
+    if not (3 <= len(token) <= 32 and token.isascii() and token.isalnum()):
+        raise SettingError(
+            "WECHAT_TOKEN must be 3 to 32 letters or digits (as in WeChat's console)"
+        )
+    return token
+
+
+def _aes_key(key: str) -> str:
+    # 43 characters of base64 that decode (with one "=") to the 32-byte AES key.
+    try:
+        raw = base64.b64decode(key + "=", validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(key) != 43 or len(raw) != 32:
+        raise SettingError(
+            "WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey from WeChat's console"
+        )
+    return key
+
+
+def _http_url(name: str, url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+        raise SettingError(f"{name} must be an http(s) URL, not {url!r}")
+    return url
 
 
 class Settings(BaseSettings):
@@ -23,6 +72,59 @@ class Settings(BaseSettings):
     # Read as text and checked by bot.cli.logs, so a bad value is one clear line, not a
     # validation traceback from every command (the offline ones never log).
     log_level: str | None = Field(default=None, alias="LOG_LEVEL")
+
+    # WeChat Official Account (patients in mainland China): on when all four are set.
+    wechat_app_id: str | None = Field(default=None, alias="WECHAT_APP_ID")
+    wechat_app_secret: str | None = Field(default=None, alias="WECHAT_APP_SECRET")
+    wechat_token: str | None = Field(default=None, alias="WECHAT_TOKEN")
+    wechat_encoding_aes_key: str | None = Field(default=None, alias="WECHAT_ENCODING_AES_KEY")
+    wechat_api_base_url: str = Field(
+        default="https://api.weixin.qq.com", alias="WECHAT_API_BASE_URL"
+    )
+    # The bot's own HTTP server (WeChat's callback, the patients' pages) and the HTTPS
+    # origin the outside world reaches it at (WeChat's console, links in messages).
+    web_host: str = Field(default="127.0.0.1", alias="WEB_HOST")
+    web_port: int = Field(default=8080, alias="WEB_PORT")
+    public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
+
+    def wechat(self) -> WeChatSettings | None:
+        """The WeChat channel's settings, or None when it is off.
+
+        Off when none of the four credentials is set; some but not all, or a value of
+        the wrong form, is a :class:`SettingError` naming it (the bot does not start).
+        """
+        given = {
+            "WECHAT_APP_ID": self.wechat_app_id,
+            "WECHAT_APP_SECRET": self.wechat_app_secret,
+            "WECHAT_TOKEN": self.wechat_token,
+            "WECHAT_ENCODING_AES_KEY": self.wechat_encoding_aes_key,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if len(missing) == len(given):
+            return None
+        if missing:
+            raise SettingError(
+                f"WeChat is half configured: {', '.join(missing)} not set "
+                "(set all four of WECHAT_APP_ID, WECHAT_APP_SECRET, WECHAT_TOKEN and "
+                "WECHAT_ENCODING_AES_KEY, or none)"
+            )
+        return WeChatSettings(
+            app_id=str(self.wechat_app_id),
+            app_secret=str(self.wechat_app_secret),
+            token=_wechat_token(str(self.wechat_token)),
+            encoding_aes_key=_aes_key(str(self.wechat_encoding_aes_key)),
+            api_base_url=_http_url("WECHAT_API_BASE_URL", self.wechat_api_base_url),
+            public_base_url=self.public_url(required_by="WeChat"),
+        )
+
+    def public_url(self, required_by: str) -> str:
+        """PUBLIC_BASE_URL without a trailing slash; refused when missing or not HTTP(S)."""
+        if not self.public_base_url:
+            raise SettingError(
+                f"PUBLIC_BASE_URL is not set: {required_by} needs the HTTPS address the bot's "
+                "web server is reached at, e.g. https://trial.example-hospital.cn"
+            )
+        return _http_url("PUBLIC_BASE_URL", self.public_base_url).rstrip("/")
 
     def protocol(self) -> Protocol:
         """The protocol file in force (the bundled one unless PROTOCOL_FILE is set)."""

@@ -1,0 +1,1 @@
+"""The bot's own HTTP server: channel callbacks and the patients' pages."""
