@@ -147,10 +147,14 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
     await ctx.send_file(
         workbook,
         names[0],
-        t._(
+        t.n_(
+            "Trial workbook, {patients} patient, study IDs only: one sheet each for "
+            "patients, visits, doses, labs, SLEDAI-2K, CD20, adverse events, responses "
+            "and endpoints.",
             "Trial workbook, {patients} patients, study IDs only: one sheet each for "
             "patients, visits, doses, labs, SLEDAI-2K, CD20, adverse events, responses "
             "and endpoints.",
+            patients,
             patients=t.number(patients),
         ),
     )

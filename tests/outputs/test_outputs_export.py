@@ -432,3 +432,11 @@ async def test_export_in_chinese_and_refused_to_investigators(
     assert "试验工作簿，7 名受试者" in (first.visible_caption or "")
     assert first.document is not None
     assert first.document.file_name == f"trial-{TODAY.isoformat()}.xlsx"
+
+
+async def test_export_caption_counts_one_patient_in_the_singular(world: World) -> None:
+    world.enroll("P01")
+    user = await world.join_staff(InviteRole.COORDINATOR, language_code="en")
+    await world.api.user_sends(user, "/export")
+    workbook = await world.api.wait_for_message(user, lambda m: m.document is not None)
+    assert (workbook.visible_caption or "").startswith("Trial workbook, 1 patient, study IDs")

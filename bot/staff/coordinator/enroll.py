@@ -128,8 +128,10 @@ async def run_enroll(ctx: Ctx, args: list[str]) -> None:
         t._("Weight: {weight} kg", weight=t.number(request.weight)),
         t._("Language: {language}", language=_LANGUAGE_NAMES[request.language]),
         t._("Daily medication reminders: {answer}", answer=t._(_YES_NO[request.doses])),
-        t._(
+        t.n_(
+            "Plan: {events} study visits and infusions, {reminders} reminder.",
             "Plan: {events} study visits and infusions, {reminders} reminders.",
+            len(the_plan.reminders),
             events=len(appointments),
             reminders=len(the_plan.reminders),
         ),
@@ -191,8 +193,10 @@ async def after_enroll(ctx: Ctx, result: Enrolled) -> None:
     appointments = [r for r in rows if r.kind not in _NOT_APPOINTMENTS]
     missed = sum(1 for status in reminders if status == ReminderStatus.MISSED)
     lines = [
-        t._(
+        t.n_(
+            "{study_id} is enrolled: {events} study visits and infusions, {reminders} reminder.",
             "{study_id} is enrolled: {events} study visits and infusions, {reminders} reminders.",
+            len(reminders),
             study_id=result.study_id,
             events=len(appointments),
             reminders=len(reminders),
