@@ -17,12 +17,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The conversation layer: everything in bot/ but the channel adapters, the
-# command line, the demo and the local servers that stand in for chat apps.
+# The conversation layer: everything in bot/ but the channel adapters, the bot's
+# web server (an HTTP adapter), the command line, the demo and the local servers
+# that stand in for chat apps.
 LAYER_EXCLUDED = (
     "bot/channels/telegram",
     "bot/channels/wechat",
     "bot/channels/wxcrypto",
+    "bot/web",
     "bot/cli",
     "bot/demo",
     "bot/local_api",
@@ -34,6 +36,7 @@ CHAT_LIBRARIES = (
     "bot.channels.telegram",
     "bot.channels.wechat",
     "bot.channels.wxcrypto",
+    "bot.web",
     "bot.local_api",
 )
 PRODUCT = ("bot", "core", "scheduler")
