@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 # The conversation layer: everything in bot/ but the channel adapters, the
-# command line, the demo and the local servers that stand in for chat apps.
+# command line, the demo, the local servers that stand in for chat apps and the
+# bot's web server with the patients' pages (an adapter from HTTP to the layer).
 LAYER_EXCLUDED = (
     "bot/channels/telegram",
     "bot/channels/wechat",
@@ -27,6 +28,7 @@ LAYER_EXCLUDED = (
     "bot/demo",
     "bot/local_api",
     "bot/runner",
+    "bot/web",
 )
 CHAT_LIBRARIES = (
     "telegram",
