@@ -50,7 +50,7 @@ from bot.web.page_tokens import ExpiredToken, PageToken, PageTokenError, verify
 from bot.web.pages import views
 from bot.web.pages.acting import PageActions, PageReplies, Visitor, visitor
 from bot.web.pages.html import HEADERS
-from bot.web.server import WebRoute
+from bot.web.server import Handler, WebRoute
 from core.schedule import Slot
 from core.store.db import read_session
 from core.store.models import PlannedEventRow, Reminder
@@ -120,9 +120,7 @@ class Pages:
         page = views.not_open_page(self._stranger(request), self.services.protocol, expired=expired)
         return _html(page, status=410 if expired else 404)
 
-    def _opened(
-        self, handler: PageHandler, *, post: bool
-    ) -> Callable[..., Awaitable[web.Response]]:
+    def _opened(self, handler: PageHandler, *, post: bool) -> Handler:
         """``handler`` behind the token's checks: signed by this bot, not expired, for a
         patient who has an account and is still in the study; a POST carries the token
         in its form too."""
@@ -265,7 +263,9 @@ class Pages:
             f"rep:sev:{severity.value}",
             f"rep:on:{onset.value}",
         ]
-        details = str(form.get("details", "")).strip()
+        # A browser sends a typed line break as CR LF but counts it as one character
+        # against the field's maxlength; the chat's limit counts it as one too.
+        details = str(form.get("details", "")).replace("\r\n", "\n").strip()
         if not details:
             tokens.append("rep:skip")
         return await self._file(visit, once, tokens, details or None)
