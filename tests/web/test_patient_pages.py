@@ -236,6 +236,7 @@ async def test_the_schedule_and_the_calendar_file(pages_site: PagesSite) -> None
     shown = visible_text(page)
     assert texts["schedule"] in shown
     assert texts["calendar"] in shown
+    assert 'href="calendar.ics"' in page and 'href="schedule"' not in page
     async with site.http.get(link + "/calendar.ics") as response:
         assert response.status == 200
         assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"

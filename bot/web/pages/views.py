@@ -68,16 +68,20 @@ class Here(StrEnum):
     BELOW = "below"  # /r/<token>/<page>
 
 
-def _nav(t: Translator, token: str, here: Here, *, reminder: bool) -> str:
+def _nav(
+    t: Translator, token: str, here: Here, *, reminder: bool, current: str | None = None
+) -> str:
+    """Links to the patient's other pages (not to ``current``, the page itself)."""
     prefix = f"{token}/" if here == Here.HOME else ""
     items = []
     if here == Here.BELOW:
         items.append((f"../{token}", t._(NAV_REMINDER if reminder else TITLE_HOME)))
-    items += [
-        (f"{prefix}schedule", t._(TITLE_SCHEDULE)),
-        (f"{prefix}calendar.ics", t._(NAV_CALENDAR)),
-        (f"{prefix}report", t._(NAV_REPORT)),
+    pages = [
+        ("schedule", t._(TITLE_SCHEDULE)),
+        ("calendar.ics", t._(NAV_CALENDAR)),
+        ("report", t._(NAV_REPORT)),
     ]
+    items += [(prefix + page, text) for page, text in pages if page != current]
     return html.links(items)
 
 
@@ -129,7 +133,8 @@ def schedule_page(
 ) -> str:
     """The ``/schedule`` answer, with the calendar file and the other links."""
     body = [html.paragraphs(text) for text in out.texts()]
-    body += [_nav(t, token, Here.BELOW, reminder=reminder), _contacts(t, protocol)]
+    nav = _nav(t, token, Here.BELOW, reminder=reminder, current="schedule")
+    body += [nav, _contacts(t, protocol)]
     return html.document(t.lang, t._(TITLE_SCHEDULE), body)
 
 
@@ -144,7 +149,7 @@ def red_flag_form(t: Translator, protocol: Protocol, token: str, once: str) -> s
         html.button_form([("token", token), ("once", once)], "flag", flags),
         '<form method="get" action="report-details">'
         f'<button type="submit">{html.escape(t._(NONE_OF_THESE))}</button></form>',
-        _nav(t, token, Here.BELOW, reminder=False),
+        _nav(t, token, Here.BELOW, reminder=False, current="report"),
         _contacts(t, protocol),
     ]
     return html.document(t.lang, t._(TITLE_REPORT), body)
