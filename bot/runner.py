@@ -15,9 +15,13 @@ from telegram.request import HTTPXRequest
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.channels.telegram.transport import TelegramTransport
 from bot.context import Services
+from bot.conversations.dispatch import Conversations
 from bot.escalations import periodic_jobs
+from bot.features import FEATURES
 from bot.routing import Router
 from bot.settings import SettingError, Settings
+from bot.web.pages.acting import PageActions
+from bot.web.pages.routes import Pages
 from bot.web.server import WebRoute, WebServer
 from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
@@ -43,6 +47,13 @@ def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
     Empty while no channel or page needs the web server: then none is started.
     """
     routes: list[WebRoute] = []
+
+    # --- The patients' pages (/r/<token>): on whenever PUBLIC_BASE_URL is set, for
+    # patients on any channel. They act through the same conversation layer as the chat.
+    if settings.public_base_url:
+        actions = PageActions(Conversations(services, FEATURES))
+        routes += Pages(services, actions, settings.page_key()).routes()
+
     return routes
 
 
@@ -52,6 +63,13 @@ def check_settings(settings: Settings) -> None:
         settings.wechat()
     except SettingError as exc:
         raise NotConfigured(str(exc)) from None
+    # The patients' pages: their address and the key that signs their links.
+    if settings.public_base_url:
+        try:
+            settings.public_url(required_by="the patients' pages")
+            settings.page_key()
+        except SettingError as exc:
+            raise NotConfigured(str(exc)) from None
 
 
 def attach_web(app: Application, server: WebServer) -> None:  # type: ignore[type-arg]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -12,6 +14,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.protocol import Protocol, load_protocol
+
+# Long enough that guessing it is out of the question (about 190 bits as base64).
+_PAGE_SECRET_LENGTH = 32
 
 
 class SettingError(ValueError):
@@ -86,6 +91,8 @@ class Settings(BaseSettings):
     web_host: str = Field(default="127.0.0.1", alias="WEB_HOST")
     web_port: int = Field(default=8080, alias="WEB_PORT")
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
+    # Signs the links to patients' pages; derived from WECHAT_APP_SECRET when unset.
+    page_secret: str | None = Field(default=None, alias="PAGE_SECRET")
 
     def wechat(self) -> WeChatSettings | None:
         """The WeChat channel's settings, or None when it is off.
@@ -126,6 +133,36 @@ class Settings(BaseSettings):
             )
         return _http_url("PUBLIC_BASE_URL", self.public_base_url).rstrip("/")
 
+    def page_key(self) -> bytes:
+        """The key that signs links to patients' pages (bot/web/page_tokens.py).
+
+        PAGE_SECRET when set (at least 32 characters), else derived from
+        WECHAT_APP_SECRET so that a WeChat site types no second secret; with
+        neither, a :class:`SettingError` naming PAGE_SECRET.
+        """
+        if self.page_secret:
+            if len(self.page_secret) < _PAGE_SECRET_LENGTH:
+                raise SettingError(
+                    f"PAGE_SECRET must be at least {_PAGE_SECRET_LENGTH} characters, e.g. the "
+                    'output of python -c "import secrets; print(secrets.token_urlsafe(32))"'
+                )
+            return self.page_secret.encode("utf-8")
+        if self.wechat_app_secret:
+            return derived_secret(self.wechat_app_secret)
+        raise SettingError(
+            "PAGE_SECRET is not set: the patients' pages (on because PUBLIC_BASE_URL is set) "
+            "need it to sign their links, unless WECHAT_APP_SECRET is set to derive it from"
+        )
+
     def protocol(self) -> Protocol:
         """The protocol file in force (the bundled one unless PROTOCOL_FILE is set)."""
         return load_protocol(self.protocol_file)
+
+
+# Names the derivation so a WeChat app secret never doubles as a page key as is.
+_DERIVATION_LABEL = b"trial-bot patient page tokens v1"
+
+
+def derived_secret(app_secret: str) -> bytes:
+    """The page secret made from WeChat's app secret when PAGE_SECRET is not set."""
+    return hmac.new(app_secret.encode("utf-8"), _DERIVATION_LABEL, sha256).digest()

@@ -266,6 +266,12 @@ class Escalation(_Section):
         return self
 
 
+class Pages(_Section):
+    """The patients' pages (the links in their reminders): how long a link opens them."""
+
+    link_days: Annotated[int, Field(ge=1, le=31)]
+
+
 class Protocol(_Section):
     """The whole protocol file, validated."""
 
@@ -286,6 +292,7 @@ class Protocol(_Section):
     response: Response
     adverse_events: AdverseEvents
     escalation: Escalation
+    pages: Pages
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -19,8 +19,9 @@ pytest_plugins = ["tests.support.store_fixtures", "tests.support.bot_harness"]
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fixtures that run the bot end to end: the real Application, polling the
-# local Bot API server over HTTP. A test that uses one is an `e2e` test.
-E2E_FIXTURES = frozenset({"world"})
+# local Bot API server over HTTP, or the patients' pages on a real HTTP server.
+# A test that uses one is an `e2e` test.
+E2E_FIXTURES = frozenset({"world", "pages_site"})
 
 
 def stale_catalogs(root: Path = ROOT) -> list[Path]:

@@ -129,8 +129,12 @@ class Conversations:
 
         A channel delivers nothing from a person while they block the bot (or
         have unfollowed the account), so any event from such a patient means
-        they are back.
+        they are back. Not one from a page: a link opens in any browser, so a
+        patient who unfollowed the account can still answer there, and the
+        channel still does not reach them.
         """
+        if inbound.via_page:
+            return
         services = self.services
         with read_session(services.engine) as session:
             patient = patient_by_account(session, inbound.channel, inbound.account)

@@ -62,7 +62,9 @@ class Inbound:
     ``sent`` is the person's own message this came in (commands and text),
     ``edited`` True when they edited that message (a channel that cannot
     edit never sets it); ``file`` is a file they sent with it, the text then
-    being its caption.
+    being its caption. ``via_page`` marks an event from the bot's own web
+    page (a link the person was sent), not from the channel's chat: it acts
+    for the same account but says nothing about the channel itself.
     """
 
     channel: Channel
@@ -79,6 +81,7 @@ class Inbound:
     sent: MessageRef | None = None
     edited: bool = False
     file: FileRef | None = None
+    via_page: bool = False
 
     @property
     def person(self) -> str:

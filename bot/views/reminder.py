@@ -262,6 +262,12 @@ def _urine_lines(
     ]
 
 
+def urine_steps(t: Translator, protocol: Protocol, event: PlannedEventRow) -> list[str]:
+    """The whole 24-hour urine collection, step by step (the evening-before text), for a
+    page that shows a start or end reminder in full (docs/clinical-facts.md §7)."""
+    return _urine_lines(t, protocol, Slot.URINE_INSTRUCTIONS, event)
+
+
 def render_reminder(
     t: Translator,
     protocol: Protocol,

@@ -113,6 +113,7 @@ def test_published_variant_is_expressible_without_code() -> None:
             "overdue_in_digests = 0",
             ["escalation.overdue_in_digests", "greater than or equal to 1"],
         ),
+        ("link_days = 7", "link_days = 0", ["pages.link_days", "greater than or equal to 1"]),
         (
             'creatinine_uln_source = "WS/T 404.5-2015"',
             'creatinine_uln_source = ""',
