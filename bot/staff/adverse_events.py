@@ -123,7 +123,7 @@ RELATEDNESS_NAMES: dict[Relatedness, str] = {
 
 
 def _criteria_text(t: Translator, criteria: list[Seriousness]) -> str:
-    return ", ".join(t._(CRITERION_NAMES[c]) for c in criteria)
+    return t.join([t._(CRITERION_NAMES[c]) for c in criteria])
 
 
 def coded_lines(

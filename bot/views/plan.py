@@ -91,7 +91,7 @@ def render_plan(
         t._(
             "Daily medication reminders, for patients who opt in: {times}. On renal "
             "assessment days the morning dose waits until {after_draw}, after the blood draw.",
-            times=", ".join(time.strftime("%H:%M") for time in med.dose_times),
+            times=t.join([time.strftime("%H:%M") for time in med.dose_times]),
             after_draw=protocol.lab_day_dose_time().strftime("%H:%M"),
         )
     )

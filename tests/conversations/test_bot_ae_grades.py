@@ -24,7 +24,7 @@ LANGS = pytest.mark.parametrize("lang", ["en", "zh"])
 TEXT = {
     "en": {
         "death": "Serious: results in death.",
-        "death_and_hospital": "Serious: results in death, requires or prolongs hospitalisation.",
+        "death_and_hospital": "Serious: results in death and requires or prolongs hospitalisation.",
         "why": "Grade 5 means death: the event is serious with the criterion results in death.",
         "clock": "On Confirm every coordinator is alerted and the 24-hour reporting clock starts.",
         "alerted": "AE1 is serious. Coordinators alerted: 2.",
@@ -37,7 +37,7 @@ TEXT = {
     },
     "zh": {
         "death": "严重：导致死亡。",
-        "death_and_hospital": "严重：导致死亡, 需要住院或延长住院。",
+        "death_and_hospital": "严重：导致死亡和需要住院或延长住院。",
         "why": "5 级即死亡：该事件为严重不良事件，严重性标准为“导致死亡”。",
         "clock": "确认后将通知所有协调员，24 小时报告时限开始计时。",
         "alerted": "AE1 为严重不良事件。已通知协调员：2 位。",
