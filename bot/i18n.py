@@ -90,9 +90,16 @@ class Translator:
 
         Some placeholders hold names that are sentences of their own (the
         analyte "Serum creatinine"); those are translated too. A placeholder
-        holding a date is written the reader's way ("Fri, Dec 18, 2026").
+        holding a date is written the reader's way ("Fri, Dec 18, 2026"). A
+        counted refusal (:meth:`RuleError.counted`) takes the plural form its
+        count needs in this language.
         """
-        return self._(error.msgid, **{k: self._param(k, v) for k, v in error.params.items()})
+        params = {k: self._param(k, v) for k, v in error.params.items()}
+        if error.plural is not None:
+            count = params.pop("n")
+            assert isinstance(count, int)
+            return self.n_(error.msgid, error.plural, count, **params)
+        return self._(error.msgid, **params)
 
     def _param(self, key: str, value: object) -> object:
         if key in _NAME_PARAMS and isinstance(value, str):
