@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,21 +82,51 @@ class Translator:
     def _(self, msgid: str, /, **params: object) -> str:
         """The translated sentence with its named placeholders filled."""
         text = _translations(self.lang).ugettext(msgid)
-        return text.format(**params) if params else text
+        return self._fill(text, params) if params else text
 
     def n_(self, singular: str, plural: str, n: int, /, **params: object) -> str:
         """A sentence whose form depends on the number ``n`` (also a placeholder)."""
         text = _translations(self.lang).ungettext(singular, plural, n)
-        return text.format(n=n, **params)
+        return self._fill(text, {"n": n, **params})
+
+    def _fill(self, text: str, params: dict[str, object]) -> str:
+        """``text.format(**params)``; in Chinese, no space after an event ending in Chinese.
+
+        A Chinese sentence spaces ``{event}`` from the next word because an event's name
+        may end in its number ("肾脏评估 1 已标记"); a name that ends in Chinese
+        ("甲泼尼龙冲击，第 2 天") takes no space there ("第 2 天已标记").
+        """
+        if self.lang is not Language.ZH_HANS:
+            return text.format(**params)
+        parts: list[str] = []
+        previous: str | None = None
+        for literal, field, spec, conversion in _FORMATTER.parse(text):
+            ends_chinese = previous in _SPACED_LABELS and _ends_chinese(parts[-1])
+            if ends_chinese and literal[:1] == " " and _CJK.match(literal[1:2]):
+                literal = literal[1:]
+            parts.append(literal)
+            previous = field
+            if field is None:
+                continue
+            value = _FORMATTER.convert_field(params[field], conversion)
+            parts.append(_FORMATTER.format_field(value, spec or ""))
+        return "".join(parts)
 
     def error(self, error: RuleError) -> str:
         """A rule's refusal in this reader's language.
 
         Some placeholders hold names that are sentences of their own (the
         analyte "Serum creatinine"); those are translated too. A placeholder
-        holding a date is written the reader's way ("Fri, Dec 18, 2026").
+        holding a date is written the reader's way ("Fri, Dec 18, 2026"). A
+        counted refusal (:meth:`RuleError.counted`) takes the plural form its
+        count needs in this language.
         """
-        return self._(error.msgid, **{k: self._param(k, v) for k, v in error.params.items()})
+        params = {k: self._param(k, v) for k, v in error.params.items()}
+        if error.plural is not None:
+            count = params.pop("n")
+            assert isinstance(count, int)
+            return self.n_(error.msgid, error.plural, count, **params)
+        return self._(error.msgid, **params)
 
     def _param(self, key: str, value: object) -> object:
         if key in _NAME_PARAMS and isinstance(value, str):
@@ -169,6 +200,15 @@ class Translator:
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_FORMATTER = string.Formatter()
+# Placeholders a Chinese sentence spaces from the next word (see Translator._fill).
+_SPACED_LABELS = frozenset({"event"})
+
+
+def _ends_chinese(text: str) -> bool:
+    return bool(text) and bool(_CJK.match(text[-1]))
+
+
 _LATIN = re.compile(r"[A-Za-z0-9]")
 
 

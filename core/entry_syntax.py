@@ -37,6 +37,7 @@ __all__ = [
     "parse_relatedness",
     "parse_week",
     "parse_yes_no",
+    "split_reason",
 ]
 
 _WEEK = re.compile(r"(?:w|wk|week|第)?([0-9]{1,3})(?:周)?")
@@ -282,6 +283,26 @@ def parse_options(
             raise RuleError(N_("{key}= is given twice; give it once."), key=key)
         found.setdefault(key, []).extend(parts)
     return {key: tuple(values) for key, values in found.items()}
+
+
+_REASON_PREFIXES = ("reason=", "原因=")
+
+
+def split_reason(words: Sequence[str]) -> tuple[list[str], str | None]:
+    """The words before ``reason=`` (``原因=``), and the reason: that word's text and every
+    word after it, joined by spaces (None when no word starts with it).
+
+    A reason is free text (spaces, ``=``, anything), so it comes last and runs to
+    the end of the message; it is kept as typed.
+    SOURCE: the staff command syntax (``/reschedule ... reason=...``, and ``reason=``
+    for an entry dated outside its window).
+    """
+    for i, word in enumerate(words):
+        folded = _fold(word).casefold()
+        for prefix in _REASON_PREFIXES:
+            if folded.startswith(prefix):
+                return list(words[:i]), " ".join([word[len(prefix) :], *words[i + 1 :]]).strip()
+    return list(words), None
 
 
 _YES = frozenset({"yes", "y", "true", "1", "是", "有"})

@@ -139,6 +139,13 @@ class RenalAssessment(_Section):
         return self
 
 
+class Baseline(_Section):
+    """When the week-0 assessments may be done, around day 0 (the first MP pulse day)."""
+
+    window_days_before: Days
+    window_days_after: Days
+
+
 class UrineCollection(_Section):
     start_time: time
     hours: Literal[24]
@@ -281,6 +288,7 @@ class Protocol(_Section):
     mp_pulse: MpPulse
     belimumab: Belimumab
     renal_assessment: RenalAssessment
+    baseline: Baseline
     urine_collection: UrineCollection
     sledai: WeekList
     cd20: WeekList
@@ -352,6 +360,18 @@ class Protocol(_Section):
         visit = datetime.combine(date(2000, 1, 1), self.renal_assessment.time, tzinfo=UTC)
         delay = timedelta(minutes=self.medication.lab_day_dose_delay_minutes)
         return (visit + delay).time()
+
+    def assessment_window(self, week: int) -> tuple[int, int]:
+        """Days before and after its target date an assessment of ``week`` may be done.
+
+        docs/clinical-facts.md §2: assessments have a window of +/- 3 days
+        (``renal_assessment.window_days_*``, which SLEDAI-2K and CD20 share).
+        Week 0 is the baseline, taken before the first MP pulse (day 0, §1), so
+        it has its own window, ``baseline.window_days_*`` (days -3 to 0).
+        """
+        if week == 0:
+            return self.baseline.window_days_before, self.baseline.window_days_after
+        return self.renal_assessment.window_days_before, self.renal_assessment.window_days_after
 
     def gets_belimumab(self, arm: str) -> bool:
         return self.arms[arm].belimumab

@@ -189,6 +189,8 @@ def plan_events(protocol: Protocol, enrollment: Enrollment) -> tuple[PlannedEven
       24-hour urine collection that starts the morning before and ends on the
       morning of the assessment (docs/clinical-facts.md §2 and §7).
     - SLEDAI-2K and CD20 at their weeks, at the visit time.
+    - Assessments (and their collections) have the window of
+      :meth:`Protocol.assessment_window`: week 0's is the baseline window.
     - With daily dose reminders, one oral-dose event per day of the induction.
     """
     if enrollment.arm not in protocol.arms:
@@ -258,16 +260,16 @@ def plan_events(protocol: Protocol, enrollment: Enrollment) -> tuple[PlannedEven
 def _assessment(
     kind: EventKind, number: int, week: int, day: date, protocol: Protocol, zone: ZoneInfo
 ) -> PlannedEvent:
-    renal = protocol.renal_assessment
+    before, after = protocol.assessment_window(week)
     return PlannedEvent(
         kind,
         number,
         week,
         day,
         day,
-        renal.window_days_before,
-        renal.window_days_after,
-        _instant(day, renal.time, zone),
+        before,
+        after,
+        _instant(day, protocol.renal_assessment.time, zone),
     )
 
 
@@ -281,7 +283,7 @@ def _collection_for(
     """
     start_day = visit - timedelta(days=1)
     urine = protocol.urine_collection
-    renal = protocol.renal_assessment
+    before, after = protocol.assessment_window(week)
     starts = _instant(start_day, urine.start_time, zone)
     return PlannedEvent(
         EventKind.URINE_COLLECTION,
@@ -289,8 +291,8 @@ def _collection_for(
         week,
         start_day,
         start_day,
-        renal.window_days_before,
-        renal.window_days_after,
+        before,
+        after,
         starts,
         starts + timedelta(hours=urine.hours),
     )

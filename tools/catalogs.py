@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 LANGS = ("zh_Hans", "en")
-KEYWORDS = {"N_": None, "_": None, "n_": (1, 2)}
+KEYWORDS = {"N_": None, "Nn_": (1, 2), "_": None, "n_": (1, 2)}
 METHOD_MAP = [("core/**.py", "python"), ("bot/**.py", "python"), ("scheduler/**.py", "python")]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 

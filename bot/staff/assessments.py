@@ -9,7 +9,11 @@
   change from week 0 when both were counted the same way.
 
 Both take an optional ``date=YYYY-MM-DD`` (today when left out) and store on
-Confirm only; the week's planned assessment, if any, is then marked done.
+Confirm only; the week's planned assessment, if any, is then marked done. The
+date is judged against the week's window as for ``/labs``
+(:mod:`core.entry_calendar`): outside it the entry needs ``reason=...`` (the
+rest of the message) and is a protocol deviation; far before it, refused; and
+an assessment whose window has not opened stays planned.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -29,6 +34,7 @@ from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
     by_language,
+    calendar_lines,
     instant_on,
     last_week,
     patient_for_entry,
@@ -38,8 +44,10 @@ from bot.staff.clinical import (
 )
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.cd20 import Cd20Change, cd20_change
-from core.entry_syntax import parse_entry_date, parse_options, parse_week
+from core.entry_calendar import EntryDate
+from core.entry_syntax import parse_entry_date, parse_options, parse_week, split_reason
 from core.messages import N_, RuleError
+from core.schedule import EventKind
 from core.sledai import (
     ITEMS_BY_KEY,
     Cause,
@@ -51,9 +59,15 @@ from core.sledai import (
     parse_items,
     score,
 )
-from core.store.clinical import SledaiItem, record_cd20, record_sledai
+from core.store.clinical import (
+    Entered,
+    SledaiItem,
+    assessment_entry,
+    record_cd20,
+    record_sledai,
+)
 from core.store.db import read_session
-from core.store.models import Cd20Count, Cd20Unit, SledaiAssessment
+from core.store.models import Cd20Count, Cd20Unit, Patient, SledaiAssessment
 from core.store.uow import UnitOfWork
 from core.units import Analyte, Quantity, Unit, parse_quantity
 
@@ -63,11 +77,12 @@ SLEDAI_KIND = "sledai"
 CD20_KIND = "cd20"
 
 SLEDAI_USAGE = N_(
-    "/sledai <study ID> w<week> <items present> [date=YYYY-MM-DD]"
+    "/sledai <study ID> w<week> <items present> [date=YYYY-MM-DD] [reason=...]"
     "  e.g. /sledai P01 w12 haematuria proteinuria low_complement dsdna"
 )
 CD20_USAGE = N_(
-    "/cd20 <study ID> w<week> <count>/uL or <percent>% [date=YYYY-MM-DD]  e.g. /cd20 P01 w4 120/uL"
+    "/cd20 <study ID> w<week> <count>/uL or <percent>% [date=YYYY-MM-DD] [reason=...]"
+    "  e.g. /cd20 P01 w4 120/uL"
 )
 
 DATE_KEYS = {"date": "date", "日期": "date"}
@@ -79,8 +94,10 @@ DIRECTION_NAMES: dict[Direction, str] = {
 }
 
 
-def _split_date(ctx: Ctx, words: list[str]) -> tuple[list[str], date]:
-    """The words that are not ``date=...``, and the date (today when not given)."""
+def _split_date(ctx: Ctx, words: list[str]) -> tuple[list[str], date, str | None]:
+    """The words that are neither ``date=...`` nor the reason, the date (today when not
+    given) and the reason (``reason=...`` to the end of the message)."""
+    words, reason = split_reason(words)
     dated = [
         w
         for w in words
@@ -91,7 +108,23 @@ def _split_date(ctx: Ctx, words: list[str]) -> tuple[list[str], date]:
     day = ctx.today()
     if "date" in options:
         day = parse_entry_date(options["date"][0], today=day)
-    return rest, day
+    return rest, day, reason
+
+
+def _judged(
+    ctx: Ctx, patient: Patient, kind: EventKind, week: int, day: date, reason: str | None
+) -> tuple[EntryDate, tuple[EventKind, int] | None]:
+    """The date against the week's window, and the week's planned assessment (kind, number)."""
+    with read_session(ctx.services.engine) as session:
+        event, entry = assessment_entry(
+            session, ctx.services.protocol, patient, kind, week, day, reason
+        )
+    return entry, (kind, event.number) if event is not None else None
+
+
+def _event_of(entered: Entered[Any]) -> tuple[EventKind, int] | None:
+    event = entered.event
+    return (event.kind, event.number) if event is not None else None
 
 
 def _week(ctx: Ctx, args: list[str]) -> int:
@@ -160,10 +193,11 @@ async def run_sledai(ctx: Ctx, args: list[str]) -> None:
     patient = patient_for_entry(ctx, args)
     assert patient.id is not None
     week = _week(ctx, args)
-    words, day = _split_date(ctx, args[2:])
+    words, day, reason = _split_date(ctx, args[2:])
     if not words:
         raise RuleError(N_("List the SLEDAI-2K items present, or none (无) when there are none."))
     result = score(parse_items(" ".join(words)))
+    entry, event = _judged(ctx, patient, EventKind.SLEDAI, week, day, reason)
     with read_session(ctx.services.engine) as session:
         same_week = latest_sledai(session, patient.id, week)
         baseline = latest_sledai(session, patient.id, 0) if week > 0 else None
@@ -186,13 +220,20 @@ async def run_sledai(ctx: Ctx, args: list[str]) -> None:
         lines.append(change_line(t, change_from_baseline(score_of_row(baseline), result)))
     else:
         lines.append(t._("There is no baseline (week 0) SLEDAI-2K yet, so no change is shown."))
-    warnings = []
+    warnings = calendar_lines(t, entry, event, confirmed=False)
     if same_week is not None:
         warnings.append(
             t._("Week {week} already has a SLEDAI-2K: this one replaces it.", week=week)
         )
     payload = SledaiPayload(
-        patient.id, patient.study_id, week, day, sledai_items(result), result.total, result.renal
+        patient.id,
+        patient.study_id,
+        week,
+        day,
+        sledai_items(result),
+        result.total,
+        result.renal,
+        entry.reason,
     )
     await propose(ctx, SLEDAI_KIND, Draft("\n".join(lines), payload, tuple(warnings)))
 
@@ -203,11 +244,14 @@ class SledaiStored:
     week: int
     result: SledaiScore
     change: SledaiChange | None
+    entry: EntryDate | None
+    event: tuple[EventKind, int] | None
 
 
 @dataclass(frozen=True, slots=True)
 class SledaiPayload:
-    """What Confirm stores for ``/sledai``."""
+    """What Confirm stores for ``/sledai``; ``reason`` is the deviation's, for a date
+    outside the week's window."""
 
     patient_id: int
     study_id: str
@@ -216,11 +260,13 @@ class SledaiPayload:
     items: tuple[SledaiItem, ...]
     total: int
     renal: int
+    reason: str | None
 
 
 def store_sledai(ctx: Ctx, uow: UnitOfWork, payload: SledaiPayload) -> SledaiStored:
-    row = record_sledai(
+    entered = record_sledai(
         uow,
+        ctx.services.protocol,
         payload.patient_id,
         payload.study_id,
         week=payload.week,
@@ -228,14 +274,18 @@ def store_sledai(ctx: Ctx, uow: UnitOfWork, payload: SledaiPayload) -> SledaiSto
         items=payload.items,
         total=payload.total,
         renal=payload.renal,
+        reason=payload.reason,
     )
+    row = entered.row
     result = score_of_row(row)
     change = None
     if payload.week > 0:
         baseline = latest_sledai(uow.session, row.patient_id, 0)
         if baseline is not None:
             change = change_from_baseline(score_of_row(baseline), result)
-    return SledaiStored(payload.study_id, payload.week, result, change)
+    return SledaiStored(
+        payload.study_id, payload.week, result, change, entered.entry, _event_of(entered)
+    )
 
 
 async def after_sledai(ctx: Ctx, stored: SledaiStored) -> None:
@@ -252,6 +302,7 @@ async def after_sledai(ctx: Ctx, stored: SledaiStored) -> None:
     ]
     if stored.change is not None:
         lines.append(change_line(t, stored.change))
+    lines += calendar_lines(t, stored.entry, stored.event, confirmed=True)
     await ctx.reply("\n".join(lines))
 
 
@@ -298,10 +349,11 @@ async def run_cd20(ctx: Ctx, args: list[str]) -> None:
     patient = patient_for_entry(ctx, args)
     assert patient.id is not None
     week = _week(ctx, args)
-    words, day = _split_date(ctx, args[2:])
+    words, day, reason = _split_date(ctx, args[2:])
     if not words:
         raise RuleError(N_("Give the CD20 count with its unit, for example 120/uL or 8%."))
     count = parse_quantity(Analyte.CD20, " ".join(words))
+    entry, event = _judged(ctx, patient, EventKind.CD20, week, day, reason)
     with read_session(ctx.services.engine) as session:
         same_week = latest_cd20(session, patient.id, week)
         baseline = latest_cd20(session, patient.id, 0) if week > 0 else None
@@ -321,13 +373,13 @@ async def run_cd20(ctx: Ctx, args: list[str]) -> None:
         lines.append(cd20_change_line(t, cd20_change(cd20_quantity(baseline), count)))
     else:
         lines.append(t._("There is no baseline (week 0) CD20 count yet, so no change is shown."))
-    warnings = []
+    warnings = calendar_lines(t, entry, event, confirmed=False)
     if same_week is not None:
         warnings.append(
             t._("Week {week} already has a CD20 count: this one replaces it.", week=week)
         )
     unit = Cd20Unit(count.unit.value)
-    payload = Cd20Payload(patient.id, patient.study_id, week, day, count.value, unit)
+    payload = Cd20Payload(patient.id, patient.study_id, week, day, count.value, unit, entry.reason)
     await propose(ctx, CD20_KIND, Draft("\n".join(lines), payload, tuple(warnings)))
 
 
@@ -337,11 +389,14 @@ class Cd20Stored:
     week: int
     count: Quantity
     change: Cd20Change | None
+    entry: EntryDate | None
+    event: tuple[EventKind, int] | None
 
 
 @dataclass(frozen=True, slots=True)
 class Cd20Payload:
-    """What Confirm stores for ``/cd20``."""
+    """What Confirm stores for ``/cd20``; ``reason`` is the deviation's, for a date
+    outside the week's window."""
 
     patient_id: int
     study_id: str
@@ -349,12 +404,14 @@ class Cd20Payload:
     collected_on: date
     value: Decimal
     unit: Cd20Unit
+    reason: str | None
 
 
 def store_cd20(ctx: Ctx, uow: UnitOfWork, payload: Cd20Payload) -> Cd20Stored:
     day = payload.collected_on
-    row = record_cd20(
+    entered = record_cd20(
         uow,
+        ctx.services.protocol,
         payload.patient_id,
         payload.study_id,
         week=payload.week,
@@ -362,14 +419,18 @@ def store_cd20(ctx: Ctx, uow: UnitOfWork, payload: Cd20Payload) -> Cd20Stored:
         unit=payload.unit,
         collected_on=day,
         collected_at=instant_on(ctx, day, ctx.services.protocol.renal_assessment.time),
+        reason=payload.reason,
     )
+    row = entered.row
     count = cd20_quantity(row)
     change = None
     if payload.week > 0:
         baseline = latest_cd20(uow.session, row.patient_id, 0)
         if baseline is not None:
             change = cd20_change(cd20_quantity(baseline), count)
-    return Cd20Stored(payload.study_id, payload.week, count, change)
+    return Cd20Stored(
+        payload.study_id, payload.week, count, change, entered.entry, _event_of(entered)
+    )
 
 
 async def after_cd20(ctx: Ctx, stored: Cd20Stored) -> None:
@@ -384,6 +445,7 @@ async def after_cd20(ctx: Ctx, stored: Cd20Stored) -> None:
     ]
     if stored.change is not None:
         lines.append(cd20_change_line(t, stored.change))
+    lines += calendar_lines(t, stored.entry, stored.event, confirmed=True)
     await ctx.reply("\n".join(lines))
 
 

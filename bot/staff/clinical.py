@@ -1,10 +1,16 @@
-"""What the clinical data-entry commands share: the patient, dates, weeks, languages.
+"""What the clinical data-entry commands share: the patient, dates, weeks, languages,
+and how an entry's date stands against the calendar.
 
 ``/ae``, ``/labs``, ``/dose``, ``/weight``, ``/sledai`` and ``/cd20`` all name
 a patient by study ID first. An unknown study ID, or a patient who withdrew,
 is refused with the reason (requirement: "Every refusal says why and what was
 expected, and stores nothing"); the services of :mod:`core.store.clinical`
 check again at Confirm, since the patient may have been withdrawn in between.
+
+``/labs``, ``/sledai``, ``/cd20`` and ``/dose belimumab`` show a date outside
+its window (:mod:`core.entry_calendar`) in the summary and after Confirm, with
+how many days outside and the reason; and an event the entry leaves planned
+because its window has not opened yet.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from decimal import Decimal
 from bot.context import Ctx
 from bot.i18n import Translator
 from bot.staff.commands import Choices
+from bot.texts import EVENT_TITLES
+from core.entry_calendar import EntryDate, Timing
 from core.messages import N_, RuleError
-from core.schedule import trial_today
+from core.schedule import EventKind, trial_today
 from core.store.clinical import check_active
 from core.store.db import read_session
 from core.store.models import Patient
@@ -79,3 +87,80 @@ def week_choices(weeks: Callable[[Ctx], Sequence[int]]) -> Choices:
 def last_week(ctx: Ctx) -> int:
     """The last study week data may be entered for (the end of the induction)."""
     return ctx.services.protocol.trial.induction_weeks
+
+
+def outside_text(t: Translator, entry: EntryDate) -> str:
+    """Where a date outside its window falls: "Sun, Dec 20, 2026 is 2 days before the
+    window (Tue, Dec 22, 2026 to Mon, Dec 28, 2026)"."""
+    window = entry.window
+    if window is None:
+        return outside_window_text(t, entry.day, entry.timing, 0, None)
+    span = (window.start, window.end)
+    return outside_window_text(t, entry.day, entry.timing, entry.days_outside, span)
+
+
+def outside_window_text(
+    t: Translator, day: date, timing: Timing, days: int, window: tuple[date, date] | None
+) -> str:
+    """:func:`outside_text` from its parts (a stored deviation's columns)."""
+    if window is None or timing is Timing.UNPLANNED:
+        return t._("{date} is outside every planned window", date=t.date(day))
+    start, end = window
+    params = {"date": t.date(day), "start": t.date(start), "end": t.date(end)}
+    if timing is Timing.EARLY:
+        return t.n_(
+            "{date} is {n} day before the window ({start} to {end})",
+            "{date} is {n} days before the window ({start} to {end})",
+            days,
+            **params,
+        )
+    return t.n_(
+        "{date} is {n} day after the window ({start} to {end})",
+        "{date} is {n} days after the window ({start} to {end})",
+        days,
+        **params,
+    )
+
+
+def calendar_lines(
+    t: Translator,
+    entry: EntryDate | None,
+    event: tuple[EventKind, int] | None,
+    *,
+    confirmed: bool,
+) -> list[str]:
+    """The deviation (with its reason) and an event left planned, before or after Confirm.
+
+    ``event`` is the planned event the entry belongs to (kind and number).
+    """
+    if entry is None:
+        return []
+    lines = []
+    if entry.deviation:
+        if confirmed:
+            lines.append(
+                t._(
+                    "Recorded as a protocol deviation ({where}): {reason}",
+                    where=outside_text(t, entry),
+                    reason=entry.reason,
+                )
+            )
+        else:
+            lines.append(
+                t._(
+                    "{where}: it will be recorded as a protocol deviation, with the reason: "
+                    "{reason}",
+                    where=outside_text(t, entry),
+                    reason=entry.reason,
+                )
+            )
+    if event is not None and not entry.closes_event and entry.window is not None:
+        kind, number = event
+        lines.append(
+            t._(
+                "{event} is not marked done: its window opens on {date}.",
+                event=t._(EVENT_TITLES[kind], number=number),
+                date=t.date(entry.window.opens),
+            )
+        )
+    return lines

@@ -2,14 +2,24 @@
 
 - ``/dose P01 belimumab`` shows the plan from the latest recorded weight
   (``protocol.belimumab.dose_plan``: dose, vials, volume) and the label's
-  preparation facts; Confirm records the dose against the next planned
-  infusion and marks that infusion done. Refused for the control arm.
-- ``/dose P01 mp 500mg`` records a methylprednisolone pulse dose and answers
-  with the cumulative total against the registry's 1500-3000 mg
-  (``core.dosing.mp_cumulative``): below the range is normal while the
-  pulse is still going on, so it reads "so far"; above it is a warning.
+  preparation facts; Confirm records the dose against the infusion due on
+  its date (:func:`core.store.clinical.belimumab_entry`: the planned one whose
+  window contains the date, else the nearest) and marks that infusion done.
+  Outside the infusion's window the dose needs ``reason=...`` and is a
+  protocol deviation; an infusion whose window has not opened yet is never
+  marked done by an early dose; a dose within
+  ``belimumab.min_days_between_infusions`` of another is refused. Refused for
+  the control arm.
+- ``/dose P01 mp 500mg`` records a methylprednisolone pulse dose against the
+  pulse day booked for its date, and answers with the cumulative total
+  against the registry's 1500-3000 mg (``core.dosing.mp_cumulative``): below
+  the range is normal while the pulse is still going on, so it reads "so
+  far"; above it is a warning.
 - ``/dose P01 mmf 750mg`` and ``/dose P01 tacrolimus 1mg`` record one oral
   dose, with the day's total so far against the registry's daily range.
+- Every ``/dose`` takes ``date=YYYY-MM-DD`` (today when left out): a pulse
+  given on days 0-2 is recorded on its own day, and the day totals are that
+  day's.
 - ``/weight P01 61.5kg`` updates the patient's weight (audited, old and new
   value) and shows the new belimumab plan for the belimumab arm
   (:mod:`bot.staff.weight`, part of this feature).
@@ -29,7 +39,7 @@ from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.belimumab_plan import current_plan, plain, plan_lines, tidy
-from bot.staff.clinical import local_date, patient_for_entry
+from bot.staff.clinical import calendar_lines, local_date, patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.staff.weight import WEIGHT_ACTION, WEIGHT_COMMAND
 from bot.texts import EVENT_TITLES
@@ -48,12 +58,14 @@ from core.dosing import (
     parse_dose,
     unit_family,
 )
+from core.entry_calendar import EntryDate
+from core.entry_syntax import parse_entry_date, parse_options, split_reason
 from core.messages import N_, RuleError
 from core.protocol import Protocol
 from core.schedule import EventKind
-from core.store.clinical import record_dose
+from core.store.clinical import belimumab_entry, pulse_day, record_dose
 from core.store.db import read_session
-from core.store.models import DoseAdministration, EventStatus, Patient, PlannedEventRow
+from core.store.models import DoseAdministration, Patient
 from core.store.uow import UnitOfWork
 from core.vocabulary import ORAL_DRUGS, Drug, drug_from_word
 
@@ -62,9 +74,11 @@ log = logging.getLogger(__name__)
 DOSE_KIND = "dose"
 
 DOSE_USAGE = N_(
-    "/dose <study ID> belimumab | mp <dose> | mmf <dose> | tacrolimus <dose>"
-    "  e.g. /dose P01 belimumab, /dose P01 mp 500mg"
+    "/dose <study ID> belimumab | mp <dose> | mmf <dose> | tacrolimus <dose> "
+    "[date=YYYY-MM-DD] [reason=...]  e.g. /dose P01 belimumab, /dose P01 mp 500mg"
 )
+
+DATE_KEYS = {"date": "date", "日期": "date"}
 
 DRUG_NAMES: dict[Drug, str] = {
     Drug.BELIMUMAB: N_("belimumab"),
@@ -109,28 +123,18 @@ class VialPlan:
 
 @dataclass(frozen=True, slots=True)
 class DosePayload:
-    """What Confirm stores for ``/dose``: the drug and amount, and for belimumab the
-    weight and vial plan; the planned infusion or pulse day it is given for."""
+    """What Confirm stores for ``/dose``: the drug, amount and day given, and for
+    belimumab the weight, vial plan and, outside the infusion's window, the reason."""
 
     patient_id: int
     study_id: str
     drug: Drug
     amount: Decimal
     unit: str
+    given_on: date
     weight_kg: Decimal | None = None
     vial_plan: VialPlan | None = None
-    event_id: int | None = None
-
-
-def next_event(session: Session, patient_id: int, kind: EventKind) -> PlannedEventRow | None:
-    """The patient's first event of ``kind`` still planned (the next infusion, pulse day)."""
-    return session.exec(
-        select(PlannedEventRow)
-        .where(PlannedEventRow.patient_id == patient_id)
-        .where(PlannedEventRow.kind == kind)
-        .where(PlannedEventRow.status == EventStatus.PLANNED)
-        .order_by(col(PlannedEventRow.number))
-    ).first()
+    reason: str | None = None
 
 
 def doses_of(session: Session, patient_id: int, drug: Drug) -> list[DoseAdministration]:
@@ -159,19 +163,37 @@ def _drug(args: list[str]) -> Drug:
     return drug
 
 
+def _dose_words(ctx: Ctx, drug: Drug, rest: list[str]) -> tuple[list[str], date, str | None]:
+    """The amount's words, the day given (``date=``, today when left out) and the
+    reason (``reason=...`` to the end; a belimumab dose's only)."""
+    words, reason = split_reason(rest)
+    at = next((i for i, word in enumerate(words) if "=" in word), len(words))
+    options = parse_options(words[at:], DATE_KEYS)
+    day = ctx.today()
+    if "date" in options:
+        day = parse_entry_date(options["date"][0], today=day)
+    if reason is not None and drug != Drug.BELIMUMAB:
+        raise RuleError(
+            N_("reason= is for a belimumab dose outside its infusion's window; leave it out here.")
+        )
+    return words[:at], day, reason
+
+
 async def run_dose(ctx: Ctx, args: list[str]) -> None:
     patient = patient_for_entry(ctx, args)
     drug = _drug(args)
-    rest = args[2:]
+    amount, day, reason = _dose_words(ctx, drug, args[2:])
     if drug == Drug.BELIMUMAB:
-        await _propose_belimumab(ctx, patient, rest)
+        await _propose_belimumab(ctx, patient, amount, day, reason)
     elif drug == Drug.MP:
-        await _propose_mp(ctx, patient, rest)
+        await _propose_mp(ctx, patient, amount, day)
     else:
-        await _propose_oral(ctx, patient, drug, rest)
+        await _propose_oral(ctx, patient, drug, amount, day)
 
 
-async def _propose_belimumab(ctx: Ctx, patient: Patient, rest: list[str]) -> None:
+async def _propose_belimumab(
+    ctx: Ctx, patient: Patient, rest: list[str], day: date, reason: str | None
+) -> None:
     assert patient.id is not None
     protocol = ctx.services.protocol
     if not protocol.gets_belimumab(patient.arm):
@@ -192,13 +214,14 @@ async def _propose_belimumab(ctx: Ctx, patient: Patient, rest: list[str]) -> Non
         )
     plan = current_plan(protocol, patient.weight_kg)
     with read_session(ctx.services.engine) as session:
-        event = next_event(session, patient.id, EventKind.BELIMUMAB_INFUSION)
+        event, entry = belimumab_entry(session, protocol, patient, day, reason)
     t = ctx.t
     if event is None:
         head = t._(
-            "Belimumab for {study_id}: no planned infusion is left, so the dose is recorded "
-            "without an infusion number.",
+            "Belimumab for {study_id}: no planned infusion is due on {date}, so the dose is "
+            "recorded without an infusion number.",
             study_id=patient.study_id,
+            date=t.date(day),
         )
     else:
         head = t._(
@@ -224,12 +247,16 @@ async def _propose_belimumab(ctx: Ctx, patient: Patient, rest: list[str]) -> Non
         Drug.BELIMUMAB,
         tidy(plan.dose_mg),
         "mg",
+        day,
         weight_kg=Decimal(patient.weight_kg),
         vial_plan=vial_plan,
-        event_id=event.id if event is not None else None,
+        reason=entry.reason,
     )
-    summary = "\n".join([head, *plan_lines(t, plan)])
-    await propose(ctx, DOSE_KIND, Draft(summary, payload))
+    given = t._("Given on {date}.", date=t.date(day))
+    summary = "\n".join([head, given, *plan_lines(t, plan)])
+    infusion = (EventKind.BELIMUMAB_INFUSION, event.number) if event is not None else None
+    warnings = calendar_lines(t, entry, infusion, confirmed=False)
+    await propose(ctx, DOSE_KIND, Draft(summary, payload, tuple(warnings)))
 
 
 def mp_line(t: Translator, status: MpStatus) -> str:
@@ -254,10 +281,10 @@ def mp_line(t: Translator, status: MpStatus) -> str:
 
 
 def _mp_day_totals(
-    ctx: Ctx, rows: list[DoseAdministration], extra: Decimal | None = None
+    ctx: Ctx, rows: list[DoseAdministration], extra: tuple[date, Decimal] | None = None
 ) -> list[Decimal]:
     """Each pulse day's methylprednisolone total in mg, in day order, with ``extra``
-    (a dose being entered now) added to today's.
+    (a dose being entered now: its day and mg) added to its day's.
 
     The protocol's per-day limit (``mp_pulse.max_single_dose_mg``) applies to a
     day's total, not to one entry: two entries of 600 mg on one day are
@@ -269,8 +296,8 @@ def _mp_day_totals(
         key: date | int = day if day is not None else index
         totals[key] = totals.get(key, Decimal(0)) + _mg(row)
     if extra is not None:
-        today = ctx.today()
-        totals[today] = totals.get(today, Decimal(0)) + extra
+        day, mg = extra
+        totals[day] = totals.get(day, Decimal(0)) + mg
     return list(totals.values())
 
 
@@ -290,30 +317,37 @@ def _amount(rest: list[str], example: str) -> str:
     return " ".join(rest)
 
 
-async def _propose_mp(ctx: Ctx, patient: Patient, rest: list[str]) -> None:
+def _on_day(ctx: Ctx, template_today: str, template_day: str, day: date, **params: object) -> str:
+    """A sentence about a dose: its "today" form, or its form naming ``day``."""
+    if day == ctx.today():
+        return ctx.t._(template_today, **params)
+    return ctx.t._(template_day, date=ctx.t.date(day), **params)
+
+
+async def _propose_mp(ctx: Ctx, patient: Patient, rest: list[str], day: date) -> None:
     assert patient.id is not None
     dose = parse_dose(_amount(rest, "500mg"), UnitFamily.G_OR_MG)
     with read_session(ctx.services.engine) as session:
         earlier = doses_of(session, patient.id, Drug.MP)
-        event = next_event(session, patient.id, EventKind.MP_PULSE)
-    status = _mp_status(ctx, _mp_day_totals(ctx, earlier, extra=dose.mg))
+        pulse = pulse_day(session, patient.id, day)
+    status = _mp_status(ctx, _mp_day_totals(ctx, earlier, extra=(day, dose.mg)))
     t = ctx.t
     lines = [
-        t._(
-            "Methylprednisolone for {study_id}: {dose} today.",
+        _on_day(
+            ctx,
+            N_("Methylprednisolone for {study_id}: {dose} today."),
+            N_("Methylprednisolone for {study_id}: {dose} on {date}."),
+            day,
             study_id=patient.study_id,
             dose=dose_text(t, plain(dose.amount), dose.unit.value),
         ),
-        mp_line(t, status),
     ]
-    payload = DosePayload(
-        patient.id,
-        patient.study_id,
-        Drug.MP,
-        dose.amount,
-        dose.unit.value,
-        event_id=event.id if event is not None else None,
-    )
+    if pulse is not None:
+        lines.append(
+            t._("For {event}.", event=t._(EVENT_TITLES[EventKind.MP_PULSE], number=pulse.number))
+        )
+    lines.append(mp_line(t, status))
+    payload = DosePayload(patient.id, patient.study_id, Drug.MP, dose.amount, dose.unit.value, day)
     await propose(ctx, DOSE_KIND, Draft("\n".join(lines), payload))
 
 
@@ -326,7 +360,7 @@ def _daily_range(protocol: Protocol, drug: Drug) -> DailyRange:
     return DEFAULT_DAILY_RANGES[drug]  # pragma: no cover - two oral drugs
 
 
-def oral_line(ctx: Ctx, drug: Drug, doses: list[Dose]) -> str:
+def oral_line(ctx: Ctx, drug: Drug, doses: list[Dose], day: date) -> str:
     """The day's total so far against the daily range; a warning only above it.
 
     Below the range is normal until the day's last dose, so it is not flagged;
@@ -345,8 +379,11 @@ def oral_line(ctx: Ctx, drug: Drug, doses: list[Dose]) -> str:
         if ctx.services.protocol.medication.out_of_range == "refuse":
             raise RuleError(outside_message(drug), **check.warning_params)
         return t._(outside_message(drug), **check.warning_params)
-    return t._(
-        "Today's total so far: {total} {unit} (protocol: {low}-{high} {unit} per day).",
+    return _on_day(
+        ctx,
+        N_("Today's total so far: {total} {unit} (protocol: {low}-{high} {unit} per day)."),
+        N_("Total on {date} so far: {total} {unit} (protocol: {low}-{high} {unit} per day)."),
+        day,
         total=t.number(check.total.normalize()),
         unit=check.unit.value,
         low=t.number(check.low),
@@ -360,9 +397,8 @@ def _given_day(ctx: Ctx, row: DoseAdministration) -> date | None:
     return local_date(ctx, row.given_at) if row.given_at is not None else None
 
 
-def _today_doses(ctx: Ctx, session: Session, patient_id: int, drug: Drug) -> list[Dose]:
-    """The doses of ``drug`` with a known amount given today (trial time zone)."""
-    day = ctx.today()
+def _doses_on(ctx: Ctx, session: Session, patient_id: int, drug: Drug, day: date) -> list[Dose]:
+    """The doses of ``drug`` with a known amount given on ``day`` (trial time zone)."""
     return [
         Dose(Decimal(row.amount), MassUnit(row.unit))
         for row in doses_of(session, patient_id, drug)
@@ -370,23 +406,26 @@ def _today_doses(ctx: Ctx, session: Session, patient_id: int, drug: Drug) -> lis
     ]
 
 
-async def _propose_oral(ctx: Ctx, patient: Patient, drug: Drug, rest: list[str]) -> None:
+async def _propose_oral(ctx: Ctx, patient: Patient, drug: Drug, rest: list[str], day: date) -> None:
     assert patient.id is not None
     family = unit_family(drug)
     dose = parse_dose(_amount(rest, family.example.split(",")[0]), family)
     with read_session(ctx.services.engine) as session:
-        earlier = _today_doses(ctx, session, patient.id, drug)
+        earlier = _doses_on(ctx, session, patient.id, drug, day)
     t = ctx.t
     lines = [
-        t._(
-            "{drug} for {study_id}: {dose} today.",
+        _on_day(
+            ctx,
+            N_("{drug} for {study_id}: {dose} today."),
+            N_("{drug} for {study_id}: {dose} on {date}."),
+            day,
             drug=t._(DRUG_NAMES[drug]),
             study_id=patient.study_id,
             dose=dose_text(t, plain(dose.amount), dose.unit.value),
         ),
-        oral_line(ctx, drug, [*earlier, dose]),
+        oral_line(ctx, drug, [*earlier, dose], day),
     ]
-    payload = DosePayload(patient.id, patient.study_id, drug, dose.amount, dose.unit.value)
+    payload = DosePayload(patient.id, patient.study_id, drug, dose.amount, dose.unit.value, day)
     await propose(ctx, DOSE_KIND, Draft("\n".join(lines), payload))
 
 
@@ -397,40 +436,48 @@ class DoseStored:
     drug: Drug
     amount: str
     unit: str
-    event_number: int | None
+    event: tuple[EventKind, int] | None  # the infusion or pulse day the dose is for
+    closed: bool  # whether that event is now done
+    entry: EntryDate | None  # a belimumab dose's date against the infusion's window
     count: int
     follow_up: str | None  # an MP total or an oral day total, already translated
 
 
 def store_dose(ctx: Ctx, uow: UnitOfWork, payload: DosePayload) -> DoseStored:
-    row = record_dose(
+    entered = record_dose(
         uow,
+        ctx.services.protocol,
         payload.patient_id,
         payload.study_id,
         drug=payload.drug,
         amount=payload.amount,
         unit=payload.unit,
-        given_on=ctx.today(),
+        given_on=payload.given_on,
         weight_kg=payload.weight_kg,
         vial_plan=payload.vial_plan.as_json() if payload.vial_plan is not None else None,
-        event_id=payload.event_id,
+        reason=payload.reason,
     )
+    row = entered.row
     assert row.id is not None
-    event = uow.session.get(PlannedEventRow, row.event_id) if row.event_id is not None else None
-    drug = payload.drug
+    drug, day = payload.drug, payload.given_on
     doses = doses_of(uow.session, row.patient_id, drug)
     follow_up: str | None = None
     if drug == Drug.MP:
         follow_up = mp_line(ctx.t, _mp_status(ctx, _mp_day_totals(ctx, doses)))
     elif drug in ORAL_DRUGS:
-        follow_up = oral_line(ctx, drug, _today_doses(ctx, uow.session, row.patient_id, drug))
+        follow_up = oral_line(
+            ctx, drug, _doses_on(ctx, uow.session, row.patient_id, drug, day), day
+        )
+    event = entered.event
     return DoseStored(
         row.id,
         payload.study_id,
         drug,
         plain(payload.amount),
         payload.unit,
-        event.number if event is not None else None,
+        (event.kind, event.number) if event is not None else None,
+        entered.closed,
+        entered.entry,
         len(doses),
         follow_up,
     )
@@ -446,16 +493,11 @@ async def after_dose(ctx: Ctx, stored: DoseStored) -> None:
             study_id=stored.study_id,
         )
     ]
+    if stored.event is not None and stored.closed:
+        kind, number = stored.event
+        lines.append(t._("{event} is marked done.", event=t._(EVENT_TITLES[kind], number=number)))
+    lines += calendar_lines(t, stored.entry, stored.event, confirmed=True)
     if stored.drug == Drug.BELIMUMAB:
-        if stored.event_number is not None:
-            lines.append(
-                t._(
-                    "{event} is marked done.",
-                    event=t._(
-                        EVENT_TITLES[EventKind.BELIMUMAB_INFUSION], number=stored.event_number
-                    ),
-                )
-            )
         lines.append(t._("Belimumab doses given so far: {count}.", count=stored.count))
     if stored.follow_up is not None:
         lines.append(stored.follow_up)

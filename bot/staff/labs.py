@@ -9,6 +9,13 @@ with their unit, and impossible values refused naming the accepted range
 (docs/clinical-facts.md §4). The results are linked to that week's renal assessment
 when the plan has one.
 
+The collection date must fall in the week's window (:mod:`core.entry_calendar`,
+docs/clinical-facts.md §2; week 0's is the baseline window): outside it the
+summary says how many days outside and the entry needs ``reason=...`` (the
+rest of the message), recorded as a protocol deviation; a date before the
+window opens by more than the window itself is refused. The results mark
+done only the week's own assessment, and never before its window opens.
+
 When the week's six results are all in (:mod:`core.renal_panel`), the
 response is classified against week 0 (:func:`core.response.classify`, the
 registry's CR/PR definitions) and shown with every clause to the sender and
@@ -29,6 +36,7 @@ from bot.i18n import Translator
 from bot.outputs.followup import load_progress, progress_text
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.clinical import (
+    calendar_lines,
     instant_on,
     last_week,
     patient_for_entry,
@@ -37,7 +45,14 @@ from bot.staff.clinical import (
 )
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.views.response import assessment_lines
-from core.entry_syntax import parse_entry_date, parse_options, parse_week, parse_yes_no
+from core.entry_calendar import EntryDate
+from core.entry_syntax import (
+    parse_entry_date,
+    parse_options,
+    parse_week,
+    parse_yes_no,
+    split_reason,
+)
 from core.messages import N_, RuleError
 from core.renal_panel import (
     CASTS,
@@ -50,7 +65,7 @@ from core.response import Assessment, Sex, classify
 from core.schedule import EventKind
 from core.store.clinical import (
     LabValue,
-    event_of_week,
+    assessment_entry,
     lab_rows,
     record_lab_panel,
     stored_results,
@@ -66,7 +81,7 @@ KIND = "labs"
 
 USAGE = N_(
     "/labs <study ID> w<week> protein=... rbc=... wbc=... casts=... alb=... scr=... "
-    "[scr_uln=...] [uti=yes] [date=YYYY-MM-DD]  e.g. /labs P01 w24 protein=0.25g/24h "
+    "[scr_uln=...] [uti=yes] [date=YYYY-MM-DD] [reason=...]  e.g. /labs P01 w24 protein=0.25g/24h "
     "rbc=2/hpf wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
 )
 
@@ -165,7 +180,8 @@ async def run(ctx: Ctx, args: list[str]) -> None:
     if len(args) < 2:
         raise RuleError(N_("After the study ID, give the week, for example w24."))
     week = parse_week(args[1], last_week=last_week(ctx))
-    options = parse_options(args[2:], OPTION_KEYS)
+    words, reason = split_reason(args[2:])
+    options = parse_options(words, OPTION_KEYS)
     results: list[LabValue] = []
     for key, analyte in ANALYTE_OF_KEY.items():
         if key in options:
@@ -193,8 +209,10 @@ async def run(ctx: Ctx, args: list[str]) -> None:
     if "date" in options:
         collected = parse_entry_date(options["date"][0], today=collected)
 
+    protocol = ctx.services.protocol
+    kind = EventKind.RENAL_ASSESSMENT
     with read_session(ctx.services.engine) as session:
-        event = event_of_week(session, patient.id, EventKind.RENAL_ASSESSMENT, week)
+        event, entry = assessment_entry(session, protocol, patient, kind, week, collected, reason)
         earlier = lab_rows(session, patient.id, week)
     t = ctx.t
     lines = [
@@ -215,7 +233,9 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         )
     if any(r.analyte == CREATININE and r.ref_high is None for r in results):
         lines.append(default_uln_text(ctx, patient.sex))
-    warnings: list[str] = []
+    warnings = calendar_lines(
+        t, entry, (kind, event.number) if event is not None else None, confirmed=False
+    )
     before = {r.analyte for r in earlier}
     for row in results:
         if row.analyte in before:
@@ -235,13 +255,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
             )
         )
     payload = LabsPayload(
-        patient.id,
-        patient.study_id,
-        week,
-        event.id if event is not None else None,
-        collected,
-        uti,
-        tuple(results),
+        patient.id, patient.study_id, week, collected, uti, tuple(results), entry.reason
     )
     await propose(ctx, KIND, Draft("\n".join(lines), payload, tuple(warnings)))
 
@@ -257,33 +271,37 @@ class Stored:
     missing: tuple[str, ...]
     assessment: Assessment | None
     has_baseline: bool
+    entry: EntryDate
+    event: tuple[EventKind, int] | None
 
 
 @dataclass(frozen=True, slots=True)
 class LabsPayload:
-    """What Confirm stores for ``/labs``."""
+    """What Confirm stores for ``/labs``; ``reason`` is the deviation's, for a collection
+    date outside the week's window."""
 
     patient_id: int
     study_id: str
     week: int
-    event_id: int | None
     collected: date
     uti: bool
     results: tuple[LabValue, ...]
+    reason: str | None
 
 
 def store(ctx: Ctx, uow: UnitOfWork, payload: LabsPayload) -> Stored:
     protocol = ctx.services.protocol
     stored = record_lab_panel(
         uow,
+        protocol,
         payload.patient_id,
         payload.study_id,
         week=payload.week,
-        event_id=payload.event_id,
         collected_on=payload.collected,
         collected_at=instant_on(ctx, payload.collected, protocol.renal_assessment.time),
         uti=payload.uti,
         results=payload.results,
+        reason=payload.reason,
     )
     patient, week = stored.patient, payload.week
     assert patient.id is not None
@@ -299,8 +317,16 @@ def store(ctx: Ctx, uow: UnitOfWork, payload: LabsPayload) -> Stored:
             protocol.response_options(),
         )
         log.info("%s week %d renal response %s", patient.study_id, week, assessment.cls)
+    event = stored.event
     return Stored(
-        patient.study_id, week, len(payload.results), stored.missing, assessment, has_baseline
+        patient.study_id,
+        week,
+        len(payload.results),
+        stored.missing,
+        assessment,
+        has_baseline,
+        stored.entry,
+        (event.kind, event.number) if event is not None else None,
     )
 
 
@@ -350,6 +376,7 @@ async def after(ctx: Ctx, stored: Stored) -> None:
                 study_id=stored.study_id,
             )
         )
+    lines += calendar_lines(t, stored.entry, stored.event, confirmed=True)
     await ctx.reply("\n".join(lines))
     if stored.assessment is not None:
         # The response summary: the class with each clause, then the cumulative status (and,

@@ -10,7 +10,9 @@ day and week, arm, next events, last renal panel against baseline with the
 current response class and each clause, SLEDAI-2K trend, CD20 trend, doses
 given (belimumab count and the next dose plan from the latest weight, MP
 cumulative total), adverse events, open patient reports, reminder delivery
-(sent / confirmed / missed)".
+(sent / confirmed / missed)". One patient's view also lists their protocol
+deviations: entries dated outside their windows (:mod:`core.entry_calendar`)
+and events /reschedule booked outside theirs, each with its reason.
 
 The response classes per arm are counted by intention to treat, as
 ``/summary`` counts them (every enrolled patient in the denominator, a
@@ -26,11 +28,13 @@ queries (:mod:`core.store.status`); the rules from :mod:`core.overview`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.pagination import send_pages
+from bot.staff.clinical import outside_window_text
 from bot.staff.commands import StaffCommand
 from bot.staff.reports import category_name
 from bot.texts import ARM_NAMES, EVENT_TITLES
@@ -66,7 +70,13 @@ from core.response import ResponseClass
 from core.schedule import EventKind, trial_today
 from core.store import status as queries
 from core.store.db import read_session
-from core.store.models import Patient, PatientStatus
+from core.store.models import (
+    DeviationEntry,
+    Patient,
+    PatientStatus,
+    PlannedEventRow,
+    ProtocolDeviation,
+)
 from core.store.services import patient_by_study_id
 from core.units import Unit
 
@@ -285,6 +295,8 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         adverse = queries.adverse_events_of(session, patient.id)
         reports = queries.open_reports_of(session, patient.id)
         delivery = queries.reminder_delivery(session, patient.id)
+        deviations = queries.deviations_of(session, patient.id)
+        moved = queries.moved_outside_window(session, patient.id)
 
     when = study_time(patient.day0, ctx.today())
     arm_name = ARM_NAMES.get(patient.arm)
@@ -377,6 +389,8 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         lines.append("  " + t._("None open."))
     blocks.append("\n".join(lines))
 
+    blocks.append("\n".join(_deviation_lines(ctx, deviations, moved)))
+
     blocks.append(
         t._(
             "Reminders: {sent} sent, {confirmed} confirmed, {missed} missed, {failed} failed",
@@ -387,6 +401,47 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         )
     )
     return blocks
+
+
+DEVIATION_ENTRIES: dict[DeviationEntry, str] = {
+    DeviationEntry.LABS: N_("Renal labs, week {week}"),
+    DeviationEntry.SLEDAI: N_("SLEDAI-2K, week {week}"),
+    DeviationEntry.CD20: N_("CD20 B cells, week {week}"),
+    DeviationEntry.BELIMUMAB: N_("Belimumab dose"),
+}
+
+
+def _deviation_lines(
+    ctx: Ctx, deviations: Sequence[ProtocolDeviation], moved: Sequence[PlannedEventRow]
+) -> list[str]:
+    """Entries outside their windows and events moved outside theirs, with the reasons."""
+    t = ctx.t
+    dated: list[tuple[date, str]] = []
+    for row in deviations:
+        window = None
+        if row.window_start is not None and row.window_end is not None:
+            window = (row.window_start, row.window_end)
+        where = outside_window_text(t, row.occurred_on, row.timing, row.days_outside, window)
+        what = t._(DEVIATION_ENTRIES[row.entry], week=row.week)
+        text = t._("{what}: {where}; reason: {reason}", what=what, where=where, reason=row.reason)
+        dated.append((row.occurred_on, text))
+    for event in moved:
+        start = event.target_date - timedelta(days=event.window_before)
+        end = event.target_date + timedelta(days=event.window_after)
+        text = t._(
+            "{event} booked for {date}, outside its window ({start} to {end}); reason: {reason}",
+            event=t._(EVENT_TITLES[event.kind], number=event.number),
+            date=t.date(event.scheduled_date),
+            start=t.date(start),
+            end=t.date(end),
+            reason=event.deviation_reason,
+        )
+        dated.append((event.scheduled_date, text))
+    lines = [t._("Protocol deviations:")]
+    lines += ["  " + text for _, text in sorted(dated, key=lambda item: item[0])]
+    if not dated:
+        lines.append("  " + t._("None recorded."))
+    return lines
 
 
 def _renal_lines(ctx: Ctx, patient: Patient, rows: Sequence[LabRow]) -> list[str]:

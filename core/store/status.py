@@ -37,6 +37,7 @@ from core.store.models import (
     PatientReport,
     PatientStatus,
     PlannedEventRow,
+    ProtocolDeviation,
     Reminder,
     ReminderStatus,
     SledaiAssessment,
@@ -384,6 +385,27 @@ def next_events(
         .where(PlannedEventRow.starts_at >= now)
         .order_by(col(PlannedEventRow.starts_at), col(PlannedEventRow.id))
         .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def deviations_of(session: Session, patient_id: int) -> list[ProtocolDeviation]:
+    """The patient's entries dated outside their windows, by date."""
+    query = (
+        select(ProtocolDeviation)
+        .where(ProtocolDeviation.patient_id == patient_id)
+        .order_by(col(ProtocolDeviation.occurred_on), col(ProtocolDeviation.id))
+    )
+    return list(session.exec(query).all())
+
+
+def moved_outside_window(session: Session, patient_id: int) -> list[PlannedEventRow]:
+    """The patient's events /reschedule booked outside their windows (with a reason), by date."""
+    query = (
+        select(PlannedEventRow)
+        .where(PlannedEventRow.patient_id == patient_id)
+        .where(col(PlannedEventRow.deviation_reason).is_not(None))
+        .order_by(col(PlannedEventRow.scheduled_date), col(PlannedEventRow.id))
     )
     return list(session.exec(query).all())
 

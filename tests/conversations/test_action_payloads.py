@@ -51,13 +51,13 @@ EXAMPLES: dict[str, Any] = {
         1,
         "P01",
         24,
-        None,
         date(2026, 12, 21),
         True,
         (
             LabValue("urine_protein_24h", Decimal("0.250"), "g/24h"),
             LabValue("serum_creatinine", Decimal("69"), "umol/L", Decimal("1.0E+2"), "umol/L"),
         ),
+        "病人住院，外院采样",
     ),
     "sledai": SledaiPayload(
         1,
@@ -67,14 +67,18 @@ EXAMPLES: dict[str, Any] = {
         (SledaiItem("haematuria", None, True), SledaiItem("leukopenia", "drug", False)),
         4,
         4,
+        None,
     ),
-    "cd20": Cd20Payload(1, "P01", 4, date(2026, 12, 21), Decimal("8.50"), Cd20Unit.PERCENT),
+    "cd20": Cd20Payload(
+        1, "P01", 4, date(2026, 12, 21), Decimal("8.50"), Cd20Unit.PERCENT, "travel"
+    ),
     "dose": DosePayload(
         1,
         "P01",
         Drug.BELIMUMAB,
         Decimal("620"),
         "mg",
+        date(2026, 12, 15),
         weight_kg=Decimal("62.0"),
         vial_plan=VialPlan(
             Decimal("62.0"),
@@ -86,7 +90,7 @@ EXAMPLES: dict[str, Any] = {
             Decimal("80"),
             Decimal("7.75"),
         ),
-        event_id=12,
+        reason="infusion chair booked out",
     ),
     "weight": WeightPayload(1, "P01", Decimal("61.50")),
     "enroll": EnrollRequest(

@@ -13,6 +13,7 @@ from core.store.models import Cd20Count, SledaiAssessment
 from tests.support.bot_harness import World
 from tests.support.clinical_world import (
     NOW,
+    WEEK12_DAY0,
     assert_refusals,
     button_labels,
     confirm,
@@ -24,22 +25,25 @@ from tests.support.db_state import changed_tables, snapshot
 
 SLEDAI_W12 = "/sledai P01 w12 haematuria proteinuria low_complement dsdna"
 # Baseline in Chinese: haematuria 4, proteinuria 4, casts 4, low complement 2, DNA 2 = 16,
-# renal 12; leukopenia attributed to MMF is recorded but does not score.
-SLEDAI_W0 = "/sledai P01 w0 血尿 蛋白尿 管型尿 低补体 抗dsDNA抗体升高 白细胞减少:药物"
+# renal 12; leukopenia attributed to MMF is recorded but does not score. Assessed on day 0
+# of a patient for whom NOW is week 12 (WEEK12_DAY0).
+SLEDAI_W0 = (
+    "/sledai P01 w0 血尿 蛋白尿 管型尿 低补体 抗dsDNA抗体升高 白细胞减少:药物 日期=2026-09-28"
+)
 
 
 @pytest.mark.parametrize(("lang", "role"), [("en", "investigator"), ("zh", "nurse")])
 async def test_sledai_total_renal_subset_and_change_from_baseline(
     world: World, lang: str, role: str
 ) -> None:
-    world.enroll("P01")
+    world.enroll("P01", day0=WEEK12_DAY0)
     sender = await member(world, role, lang)
     world.clock.set(NOW)
 
     baseline = await world.say(sender, SLEDAI_W0)
     first = {
-        "en": "SLEDAI-2K for P01, week 0, assessed on Mon, Dec 21, 2026: total 16, renal subset 12.",
-        "zh": "P01 第 0 周的 SLEDAI-2K，评估日期 2026年12月21日周一：总分 16，肾脏分项 12。",
+        "en": "SLEDAI-2K for P01, week 0, assessed on Mon, Sep 28, 2026: total 16, renal subset 12.",
+        "zh": "P01 第 0 周的 SLEDAI-2K，评估日期 2026年9月28日周一：总分 16，肾脏分项 12。",
     }[lang]
     assert baseline.shown.splitlines()[0] == first
     not_scored = {
@@ -94,26 +98,27 @@ async def test_sledai_total_renal_subset_and_change_from_baseline(
 
 
 async def test_sledai_without_baseline_says_so(world: World) -> None:
-    world.enroll("P01")
+    world.enroll("P01", day0=WEEK12_DAY0)
     nurse = await member(world, "coordinator", "en")
+    world.clock.set(NOW)
     summary = await world.say(nurse, SLEDAI_W12)
     assert "There is no baseline (week 0) SLEDAI-2K yet, so no change is shown." in summary.shown
 
 
 @pytest.mark.parametrize(("lang", "role"), [("en", "nurse"), ("zh", "investigator")])
 async def test_cd20_count_and_change_from_baseline(world: World, lang: str, role: str) -> None:
-    world.enroll("P01")
+    world.enroll("P01", day0=WEEK12_DAY0)
     sender = await member(world, role, lang)
     world.clock.set(NOW)
-    await confirm(world, sender, await world.say(sender, "/cd20 P01 w0 150/uL date=2026-12-01"))
-    summary = await world.say(sender, "/cd20 P01 w4 120/uL")
+    await confirm(world, sender, await world.say(sender, "/cd20 P01 w0 150/uL date=2026-09-28"))
+    summary = await world.say(sender, "/cd20 P01 w4 120/uL date=2026-10-26")
     expected = {
         "en": [
-            "CD20 B cells for P01, week 4, collected on Mon, Dec 21, 2026: 120/µL.",
+            "CD20 B cells for P01, week 4, collected on Mon, Oct 26, 2026: 120/µL.",
             "Change from baseline (week 0, 150/µL): -30/µL (-20%).",
         ],
         "zh": [
-            "P01 第 4 周的 CD20 B 细胞，采样日期 2026年12月21日周一：120/µL。",
+            "P01 第 4 周的 CD20 B 细胞，采样日期 2026年10月26日周一：120/µL。",
             "较基线变化（第 0 周，150/µL）：-30/µL（-20%）。",
         ],
     }[lang]
@@ -123,7 +128,7 @@ async def test_cd20_count_and_change_from_baseline(world: World, lang: str, role
     base, week4 = rows(world, Cd20Count)
     assert (base.week, base.value, base.unit) == (0, "150", "/uL")
     assert (week4.week, week4.value, week4.unit) == (4, "120", "/uL")
-    assert base.collected_at.isoformat() == "2026-12-01T00:00:00+00:00"  # 08:00 in Shanghai
+    assert base.collected_at.isoformat() == "2026-09-28T00:00:00+00:00"  # 08:00 in Shanghai
 
     percent = await world.say(sender, "/cd20 P01 w12 8%")
     different = {
@@ -136,8 +141,9 @@ async def test_cd20_count_and_change_from_baseline(world: World, lang: str, role
 
 
 async def test_guided_sledai_flow_offers_the_protocol_weeks(world: World) -> None:
-    world.enroll("P01")
+    world.enroll("P01", day0=WEEK12_DAY0)
     nurse = await member(world, "nurse", "zh")
+    world.clock.set(NOW)
     ask = await world.say(nurse, "/sledai")
     await world.press(nurse, ask, "P01")
     week = await world.reply(nurse)

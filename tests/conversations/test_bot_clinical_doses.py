@@ -21,6 +21,7 @@ from core.store.models import (
 )
 from tests.support.bot_harness import World
 from tests.support.clinical_world import (
+    INFUSION1,
     NOW,
     assert_refusals,
     button_labels,
@@ -69,7 +70,7 @@ async def test_belimumab_plan_from_latest_weight_and_confirm_records_the_infusio
 ) -> None:
     world.enroll("P01", weight="62")
     sender = await member(world, role, lang)
-    world.clock.set(NOW)
+    world.clock.set(INFUSION1)
     summary = await world.say(sender, "/dose P01 belimumab")
     for line in PLAN_62[lang]:
         assert line in summary.shown.splitlines(), summary.shown
@@ -91,15 +92,16 @@ async def test_belimumab_plan_from_latest_weight_and_confirm_records_the_infusio
     plan = json.loads(dose.vial_plan or "")
     assert plan["vials_mg"] == [400, 120, 120]
     assert plan["volume_ml"] == "7.75"
-    assert dose.given_at == NOW
-    assert str(dose.given_on) == "2026-12-21"
+    assert dose.given_at == INFUSION1
+    assert str(dose.given_on) == "2026-12-15"
     assert dose.recorded_by == f"staff:{staff_id(world, sender)}"
     first, second, *_ = _infusions(world)
     assert dose.event_id == first.id
-    assert (first.status, str(first.actual_date)) == (EventStatus.DONE, "2026-12-21")
+    assert (first.status, str(first.actual_date)) == (EventStatus.DONE, "2026-12-15")
     assert second.status == EventStatus.PLANNED
 
-    # The next /dose plans the next infusion.
+    # Two weeks later, /dose plans the next infusion.
+    world.clock.advance(timedelta(days=14))
     again = await world.say(sender, "/dose P01 belimumab")
     assert (
         again.shown.splitlines()[0]
@@ -219,7 +221,7 @@ async def test_weight_is_updated_with_audit_and_the_new_plan(
 ) -> None:
     world.enroll("P01", weight="62")
     sender = await member(world, role, lang)
-    world.clock.set(NOW)
+    world.clock.set(INFUSION1)
     summary = await world.say(sender, "/weight P01 61.5kg")
     head = {
         "en": "New weight for P01: 61.5 kg (was 62 kg).",
@@ -262,7 +264,7 @@ async def test_weight_for_the_control_arm_shows_no_belimumab_plan(world: World) 
 async def test_guided_dose_flow(world: World) -> None:
     world.enroll("P01")
     nurse = await member(world, "nurse", "en")
-    world.clock.set(NOW)
+    world.clock.set(INFUSION1)
     ask = await world.say(nurse, "/dose")
     await world.press(nurse, ask, "P01")
     drug = await world.reply(nurse)

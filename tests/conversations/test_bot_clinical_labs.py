@@ -15,6 +15,7 @@ from core.store.models import EventStatus, LabResult, PlannedEventRow
 from tests.support.bot_harness import World
 from tests.support.clinical_world import (
     NOW,
+    WEEK24_DAY0,
     assert_refusals,
     button_labels,
     confirm,
@@ -28,11 +29,13 @@ from tests.support.db_state import audit_since, changed_tables, last_audit_seq, 
 # The /labs command example, exactly as written.
 WEEK24 = "/labs P01 w24 protein=0.25g/24h rbc=2/hpf wbc=3/hpf casts=none alb=39g/L scr=69umol/L"
 # docs/clinical-facts.md §3's baseline: 4.2 g, RBC 40/hpf, WBC 12/hpf, RBC casts, albumin 2.4 g/dL
-# (24 g/L), SCr 0.90 mg/dL; typed once with the English keys and once with the Chinese ones.
+# (24 g/L), SCr 0.90 mg/dL; typed once with the English keys and once with the Chinese ones,
+# collected on day 0 of a patient for whom NOW is week 24 (WEEK24_DAY0).
 BASELINE = {
-    "en": "/labs P01 w0 protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=24g/L scr=0.90mg/dL",
+    "en": "/labs P01 w0 protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=24g/L scr=0.90mg/dL "
+    "date=2026-07-06",
     "zh": "/labs P01 w0 蛋白=4.2g/24h 红细胞=40/hpf 白细胞=12/hpf 管型=红细胞管型 白蛋白=24g/L "
-    "肌酐=0.90mg/dL",
+    "肌酐=0.90mg/dL 日期=2026-07-06",
 }
 
 RESPONSE = {
@@ -96,7 +99,7 @@ def _stored(world: World, week: int) -> set[tuple[str, str, str]]:
 async def test_complete_week24_panel_after_baseline_is_cr_for_sender_and_coordinators(
     world: World, lang: str, role: str, baseline_lang: str, baseline_role: str
 ) -> None:
-    world.enroll("P01", sex="F")
+    world.enroll("P01", sex="F", day0=WEEK24_DAY0)
     coordinators = await team(world)
     sender = await member(world, role, lang)
     entering_baseline = await member(world, baseline_role, baseline_lang)
@@ -176,7 +179,7 @@ async def test_complete_week24_panel_after_baseline_is_cr_for_sender_and_coordin
 
 
 async def test_a_partial_panel_says_what_is_missing_and_sends_no_response(world: World) -> None:
-    world.enroll("P01")
+    world.enroll("P01", day0=WEEK24_DAY0)
     coordinators = await team(world)
     nurse = await member(world, "nurse", "en")
     world.clock.set(NOW)
@@ -210,7 +213,7 @@ async def test_a_partial_panel_says_what_is_missing_and_sends_no_response(world:
 
 
 async def test_a_correction_replaces_the_earlier_value_and_reclassifies(world: World) -> None:
-    world.enroll("P01")
+    world.enroll("P01", day0=WEEK24_DAY0)
     nurse = await member(world, "investigator", "zh")
     world.clock.set(NOW)
     await confirm(world, nurse, await world.say(nurse, BASELINE["zh"]))
@@ -229,15 +232,17 @@ async def test_a_week_without_a_planned_assessment_is_stored_without_one(world: 
     world.enroll("P01")
     nurse = await member(world, "nurse", "en")
     world.clock.set(NOW)
-    summary = await world.say(nurse, "/labs P01 w2 scr=70umol/L")
-    assert "There is no planned renal assessment in week 2" in summary.shown
+    # Week 3 (no renal assessment planned) still has its window: 19 to 25 December.
+    summary = await world.say(nurse, "/labs P01 w3 scr=70umol/L")
+    assert "There is no planned renal assessment in week 3" in summary.shown
+    assert "protocol deviation" not in summary.shown
     await confirm(world, nurse, summary)
     (result,) = rows(world, LabResult)
-    assert (result.week, result.event_id) == (2, None)
+    assert (result.week, result.event_id) == (3, None)
 
 
 async def test_guided_flow_with_week_buttons(world: World) -> None:
-    world.enroll("P01")
+    world.enroll("P01", day0=WEEK24_DAY0)
     nurse = await member(world, "nurse", "en")
     world.clock.set(NOW)
     ask = await world.say(nurse, "/labs")
@@ -333,7 +338,7 @@ DEFAULT_ULN = {
 async def test_the_preview_names_the_creatinine_limit_used_when_the_result_has_none(
     world: World, lang: str, sex: str
 ) -> None:
-    world.enroll("P01", sex=sex)
+    world.enroll("P01", sex=sex, day0=WEEK24_DAY0)
     nurse = await member(world, "nurse", lang)
     world.clock.set(NOW)
     summary = await world.say(nurse, "/labs P01 w24 scr=69umol/L")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import Translator, choose_language, parse_language
+from core.entry_calendar import REASON_LATE
 from core.messages import N_, RuleError
 from tools import catalogs
 
@@ -75,6 +76,22 @@ def test_rule_errors_are_translated() -> None:
     assert Translator("en", SHANGHAI).error(error) == "Unknown arm x; expected one of: a, b."
     chinese = Translator("zh_Hans", SHANGHAI).error(error)
     assert "x" in chinese and "a, b" in chinese and chinese != str(error)
+
+
+def test_a_counted_refusal_takes_the_plural_form_of_its_count() -> None:
+    """Each language words the count its own way (English: 1 day, 2 days)."""
+    window = {"start": date(2026, 12, 26), "end": date(2027, 1, 1)}
+    en, zh = Translator("en", SHANGHAI), Translator("zh_Hans", SHANGHAI)
+    one = RuleError.counted(REASON_LATE, 1, date=date(2027, 1, 2), **window)
+    two = RuleError.counted(REASON_LATE, 2, date=date(2027, 1, 3), **window)
+    assert en.error(one).startswith(
+        "Sat, Jan 2, 2027 is 1 day after the window (Sat, Dec 26, 2026 to Fri, Jan 1, 2027)"
+    )
+    assert en.error(two).startswith("Sun, Jan 3, 2027 is 2 days after the window")
+    assert str(two).startswith("2027-01-03 is 2 days after")
+    assert zh.error(two).startswith(
+        "2027年1月3日周日 晚于时间窗（2026年12月26日周六 至 2027年1月1日周五）2 天"
+    )
 
 
 def test_catalogs_are_complete_and_in_step_with_the_code() -> None:
@@ -154,3 +171,11 @@ def test_doses_read_without_trailing_zeros_in_both_languages() -> None:
 def test_percentages_of_proportions_keep_one_decimal() -> None:
     en, zh = Translator("en", SHANGHAI), Translator("zh_Hans", SHANGHAI)
     assert en.percent(Decimal("60")) == "60.0" and zh.percent(Decimal("14.7")) == "14.7"
+
+
+def test_chinese_drops_the_placeholder_space_between_two_chinese_words() -> None:
+    zh, en = Translator("zh_Hans", SHANGHAI), Translator("en", SHANGHAI)
+    done = N_("{event} is marked done.")
+    assert zh._(done, event="贝利尤单抗输注 1") == "贝利尤单抗输注 1 已标记为完成。"
+    assert zh._(done, event="甲泼尼龙冲击，第 2 天") == "甲泼尼龙冲击，第 2 天已标记为完成。"
+    assert en._(done, event="Infusion 1") == "Infusion 1 is marked done."

@@ -34,6 +34,21 @@ def test_bundled_protocol_follows_the_registry(protocol: Protocol) -> None:
     assert protocol.gets_belimumab("belimumab_mt") and not protocol.gets_belimumab("mt_only")
 
 
+def test_week_0_has_the_baseline_window_before_the_first_pulse(protocol: Protocol) -> None:
+    # docs/clinical-facts.md §1-§2: the baseline is taken before day 0's pulse; other
+    # assessments have +/- 3 days.
+    assert protocol.assessment_window(0) == (3, 0)
+    assert protocol.assessment_window(4) == protocol.assessment_window(24) == (3, 3)
+    site = parse_protocol(
+        BUNDLED.replace(
+            "window_days_before = 3              # choice: from",
+            "window_days_before = 5  # from",
+            1,
+        )
+    )
+    assert site.assessment_window(0) == (5, 0)
+
+
 def test_published_variant_is_expressible_without_code() -> None:
     # A results paper gave belimumab at baseline, weeks 2 and 4: only the file changes.
     text = BUNDLED.replace("initial_weeks = [2, 4, 6]", "initial_weeks = [0, 2, 4]").replace(
@@ -82,6 +97,11 @@ def test_published_variant_is_expressible_without_code() -> None:
             ["renal_assessment.weeks", "induction_weeks (24)"],
         ),
         ("weeks = [0, 12, 24]", "weeks = [12, 0, 24]", ["sledai", "increasing"]),
+        (
+            "window_days_after = 0",
+            "window_days_after = -1",
+            ["baseline.window_days_after", "-1", "greater than or equal to 0"],
+        ),
         (
             'emergency_number = "120"',
             'emergency_number = "call us"',

@@ -242,3 +242,19 @@ def test_moving_an_event_keeps_the_anchor_and_recomputes_its_reminders(protocol:
     ]
     # Later infusions stay where day 0 puts them.
     assert p.event(EventKind.BELIMUMAB_INFUSION, 4).target_date == date(2027, 2, 9)
+
+
+def test_week_0_assessments_have_the_baseline_window(protocol: Protocol) -> None:
+    """Baseline (week 0) renal panel, SLEDAI-2K and CD20: days -3 to 0, before the first
+    MP pulse; later assessments +/- 3 days (docs/clinical-facts.md §2)."""
+    day0 = date(2026, 12, 1)
+    p = plan(protocol, Enrollment("belimumab_mt", day0, SHANGHAI))
+    for kind in (EventKind.RENAL_ASSESSMENT, EventKind.SLEDAI, EventKind.CD20):
+        baseline = p.event(kind, 1)
+        assert (baseline.week, baseline.window_start, baseline.window_end) == (
+            0,
+            date(2026, 11, 28),
+            day0,
+        )
+        later = p.event(kind, 2)
+        assert (later.window_before, later.window_after) == (3, 3)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from core.adverse_events import Seriousness
+from core.entry_calendar import Timing
 from core.entry_syntax import Relatedness
 from core.messages import RuleError
 from core.protocol import Protocol
@@ -38,6 +39,7 @@ from core.store.models import (
     AuditRecord,
     Cd20Count,
     Cd20Unit,
+    DeviationEntry,
     DoseAdministration,
     Drug,
     EventStatus,
@@ -45,6 +47,7 @@ from core.store.models import (
     Patient,
     PatientStatus,
     PlannedEventRow,
+    ProtocolDeviation,
     Reminder,
     ReminderStatus,
     SledaiAssessment,
@@ -54,6 +57,7 @@ from core.units import Analyte
 from tests.support.store_fixtures import count, enroll
 
 NOW = datetime(2026, 12, 21, 2, 0, tzinfo=UTC)
+WEEK24 = date(2027, 5, 18)  # day 0 (1 Dec 2026) + 24 weeks
 ACTOR = "staff:7"
 
 T = TypeVar("T")
@@ -195,11 +199,11 @@ def test_lab_results_keep_their_text_and_a_complete_panel_marks_the_assessment_d
     def panel(results: tuple[LabValue, ...], uti: bool = False) -> Callable[[UnitOfWork], object]:
         return lambda uow: record_lab_panel(
             uow,
+            protocol,
             pid,
             "P01",
             week=week,
-            event_id=assessment.id,
-            collected_on=date(2026, 12, 21),
+            collected_on=date(2026, 12, 28),  # week 4's window: 26 Dec to 1 Jan
             collected_at=NOW,
             uti=uti,
             results=results,
@@ -225,7 +229,7 @@ def test_lab_results_keep_their_text_and_a_complete_panel_marks_the_assessment_d
     assert (rows[-1].ref_high, rows[-1].ref_unit) == ("100", "umol/L")
     assert all(r.week == week and r.event_id == assessment.id for r in rows)
     finished = event(engine, pid, EventKind.RENAL_ASSESSMENT, week)
-    assert (finished.status, finished.actual_date) == (EventStatus.DONE, date(2026, 12, 21))
+    assert (finished.status, finished.actual_date) == (EventStatus.DONE, date(2026, 12, 28))
     assert pending_reminders(engine, assessment.id) == 0
 
 
@@ -238,11 +242,11 @@ def test_lab_results_are_refused_for_a_withdrawn_patient(
         engine,
         lambda uow: record_lab_panel(
             uow,
+            protocol,
             pid,
             "P01",
             week=0,
-            event_id=None,
-            collected_on=date(2026, 12, 21),
+            collected_on=date(2026, 12, 1),
             collected_at=NOW,
             uti=False,
             results=PANEL,
@@ -265,10 +269,11 @@ def test_a_sledai_is_stored_with_its_items_and_marks_the_week_done(
         engine,
         lambda uow: record_sledai(
             uow,
+            protocol,
             pid,
             "P01",
             week=week,
-            assessed_on=date(2026, 12, 21),
+            assessed_on=WEEK24,
             items=items,
             total=4,
             renal=4,
@@ -276,7 +281,7 @@ def test_a_sledai_is_stored_with_its_items_and_marks_the_week_done(
     )
     assert actions[:2] == ["sledai.entered", "event.done"]
     (stored,) = _all(engine, SledaiAssessment)
-    assert (stored.id, stored.week, stored.total, stored.renal_total) == (row.id, week, 4, 4)
+    assert (stored.id, stored.week, stored.total, stored.renal_total) == (row.row.id, week, 4, 4)
     assert json.loads(stored.items) == [
         {"item": "haematuria", "cause": None, "scored": True},
         {"item": "leukopenia", "cause": "drug", "scored": False},
@@ -293,12 +298,13 @@ def test_a_cd20_count_keeps_its_text_and_marks_the_week_done(
         engine,
         lambda uow: record_cd20(
             uow,
+            protocol,
             pid,
             "P01",
             week=week,
             value=Decimal("8.50"),
             unit=Cd20Unit.PERCENT,
-            collected_on=date(2026, 12, 21),
+            collected_on=WEEK24,
             collected_at=NOW,
         ),
     )
@@ -321,27 +327,28 @@ def test_a_belimumab_dose_is_stored_against_its_infusion_which_is_then_done(
     def dose(uow: UnitOfWork) -> DoseAdministration:
         return record_dose(
             uow,
+            protocol,
             pid,
             "P01",
             drug=Drug.BELIMUMAB,
             amount=Decimal("625"),
             unit="mg",
-            given_on=date(2026, 12, 21),
+            given_on=date(2026, 12, 16),  # infusion 1's window: 12 to 18 Dec
             weight_kg=Decimal("62.5"),
             vial_plan={"vials_mg": [400, 120, 120], "volume_ml": "7.75"},
-            event_id=infusion.id,
-        )
+        ).row
 
     _, actions = write(engine, dose)
     assert actions[:2] == ["dose.recorded", "event.done"]
     (row,) = _all(engine, DoseAdministration)
     assert (row.drug, row.amount, row.unit, row.weight_kg) == ("belimumab", "625", "mg", "62.5")
-    assert (row.given_on, row.given_at, row.recorded_by) == (date(2026, 12, 21), NOW, ACTOR)
+    # Dated back: the day is known, the instant not.
+    assert (row.given_on, row.given_at, row.recorded_by) == (date(2026, 12, 16), None, ACTOR)
     assert json.loads(row.vial_plan or "") == {"vials_mg": [400, 120, 120], "volume_ml": "7.75"}
     assert row.event_id == infusion.id
     assert event(engine, pid, EventKind.BELIMUMAB_INFUSION, week).status == EventStatus.DONE
-    # The same infusion again: someone recorded it meanwhile.
-    refused(engine, dose, "That planned event was recorded meanwhile")
+    # The same dose again (someone recorded it meanwhile): within 7 days of the first.
+    refused(engine, dose, "doses must be at least {n} day apart")
     assert count(engine, DoseAdministration) == 1
 
 
@@ -353,13 +360,14 @@ def test_an_oral_dose_has_no_event_and_a_withdrawn_patient_gets_none(
     def dose(uow: UnitOfWork) -> DoseAdministration:
         return record_dose(
             uow,
+            protocol,
             pid,
             "P01",
             drug=Drug.MMF,
             amount=Decimal("0.75"),
             unit="g",
             given_on=date(2026, 12, 21),
-        )
+        ).row
 
     _, actions = write(engine, dose)
     assert actions == ["dose.recorded"]
@@ -395,3 +403,268 @@ M = TypeVar("M", AdverseEvent, LabResult, SledaiAssessment, Cd20Count, DoseAdmin
 def _all(engine: Engine, model: type[M]) -> list[M]:
     with read_session(engine) as session:
         return list(session.exec(select(model).order_by(col(model.id))).all())
+
+
+# --- entries against the calendar -----------------------------------------------------
+
+
+def _deviations(engine: Engine) -> list[ProtocolDeviation]:
+    with read_session(engine) as session:
+        return list(session.exec(select(ProtocolDeviation).order_by(col(ProtocolDeviation.id))))
+
+
+def _labs(
+    protocol: Protocol, pid: int, week: int, day: date, reason: str | None = None
+) -> Callable[[UnitOfWork], object]:
+    return lambda uow: record_lab_panel(
+        uow,
+        protocol,
+        pid,
+        "P01",
+        week=week,
+        collected_on=day,
+        collected_at=NOW,
+        uti=False,
+        results=PANEL,
+        reason=reason,
+    )
+
+
+def test_a_panel_collected_before_its_window_is_a_deviation_and_leaves_the_week_planned(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+    assessment = event(engine, pid, EventKind.RENAL_ASSESSMENT, 4)
+    waiting = pending_reminders(engine, assessment.id)
+    # Week 4's window is 26 Dec to 1 Jan: 21 Dec is 5 days before it.
+    refused(engine, _labs(protocol, pid, 4, date(2026, 12, 21)), "a reason is required")
+    assert count(engine, LabResult) == 0
+
+    stored, actions = write(
+        engine, _labs(protocol, pid, 4, date(2026, 12, 21), "  admitted   elsewhere ")
+    )
+    assert actions == ["lab_result.entered"] * 6 + ["deviation.recorded"]
+    assert stored.closed is False  # type: ignore[attr-defined]
+    (deviation,) = _deviations(engine)
+    assert (deviation.entry, deviation.week, deviation.event_id) == (
+        DeviationEntry.LABS,
+        4,
+        assessment.id,
+    )
+    assert (deviation.occurred_on, deviation.timing, deviation.days_outside) == (
+        date(2026, 12, 21),
+        Timing.EARLY,
+        5,
+    )
+    assert (deviation.window_start, deviation.window_end) == (date(2026, 12, 26), date(2027, 1, 1))
+    assert (deviation.reason, deviation.recorded_by, deviation.recorded_at) == (
+        "admitted elsewhere",
+        ACTOR,
+        NOW,
+    )
+    # The complete panel does not close an assessment whose window has not opened.
+    assert event(engine, pid, EventKind.RENAL_ASSESSMENT, 4).status == EventStatus.PLANNED
+    assert pending_reminders(engine, assessment.id) == waiting
+    with read_session(engine) as session:
+        record = session.exec(
+            select(AuditRecord).where(AuditRecord.action == "deviation.recorded")
+        ).one()
+    assert (record.actor, record.reason) == (ACTOR, "admitted elsewhere")
+
+
+def test_a_late_entry_is_a_deviation_and_closes_its_week(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+    # Week 0's window is the baseline window, days -3 to 0: day 2 is 2 days late.
+    refused(engine, _labs(protocol, pid, 0, date(2026, 12, 3)), "day after the window")
+    write(engine, _labs(protocol, pid, 0, date(2026, 12, 3), "lab closed"))
+    (deviation,) = _deviations(engine)
+    assert (deviation.timing, deviation.days_outside) == (Timing.LATE, 2)
+    assert (deviation.window_start, deviation.window_end) == (date(2026, 11, 28), date(2026, 12, 1))
+    done = event(engine, pid, EventKind.RENAL_ASSESSMENT, 0)
+    assert (done.status, done.actual_date) == (EventStatus.DONE, date(2026, 12, 3))
+
+
+def test_an_entry_far_before_its_window_is_refused(engine: Engine, protocol: Protocol) -> None:
+    pid = enroll(engine, protocol)
+    # Week 24 on study day 3: the window opens 162 days later.
+    refused(
+        engine,
+        _labs(protocol, pid, 24, date(2026, 12, 4), "typo?"),
+        "more than the window itself",
+    )
+    refused(
+        engine,
+        lambda uow: record_sledai(
+            uow,
+            protocol,
+            pid,
+            "P01",
+            week=24,
+            assessed_on=date(2026, 12, 4),
+            items=(),
+            total=0,
+            renal=0,
+            reason="typo?",
+        ),
+        "more than the window itself",
+    )
+    assert count(engine, LabResult) == count(engine, SledaiAssessment) == 0
+    assert _deviations(engine) == []
+
+
+def test_an_entry_in_the_window_closes_only_its_own_week(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+    # Week 12's window holds 23 Feb 2027; the SLEDAI of week 24 stays planned.
+    entered, actions = write(
+        engine,
+        lambda uow: record_sledai(
+            uow,
+            protocol,
+            pid,
+            "P01",
+            week=12,
+            assessed_on=date(2027, 2, 22),
+            items=(),
+            total=0,
+            renal=0,
+            reason="not a deviation",
+        ),
+    )
+    assert "deviation.recorded" not in actions
+    assert entered.entry is not None and entered.entry.reason is None
+    assert event(engine, pid, EventKind.SLEDAI, 12).status == EventStatus.DONE
+    assert event(engine, pid, EventKind.SLEDAI, 24).status == EventStatus.PLANNED
+    assert event(engine, pid, EventKind.SLEDAI, 0).status == EventStatus.PLANNED
+
+
+def _belimumab(
+    protocol: Protocol, pid: int, day: date, reason: str | None = None
+) -> Callable[[UnitOfWork], object]:
+    return lambda uow: record_dose(
+        uow,
+        protocol,
+        pid,
+        "P01",
+        drug=Drug.BELIMUMAB,
+        amount=Decimal("625"),
+        unit="mg",
+        given_on=day,
+        weight_kg=Decimal("62.5"),
+        reason=reason,
+    )
+
+
+def test_a_belimumab_dose_is_for_the_infusion_whose_window_holds_its_date(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+    # Infusion 1 was never recorded; 27 Dec is in infusion 2's window (26 Dec to 1 Jan).
+    write(engine, _belimumab(protocol, pid, date(2026, 12, 27)))
+    first = event(engine, pid, EventKind.BELIMUMAB_INFUSION, 2)
+    second = event(engine, pid, EventKind.BELIMUMAB_INFUSION, 4)
+    assert first.status == EventStatus.PLANNED
+    assert (second.status, second.actual_date) == (EventStatus.DONE, date(2026, 12, 27))
+    (row,) = _all(engine, DoseAdministration)
+    assert row.event_id == second.id
+
+
+def test_an_early_belimumab_dose_is_a_deviation_and_never_closes_the_future_infusion(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+    write(engine, _belimumab(protocol, pid, date(2026, 12, 15)))
+    # Infusion 2's window opens on 26 Dec: 23 Dec is 3 days early.
+    refused(engine, _belimumab(protocol, pid, date(2026, 12, 23)), "day before the window")
+    entered, actions = write(engine, _belimumab(protocol, pid, date(2026, 12, 23), "travel"))
+    assert actions == ["dose.recorded", "deviation.recorded"]
+    assert entered.closed is False  # type: ignore[attr-defined]
+    infusion = event(engine, pid, EventKind.BELIMUMAB_INFUSION, 4)
+    assert infusion.status == EventStatus.PLANNED
+    _, early = _all(engine, DoseAdministration)
+    assert early.event_id is None  # not counted as infusion 2
+    (deviation,) = _deviations(engine)
+    assert (deviation.entry, deviation.event_id, deviation.days_outside) == (
+        DeviationEntry.BELIMUMAB,
+        infusion.id,
+        3,
+    )
+
+
+def test_outside_every_window_a_dose_is_for_the_nearest_infusion(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+    # Nothing recorded yet. 6 Jan is 5 days after infusion 2's window (26 Dec to 1 Jan)
+    # and 3 days before infusion 3's (9 to 15 Jan): infusion 3, early, so left planned.
+    write(engine, _belimumab(protocol, pid, date(2027, 1, 6), "ward full"))
+    (deviation,) = _deviations(engine)
+    assert (deviation.event_id, deviation.timing, deviation.days_outside) == (
+        event(engine, pid, EventKind.BELIMUMAB_INFUSION, 6).id,
+        Timing.EARLY,
+        3,
+    )
+    assert event(engine, pid, EventKind.BELIMUMAB_INFUSION, 6).status == EventStatus.PLANNED
+    # Weeks after the last infusion (week 22, window 1 to 7 May): late for it, which
+    # closes it.
+    late = date(2027, 6, 1)
+    refused(engine, _belimumab(protocol, pid, late), "day after the window")
+    write(engine, _belimumab(protocol, pid, late, "delayed by infection"))
+    assert event(engine, pid, EventKind.BELIMUMAB_INFUSION, 22).actual_date == late
+
+
+def test_a_dose_no_planned_infusion_is_near_is_a_deviation_without_one(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+    for day in (date(2026, 12, 15), date(2026, 12, 29), date(2027, 1, 12)):
+        write(engine, _belimumab(protocol, pid, day))
+    # 25 Jan: infusion 4's window (6 to 12 Feb) opens 12 days later, more than its length.
+    refused(engine, _belimumab(protocol, pid, date(2027, 1, 25)), "outside every planned window")
+    entered, _ = write(engine, _belimumab(protocol, pid, date(2027, 1, 25), "extra dose"))
+    assert entered.event is None  # type: ignore[attr-defined]
+    (deviation,) = _deviations(engine)
+    assert (
+        deviation.timing,
+        deviation.event_id,
+        deviation.window_start,
+        deviation.days_outside,
+    ) == (
+        Timing.UNPLANNED,
+        None,
+        None,
+        0,
+    )
+    assert event(engine, pid, EventKind.BELIMUMAB_INFUSION, 10).status == EventStatus.PLANNED
+
+
+def test_each_mp_dose_closes_the_pulse_day_of_its_own_date(
+    engine: Engine, protocol: Protocol
+) -> None:
+    pid = enroll(engine, protocol)
+
+    def mp(day: date) -> Callable[[UnitOfWork], object]:
+        return lambda uow: record_dose(
+            uow, protocol, pid, "P01", drug=Drug.MP, amount=Decimal("500"), unit="mg", given_on=day
+        )
+
+    write(engine, mp(date(2026, 12, 2)))  # day 1: the second pulse day
+    with read_session(engine) as session:
+        pulses = session.exec(
+            select(PlannedEventRow)
+            .where(PlannedEventRow.patient_id == pid)
+            .where(PlannedEventRow.kind == EventKind.MP_PULSE)
+            .order_by(col(PlannedEventRow.number))
+        ).all()
+    assert [(p.status, p.actual_date) for p in pulses] == [
+        (EventStatus.PLANNED, None),
+        (EventStatus.DONE, date(2026, 12, 2)),
+        (EventStatus.PLANNED, None),
+    ]
+    (row,) = _all(engine, DoseAdministration)
+    assert row.event_id == pulses[1].id
+    write(engine, mp(date(2026, 12, 9)))  # no pulse day that date: nothing closed
+    assert _all(engine, DoseAdministration)[-1].event_id is None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -19,9 +20,16 @@ from bot import cli
 from core.protocol import Protocol
 from core.schedule import EventKind, Slot
 from core.store.audit import verify
+from core.store.clinical import LabValue, record_lab_panel
 from core.store.db import make_engine, read_session
 from core.store.migrate import current_revision, head_revision, migrate, schema_differences
-from core.store.models import EventStatus, Reminder, ReminderStatus
+from core.store.models import (
+    EventStatus,
+    LabResult,
+    ProtocolDeviation,
+    Reminder,
+    ReminderStatus,
+)
 from core.store.schema import HEAD_REVISION, ensure_schema, stored_revision
 from core.store.services import claim_due_reminders
 from core.store.uow import UnitOfWork
@@ -153,6 +161,47 @@ def test_the_migrate_command(
     assert _tables(db_url) == {"alembic_version"}
     assert cli.main(["migrate", "--to", head_revision()]) == 0
     assert current_revision(db_url) == head_revision()
+
+
+def test_0013_adds_the_protocol_deviation_table_and_takes_it_away(
+    db_url: URL, protocol: Protocol
+) -> None:
+    """Up: the deviations of entries outside their windows can be stored; down: the table
+    goes and every other record stays."""
+    migrate(db_url, "0012")
+    assert "protocol_deviation" not in _tables(db_url)
+    engine = make_engine(db_url)
+    try:
+        pid = enroll(engine, protocol)
+        migrate(db_url, "0013")
+        assert "protocol_deviation" in _tables(db_url)
+        with UnitOfWork(engine, "staff:1", datetime(2026, 12, 21, 2, 0, tzinfo=UTC)) as uow:
+            record_lab_panel(
+                uow,
+                protocol,
+                pid,
+                "P01",
+                week=4,
+                collected_on=date(2026, 12, 21),  # 5 days before week 4's window
+                collected_at=datetime(2026, 12, 21, 0, 0, tzinfo=UTC),
+                uti=False,
+                results=(LabValue("serum_creatinine", Decimal("70"), "umol/L"),),
+                reason="admitted elsewhere",
+            )
+        assert count(engine, ProtocolDeviation) == 1
+        with engine.connect() as connection:
+            with pytest.raises(IntegrityError):
+                connection.execute(text("UPDATE protocol_deviation SET timing = 'sometime'"))
+            connection.rollback()
+        migrate(db_url, "0012")
+        assert "protocol_deviation" not in _tables(db_url)
+        assert count(engine, LabResult) == 1
+        with read_session(engine) as session:
+            assert verify(session) is None
+        migrate(db_url)
+        assert schema_differences(db_url) == []
+    finally:
+        engine.dispose()
 
 
 def test_an_unknown_revision_is_refused(db_url: URL) -> None:

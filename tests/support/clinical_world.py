@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from sqlmodel import SQLModel, col, select
@@ -18,6 +18,12 @@ from tests.support.bot_harness import World, is_telegram_staff
 # Monday 21 December 2026, 10:00 in Shanghai: study day 20 of patients with day 0
 # on 1 December, the day after the command examples' onset date 2026-12-20.
 NOW = datetime(2026, 12, 21, 2, 0, tzinfo=UTC)
+# Day 0 of a patient for whom NOW is the target day of week 12 (84 days) or week 24 (168
+# days): their week-12 or week-24 entries typed at NOW are inside the window.
+WEEK12_DAY0 = date(2026, 9, 28)
+WEEK24_DAY0 = date(2026, 7, 6)
+# 10:00 in Shanghai on the day of belimumab infusion 1 (week 2) of a day 0 on 1 December.
+INFUSION1 = datetime(2026, 12, 15, 2, 0, tzinfo=UTC)
 
 LANGUAGE_CODES = {"en": "en", "zh": "zh-hans"}
 

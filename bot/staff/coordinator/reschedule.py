@@ -22,7 +22,7 @@ from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.staff.coordinator.shared import active_patient, event_title
 from core.enrollment import check_study_id
-from core.entry_syntax import parse_date
+from core.entry_syntax import parse_date, split_reason
 from core.messages import N_, RuleError
 from core.rescheduling import (
     EventChoice,
@@ -42,9 +42,6 @@ RESCHEDULE_USAGE = N_(
     "/reschedule <study ID> <infusion|assessment> <number> <YYYY-MM-DD> [reason=...]"
     "  e.g. /reschedule P01 infusion 3 2026-12-18"
 )
-
-# Words that begin the optional reason of a one-message command.
-_REASON_PREFIXES = ("reason=", "原因=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +64,7 @@ def parse_reschedule(args: Sequence[str], today: date) -> RescheduleRequest:
     read the same way. Giving both (words after the date and a ``reason=``
     further on) is refused rather than guessing which one was meant.
     """
-    words, reason = _split_option(args, _REASON_PREFIXES)
+    words, reason = split_reason(args)
     if len(words) > 4 and reason is not None:
         raise RuleError(
             N_(
@@ -241,16 +238,6 @@ async def after_reschedule(ctx: Ctx, result: Rescheduled) -> None:
             )
         )
     await ctx.reply("\n".join(lines))
-
-
-def _split_option(args: Sequence[str], prefixes: tuple[str, ...]) -> tuple[list[str], str | None]:
-    """The words before an option (``reason=...``) and the option's text to the end."""
-    for i, word in enumerate(args):
-        lowered = word.casefold()
-        for prefix in prefixes:
-            if lowered.startswith(prefix):
-                return list(args[:i]), " ".join([word[len(prefix) :], *args[i + 1 :]]).strip()
-    return list(args), None
 
 
 def _event_choices(ctx: Ctx) -> list[tuple[str, str]]:

@@ -4,8 +4,8 @@
   (keys, instants, clinical numbers, closed vocabularies, constraint names);
 - :mod:`~core.store.models.people`: patients, staff, invites, channel accounts;
 - :mod:`~core.store.models.plan`: planned events and the reminder outbox;
-- :mod:`~core.store.models.clinical`: doses, labs, assessments, adverse events,
-  patient reports;
+- :mod:`~core.store.models.clinical`: doses, labs, assessments, protocol
+  deviations, adverse events, patient reports;
 - :mod:`~core.store.models.audit`: the audit chain;
 - :mod:`~core.store.models.running`: running state (chat flows, entries waiting
   for Confirm, settings, escalation notices).
@@ -37,10 +37,12 @@ from core.store.models.clinical import (
     AttachmentKind,
     Cd20Count,
     Cd20Unit,
+    DeviationEntry,
     DoseAdministration,
     Drug,
     LabResult,
     PatientReport,
+    ProtocolDeviation,
     ReportAttachment,
     SledaiAssessment,
     TriageStatus,
@@ -93,6 +95,7 @@ __all__ = [
     "Channel",
     "ChannelIdentity",
     "Conversation",
+    "DeviationEntry",
     "DoseAdministration",
     "Drug",
     "EscalationNotice",
@@ -106,6 +109,7 @@ __all__ = [
     "PatientStatus",
     "PendingAction",
     "PlannedEventRow",
+    "ProtocolDeviation",
     "Reminder",
     "ReminderStatus",
     "ReportAttachment",

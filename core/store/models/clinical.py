@@ -1,4 +1,5 @@
-"""Clinical records: doses, labs, SLEDAI-2K, CD20 counts, adverse events, patient reports."""
+"""Clinical records: doses, labs, SLEDAI-2K, CD20 counts, protocol deviations, adverse
+events, patient reports."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, String, Text
 from sqlmodel import Field, SQLModel
 
+from core.entry_calendar import Timing
 from core.store.models.conventions import actor_type, enum_type
 from core.store.models.people import Channel
 from core.store.types import DecimalText, UtcDateTime
@@ -117,6 +119,43 @@ class Cd20Count(SQLModel, table=True):
     collected_at: datetime = Field(sa_type=UtcDateTime())
     entered_by: str = Field(sa_type=actor_type())
     entered_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class DeviationEntry(StrEnum):
+    """What was entered outside its window."""
+
+    LABS = "labs"
+    SLEDAI = "sledai"
+    CD20 = "cd20"
+    BELIMUMAB = "belimumab"
+
+
+class ProtocolDeviation(SQLModel, table=True):
+    """An entry dated outside its event's window, and the reason staff gave
+    (:func:`core.entry_calendar.judge_entry_date`).
+
+    ``event_id`` is the planned event it belongs to (none for a dose no planned
+    infusion is left for); ``days_outside`` counts from the nearer end of the
+    window; who recorded it and when are the entry's own. A move outside the
+    window by /reschedule is kept on the event (``planned_event.deviation_reason``).
+    """
+
+    __tablename__ = "protocol_deviation"
+    __table_args__ = (CheckConstraint("days_outside >= 0", name="days_outside_not_negative"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="planned_event.id")
+    entry: DeviationEntry = Field(sa_type=enum_type(DeviationEntry, "entry"))
+    week: int | None = None
+    occurred_on: date
+    timing: Timing = Field(sa_type=enum_type(Timing, "timing"))
+    window_start: date | None = None
+    window_end: date | None = None
+    days_outside: int
+    reason: str = Field(sa_type=Text)
+    recorded_by: str = Field(sa_type=actor_type())
+    recorded_at: datetime = Field(sa_type=UtcDateTime())
 
 
 class AdverseEvent(SQLModel, table=True):
