@@ -11,6 +11,7 @@ State lives in the database; the services hold no per-person state.
 from __future__ import annotations
 
 import logging
+import typing
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,7 +39,7 @@ from core.schedule import trial_today
 from core.store.audit import patient_actor, staff_actor
 from core.store.db import read_session
 from core.store.identities import patient_by_account, staff_by_account
-from core.store.models import Patient, PatientStatus, Staff
+from core.store.models import Channel, Patient, PatientStatus, Staff
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock
 
@@ -52,13 +53,36 @@ log = logging.getLogger(__name__)
 Buttons = Options
 
 
+@dataclass(frozen=True, slots=True)
+class JoinCode:
+    """A join token as an image to scan (a PNG), usable until ``expires_at``."""
+
+    image: bytes
+    expires_at: datetime
+
+
+class JoinCodeUnavailable(Exception):
+    """The channel could not make a join code now (its reason is logged, not shown)."""
+
+
+class JoinCodes(typing.Protocol):
+    """A channel people join by scanning a code (WeChat): a join token as that code."""
+
+    async def make(self, token: str, expires_at: datetime) -> JoinCode:
+        """The code that redeems ``token`` when scanned, valid until ``expires_at`` at the
+        latest; raises :class:`JoinCodeUnavailable` when the channel refused."""
+        ...
+
+
 @dataclass(slots=True)
 class Services:
     """Long-lived parts shared by all handlers (no per-person state).
 
     ``router`` reaches people other than the one writing (alerts to staff, a
     message to a patient) on their own channel; ``bot_username`` is
-    Telegram's name of the bot, for its join links.
+    Telegram's name of the bot, for its join links; ``join_codes`` makes the
+    codes of the channels people join by scanning, for each such channel that
+    is on.
     """
 
     engine: Engine
@@ -67,6 +91,7 @@ class Services:
     zone: ZoneInfo
     bot_username: str | None = None
     router: Router | None = field(default=None)
+    join_codes: dict[Channel, JoinCodes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +162,11 @@ class Ctx:
     @property
     def inbound(self) -> Inbound:
         return self.person.inbound
+
+    @property
+    def joins_by_code(self) -> bool:
+        """True on a channel people join by scanning a code (WeChat), not by opening a link."""
+        return self.inbound.channel in self.services.join_codes
 
     @property
     def args(self) -> list[str]:
@@ -220,4 +250,10 @@ STRANGER_TEXT = N_(
     "This is the companion bot of a clinical study at its trial unit. It is open only to "
     "people the study team has invited. If you take part in the study or work on it, "
     "open the invitation link the study team gave you."
+)
+# The same where people join by scanning a code: only patients do (WeChat).
+STRANGER_SCAN_TEXT = N_(
+    "This is the companion bot of a clinical study at its trial unit. It is open only to "
+    "people the study team has invited. If you take part in the study, scan the QR code "
+    "the study team gave you."
 )

@@ -26,6 +26,7 @@ from bot.staff import (
 )
 from bot.staff.coordinator import (
     ack,
+    channel,
     enroll,
     invite,
     reschedule,
@@ -46,6 +47,7 @@ FEATURES: list[Feature] = [
     commands.FEATURE,
     actions.FEATURE,
     enroll.FEATURE,
+    channel.FEATURE,
     invite.FEATURE,
     withdraw.FEATURE,
     reschedule.FEATURE,

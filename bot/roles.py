@@ -29,8 +29,12 @@ COMMANDS: Final[MappingProxyType[str, Audience]] = MappingProxyType(
         "schedule": frozenset({Role.PATIENT}),
         "calendar": frozenset({Role.PATIENT}),
         "report": frozenset({Role.PATIENT}),
-        # Enrolling, inviting, withdrawing, moving events, acknowledging serious AEs.
+        # Whom to call: the site's contacts, for patients (WeChat's menu offers it too).
+        "contacts": frozenset({Role.PATIENT}),
+        # Enrolling, inviting, withdrawing, moving events, acknowledging serious AEs,
+        # moving a patient's reminders to another channel.
         "enroll": frozenset({Role.COORDINATOR}),
+        "channel": frozenset({Role.COORDINATOR}),
         "invite": frozenset({Role.COORDINATOR}),
         "withdraw": frozenset({Role.COORDINATOR}),
         "reschedule": frozenset({Role.COORDINATOR}),

@@ -39,7 +39,7 @@ from core.store.models import (
     Staff,
     StaffRole,
 )
-from core.store.services import active_staff
+from core.store.services import active_staff, patient_by_study_id
 from scheduler.ports import (
     Alert,
     PatientUnreachable,
@@ -61,6 +61,13 @@ UNREACHABLE = N_(
     "Patient {study_id} has blocked the bot or left Telegram, so reminders cannot reach them "
     "and are stopped. Please contact the patient another way."
 )
+# The same, said of the channel the patient was reminded on where it is not Telegram.
+UNREACHABLE_ON: dict[Channel, str] = {
+    Channel.WECHAT: N_(
+        "Patient {study_id} has unfollowed or blocked the study's WeChat account, so "
+        "reminders cannot reach them and are stopped. Please contact the patient another way."
+    ),
+}
 REJECTED = N_(
     "Telegram refused reminder {reminder_id} to patient {study_id} ({reason}). It was not "
     "sent and is marked failed."
@@ -168,9 +175,11 @@ class Router:
                     return "\n".join(lines)
 
             case PatientUnreachable(study_id=study_id):
+                channel = self._channel_of(study_id)
+                sentence = UNREACHABLE_ON.get(channel, UNREACHABLE) if channel else UNREACHABLE
 
                 def text(t: Translator) -> str:
-                    return t._(UNREACHABLE, study_id=study_id)
+                    return t._(sentence, study_id=study_id)
 
             case ReminderRejected(reminder_id=reminder_id, study_id=study_id, reason=reason):
 
@@ -180,6 +189,12 @@ class Router:
         sent = await self.alert_staff(text, roles=[StaffRole.COORDINATOR])
         if sent == 0:
             log.warning("no coordinator could be told: %s", type(alert).__name__)
+
+    def _channel_of(self, study_id: str) -> Channel | None:
+        """The channel a patient is reminded on (the one that could not reach them)."""
+        with read_session(self.services.engine) as session:
+            patient = patient_by_study_id(session, study_id)
+        return None if patient is None else patient.preferred_channel
 
     # --- staff and patients ------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.channels.telegram.transport import TelegramTransport
+from bot.channels.wechat.channel import WechatChannel
 from bot.context import Services
 from bot.conversations.dispatch import Conversations
 from bot.escalations import periodic_jobs
@@ -45,6 +46,9 @@ def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
     """Everything the bot's web server answers, in one list.
 
     Empty while no channel or page needs the web server: then none is started.
+    With WeChat on, its channel is built here: the server starts and stops it
+    with its routes, and the services gain its join codes (QR codes for
+    ``/enroll ... wechat`` and ``/channel``).
     """
     routes: list[WebRoute] = []
 
@@ -53,6 +57,11 @@ def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
     if settings.public_base_url:
         actions = PageActions(Conversations(services, FEATURES))
         routes += Pages(services, actions, settings.page_key()).routes()
+
+    # --- WeChat: the callback, its file links (the channel starts with the server) -------
+    wechat = settings.wechat()
+    if wechat is not None:
+        routes += WechatChannel(services, wechat).routes()
 
     return routes
 
@@ -92,7 +101,8 @@ def attach_web(app: Application, server: WebServer) -> None:  # type: ignore[typ
 
 
 def is_local(base_url: str | None) -> bool:
-    """True when the Bot API server is on this machine (rehearsal, tests, the demo)."""
+    """True when the API server (Telegram's, WeChat's) is on this machine (rehearsal, tests,
+    the demo)."""
     if not base_url:
         return False
     host = urlparse(base_url).hostname or ""
@@ -120,8 +130,9 @@ def rehearsal_clock(
 ) -> RehearsalClock | None:
     """The rehearsal clock asked for on the command line, or None for real time.
 
-    Refused unless ``TELEGRAM_BASE_URL`` points to a local server, so
-    a rehearsal can never send trial-time reminders to real patients.
+    Refused unless ``TELEGRAM_BASE_URL`` points to a local server, and, when
+    WeChat is on, ``WECHAT_API_BASE_URL`` too, so a rehearsal can never send
+    trial-time reminders to real patients.
     ``resume`` continues from where the last rehearsal's clock stood
     (:func:`scheduler.rehearsal.resume_point`), at its speed unless ``speed``
     is given.
@@ -133,6 +144,16 @@ def rehearsal_clock(
             "the rehearsal clock (--clock-start, --clock-speed, --resume) runs only against a "
             "local Bot API server: set TELEGRAM_BASE_URL to one on this machine, e.g. "
             "http://127.0.0.1:8081/bot (python -m bot local-api)"
+        )
+    try:
+        wechat = settings.wechat()
+    except SettingError as exc:
+        raise NotConfigured(str(exc)) from None
+    if wechat is not None and not is_local(wechat.api_base_url):
+        raise NotConfigured(
+            "the rehearsal clock (--clock-start, --clock-speed, --resume) runs only against a "
+            "local WeChat server: set WECHAT_API_BASE_URL to one on this machine, e.g. "
+            "http://127.0.0.1:8082 (python -m local_servers.wechat --port 8082)"
         )
     if speed is not None and not speed > 0:
         raise NotConfigured("--clock-speed must be a positive number")
@@ -253,7 +274,10 @@ def run_bot(settings: Settings, clock: Clock | None = None) -> None:
             clock.speed,
         )
     log.info("bot starting (base URL %s)", settings.telegram_base_url or "Telegram")
-    app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    try:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except SettingError as exc:  # found at start: WeChat refused the account's credentials
+        raise NotConfigured(str(exc)) from None
 
 
 async def _bot_username(settings: Settings) -> str:

@@ -14,7 +14,11 @@ import pytest
 from core.protocol import Protocol, load_protocol
 
 # Plugins may only be declared in the root conftest (pytest refuses them elsewhere).
-pytest_plugins = ["tests.support.store_fixtures", "tests.support.bot_harness"]
+pytest_plugins = [
+    "tests.support.store_fixtures",
+    "tests.support.bot_harness",
+    "tests.support.wechat_world",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,14 +9,19 @@ patient enrolled in one transaction by
 nobody and names every bad line. The audit trail records the actor
 ``system`` and the ``--reason`` given, with each patient's own records.
 Reminders already past are stored as missed and never sent late. Each
-patient's one-time join link is printed (as ``/enroll`` shows it), made in
-the same transaction; the bot's @username comes from ``--bot-username`` or
-from Telegram (``TELEGRAM_BOT_TOKEN``).
+patient's one-time way to join is made in the same transaction and shown
+once, as ``/enroll`` shows it: for Telegram the join link is printed (the
+bot's @username comes from ``--bot-username`` or from Telegram,
+``TELEGRAM_BOT_TOKEN``); for WeChat the QR code is asked of WeChat (the
+``WECHAT_`` settings) and written as ``<study ID>-wechat.png`` into
+``--qr-dir`` (the file's folder by default), whose path is printed. A QR
+code WeChat does not make enrolls nobody.
 
-Columns (a header row; extra columns are ignored)::
+Columns (a header row; extra columns are ignored; ``channel`` may be left
+out, or blank, for Telegram)::
 
-    study_id,arm,day0,sex,weight_kg,language,daily_doses
-    NJ-P01,belimumab_mt,2026-11-02,F,58.5,zh,yes
+    study_id,arm,day0,sex,weight_kg,language,daily_doses,channel
+    NJ-P01,belimumab_mt,2026-11-02,F,58.5,zh,yes,wechat
 
 Exit codes: 0 enrolled; 1 the database refused (nothing was written);
 2 a bad file or a study ID already enrolled (nothing was written).
@@ -25,15 +30,17 @@ Exit codes: 0 enrolled; 1 the database refused (nothing was written);
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.i18n import Translator
-from bot.settings import Settings
+from bot.settings import SettingError, Settings, WeChatSettings
 from core.enrollment import (
     check_day0,
     check_study_id,
@@ -47,12 +54,15 @@ from core.entry_syntax import parse_date
 from core.messages import RuleError
 from core.protocol import Protocol
 from core.schedule import trial_today, trial_zone
+from core.store.models import Channel
 
 if TYPE_CHECKING:
+    from bot.context import JoinCode
     from core.store.services import Newcomer
 
 OK, FAILED, USAGE = 0, 1, 2
 COLUMNS = ("study_id", "arm", "day0", "sex", "weight_kg", "language", "daily_doses")
+CHANNEL_COLUMN = "channel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +71,38 @@ class BadLine:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """The newcomers of a file, and the channel each joins on, by study ID."""
+
+    newcomers: list[Newcomer]
+    channels: dict[str, Channel]
+
+
+@dataclass(frozen=True, slots=True)
+class _At:
+    """The command's one instant, as a clock (``--now`` in tests)."""
+
+    instant: datetime
+
+    def now(self) -> datetime:
+        return self.instant
+
+
+def _channel(text: str) -> Channel:
+    from bot.staff.coordinator.joins import NOT_A_CHANNEL, channel_word
+
+    if not text:
+        return Channel.TELEGRAM
+    channel = channel_word(text)
+    if channel is None:
+        raise RuleError(NOT_A_CHANNEL, word=text)
+    return channel
+
+
 def read_cohort(
     path: Path, protocol: Protocol, timezone: str, today: date
-) -> tuple[list[Newcomer], list[BadLine]]:
+) -> tuple[Cohort, list[BadLine]]:
     """The file's newcomers, and every line that cannot be enrolled (English messages).
 
     ``today`` is the trial's date, for the day-0 limits.
@@ -74,15 +113,16 @@ def read_cohort(
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
-        return [], [BadLine(None, f"cannot read the file: {exc.strerror}")]
+        return Cohort([], {}), [BadLine(None, f"cannot read the file: {exc.strerror}")]
     newcomers: list[Newcomer] = []
+    channels: dict[str, Channel] = {}
     bad: list[BadLine] = []
     first_line: dict[str, int] = {}
     with handle:
         reader = csv.DictReader(handle)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            return [], [BadLine(1, f"missing columns: {', '.join(missing)}")]
+            return Cohort([], {}), [BadLine(1, f"missing columns: {', '.join(missing)}")]
         for row in reader:
             line = reader.line_num
             try:
@@ -98,6 +138,7 @@ def read_cohort(
                     timezone=timezone,
                     daily_dose_reminders=parse_yes_no(values["daily_doses"]),
                 )
+                channel = _channel((row.get(CHANNEL_COLUMN) or "").strip())
             except RuleError as exc:
                 bad.append(BadLine(line, english.error(exc)))
                 continue
@@ -108,21 +149,38 @@ def read_cohort(
                 continue
             first_line[study_id] = line
             newcomers.append(newcomer)
+            channels[study_id] = channel
     if not newcomers and not bad:
         bad.append(BadLine(1, "no patients in the file"))
-    return newcomers, bad
+    return Cohort(newcomers, channels), bad
+
+
+async def _qr_codes(
+    wechat: WeChatSettings, clock: _At, invitations: Sequence[tuple[str, str, datetime]]
+) -> dict[str, JoinCode]:
+    """A WeChat QR code for each ``(study ID, token, expiry)``, by study ID."""
+    from bot.channels.wechat.api import WechatApi
+    from bot.channels.wechat.join_codes import WechatJoinCodes
+
+    async with WechatApi(wechat.app_id, wechat.app_secret, base_url=wechat.api_base_url) as api:
+        codes = WechatJoinCodes(api, clock)
+        return {
+            study_id: await codes.make(token, expires_at)
+            for study_id, token, expires_at in invitations
+        }
 
 
 def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.context import JoinCodeUnavailable
     from bot.runner import NotConfigured, resolve_bot_username
     from core.store.audit import SYSTEM
     from core.store.db import make_engine, safe_url
     from core.store.invites import create_invite
     from core.store.migrate import migrate
     from core.store.models import InviteRole, Patient
-    from core.store.services import enroll_patients
+    from core.store.services import enroll_patients, invite_by_token
     from core.store.uow import UnitOfWork
 
     protocol = settings.protocol()
@@ -130,7 +188,7 @@ def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
     now: datetime = args.now or datetime.now(zone)
     path: Path = args.file
     today = trial_today(now, zone)
-    newcomers, bad = read_cohort(path, protocol, settings.trial_timezone, today)
+    cohort, bad = read_cohort(path, protocol, settings.trial_timezone, today)
     if bad:
         for problem in bad:
             where = "" if problem.line is None else f"line {problem.line}: "
@@ -139,25 +197,48 @@ def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
             f"{path}: nobody was enrolled; correct the lines above and run again.", file=sys.stderr
         )
         return USAGE
+    wanted = set(cohort.channels.values())
     try:
-        bot_username = resolve_bot_username(settings, args.bot_username)
-    except NotConfigured as exc:
+        wechat = settings.wechat()
+        if Channel.WECHAT in wanted and wechat is None:
+            raise NotConfigured("WeChat is not set up (the WECHAT_ settings): no QR code for it")
+        bot_username = (
+            resolve_bot_username(settings, args.bot_username)
+            if Channel.TELEGRAM in wanted
+            else None
+        )
+    except (NotConfigured, SettingError) as exc:
         print(f"error: {exc}; nobody was enrolled.", file=sys.stderr)
         return USAGE
     url = settings.database_url
     links: list[tuple[str, str]] = []
+    codes: dict[str, JoinCode] = {}
     try:
         migrate(url)
         engine = make_engine(url)
         try:
             with UnitOfWork(engine, SYSTEM, now, reason=args.reason) as uow:
-                for pid in enroll_patients(uow, protocol, newcomers, now=now):
+                scans: list[tuple[str, str, datetime]] = []
+                for pid in enroll_patients(uow, protocol, cohort.newcomers, now=now):
                     patient = uow.session.get(Patient, pid)
                     assert patient is not None
                     token = create_invite(uow, InviteRole.PATIENT, patient=patient)
-                    links.append((patient.study_id, f"https://t.me/{bot_username}?start={token}"))
+                    if cohort.channels[patient.study_id] == Channel.WECHAT:
+                        invite = invite_by_token(uow.session, token)
+                        assert invite is not None
+                        scans.append((patient.study_id, token, invite.expires_at))
+                    else:
+                        link = f"https://t.me/{bot_username}?start={token}"
+                        links.append((patient.study_id, link))
+                if scans:
+                    assert wechat is not None
+                    # Inside the transaction: a code WeChat refuses enrolls nobody.
+                    codes = asyncio.run(_qr_codes(wechat, _At(now), scans))
         finally:
             engine.dispose()
+    except JoinCodeUnavailable as exc:
+        print(f"error: WeChat made no QR code ({exc}); nobody was enrolled.", file=sys.stderr)
+        return FAILED
     except RuleError as exc:  # a study ID already enrolled
         print(f"{path}: {Translator('en', zone).error(exc)} Nobody was enrolled.", file=sys.stderr)
         return USAGE
@@ -168,9 +249,18 @@ def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return FAILED
-    print(f"enrolled {len(links)} patients from {path}; each one's one-time link to join:")
-    for study_id, link in links:
-        print(f"{study_id}\t{link}")
+    folder: Path = args.qr_dir or path.parent
+    shown = dict(links)
+    for study_id, code in codes.items():
+        image = folder / f"{study_id}-wechat.png"
+        image.write_bytes(code.image)
+        shown[study_id] = str(image)
+    print(
+        f"enrolled {len(shown)} patients from {path}; each one's one-time link to join "
+        "(Telegram) or QR code to scan (WeChat):"
+    )
+    for newcomer in cohort.newcomers:
+        print(f"{newcomer.study_id}\t{shown[newcomer.study_id]}")
     return OK
 
 
@@ -179,11 +269,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     e = sub.add_parser(
         "enroll", help="enroll a cohort from a CSV file, all or nobody (patients already on study)"
     )
-    e.add_argument("--file", required=True, type=Path, help="CSV: " + ",".join(COLUMNS))
+    e.add_argument(
+        "--file",
+        required=True,
+        type=Path,
+        help="CSV: " + ",".join(COLUMNS) + f" and optionally {CHANNEL_COLUMN}",
+    )
     e.add_argument(
         "--reason", required=True, help="why, for the audit trail (e.g. 'moved from the paper log')"
     )
     e.add_argument("--bot-username", help="the bot's @username, if the bot cannot be asked")
+    e.add_argument(
+        "--qr-dir",
+        type=Path,
+        help="where WeChat patients' QR codes go (default: the file's folder)",
+    )
     e.add_argument("--now", type=_aware, help=argparse.SUPPRESS)  # the tests' clock
     e.set_defaults(func=cmd_enroll)
 

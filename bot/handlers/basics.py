@@ -1,4 +1,4 @@
-"""/help and /schedule: what a person may do, and a patient's coming events."""
+"""/help, /schedule and /contacts: what a person may do, a patient's coming events, whom to call."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from sqlmodel import col, select
 
 from bot.context import Ctx
 from bot.conversations.feature import Feature
+from bot.handlers.report import NOT_EMERGENCY
 from bot.roles import commands_for
 from bot.texts import EVENT_TITLES
 from bot.views.outsider import outsider_text
+from bot.views.reminder import contact_entries
 from core.messages import N_
 from core.schedule import EventKind
 from core.store.db import read_session
@@ -22,7 +24,9 @@ COMMAND_HELP: dict[str, str] = {
     "schedule": N_("your coming study events"),
     "calendar": N_("your study events as a calendar file"),
     "report": N_("tell the study team about a symptom or side effect"),
-    "enroll": N_("enroll a patient and get their join link"),
+    "contacts": N_("the study team's phone numbers"),
+    "enroll": N_("enroll a patient and get their join link or QR code"),
+    "channel": N_("move a patient's reminders to WeChat or Telegram"),
     "invite": N_("make a join link for a member of staff"),
     "withdraw": N_("withdraw a patient from the study"),
     "reschedule": N_("move a patient's infusion or assessment"),
@@ -95,4 +99,14 @@ async def schedule(ctx: Ctx) -> None:
     await ctx.reply(next_events_text(ctx, ctx.person.patient, limit=8))
 
 
-FEATURE = Feature("basics", commands={"help": show_help, "schedule": schedule})
+async def contacts(ctx: Ctx) -> None:
+    """/contacts: the site's contacts from the protocol file, and what to do in an emergency."""
+    protocol = ctx.services.protocol
+    lines = [ctx.t._("Your study team:"), *contact_entries(ctx.t, protocol)]
+    lines.append(ctx.t._(NOT_EMERGENCY, emergency=protocol.site.emergency_number))
+    await ctx.reply("\n".join(lines))
+
+
+FEATURE = Feature(
+    "basics", commands={"help": show_help, "schedule": schedule, "contacts": contacts}
+)

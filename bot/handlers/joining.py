@@ -2,7 +2,9 @@
 
 A person opening the bot with a valid invitation gets the invited role (staff)
 or becomes that patient; an invalid, used or expired link gets a clear answer
-and nothing changes. A new patient first chooses 中文 or English, then reads a
+and nothing changes. On WeChat the invitation is a QR code whose scan the
+adapter hands over as ``/start <token>``: its answers speak of the QR code,
+and a staff invitation is refused there (staff join on Telegram). A new patient first chooses 中文 or English, then reads a
 short privacy notice, then sees their next events.
 """
 
@@ -40,6 +42,18 @@ REDEMPTION_TEXT: dict[Redemption, str] = {
     Redemption.PATIENT_INACTIVE: N_(
         "This invitation is no longer valid. Please contact the study team."
     ),
+    Redemption.PATIENTS_ONLY: N_(
+        "Here the bot serves the study's patients only. Study staff join on Telegram: "
+        "please open your invitation link there."
+    ),
+}
+# Where people join by scanning a code (WeChat), what they hold is a QR code.
+QR_REDEMPTION_TEXT: dict[Redemption, str] = {
+    Redemption.INVALID: N_("This QR code is not valid. Please check it with the study team."),
+    Redemption.USED: N_(
+        "This QR code has already been used. Ask the study team for a new one if you need it."
+    ),
+    Redemption.EXPIRED: N_("This QR code has expired. Please ask the study team for a new one."),
 }
 
 ROLE_NAMES = {
@@ -94,7 +108,8 @@ async def _redeem(ctx: Ctx, token: str) -> None:
         assert result.staff is not None
         await _welcome_staff(ctx, result.staff)
     else:
-        await ctx.reply(ctx.t._(REDEMPTION_TEXT[result.outcome]))
+        texts = QR_REDEMPTION_TEXT if ctx.joins_by_code else {}
+        await ctx.reply(ctx.t._(texts.get(result.outcome, REDEMPTION_TEXT[result.outcome])))
 
 
 async def ask_language(ctx: Ctx) -> None:

@@ -8,7 +8,7 @@ records, but the bot no longer acts for them, so it points them to people who ca
 
 from __future__ import annotations
 
-from bot.context import STRANGER_TEXT, Ctx
+from bot.context import STRANGER_SCAN_TEXT, STRANGER_TEXT, Ctx
 from bot.views.reminder import contact_entries
 from core.messages import N_
 
@@ -19,4 +19,4 @@ def outsider_text(ctx: Ctx) -> str:
     """The answer to anything a person without a role writes (not to a button press)."""
     if ctx.person.withdrawn:
         return "\n".join([ctx.t._(WITHDRAWN_TEXT), *contact_entries(ctx.t, ctx.services.protocol)])
-    return ctx.t._(STRANGER_TEXT)
+    return ctx.t._(STRANGER_SCAN_TEXT if ctx.joins_by_code else STRANGER_TEXT)

@@ -3,7 +3,9 @@
 What it serves is one list of :class:`WebRoute` that the runner builds
 (:func:`bot.runner.web_routes`): WeChat's callback when WeChat is on, the
 patients' pages. The server only translates HTTP; each route's handler is
-the adapter's or the page's own.
+the adapter's or the page's own. A route may name the :class:`WebService`
+behind it (the WeChat channel): the server starts each such service before
+it listens and stops it after it has stopped listening.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 
@@ -19,13 +22,22 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class WebService(Protocol):
+    """What runs behind some routes and lives as long as the server serves them."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class WebRoute:
-    """One path the server answers: ``GET /r/{token}`` and its handler."""
+    """One path the server answers: ``GET /r/{token}``, its handler and the service behind it."""
 
     method: str
     path: str
     handler: Handler
+    service: WebService | None = None
 
 
 def build_web_app(routes: Sequence[WebRoute]) -> web.Application:
@@ -49,19 +61,43 @@ class WebServer:
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._services: list[WebService] = []
+        for route in routes:
+            if route.service is not None and not any(
+                route.service is known for known in self._services
+            ):
+                self._services.append(route.service)
+        self._started: list[WebService] = []
 
     @property
     def app(self) -> web.Application:
         return self._app
 
+    @property
+    def port(self) -> int:
+        """The port listened on (the one given, or the one the system chose for 0)."""
+        if self._runner is None:
+            return self._port
+        return int(self._runner.addresses[0][1])
+
     async def start(self) -> None:
+        for service in self._services:
+            # Stopped even when its start fails half-way (it may hold a connection).
+            self._started.append(service)
+            try:
+                await service.start()
+            except BaseException:
+                await self.stop()
+                raise
         runner = web.AppRunner(self._app, access_log=None)  # no patients' URLs in logs
         await runner.setup()
         await web.TCPSite(runner, self._host, self._port).start()
         self._runner = runner
-        log.info("web server listening on %s:%d", self._host, self._port)
+        log.info("web server listening on %s:%d", self._host, self.port)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        while self._started:
+            await self._started.pop().stop()

@@ -100,6 +100,25 @@ def bind_account(
     return bound
 
 
+def account_on(
+    session: Session, person: Patient | Staff, channel: Channel
+) -> ChannelIdentity | None:
+    """The person's account on ``channel``, if they have joined there."""
+    return next((a for a in accounts_of(session, person) if a.channel == channel), None)
+
+
+def prefer_channel(uow: UnitOfWork, person: Patient | Staff, channel: Channel) -> bool:
+    """Reach ``person`` on ``channel`` from now on; False (nothing changed) without an account there.
+
+    Everything sent unasked follows at once: :func:`reach_of` reads the
+    preferred channel at every send.
+    """
+    if account_on(uow.session, person, channel) is None:
+        return False
+    uow.update(person, "identity.preferred", preferred_channel=channel)
+    return True
+
+
 def is_joined(patient: Patient) -> bool:
     """A patient has joined once they have an account to be reminded on."""
     return patient.preferred_channel is not None

@@ -31,6 +31,10 @@ from core.store.services import hash_token
 from core.store.uow import UnitOfWork
 
 DEFAULT_VALIDITY = timedelta(days=7)
+# The channels staff may join on: patients in mainland China are reached through the
+# hospital's WeChat Official Account, staff through Telegram or a WeCom application
+# (docs/DESIGN.md §1, "Channels"), so a staff invitation is never redeemed on WeChat.
+STAFF_CHANNELS = frozenset(set(Channel) - {Channel.WECHAT})
 # Telegram deep links carry up to 64 characters of [A-Za-z0-9_-]; 32 random
 # bytes in URL-safe base64 are 43 of them.
 TOKEN_BYTES = 32
@@ -45,8 +49,9 @@ class Redemption(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     ALREADY_REGISTERED = "already_registered"  # this channel account already has a role
-    PATIENT_TAKEN = "patient_taken"  # the patient is bound to another account
+    PATIENT_TAKEN = "patient_taken"  # the patient has another account on this channel
     PATIENT_INACTIVE = "patient_inactive"  # withdrawn or completed
+    PATIENTS_ONLY = "patients_only"  # a staff invitation opened on a patients' channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +98,9 @@ def redeem_invite(
     """Join with a token: valid, unused and unexpired, by an account without a role.
 
     The account (``account`` on ``channel``, written to in ``chat``) becomes the
-    patient's or the new member's, and their preferred channel.
+    patient's or the new member's, and their preferred channel. A patient has
+    at most one account per channel (a patient moved from Telegram to WeChat
+    keeps their Telegram account); staff join only on :data:`STAFF_CHANNELS`.
 
     Anything else changes nothing and says why.
     """
@@ -111,7 +118,7 @@ def redeem_invite(
     if invite.role == InviteRole.PATIENT:
         patient = session.get(Patient, invite.patient_id)
         assert patient is not None  # a foreign key
-        if accounts_of(session, patient):
+        if any(account.channel == channel for account in accounts_of(session, patient)):
             return RedeemResult(Redemption.PATIENT_TAKEN)
         if patient.status != PatientStatus.ACTIVE:
             return RedeemResult(Redemption.PATIENT_INACTIVE)
@@ -119,6 +126,8 @@ def redeem_invite(
         _use(uow, invite, person_key(channel, account))
         return RedeemResult(Redemption.JOINED_AS_PATIENT, patient=patient)
 
+    if channel not in STAFF_CHANNELS:
+        return RedeemResult(Redemption.PATIENTS_ONLY)
     staff = uow.add(
         Staff(
             role=StaffRole(invite.role.value),

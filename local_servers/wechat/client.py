@@ -94,8 +94,12 @@ class WechatControl:
         result: list[JSON] = await self.call("GET", "pushes", after=after, timeout=timeout)
         return result
 
-    async def sent(self, touser: str | None = None) -> list[JSON]:
-        result: list[JSON] = await self.call("GET", "sent", touser=touser)
+    async def sent(
+        self, touser: str | None = None, after: int = 0, timeout: float = 0.0
+    ) -> list[JSON]:
+        result: list[JSON] = await self.call(
+            "GET", "sent", touser=touser, after=after, timeout=timeout
+        )
         return result
 
     async def violations(self) -> list[JSON]:

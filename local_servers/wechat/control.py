@@ -19,7 +19,8 @@ status 400 for an action the world does not allow. Routes:
 ``POST verify``             the console's URL check of the callback: true if it passed
 ``POST faults``             ``{method?, kind, count?, errcode?, delay?}``; ``DELETE faults``
 ``POST clock``              ``{advance}``: move the world's time on (seconds)
-``GET sent``                ``?touser=``: what the account sent
+``GET sent``                ``?touser=&after=&timeout=``: what the account sent (after the
+                            first ``after``, waiting up to ``timeout`` s for one)
 ``GET requests``            every API request and its errcode
 ``GET violations``          requests refused for breaking api.json
 ``GET pushes``              ``?after=&timeout=``: finished pushes, waiting for one
@@ -195,7 +196,10 @@ class ControlApi:
 
     async def _sent(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
         touser = query.get("touser")
-        return [s.to_json() for s in self.server.sent if touser in (None, s.touser)]
+        after = int(query.get("after", "0"))
+        timeout = float(query.get("timeout", "0"))
+        sent = await self.server.methods.wait_sent(after, timeout, touser)
+        return [s.to_json() for s in sent]
 
     async def _requests(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
         return [r.to_json() for r in self.server.requests]

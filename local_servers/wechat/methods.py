@@ -13,6 +13,7 @@ not know, 43004 (configurable) for a person who does not follow, 45015 and
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +64,7 @@ class WechatMethods:
         self.world = world
         self.spec = spec
         self.sent: list[SentMessage] = []
+        self._changed = asyncio.Event()
         self._on_template_sent = on_template_sent
         self.handlers: dict[str, Handler] = {
             "getAccessToken": self.get_access_token,
@@ -73,6 +75,32 @@ class WechatMethods:
             "getUserInfo": self.get_user_info,
             "createMenu": self.create_menu,
         }
+
+    def _record(self, sent: SentMessage) -> None:
+        self.sent.append(sent)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def sent_to(self, touser: str | None = None) -> list[SentMessage]:
+        """What the account sent (to ``touser`` only, when given), in order."""
+        return [s for s in self.sent if touser in (None, s.touser)]
+
+    async def wait_sent(
+        self, after: int, timeout: float, touser: str | None = None
+    ) -> list[SentMessage]:
+        """The messages sent (to ``touser``) after the first ``after``, waiting up to
+        ``timeout`` seconds for one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.sent_to(touser)) <= after:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                break
+        return self.sent_to(touser)[after:]
 
     def _refuse(self, errcode: int, field: str | None = None, violation: bool = False) -> Refusal:
         return self.spec.refusal(errcode, field=field, violation=violation)
@@ -134,7 +162,7 @@ class WechatMethods:
         self._template_values(body["template_id"], body["data"])
         self._recipient(body["touser"])
         sent = SentMessage("sendTemplateMessage", body["touser"], body, self.world.next_msgid())
-        self.sent.append(sent)
+        self._record(sent)
         self._on_template_sent(sent)
         return OK | {"msgid": sent.msgid}
 
@@ -156,7 +184,7 @@ class WechatMethods:
         user.window.used += 1
         if msgtype == "msgmenu":
             user.last_menu = content
-        self.sent.append(SentMessage("sendCustomMessage", user.openid, body))
+        self._record(SentMessage("sendCustomMessage", user.openid, body))
         return dict(OK)
 
     # --- QR codes, people, the menu -----------------------------------------------------

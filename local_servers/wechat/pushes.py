@@ -152,6 +152,11 @@ class Pusher:
             "nonce": nonce,
         }
 
+    def signed(self, openid: str, xml: str) -> tuple[dict[str, str], str]:
+        """The query and body of one delivery of ``xml``, as :meth:`push` would POST them
+        now (for a test that tampers with or replays one)."""
+        return self._request(openid, xml)
+
     def _request(self, openid: str, xml: str) -> tuple[dict[str, str], str]:
         query = self._signed_query() | {"openid": openid}
         if not self.safe_mode:

@@ -75,9 +75,13 @@ EXPECTED_AUDIENCE: dict[str, frozenset[Role | None]] = {
     "help": EVERYONE,
     "lang": frozenset(Role),
     "schedule": frozenset({Role.PATIENT}),
+    "contacts": frozenset({Role.PATIENT}),
+    "channel": frozenset({Role.COORDINATOR}),
 }
 # Commands that show or change one patient's own data: that patient only.
 PATIENT_DATA_COMMANDS = frozenset({"schedule", "calendar", "report"})
+# The site's contacts: written in the protocol file, shown to patients (not to strangers).
+PATIENT_BASICS = frozenset({"lang", "contacts"})
 # The only commands someone without a role may use: they explain how to join.
 OPEN_TO_STRANGERS = frozenset({"start", "help"})
 
@@ -109,7 +113,7 @@ def test_patients_may_use_only_the_basics_and_their_own_data(command: str) -> No
     A new patient command must be added to PATIENT_DATA_COMMANDS on purpose.
     """
     if may(Role.PATIENT, command):
-        assert command in OPEN_TO_STRANGERS | {"lang"} | PATIENT_DATA_COMMANDS
+        assert command in OPEN_TO_STRANGERS | PATIENT_BASICS | PATIENT_DATA_COMMANDS
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +15,7 @@ from sqlalchemy.engine import URL
 from sqlmodel import select
 
 from bot import cli
+from bot.channels.wechat.join_codes import JOIN_SCENE, qr_png
 from core.protocol import Protocol
 from core.schedule import Enrollment, plan
 from core.store import services
@@ -18,6 +23,13 @@ from core.store.audit import verify
 from core.store.db import make_engine, read_session
 from core.store.migrate import migrate
 from core.store.models import AuditRecord, Patient, Reminder, ReminderStatus
+from local_servers.wechat import (
+    DEFAULT_AES_KEY,
+    DEFAULT_APP_ID,
+    DEFAULT_APP_SECRET,
+    DEFAULT_TOKEN,
+    LocalWechat,
+)
 from tests.support.store_fixtures import count, enroll, url_text
 
 NOW = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
@@ -40,10 +52,16 @@ def _argv(path: Path, *, reason: str = "r", bot_username: str = "b") -> list[str
     ]
 
 
-def _run(db_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> int:
+def _run(
+    db_url: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    body: str,
+    header: str = HEADER,
+) -> int:
     monkeypatch.setenv("DATABASE_URL", url_text(db_url))
     path = tmp_path / "cohort.csv"
-    path.write_text(HEADER + body, encoding="utf-8")
+    path.write_text(header + body, encoding="utf-8")
     return cli.main(_argv(path, reason="moved from the paper log", bot_username="trial_bot"))
 
 
@@ -247,3 +265,114 @@ def test_the_reason_is_required(capsys: pytest.CaptureFixture[str], tmp_path: Pa
         cli.main(["enroll", "--file", str(tmp_path / "cohort.csv")])
     assert excinfo.value.code == 2
     assert "--reason" in capsys.readouterr().err
+
+
+@contextmanager
+def wechat_in_a_thread() -> Iterator[LocalWechat]:
+    """A local WeChat server on its own event loop, for the command's own ``asyncio.run``."""
+    server = LocalWechat()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def _wechat_env(monkeypatch: pytest.MonkeyPatch, api_url: str) -> None:
+    for name, value in {
+        "WECHAT_APP_ID": DEFAULT_APP_ID,
+        "WECHAT_APP_SECRET": DEFAULT_APP_SECRET,
+        "WECHAT_TOKEN": DEFAULT_TOKEN,
+        "WECHAT_ENCODING_AES_KEY": DEFAULT_AES_KEY,
+        "WECHAT_API_BASE_URL": api_url,
+        "PUBLIC_BASE_URL": "https://trial.example.cn",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_channel_column_gives_wechat_patients_a_qr_code_file(
+    db_url: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url_text(db_url))
+    path = tmp_path / "cohort.csv"
+    path.write_text(
+        HEADER.replace("\n", ",channel\n")
+        + f"NJ-P01,mt_only,{TODAY},F,60,zh,no,wechat\nNJ-P02,mt_only,{TODAY},M,70,en,no,\n",
+        encoding="utf-8",
+    )
+    with wechat_in_a_thread() as wechat:
+        _wechat_env(monkeypatch, wechat.url)
+        code = cli.main([*_argv(path, bot_username="trial_bot"), "--qr-dir", str(tmp_path)])
+        assert code == 0, capsys.readouterr().err
+        (qr,) = wechat.world.qr_codes.values()
+        assert qr.scene.startswith(JOIN_SCENE)
+        assert not wechat.violations
+    links = dict(line.split("\t") for line in capsys.readouterr().out.splitlines()[1:])
+    assert list(links) == ["NJ-P01", "NJ-P02"]
+    assert Path(links["NJ-P01"]) == tmp_path / "NJ-P01-wechat.png"
+    assert Path(links["NJ-P01"]).read_bytes() == qr_png(qr.url)
+    assert links["NJ-P02"].startswith("https://t.me/trial_bot?start=")
+    engine = make_engine(db_url)
+    try:
+        with read_session(engine) as session:
+            token = qr.scene.removeprefix(JOIN_SCENE)
+            invite = services.invite_by_token(session, token)
+            patient = services.patient_by_study_id(session, "NJ-P01")
+            assert invite is not None and patient is not None
+            assert invite.patient_id == patient.id
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("channel", "message"),
+    [
+        ("wechat", "WeChat is not set up"),
+        ("signal", "line 2: signal is not a channel: write telegram or wechat"),
+    ],
+)
+def test_a_wechat_row_without_wechat_or_an_unknown_channel_enrolls_nobody(
+    db_url: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    channel: str,
+    message: str,
+) -> None:
+    for name in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    code = _run(
+        db_url,
+        tmp_path,
+        monkeypatch,
+        f"P01,mt_only,{TODAY},F,60,zh,no,{channel}\n",
+        header=HEADER.replace("\n", ",channel\n"),
+    )
+    assert code == 2
+    assert message in capsys.readouterr().err
+    migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert count(engine, Patient) == 0
+    finally:
+        engine.dispose()

@@ -1,9 +1,15 @@
 """The WeChat Official Account channel for patients in mainland China.
 
-Built so far: reading callbacks (:mod:`bot.channels.wechat.xml`, with the
-crypto of :mod:`bot.channels.wxcrypto`), the server API client
+Reading callbacks (:mod:`bot.channels.wechat.xml`, with the crypto of
+:mod:`bot.channels.wxcrypto`), the server API client
 (:mod:`bot.channels.wechat.api`), what template values may hold
 (:mod:`bot.channels.wechat.templates`) and what each API error means
-(:mod:`bot.channels.wechat.outcomes`). The API facts they follow are in
+(:mod:`bot.channels.wechat.outcomes`); the callback endpoint
+(:mod:`bot.channels.wechat.callback`), the adapter to the conversation layer
+(:mod:`bot.channels.wechat.adapter`), join QR codes
+(:mod:`bot.channels.wechat.join_codes`), files as links
+(:mod:`bot.channels.wechat.files`), the account's menu
+(:mod:`bot.channels.wechat.menu`), and the channel put together
+(:mod:`bot.channels.wechat.channel`). The API facts they follow are in
 docs/wechat-oa/api.json and docs/wechat-oa/callbacks.md.
 """

@@ -1,8 +1,10 @@
-"""/enroll: a new patient, their plan, and their one-time join link.
+"""/enroll: a new patient, their plan, and their one-time way to join.
 
 The words are read by :mod:`core.enrollment` (study ID, arm, day 0 within its
 limits, sex, weight, language, daily dose reminders); what was understood is
-shown with Confirm / Cancel and stored only on Confirm.
+shown with Confirm / Cancel and stored only on Confirm. The last word may
+name the channel the patient joins on: ``telegram`` (the default) gives a
+join link, ``wechat`` a QR code to scan (:mod:`bot.staff.coordinator.joins`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.commands import Field, StaffCommand
-from bot.staff.coordinator.shared import event_title, join_link
+from bot.staff.coordinator.joins import channel_name, channel_word, give_invitation, parse_channel
+from bot.staff.coordinator.shared import event_title
 from bot.views.plan import arm_name, dose_line
 from core.enrollment import (
     check_day0,
@@ -35,14 +38,14 @@ from core.schedule import Enrollment, EventKind, plan, trial_today
 from core.store.coordination import event_rows
 from core.store.db import read_session
 from core.store.invites import create_invite
-from core.store.models import InviteRole, Reminder, ReminderStatus
+from core.store.models import Channel, InviteRole, Reminder, ReminderStatus
 from core.store.services import enroll_patient, invite_by_token, patient_by_study_id
 from core.store.uow import UnitOfWork
 from core.vocabulary import Language, Sex
 
 ENROLL_USAGE = N_(
     "/enroll <study ID> <arm> <day 0 as YYYY-MM-DD> <F|M> <weight in kg> <zh|en> [doses=yes]"
-    "  e.g. /enroll P01 belimumab_mt 2026-12-01 F 62kg zh"
+    " [telegram|wechat]  e.g. /enroll P01 belimumab_mt 2026-12-01 F 62kg zh"
 )
 
 # Words that begin the optional parts of a one-message command.
@@ -69,10 +72,12 @@ class EnrollRequest:
     weight: Decimal
     language: str
     doses: bool
+    channel: Channel = Channel.TELEGRAM
 
 
 def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
-    """The six words of /enroll and the optional ``doses=yes``, each checked by core."""
+    """The six words of /enroll, the optional ``doses=yes`` and, last, the optional channel,
+    each checked by core (the channel here: it is the bot's, not the protocol's)."""
     words: list[str] = []
     doses = False
     for word in args:
@@ -84,6 +89,9 @@ def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
             words[4] += word  # "62 kg" typed with a space is one weight
         else:
             words.append(word)
+    channel = Channel.TELEGRAM
+    if len(words) == 7 and channel_word(words[-1]) is not None:
+        channel = parse_channel(ctx, words.pop())
     if len(words) < 6:
         raise RuleError(
             N_(
@@ -105,7 +113,7 @@ def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
     with read_session(ctx.services.engine) as session:
         if patient_by_study_id(session, study_id) is not None:
             raise RuleError(N_("Study ID {study_id} is already enrolled."), study_id=study_id)
-    return EnrollRequest(study_id, arm, day0, sex, weight, language, doses)
+    return EnrollRequest(study_id, arm, day0, sex, weight, language, doses, channel)
 
 
 def _enrollment(ctx: Ctx, request: EnrollRequest) -> Enrollment:
@@ -128,6 +136,7 @@ async def run_enroll(ctx: Ctx, args: list[str]) -> None:
         t._("Weight: {weight} kg", weight=t.number(request.weight)),
         t._("Language: {language}", language=_LANGUAGE_NAMES[request.language]),
         t._("Daily medication reminders: {answer}", answer=t._(_YES_NO[request.doses])),
+        t._("Joins on: {channel}", channel=channel_name(ctx, request.channel)),
         t.n_(
             "Plan: {events} study visits and infusions, {reminders} reminder.",
             "Plan: {events} study visits and infusions, {reminders} reminders.",
@@ -156,6 +165,7 @@ class Enrolled:
     study_id: str
     token: str
     expires_at: datetime
+    channel: Channel
 
 
 def store_enroll(ctx: Ctx, uow: UnitOfWork, request: EnrollRequest) -> Enrolled:
@@ -179,7 +189,7 @@ def store_enroll(ctx: Ctx, uow: UnitOfWork, request: EnrollRequest) -> Enrolled:
     token = create_invite(uow, InviteRole.PATIENT, patient=patient)
     invite = invite_by_token(uow.session, token)
     assert invite is not None
-    return Enrolled(patient.id, patient.study_id, token, invite.expires_at)
+    return Enrolled(patient.id, patient.study_id, token, invite.expires_at, request.channel)
 
 
 async def after_enroll(ctx: Ctx, result: Enrolled) -> None:
@@ -221,15 +231,7 @@ async def after_enroll(ctx: Ctx, result: Enrolled) -> None:
             for r in coming
         ]
     await ctx.reply("\n".join(lines))
-    await ctx.reply(
-        t._(
-            "One-time join link for {study_id}, valid until {until}. It is shown only this "
-            "once: give it to the patient.\n{link}",
-            study_id=result.study_id,
-            until=t.datetime(result.expires_at),
-            link=join_link(ctx, result.token),
-        )
-    )
+    await give_invitation(ctx, result.study_id, result.token, result.expires_at, result.channel)
 
 
 def _arm_choices(ctx: Ctx) -> list[tuple[str, str]]:

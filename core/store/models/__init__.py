@@ -8,7 +8,9 @@
   deviations, adverse events, patient reports;
 - :mod:`~core.store.models.audit`: the audit chain;
 - :mod:`~core.store.models.running`: running state (chat flows, entries waiting
-  for Confirm, settings, escalation notices).
+  for Confirm, settings, escalation notices);
+- :mod:`~core.store.models.wechat`: the WeChat channel's pushes until handled
+  and the option menus it sent.
 
 Every name is re-exported here: ``from core.store.models import Patient``.
 :data:`METADATA` is the schema with every table declared: what Alembic
@@ -75,6 +77,7 @@ from core.store.models.running import (
     PendingAction,
     Setting,
 )
+from core.store.models.wechat import WechatMenu, WechatPush
 
 # Read after every module above has declared its tables.
 METADATA = SQLModel.metadata
@@ -119,6 +122,8 @@ __all__ = [
     "Staff",
     "StaffRole",
     "TriageStatus",
+    "WechatMenu",
+    "WechatPush",
     "person_key",
     "study_id_is",
 ]
