@@ -238,6 +238,7 @@ async def nudge_unstarted_collections(
             ).first()
             if start is None or start.status not in (
                 ReminderStatus.SENT,
+                ReminderStatus.DELIVERED,
                 ReminderStatus.UNCERTAIN,
             ):
                 continue

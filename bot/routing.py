@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.context import Buttons, Services
-from bot.conversations.events import MessageRef, Reply, Text
+from bot.conversations.events import MessageRef, ReminderText, Reply, Text
 from bot.i18n import Translator, choose_language
-from bot.texts import EVENT_TITLES
-from bot.views.reminder import render_reminder
+from bot.texts import CHANNEL_NAMES, EVENT_TITLES
+from bot.views.reminder import reminder_facts, render_reminder
 from core.messages import N_
 from core.store.db import read_session
 from core.store.identities import Reach, reach_of
@@ -58,8 +58,8 @@ MISSED_HEADER = N_("Reminders that could not be sent in time and are now marked 
 MISSED_LINE = N_("{study_id}: {event}, due {when}.")
 MISSED_MORE = N_("And {count} more: see the reminder list.")
 UNREACHABLE = N_(
-    "Patient {study_id} has blocked the bot or left Telegram, so reminders cannot reach them "
-    "and are stopped. Please contact the patient another way."
+    "Patient {study_id} has blocked the study's messages or left {channel}, so reminders "
+    "cannot reach them and are stopped. Please contact the patient another way."
 )
 # The same, said of the channel the patient was reminded on where it is not Telegram.
 UNREACHABLE_ON: dict[Channel, str] = {
@@ -69,7 +69,7 @@ UNREACHABLE_ON: dict[Channel, str] = {
     ),
 }
 REJECTED = N_(
-    "Telegram refused reminder {reminder_id} to patient {study_id} ({reason}). It was not "
+    "{channel} refused reminder {reminder_id} to patient {study_id} ({reason}). It was not "
     "sent and is marked failed."
 )
 
@@ -126,7 +126,9 @@ class Router:
         """Send reminder ``reminder_id`` to its patient's channel; the channel's message id.
 
         Rendered in the patient's chosen language
-        (:func:`bot.views.reminder.render_reminder`). The reminder row is left
+        (:func:`bot.views.reminder.render_reminder`), with the reminder in
+        short (:func:`bot.views.reminder.reminder_facts`) for a channel that
+        shows it as fields (WeChat's template messages). The reminder row is left
         as it is: the scheduler records the outcome (docs/DESIGN.md §3, "the
         reminder table is the outbox"). Raises ``Undeliverable`` when there is
         no one to send it to (no such reminder, patient not joined or no
@@ -147,7 +149,8 @@ class Router:
             raise Undeliverable(f"patient {patient.study_id} is {patient.status}")
         t = patient_translator(self.services, patient)
         text, buttons = render_reminder(t, self.services.protocol, reminder, event, repeat=repeat)
-        sent = await self.deliver(reach, Text(text, buttons))
+        facts = reminder_facts(t, reminder, event, patient.study_id, repeat=repeat)
+        sent = await self.deliver(reach, ReminderText(text, buttons, facts=facts))
         log.info(
             "reminder %d (%s) sent to %s as message %s",
             reminder_id,
@@ -160,7 +163,11 @@ class Router:
     # --- the scheduler's Alerter ------------------------------------------------------
 
     async def alert(self, alert: Alert) -> None:
-        """Tell the coordinators, each in their own language."""
+        """Tell the coordinators, each in their own language.
+
+        An alert about one patient names the channel that refused or lost
+        them (their preferred one: reminders go nowhere else).
+        """
         match alert:
             case RemindersMissed(reminders=missed):
 
@@ -175,16 +182,26 @@ class Router:
                     return "\n".join(lines)
 
             case PatientUnreachable(study_id=study_id):
-                channel = self._channel_of(study_id)
-                sentence = UNREACHABLE_ON.get(channel, UNREACHABLE) if channel else UNREACHABLE
+                on = self._channel_of(study_id)
+                special = UNREACHABLE_ON.get(on) if on is not None else None
+                name = self._channel_name(study_id)
 
                 def text(t: Translator) -> str:
-                    return t._(sentence, study_id=study_id)
+                    if special is not None:
+                        return t._(special, study_id=study_id)
+                    return t._(UNREACHABLE, study_id=study_id, channel=t._(name))
 
             case ReminderRejected(reminder_id=reminder_id, study_id=study_id, reason=reason):
+                refused_by = self._channel_name(study_id)
 
                 def text(t: Translator) -> str:
-                    return t._(REJECTED, reminder_id=reminder_id, study_id=study_id, reason=reason)
+                    return t._(
+                        REJECTED,
+                        channel=t._(refused_by),
+                        reminder_id=reminder_id,
+                        study_id=study_id,
+                        reason=reason,
+                    )
 
         sent = await self.alert_staff(text, roles=[StaffRole.COORDINATOR])
         if sent == 0:
@@ -195,6 +212,10 @@ class Router:
         with read_session(self.services.engine) as session:
             patient = patient_by_study_id(session, study_id)
         return None if patient is None else patient.preferred_channel
+
+    def _channel_name(self, study_id: str) -> str:
+        """The name of the patient's channel, untranslated (Telegram when they have none)."""
+        return CHANNEL_NAMES[self._channel_of(study_id) or Channel.TELEGRAM]
 
     # --- staff and patients ------------------------------------------------------------
 

@@ -14,12 +14,15 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.channels.telegram.transport import TelegramTransport
+from bot.channels.wechat.api import WechatApi
 from bot.channels.wechat.channel import WechatChannel
+from bot.channels.wechat.receipts import receipt_handler
+from bot.channels.wechat.transport import PageLinks, WechatTransport
 from bot.context import Services
 from bot.conversations.dispatch import Conversations
 from bot.escalations import periodic_jobs
 from bot.features import FEATURES
-from bot.routing import Router
+from bot.routing import Router, Transport
 from bot.settings import SettingError, Settings
 from bot.web.pages.acting import PageActions
 from bot.web.pages.routes import Pages
@@ -49,6 +52,9 @@ def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
     With WeChat on, its channel is built here: the server starts and stops it
     with its routes, and the services gain its join codes (QR codes for
     ``/enroll ... wechat`` and ``/channel``).
+    WeChat's delivery receipts are recorded by
+    :func:`bot.channels.wechat.receipts.receipt_handler`, which the WeChat
+    callback calls with each TEMPLATESENDJOBFINISH push.
     """
     routes: list[WebRoute] = []
 
@@ -61,7 +67,7 @@ def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
     # --- WeChat: the callback, its file links (the channel starts with the server) -------
     wechat = settings.wechat()
     if wechat is not None:
-        routes += WechatChannel(services, wechat).routes()
+        routes += WechatChannel(services, wechat, on_receipt=receipt_handler(services)).routes()
 
     return routes
 
@@ -69,7 +75,8 @@ def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
 def check_settings(settings: Settings) -> None:
     """Every channel's settings read once before anything starts; a bad one stops the bot."""
     try:
-        settings.wechat()
+        if settings.wechat() is not None:
+            settings.page_key()  # WeChat reminders link to the patient's page, signed with it
     except SettingError as exc:
         raise NotConfigured(str(exc)) from None
     # The patients' pages: their address and the key that signs their links.
@@ -193,23 +200,50 @@ def reminder_bot(app: Application) -> Bot:  # type: ignore[type-arg]
     )
 
 
-def engine_router(app: Application, services: Services) -> Router:  # type: ignore[type-arg]
+def wechat_transport(services: Services, settings: Settings) -> WechatTransport | None:
+    """The WeChat channel's transport when WeChat is on (its settings all set), else None.
+
+    Reminders become template messages linking to the patient's page
+    (``PUBLIC_BASE_URL``, links signed with the page key).
+    """
+    wechat = settings.wechat()
+    if wechat is None:
+        return None
+    api = WechatApi(wechat.app_id, wechat.app_secret, base_url=wechat.api_base_url)
+    links = PageLinks(
+        wechat.public_base_url, settings.page_key(), services.protocol, services.clock
+    )
+    return WechatTransport(api, services.protocol.wechat, links, services.zone)
+
+
+def engine_router(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    wechat: WechatTransport | None = None,
+) -> Router:
     """The router the reminder engine sends through: each channel's transport for it.
 
     On Telegram that is its own bot (:func:`reminder_bot`), so the engine sees
-    every 429 itself.
+    every 429 itself; on WeChat (when it is on) the channel's one transport.
     """
-    return Router(services, {Channel.TELEGRAM: TelegramTransport(reminder_bot(app))})
+    transports: dict[Channel, Transport] = {Channel.TELEGRAM: TelegramTransport(reminder_bot(app))}
+    if wechat is not None:
+        transports[Channel.WECHAT] = wechat
+    return Router(services, transports)
 
 
-def build_engine(app: Application, services: Services) -> Engine:  # type: ignore[type-arg]
+def build_engine(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    wechat: WechatTransport | None = None,
+) -> Engine:
     """The reminder engine for this Application, on the services' clock.
 
     Reminders and the coordinators' alerts about them go through the engine's
     router; escalations and digests through the services' one, paced by the
     engine so that both share each channel's limits.
     """
-    router = engine_router(app, services)
+    router = engine_router(app, services, wechat)
     options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
     engine = Engine(services.engine, services.clock, router, router, options=options)
     assert services.router is not None
@@ -232,6 +266,29 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def attach_wechat(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    settings: Settings,
+) -> WechatTransport | None:
+    """WeChat's transport in the services' router when WeChat is on; its API client is
+    closed once the Application has stopped. The transport, for the engine's router."""
+    transport = wechat_transport(services, settings)
+    if transport is None:
+        return None
+    assert services.router is not None
+    services.router.transports[Channel.WECHAT] = transport
+    before_stop = app.post_stop
+
+    async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+        if before_stop is not None:
+            await before_stop(application)
+        await transport.api.close()
+
+    app.post_stop = post_stop
+    return transport
 
 
 def attach_engine(app: Application, engine: Engine) -> None:  # type: ignore[type-arg]
@@ -263,7 +320,8 @@ def run_bot(settings: Settings, clock: Clock | None = None) -> None:
     app = build_application(
         services, settings.telegram_bot_token, base_url=settings.telegram_base_url
     )
-    attach_engine(app, build_engine(app, services))
+    wechat = attach_wechat(app, services, settings)
+    attach_engine(app, build_engine(app, services, wechat))
     routes = web_routes(services, settings)
     if routes:
         attach_web(app, WebServer(routes, settings.web_host, settings.web_port))

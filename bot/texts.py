@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.messages import N_
 from core.schedule import EventKind, Slot
+from core.store.models import Channel
 
 ARM_NAMES: dict[str, str] = {
     "belimumab_mt": N_("Belimumab plus multi-target therapy"),
@@ -46,3 +47,11 @@ CONTACT_ROLES: dict[str, str] = {
     "coordinator": N_("Study coordinator"),
 }
 OTHER_CONTACT = N_("Study team")
+
+# The chat apps by the names their users know them by.
+CHANNEL_NAMES: dict[Channel, str] = {
+    Channel.TELEGRAM: N_("Telegram"),
+    Channel.WECHAT: N_("WeChat"),
+    Channel.WECOM: N_("WeCom"),
+    Channel.MEMORY: N_("the in-memory test channel"),
+}

@@ -7,7 +7,9 @@ the file marks which.
 
 A wrong file fails on load with :class:`ProtocolError`, whose message names
 each offending key, the value found and what was expected, so a coordinator
-editing the file sees what to fix without reading code.
+editing the file sees what to fix without reading code. The ``[wechat]``
+table (templates of the reminders on WeChat) is read by
+:mod:`core.reminder_templates`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pydantic import (
 )
 
 from core.dosing import BelimumabPlan, belimumab_plan
+from core.reminder_templates import Wechat
 from core.response import (
     Cumulative,
     MissingWeek0,
@@ -301,6 +304,7 @@ class Protocol(_Section):
     adverse_events: AdverseEvents
     escalation: Escalation
     pages: Pages
+    wechat: Wechat
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.messages import N_, RuleError
 from core.protocol import Protocol, QuietHours
+from core.reminder_templates import ReminderKind
 
 
 class EventKind(StrEnum):
@@ -53,6 +54,19 @@ class Slot(StrEnum):
 
 
 DOSE_SLOTS = (Slot.DOSE_1, Slot.DOSE_2, Slot.DOSE_3, Slot.DOSE_4)
+
+# Which template a slot's reminder goes out with on WeChat (the protocol file's
+# [wechat.templates.<kind>]): a site chooses one per kind of reminder, not per slot.
+REMINDER_KINDS: dict[Slot, ReminderKind] = {
+    Slot.INFUSION_EVENING_BEFORE: ReminderKind.INFUSION,
+    Slot.INFUSION_MORNING: ReminderKind.INFUSION,
+    Slot.URINE_INSTRUCTIONS: ReminderKind.URINE_INSTRUCTIONS,
+    Slot.URINE_START: ReminderKind.URINE_START,
+    Slot.URINE_END: ReminderKind.URINE_END,
+    Slot.VISIT_EVENING_BEFORE: ReminderKind.VISIT,
+    **{slot: ReminderKind.MEDICATION for slot in DOSE_SLOTS},
+    Slot.DOSE_AFTER_DRAW: ReminderKind.MEDICATION,
+}
 
 # Order of events that share an instant, for a stable, readable calendar.
 _KIND_ORDER = {kind: i for i, kind in enumerate(EventKind)}

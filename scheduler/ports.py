@@ -1,10 +1,11 @@
 """What the scheduler needs from the bot: a way to send a reminder and a way to alert staff.
 
 docs/DESIGN.md §2: "``scheduler/`` ... talks to Telegram only through a
-small interface the bot provides". The bot's adapter (``bot/sender.py``)
-implements :class:`Sender` and :class:`Alerter` and turns Telegram's errors
-into the outcomes below, which say only what the scheduler must know: was
-the message delivered, may it have been, or will it never be.
+small interface the bot provides". The bot's router (``bot/routing.py``)
+implements :class:`Sender` and :class:`Alerter`, and each channel's transport
+turns its errors (Telegram's, WeChat's) into the outcomes below, which say
+only what the scheduler must know: was the message delivered, may it have
+been, or will it never be.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ class MaybeDelivered(SendOutcome):
 
 
 class Blocked(SendOutcome):
-    """The patient blocked the bot or left Telegram (403): nothing can reach them."""
+    """The patient blocked the bot or left the channel (Telegram's 403, WeChat's 43004)."""
 
 
 class Rejected(SendOutcome):
-    """Telegram refused this message (400): sending it again would fail the same way."""
+    """The channel refused this message (Telegram's 400, WeChat's 47003): for good."""
 
 
 class Undeliverable(SendOutcome):
@@ -89,7 +90,7 @@ class PatientUnreachable:
 
 @dataclass(frozen=True, slots=True)
 class ReminderRejected:
-    """Telegram refused a reminder (400): it is marked ``failed``."""
+    """The channel refused a reminder: it is marked ``failed``."""
 
     reminder_id: int
     study_id: str

@@ -23,7 +23,7 @@ its own instant, 30 min
 after it)
 in the quiet hours          ``pending`` until they end (``missed`` if that
                             is too late)
-delivered                   ``sent``, with the Telegram message id
+delivered                   ``sent``, with the channel's message id
 nothing delivered           ``pending`` again after a back-off (2 s doubling
 (connection refused or      to 5 min, real time; at least Telegram's
 dropped, 5xx, 429)          ``retry_after``, which also pauses that chat)
@@ -32,7 +32,7 @@ may have been delivered     ``uncertain``, then the uncertain policy below
 blocked (403)               ``failed``; the patient is marked unreachable
                             (audited), their later reminders are skipped, and
                             coordinators are told once
-refused (400)               ``failed`` with Telegram's reason; coordinators
+refused (400)               ``failed`` with the channel's reason; coordinators
                             are told
 ==========================  =================================================
 
@@ -168,7 +168,7 @@ class SendStep:
             self._record(reminder_id, exc.reason, _failed(exc.reason))
             report.failed.append(reminder_id)
             outcome.alerts.append(ReminderRejected(reminder_id, patient.study_id, exc.reason))
-            log.error("reminder %d refused by Telegram: %s", reminder_id, exc.reason)
+            log.error("reminder %d refused by its channel: %s", reminder_id, exc.reason)
         except Undeliverable as exc:
             self._record(reminder_id, exc.reason, _skip(exc.reason))
             report.skipped.append(reminder_id)

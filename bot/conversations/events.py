@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from core.store.models import AttachmentKind, Channel, person_key
+from core.schedule import Slot
+from core.store.models import AttachmentKind, Channel, Language, person_key
 
 # Rows of options under a message: (label, token). The token is opaque to the
 # channel and comes back unchanged in the Inbound of the person's choice.
@@ -95,6 +97,38 @@ class Text:
 
     text: str
     options: Options | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderFacts:
+    """What a reminder is about, for a channel that shows it as short fields, not as text.
+
+    WeChat sends a reminder as a template message (study ID, event, time and
+    a note) linking to the patient's page for the reminder; the labels are in
+    the patient's ``language`` already. ``at`` is the instant the reminder is
+    about (the infusion, the collection's start or end, the visit, the dose).
+    """
+
+    reminder_id: int
+    patient_id: int
+    study_id: str
+    slot: Slot
+    language: Language
+    event: str
+    note: str
+    at: datetime
+    repeat: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderText(Text):
+    """A reminder: its whole text and options, and its :class:`ReminderFacts`.
+
+    A channel that shows text (Telegram, the in-memory one) takes it as any
+    :class:`Text`; one that shows reminders as fields reads ``facts``.
+    """
+
+    facts: ReminderFacts = field(kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

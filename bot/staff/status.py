@@ -10,9 +10,10 @@ day and week, arm, next events, last renal panel against baseline with the
 current response class and each clause, SLEDAI-2K trend, CD20 trend, doses
 given (belimumab count and the next dose plan from the latest weight, MP
 cumulative total), adverse events, open patient reports, reminder delivery
-(sent / confirmed / missed)". One patient's view also lists their protocol
-deviations: entries dated outside their windows (:mod:`core.entry_calendar`)
-and events /reschedule booked outside theirs, each with its reason.
+(sent / confirmed / missed)"; on WeChat, sent and delivered. One patient's view
+also lists their protocol deviations: entries dated outside their windows
+(:mod:`core.entry_calendar`) and events /reschedule booked outside theirs, each
+with its reason.
 
 The response classes per arm are counted by intention to treat, as
 ``/summary`` counts them (every enrolled patient in the denominator, a
@@ -71,6 +72,7 @@ from core.schedule import EventKind, trial_today
 from core.store import status as queries
 from core.store.db import read_session
 from core.store.models import (
+    Channel,
     DeviationEntry,
     Patient,
     PatientStatus,
@@ -390,17 +392,34 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
     blocks.append("\n".join(lines))
 
     blocks.append("\n".join(_deviation_lines(ctx, deviations, moved)))
-
-    blocks.append(
-        t._(
-            "Reminders: {sent} sent, {confirmed} confirmed, {missed} missed, {failed} failed",
-            sent=delivery.sent,
-            confirmed=delivery.confirmed,
-            missed=delivery.missed,
-            failed=delivery.failed,
-        )
-    )
+    blocks.append(_delivery_line(ctx, patient, delivery))
     return blocks
+
+
+def _delivery_line(ctx: Ctx, patient: Patient, delivery: queries.ReminderDelivery) -> str:
+    """Reminders sent, answered, missed and failed; and delivered where the channel says so.
+
+    WeChat reports each template message's delivery (docs/DESIGN.md §3:
+    ``sent -> delivered``); Telegram does not, so a Telegram patient's line
+    has no delivered count that would always read 0.
+    """
+    counts = {
+        "sent": delivery.sent,
+        "confirmed": delivery.confirmed,
+        "missed": delivery.missed,
+        "failed": delivery.failed,
+    }
+    if patient.preferred_channel == Channel.WECHAT or delivery.delivered:
+        return ctx.t._(
+            "Reminders: {sent} sent, {delivered} of them delivered, {confirmed} confirmed, "
+            "{missed} missed, {failed} failed",
+            delivered=delivery.delivered,
+            **counts,
+        )
+    return ctx.t._(
+        "Reminders: {sent} sent, {confirmed} confirmed, {missed} missed, {failed} failed",
+        **counts,
+    )
 
 
 DEVIATION_ENTRIES: dict[DeviationEntry, str] = {

@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Final
 
 from bot.context import Buttons
+from bot.conversations.events import ReminderFacts
 from bot.i18n import Translator
 from bot.texts import CONTACT_ROLES, OTHER_CONTACT
 from core.messages import N_
@@ -75,6 +76,23 @@ SLOT_CHOICES: dict[Slot, tuple[Choice, ...]] = {
 ALERTS_STAFF: Final = frozenset({Choice.LATER, Choice.PROBLEM})
 
 REPEAT_NOTE = N_("This is a repeat of a reminder that may not have reached you.")
+
+# A reminder in short, for a channel that shows it as fields (WeChat's template
+# messages, docs/wechat-oa/api.json): each label fits a "thing" field, at most 20
+# characters in both languages, and names no drug and no diagnosis, since the
+# message is seen outside the page it links to (a lock screen, a shared phone).
+SHORT_EVENTS: dict[Slot, str] = {
+    Slot.INFUSION_EVENING_BEFORE: N_("Infusion {number}"),
+    Slot.INFUSION_MORNING: N_("Infusion {number}"),
+    Slot.URINE_INSTRUCTIONS: N_("Urine collection {number}"),
+    Slot.URINE_START: N_("Urine {number}: start now"),
+    Slot.URINE_END: N_("Urine {number}: last void"),
+    Slot.VISIT_EVENING_BEFORE: N_("Study visit"),
+    **{slot: N_("Take your medicines") for slot in DOSE_SLOTS},
+    Slot.DOSE_AFTER_DRAW: N_("Medicines after draw"),
+}
+DETAILS_NOTE = N_("Tap for details")
+SHORT_REPEAT_NOTE = N_("Repeat of a reminder")
 
 # The 24-hour urine collection, docs/clinical-facts.md §7 (patient steps).
 URINE_SPOILED = N_(
@@ -288,3 +306,31 @@ def render_reminder(
     if repeat:
         lines.insert(0, t._(REPEAT_NOTE))
     return "\n".join(lines), reminder_buttons(t, reminder.id, reminder.slot)
+
+
+def reminder_facts(
+    t: Translator,
+    reminder: Reminder,
+    event: PlannedEventRow,
+    study_id: str,
+    *,
+    repeat: bool = False,
+) -> ReminderFacts:
+    """The reminder in short (:data:`SHORT_EVENTS`), in the reader's language.
+
+    The whole text (:func:`render_reminder`) is on the patient's page; the
+    short form says whose it is, what and when, and whether it is the one
+    repeat.
+    """
+    assert reminder.id is not None
+    return ReminderFacts(
+        reminder_id=reminder.id,
+        patient_id=reminder.patient_id,
+        study_id=study_id,
+        slot=reminder.slot,
+        language=t.lang,
+        event=t._(SHORT_EVENTS[reminder.slot], number=event.number),
+        note=t._(SHORT_REPEAT_NOTE if repeat else DETAILS_NOTE),
+        at=reminder.announces_at,
+        repeat=repeat,
+    )

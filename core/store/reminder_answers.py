@@ -3,7 +3,7 @@
 Requirement: "the bot records each press against the right reminder, and a
 second press changes nothing". An answer counts only when it comes from the
 patient the reminder belongs to, is one of that slot's choices, and the
-reminder went out (``sent``, or ``uncertain``: it may have arrived). The
+reminder went out (``sent`` or ``delivered``, or ``uncertain``: it may have arrived). The
 first answer is kept. The unit of work holds the writers' lock, so two
 answers at the same moment cannot both be first.
 """
@@ -21,7 +21,7 @@ from core.store.uow import UnitOfWork
 from core.vocabulary import ORAL_DRUGS
 
 # A reminder can be answered once it may have reached the patient.
-_ANSWERABLE = (ReminderStatus.SENT, ReminderStatus.UNCERTAIN)
+_ANSWERABLE = (ReminderStatus.SENT, ReminderStatus.DELIVERED, ReminderStatus.UNCERTAIN)
 
 
 class Outcome(Enum):

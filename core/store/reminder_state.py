@@ -35,7 +35,8 @@ ALLOWED: Final[Mapping[ReminderStatus, frozenset[ReminderStatus]]] = {
     _S.PENDING: frozenset({_S.SENDING, _S.CANCELLED, _S.SKIPPED, _S.MISSED, _S.PENDING}),
     _S.SENDING: frozenset({_S.SENT, _S.FAILED, _S.PENDING, _S.UNCERTAIN, _S.SKIPPED, _S.MISSED}),
     _S.UNCERTAIN: frozenset({_S.PENDING}),
-    _S.SENT: frozenset(),
+    _S.SENT: frozenset({_S.DELIVERED, _S.FAILED, _S.UNCERTAIN}),
+    _S.DELIVERED: frozenset(),
     _S.FAILED: frozenset(),
     _S.SKIPPED: frozenset({_S.PENDING, _S.MISSED}),
     _S.MISSED: frozenset({_S.PENDING, _S.MISSED}),
@@ -55,8 +56,8 @@ ALLOWED: Final[Mapping[ReminderStatus, frozenset[ReminderStatus]]] = {
       (``reminder.rescheduled``; the status itself does not change).
 
 ``sending``
-    - ``-> sent``: Telegram took it (``reminder.sent``).
-    - ``-> failed``: Telegram refused it for good, or the retries ran out
+    - ``-> sent``: the channel took it (``reminder.sent``).
+    - ``-> failed``: the channel refused it for good, or the retries ran out
       (``reminder.failed``).
     - ``-> pending``: a send that may be retried waits for its back-off
       (``reminder.retry_scheduled``), or the worker stopped before trying
@@ -71,7 +72,18 @@ ALLOWED: Final[Mapping[ReminderStatus, frozenset[ReminderStatus]]] = {
     - ``-> pending``: the uncertain policy's one resend, marked as a repeat
       (``reminder.repeat_scheduled``).
 
-``sent``, ``failed``
+``sent``
+    The channel took it; a channel that reports delivery (WeChat's receipt,
+    docs/wechat-oa/callbacks.md §5) may still say what became of it:
+
+    - ``-> delivered``: it reached the patient (``reminder.delivered``).
+    - ``-> failed``: the patient refuses the account's messages; they are
+      marked unreachable (``reminder.failed``).
+    - ``-> uncertain``: it failed for another reason, so the uncertain
+      policy's one repeat applies, as after a read timeout
+      (``reminder.uncertain``).
+
+``delivered``, ``failed``
     Final: what reached the patient is never sent again (a moved event gets
     a new revision of the slot instead), and a failure is not retried by
     accident.

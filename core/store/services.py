@@ -85,14 +85,14 @@ def claim_due_reminders(
 
 
 def mark_reminder_sent(uow: UnitOfWork, reminder: Reminder, *, message_id: int) -> Reminder:
-    """A claimed reminder reached Telegram: ``sending -> sent`` with the message id."""
+    """A claimed reminder reached its channel: ``sending -> sent`` with the channel's message id."""
     reminder_state.require(reminder, ReminderStatus.SENDING)
     return reminder_state.move(
         uow,
         reminder,
         ReminderStatus.SENT,
         "reminder.sent",
-        telegram_message_id=message_id,
+        message_id=message_id,
         sent_at=uow.now,
         last_error=None,
     )

@@ -349,9 +349,14 @@ def _lab_row(
 
 @dataclass(frozen=True, slots=True)
 class ReminderDelivery:
-    """A patient's reminders so far: sent, answered with a button, missed, failed."""
+    """A patient's reminders so far: sent (delivered among them), answered, missed, failed.
+
+    ``delivered`` counts those a channel reported delivered (WeChat's receipts;
+    Telegram reports none).
+    """
 
     sent: int
+    delivered: int
     confirmed: int
     missed: int
     failed: int
@@ -475,21 +480,23 @@ def open_reports_of(session: Session, patient_id: int) -> list[PatientReport]:
 
 
 def reminder_delivery(session: Session, patient_id: int) -> ReminderDelivery:
-    """Counts of the patient's reminders: sent, answered, missed and failed (one query)."""
+    """Counts of the patient's reminders: sent, delivered, answered, missed, failed (one query)."""
 
     def count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.sum(case((condition, 1), else_=0))
 
+    went_out = (ReminderStatus.SENT, ReminderStatus.DELIVERED)
     row = session.execute(
         sa_select(
-            count_if(col(Reminder.status) == ReminderStatus.SENT),
+            count_if(col(Reminder.status).in_(went_out)),
+            count_if(col(Reminder.status) == ReminderStatus.DELIVERED),
             count_if(col(Reminder.response).is_not(None)),
             count_if(col(Reminder.status) == ReminderStatus.MISSED),
             count_if(col(Reminder.status) == ReminderStatus.FAILED),
         ).where(col(Reminder.patient_id) == patient_id)
     ).one()
-    sent, confirmed, missed, failed = (int(v or 0) for v in row)
-    return ReminderDelivery(sent, confirmed, missed, failed)
+    sent, delivered, confirmed, missed, failed = (int(v or 0) for v in row)
+    return ReminderDelivery(sent, delivered, confirmed, missed, failed)
 
 
 # --------------------------------------------------------------------------- reports

@@ -636,7 +636,7 @@ async def test_a_reminder_sent_for_the_old_date_is_sent_again_for_the_new_one(wo
     with UnitOfWork(world.services.engine, "system", world.clock.now()) as uow:
         row = uow.session.get(Reminder, evening.id)
         assert row is not None
-        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, telegram_message_id=77)
+        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, message_id=77)
     summary = await world.say(coord, "/reschedule P01 infusion 3 2026-12-18")
     done = await confirm(world, coord, summary)
     assert "already sent for the old date: 1; they are sent again for the new date" in done.shown
@@ -648,7 +648,7 @@ async def test_a_reminder_sent_for_the_old_date_is_sent_again_for_the_new_one(wo
             .order_by(col(Reminder.revision))
         ).all()
     # The one sent stays as it was; the new date has its own, pending.
-    assert [(r.revision, r.status, r.telegram_message_id) for r in evenings] == [
+    assert [(r.revision, r.status, r.message_id) for r in evenings] == [
         (0, ReminderStatus.SENT, 77),
         (1, ReminderStatus.PENDING, None),
     ]

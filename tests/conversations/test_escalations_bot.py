@@ -183,7 +183,7 @@ async def test_urine_collection_not_started_by_noon_gets_one_nudge_with_buttons(
     with UnitOfWork(world.services.engine, "system", START) as uow:
         row = uow.session.get(Reminder, start.id)
         assert row is not None
-        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, telegram_message_id=1)
+        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, message_id=1)
     noon = local(date(2026, 11, 30), 12)
     assert (
         await nudge_unstarted_collections(bot(world), world.services, noon - timedelta(minutes=1))
@@ -239,7 +239,7 @@ async def test_no_nudge_for_a_collection_whose_start_reminder_was_not_sent(
     with UnitOfWork(world.services.engine, "system", START) as uow:
         row = uow.session.get(Reminder, start.id)
         assert row is not None
-        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, telegram_message_id=1)
+        uow.update(row, "reminder.sent", status=ReminderStatus.SENT, message_id=1)
     assert (
         await nudge_unstarted_collections(bot(world), world.services, noon + timedelta(minutes=10))
         == 1

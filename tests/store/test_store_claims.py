@@ -78,7 +78,7 @@ def test_a_retry_waits_for_its_back_off(engine: Engine, protocol: Protocol) -> N
         services.mark_reminder_sent(uow, again, message_id=9_000_000_001)
     stored = _reminders(engine)[0]
     assert stored.status == ReminderStatus.SENT
-    assert stored.telegram_message_id == 9_000_000_001
+    assert stored.message_id == 9_000_000_001
     assert stored.sent_at == now + timedelta(minutes=2)
     assert stored.last_error is None
 

@@ -241,3 +241,38 @@ def test_start_up_on_a_database_at_head_does_not_load_alembic(tmp_path: Path) ->
         cwd=Path(__file__).resolve().parents[2],
     ).stdout
     assert out.strip() == f"('{head_revision()}', '{head_revision()}') False"
+
+
+def test_0015_keeps_delivered_reminders_and_their_exact_message_ids(
+    db_url: URL, protocol: Protocol
+) -> None:
+    """Up: a reminder can be delivered and keep WeChat's msgid (above 2**53) exactly; down:
+    it reads as sent with the same id under the old column name; up again: unchanged."""
+    msgid = 2**60 + 7  # a float would round it
+    migrate(db_url, "0015")
+    engine = make_engine(db_url)
+    try:
+        enroll(engine, protocol)
+        with engine.begin() as connection:
+            first = connection.execute(text("SELECT min(id) FROM reminder")).scalar_one()
+            connection.execute(
+                text("UPDATE reminder SET status = 'delivered', message_id = :m WHERE id = :i"),
+                {"m": msgid, "i": first},
+            )
+        migrate(db_url, "0014")
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT status, telegram_message_id FROM reminder WHERE id = :i"),
+                {"i": first},
+            ).one()
+        assert (row[0], int(row[1])) == ("sent", msgid)
+        migrate(db_url, "0015")
+        with engine.connect() as connection:
+            kept = connection.execute(
+                text("SELECT message_id FROM reminder WHERE id = :i"), {"i": first}
+            ).scalar_one()
+        assert int(kept) == msgid
+        with read_session(engine) as session:
+            assert verify(session) is None
+    finally:
+        engine.dispose()

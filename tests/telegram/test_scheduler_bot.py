@@ -131,7 +131,7 @@ async def test_a_24_week_plan_reaches_each_patient_once_in_order_in_their_langua
         assert {r.status for r in due} == {ReminderStatus.SENT}
         assert sendable == due
         # In order of due time: Telegram's message ids grow in the same order.
-        ids = [r.telegram_message_id or 0 for r in sendable]
+        ids = [r.message_id or 0 for r in sendable]
         assert ids == sorted(ids)
         assert len(set(ids)) == len(ids)
         shown = _bot_messages(world, world.chat_of(patient), before[patient.study_id])
@@ -252,7 +252,13 @@ async def test_a_patient_who_blocked_the_bot_is_unreachable_and_coordinators_tol
     row = reminder(world.services.engine, rid)
     assert row.status == ReminderStatus.FAILED
     alert = await world.reply(setup.coordinator)
-    assert alert.shown == Translator("en", world.services.zone)._(UNREACHABLE, study_id="B01")
+    assert alert.shown == (
+        "Patient B01 has blocked the study's messages or left Telegram, so reminders cannot "
+        "reach them and are stopped. Please contact the patient another way."
+    )
+    assert alert.shown == Translator("en", world.services.zone)._(
+        UNREACHABLE, study_id="B01", channel="Telegram"
+    )
     # Two more days: nothing more is attempted for them, and no second alert.
     requests_before = len(world.api.requests)
     await run_until(engine, world.clock, world.clock.now() + timedelta(days=2))
@@ -290,7 +296,10 @@ async def test_a_rejected_reminder_fails_with_the_reason_and_coordinators_are_to
     assert row.last_error.lower() == "chat not found"
     alert = await world.reply(setup.coordinator)
     t = Translator("en", world.services.zone)
-    assert alert.shown == t._(REJECTED, reminder_id=rid, study_id="R01", reason=row.last_error)
+    assert alert.shown == t._(
+        REJECTED, channel="Telegram", reminder_id=rid, study_id="R01", reason=row.last_error
+    )
+    assert alert.shown.startswith(f"Telegram refused reminder {rid} to patient R01 (")
 
 
 # --- downtime --------------------------------------------------------------------------------

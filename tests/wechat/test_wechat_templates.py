@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.wechat.outcomes import Outcome, WechatApiError, error_field, outcome_of
-from bot.channels.wechat.templates import (
+from core.template_fields import (
     RULES,
     TemplateValueError,
     check_template_data,

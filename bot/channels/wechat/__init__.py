@@ -2,9 +2,11 @@
 
 Reading callbacks (:mod:`bot.channels.wechat.xml`, with the crypto of
 :mod:`bot.channels.wxcrypto`), the server API client
-(:mod:`bot.channels.wechat.api`), what template values may hold
-(:mod:`bot.channels.wechat.templates`) and what each API error means
-(:mod:`bot.channels.wechat.outcomes`); the callback endpoint
+(:mod:`bot.channels.wechat.api`), what each API error means
+(:mod:`bot.channels.wechat.outcomes`), reminders as template messages
+(:mod:`bot.channels.wechat.transport`, the values checked by
+:mod:`core.template_fields`) and their delivery receipts
+(:mod:`bot.channels.wechat.receipts`); the callback endpoint
 (:mod:`bot.channels.wechat.callback`), the adapter to the conversation layer
 (:mod:`bot.channels.wechat.adapter`), join QR codes
 (:mod:`bot.channels.wechat.join_codes`), files as links

@@ -34,7 +34,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.channels.wechat.outcomes import Outcome, WechatApiError
-from bot.channels.wechat.templates import TemplateValueError, check_template_data
+from core.template_fields import TemplateValueError, check_template_data
 
 __all__ = [
     "DEFAULT_BASE_URL",

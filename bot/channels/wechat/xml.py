@@ -253,6 +253,11 @@ class TemplateSendJobFinishEvent(Push):
     status: DeliveryStatus
     raw_status: str
 
+    @property
+    def dedupe_key(self) -> str:
+        """By message: two reminders to one person can finish in the same second."""
+        return f"receipt:{self.msg_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class UnsupportedPush(Push):

@@ -64,6 +64,7 @@ from core.store.models.people import (
     study_id_is,
 )
 from core.store.models.plan import (
+    HAS_MESSAGE,
     RETRY_WAITING,
     EventStatus,
     PlannedEventRow,
@@ -85,6 +86,7 @@ METADATA = SQLModel.metadata
 __all__ = [
     "ACCOUNT_LENGTH",
     "ACTOR_LENGTH",
+    "HAS_MESSAGE",
     "NAMING_CONVENTION",
     "PERSON_KEY_LENGTH",
     "RETRY_WAITING",

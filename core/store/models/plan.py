@@ -24,18 +24,20 @@ class ReminderStatus(StrEnum):
     """The outbox states (docs/DESIGN.md §3).
 
     ``pending`` waits for its due instant; a worker moves it to ``sending``
-    when it claims it; then ``sent`` (with the Telegram message id),
-    ``failed`` (gave up), ``uncertain`` (the worker died after the request
-    left, or the answer timed out: Telegram may or may not have delivered it;
-    the engine resends it once, marked as a repeat), ``skipped`` (no longer
-    relevant, e.g. the event is done), ``missed`` (its time passed before it
-    could be sent: never sent late) or ``cancelled`` (the event moved or the
-    patient left).
+    when it claims it; then ``sent`` (the channel took it: its message id is
+    kept), ``delivered`` (a channel that reports delivery, WeChat, said it
+    reached the patient), ``failed`` (gave up), ``uncertain`` (the worker
+    died after the request left, or the answer timed out: the channel may or
+    may not have delivered it; the engine resends it once, marked as a
+    repeat), ``skipped`` (no longer relevant, e.g. the event is done),
+    ``missed`` (its time passed before it could be sent: never sent late) or
+    ``cancelled`` (the event moved or the patient left).
     """
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
+    DELIVERED = "delivered"
     FAILED = "failed"
     UNCERTAIN = "uncertain"
     SKIPPED = "skipped"
@@ -76,6 +78,8 @@ class PlannedEventRow(SQLModel, table=True):
 
 # The rows of the reminder retry index: a retry waiting for its instant.
 RETRY_WAITING = "next_attempt_at IS NOT NULL"
+# The rows of the message index: reminders a channel took, found again by its receipt.
+HAS_MESSAGE = "message_id IS NOT NULL"
 
 
 class Reminder(SQLModel, table=True):
@@ -98,6 +102,14 @@ class Reminder(SQLModel, table=True):
         # A reminder's event, and /status asking whether a urine collection was
         # answered "Finished", without reading the table.
         Index(None, "event_id", "response"),
+        # A delivery receipt names the message, not the reminder; only sent rows
+        # have one, so enrollment's bulk insert stays out of this index too.
+        Index(
+            None,
+            "message_id",
+            sqlite_where=text(HAS_MESSAGE),
+            postgresql_where=text(HAS_MESSAGE),
+        ),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         one_of("slot", Slot),
         one_of("status", ReminderStatus),
@@ -116,10 +128,14 @@ class Reminder(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     last_error: str | None = Field(default=None, sa_type=Text)
-    telegram_message_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The channel's id of the message: Telegram's message_id, WeChat's msgid. A
+    # WeChat msgid is an int64 above 2**53 (docs/wechat-oa/api.json): an exact
+    # integer here, never a float.
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
     claimed_by: str | None = Field(default=None, sa_type=String(64))
     claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     is_repeat: bool = False
     # A slot's reminder is sent once per booking of its event: moving an event
     # after a reminder went out adds the next revision for the new date.

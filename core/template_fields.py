@@ -1,4 +1,4 @@
-"""What a template message's values may hold, by the type in each key's name.
+"""What a WeChat template message's values may hold, by the type in each key's name.
 
 A category template's keys are ``<type><n>`` (``thing1``, ``time2``,
 ``character_string3``), and each type limits its value: ``thing`` at most 20
@@ -6,7 +6,9 @@ characters, ``phrase`` at most 5 Chinese characters, and so on
 (docs/wechat-oa/api.json, ``template_field_types``). WeChat refuses a value
 that breaks its rule with 47003 and names the key; :func:`check_template_data`
 refuses it first, so a reminder that could never be sent fails before
-anything leaves.
+anything leaves. The same rules check the protocol file's ``[wechat]`` table
+at start-up (:mod:`core.reminder_templates`), which is why they live in
+``core``: the protocol file may not depend on a channel adapter.
 
 "Characters" are Unicode code points, a Chinese character counting one (how
 WeChat counts emoji is unverified). Legacy keys (``first``, ``remark``,
@@ -20,8 +22,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
-__all__ = ["RULES", "FieldRule", "TemplateValueError", "check_template_data", "field_type"]
+__all__ = [
+    "RULES",
+    "FieldRule",
+    "TemplateValueError",
+    "check_template_data",
+    "field_type",
+    "time_value",
+]
 
 _KEY = re.compile(r"([a-z]+(?:_[a-z]+)*)(\d+)")
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
@@ -136,3 +146,15 @@ def check_template_data(data: Mapping[str, str]) -> None:
         reason = RULES[kind].problem(value)
         if reason is not None:
             raise TemplateValueError(key, reason)
+
+
+def time_value(instant: datetime, zone: tzinfo) -> str:
+    """An instant as a ``time`` or ``date`` field takes it: ``2026年12月5日 09:00`` in ``zone``.
+
+    The types' format whatever the reader's language (api.json
+    ``template_field_types``: "2019年10月1日 15:01").
+    """
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: instants must be aware")
+    local = instant.astimezone(zone)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
