@@ -148,7 +148,7 @@ def result_text(t: Translator, row: LabValue) -> str:
 
 
 def missing_text(t: Translator, missing: tuple[str, ...]) -> str:
-    return ", ".join(analyte_label(t, a) for a in missing)
+    return t.join([analyte_label(t, a) for a in missing])
 
 
 def default_uln_text(ctx: Ctx, sex: Sex) -> str:
@@ -354,9 +354,10 @@ def response_text(t: Translator, stored: Stored) -> str:
 async def after(ctx: Ctx, stored: Stored) -> None:
     t = ctx.t
     lines = [
-        t._(
-            "Stored {count} results for {study_id}, week {week}.",
-            count=stored.count,
+        t.n_(
+            "Stored {n} result for {study_id}, week {week}.",
+            "Stored {n} results for {study_id}, week {week}.",
+            stored.count,
             study_id=stored.study_id,
             week=stored.week,
         )

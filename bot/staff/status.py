@@ -526,10 +526,11 @@ def _dose_lines(
         return lines
     lines.append(
         "  "
-        + t._(
-            "Methylprednisolone total: {total} mg in {count} doses, {range}",
+        + t.n_(
+            "Methylprednisolone total: {total} mg in {n} dose, {range}",
+            "Methylprednisolone total: {total} mg in {n} doses, {range}",
+            len(doses),
             total=t.number(status.total_mg),
-            count=len(doses),
             range=t._(
                 MP_RANGE[status.status],
                 low=t.number(status.low_mg),

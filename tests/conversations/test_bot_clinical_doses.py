@@ -138,6 +138,12 @@ async def test_mp_doses_show_the_cumulative_total_against_1500_to_3000(
     assert so_far in done.shown.splitlines()
     (dose,) = rows(world, DoseAdministration)
     assert (dose.drug, dose.amount, dose.unit, dose.weight_kg) == ("mp", "500", "mg", None)
+    coordinator = await member(world, "coordinator", lang)
+    status = await world.say(coordinator, "/status P01")
+    assert {
+        "en": "Methylprednisolone total: 500 mg in 1 dose, below the protocol range 1,500-3,000 mg",
+        "zh": "甲泼尼龙累计：500 mg，共 1 次，低于方案范围 1,500-3,000 mg",
+    }[lang] in [line.strip() for line in status.shown.splitlines()]
     # One pulse entry a day: the per-day limit applies to each day's total.
     for _ in range(2):
         world.clock.advance(timedelta(days=1))

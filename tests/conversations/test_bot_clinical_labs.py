@@ -193,7 +193,7 @@ async def test_a_partial_panel_says_what_is_missing_and_sends_no_response(world:
     done = await confirm(world, nurse, summary)
     assert done.shown.splitlines() == [
         "Stored 2 results for P01, week 24.",
-        "Still missing for week 24: Urine RBC, Urine WBC, Cellular casts, Serum albumin.",
+        "Still missing for week 24: Urine RBC, Urine WBC, Cellular casts, and Serum albumin.",
     ]
     by_analyte = {r.analyte: r for r in rows(world, LabResult)}
     creatinine = by_analyte["serum_creatinine"]
@@ -347,3 +347,29 @@ async def test_the_preview_names_the_creatinine_limit_used_when_the_result_has_n
     own = await world.say(nurse, "/labs P01 w24 scr=69umol/L scr_uln=80umol/L")
     assert DEFAULT_ULN[lang, sex] not in own.shown.splitlines()
     assert "scr_uln=" not in own.shown
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_one_result_is_counted_in_the_singular_and_the_missing_ones_listed_as_a_sentence(
+    world: World, lang: str
+) -> None:
+    world.enroll("P01", day0=WEEK24_DAY0)
+    await team(world)
+    nurse = await member(world, "nurse", lang)
+    world.clock.set(NOW)
+    summary = await world.say(nurse, "/labs P01 w24 protein=0.25 g/24h date=2026-12-20")
+    done = await confirm(world, nurse, summary)
+    assert (
+        done.shown.splitlines()
+        == {
+            "en": [
+                "Stored 1 result for P01, week 24.",
+                "Still missing for week 24: Urine RBC, Urine WBC, Cellular casts, Serum albumin, "
+                "and Serum creatinine.",
+            ],
+            "zh": [
+                "已为 P01 第 24 周保存 1 项结果。",
+                "第 24 周仍缺少：尿红细胞、尿白细胞、细胞管型、血清白蛋白和血清肌酐。",
+            ],
+        }[lang]
+    )
