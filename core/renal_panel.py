@@ -77,6 +77,7 @@ class StoredResult:
     ref_high: str | None = None
     ref_unit: str | None = None
     uti: bool = False
+    below_limit: bool = False
 
 
 def casts_row(kinds: frozenset[CastKind]) -> tuple[str, str]:
@@ -143,6 +144,8 @@ def panel_from_results(results: Iterable[StoredResult]) -> RenalPanel:
     the patient's sex applies. A urinary tract infection recorded with any
     urine result of the panel applies to the sediment ("white cells do not
     count when a urinary tract infection is recorded", docs/clinical-facts.md §3).
+    A protein stored as below the detection limit is read as below that value
+    (the README's choices table; :func:`core.response.classify`).
     SOURCE: docs/clinical-facts.md §3; docs/registry-record.txt (outcome measures).
     """
     latest = latest_by_analyte(results)
@@ -151,8 +154,10 @@ def panel_from_results(results: Iterable[StoredResult]) -> RenalPanel:
     if creatinine is not None and creatinine.ref_high is not None:
         uln = Quantity(Decimal(creatinine.ref_high), Unit(creatinine.ref_unit or creatinine.unit))
     casts = latest.get(CASTS)
+    protein = latest.get(PROTEIN)
     return RenalPanel(
-        protein=_quantity(latest.get(PROTEIN)),
+        protein=_quantity(protein),
+        protein_below_limit=protein is not None and protein.below_limit,
         rbc=_quantity(latest.get(RBC)),
         wbc=_quantity(latest.get(WBC)),
         casts=None if casts is None else casts_from_row(casts.value, casts.unit),

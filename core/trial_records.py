@@ -80,6 +80,7 @@ class LabRecord:
     ref_high: str | None = None
     ref_unit: str | None = None
     uti: bool = False
+    below_limit: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ upper limit, ``uti=yes``, ``date=YYYY-MM-DD`` the collection date, today when
 left out). Keys have Chinese names too (蛋白, 红细胞, 白细胞, 管型, 白蛋白, 肌酐).
 Values are read by :func:`core.units.parse_quantity`: kept exactly as typed
 with their unit, and impossible values refused naming the accepted range
-(docs/clinical-facts.md §4). The results are linked to that week's renal assessment
+(docs/clinical-facts.md §4); a 24-hour urine protein the laboratory reports
+only as below its detection limit is typed as such (``protein=<0.1g/24h``)
+and stored as below that value. The results are linked to that week's renal assessment
 when the plan has one.
 
 The collection date must fall in the week's window (:mod:`core.entry_calendar`,
@@ -26,6 +28,7 @@ told so.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -141,10 +144,25 @@ def result_text(t: Translator, row: LabValue) -> str:
         casts = CASTS_NAMES[row.unit]
         return t._("{analyte}: {value}", analyte=label, value=t._(casts))
     value = quantity_text(t, Quantity(row.value, Unit(row.unit)))
+    if row.below_limit:
+        value = t._("below {limit}", limit=value)
     if row.ref_high is not None and row.ref_unit is not None:
         uln = quantity_text(t, Quantity(row.ref_high, Unit(row.ref_unit)))
         return t._("{analyte}: {value} (upper limit {uln})", analyte=label, value=value, uln=uln)
     return t._("{analyte}: {value}", analyte=label, value=value)
+
+
+def below_detection_limit(analyte: Analyte, text: str) -> tuple[str, bool]:
+    """The value text without a leading ``<``, and whether it had one.
+
+    A 24-hour urine protein reported below the laboratory's detection limit
+    (``<0.1g/24h``) is stored as below that value, as the lab file reads it
+    (README, choices table); any other analyte keeps the refusal of a limit.
+    """
+    clean = unicodedata.normalize("NFKC", text).strip()
+    if analyte is Analyte.URINE_PROTEIN_24H and clean.startswith("<") and clean[1:2] != "=":
+        return clean[1:], True
+    return text, False
 
 
 def missing_text(t: Translator, missing: tuple[str, ...]) -> str:
@@ -185,8 +203,9 @@ async def run(ctx: Ctx, args: list[str]) -> None:
     results: list[LabValue] = []
     for key, analyte in ANALYTE_OF_KEY.items():
         if key in options:
-            q = parse_quantity(analyte, options[key][0])
-            results.append(LabValue(analyte.value, q.value, q.unit.value))
+            text, below = below_detection_limit(analyte, options[key][0])
+            q = parse_quantity(analyte, text)
+            results.append(LabValue(analyte.value, q.value, q.unit.value, below_limit=below))
     if "casts" in options:
         value, unit = casts_row(parse_casts(options["casts"][0]))
         results.append(LabValue(CASTS, Decimal(value), unit))

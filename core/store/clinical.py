@@ -358,6 +358,7 @@ class LabValue:
     unit: str
     ref_high: Decimal | None = None
     ref_unit: str | None = None
+    below_limit: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +387,10 @@ def lab_rows(session: Session, patient_id: int, week: int) -> list[LabResult]:
 
 
 def stored_results(rows: Sequence[LabResult]) -> list[StoredResult]:
-    return [StoredResult(r.analyte, r.value, r.unit, r.ref_high, r.ref_unit, r.uti) for r in rows]
+    return [
+        StoredResult(r.analyte, r.value, r.unit, r.ref_high, r.ref_unit, r.uti, r.below_limit)
+        for r in rows
+    ]
 
 
 def record_lab_panel(
@@ -430,6 +434,7 @@ def record_lab_panel(
                 ref_unit=result.ref_unit,
                 collected_at=collected_at,
                 uti=uti and result.analyte in URINE_ANALYTES,
+                below_limit=result.below_limit,
                 entered_by=uow.actor,
                 entered_at=uow.now,
             ),

@@ -246,6 +246,7 @@ _LAB_COLUMNS = (
     col(LabResult.ref_high),
     col(LabResult.uti),
     col(LabResult.ref_unit),
+    col(LabResult.below_limit),
 )
 
 
@@ -338,9 +339,12 @@ def _lab_row(
     uln: str | None,
     uti: bool,
     uln_unit: str | None,
+    below_limit: bool,
 ) -> LabRow:
     return LabRow(
-        patient_id, int(week or 0), StoredResult(analyte, value, unit, uln, uln_unit, bool(uti))
+        patient_id,
+        int(week or 0),
+        StoredResult(analyte, value, unit, uln, uln_unit, bool(uti), bool(below_limit)),
     )
 
 

@@ -139,6 +139,7 @@ def load_trial_data(
             ref_high=r.ref_high,
             ref_unit=r.ref_unit,
             uti=r.uti,
+            below_limit=r.below_limit,
         )
         for r in session.exec(
             select(LabResult)

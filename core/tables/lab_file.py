@@ -39,7 +39,13 @@ class RenalWeek:
 
 def _stored(record: LabRecord) -> StoredResult:
     return StoredResult(
-        record.analyte, record.value, record.unit, record.ref_high, record.ref_unit, record.uti
+        record.analyte,
+        record.value,
+        record.unit,
+        record.ref_high,
+        record.ref_unit,
+        record.uti,
+        record.below_limit,
     )
 
 
@@ -85,7 +91,8 @@ def long_lab_rows(data: TrialData) -> list[dict[str, str]]:
 
     Rule: one row per value of each week's panel (:func:`renal_weeks`), the
     value written exactly as stored (``0.40`` stays ``0.40``) with its unit as
-    a ``core.units.Unit`` code, which ``parse_quantity`` reads back; casts as
+    a ``core.units.Unit`` code, which ``parse_quantity`` reads back (a protein
+    below the detection limit as ``<0.1``, as the file is read); casts as
     ``none``, ``rbc``, ``wbc`` or ``rbc+wbc``; the week's urinary tract
     infection flag on every row of the week; the creatinine row carries its
     own upper limit. When that limit is in another unit than the value, both
@@ -114,7 +121,8 @@ def long_lab_rows(data: TrialData) -> list[dict[str, str]]:
                     uln = week.panel.creatinine_uln
                     if uln.unit is not q.unit:
                         q, uln = canonical(q), canonical(uln)
-                row["value"] = plain(q.value)
+                below = analyte == "urine_protein_24h" and week.panel.protein_below_limit
+                row["value"] = ("<" if below else "") + plain(q.value)
                 row["unit"] = q.unit.value
                 row["uln"] = "" if uln is None else plain(uln.value)
             out.append(row)

@@ -238,8 +238,12 @@ def _lb_rows(
             else:
                 std = canonical(value)
                 uln = week.panel.creatinine_uln if analyte == "serum_creatinine" else None
+                # Below the detection limit: the result is the text "<0.1", with no
+                # standard numeric result (SDTM's LBSTRESN stays empty).
+                below = analyte == "urine_protein_24h" and week.panel.protein_below_limit
+                prefix = "<" if below else ""
                 row.update(
-                    LBORRES=plain(value.value),
+                    LBORRES=prefix + plain(value.value),
                     LBORRESU=value.unit.value,
                     LBORNRLO=record.ref_low,
                     # A limit in another unit than the result is no LBORRESU range.
@@ -250,8 +254,8 @@ def _lb_rows(
                         if uln is None and record.ref_unit in (None, record.unit)
                         else None
                     ),
-                    LBSTRESC=plain(std.value),
-                    LBSTRESN=std.value,
+                    LBSTRESC=prefix + plain(std.value),
+                    LBSTRESN=None if below else std.value,
                     LBSTRESU=std.unit.value,
                 )
             row.update(

@@ -167,7 +167,8 @@ def _flag(value: bool | None) -> str | None:
 
 
 def _lab_std(record: LabRecord) -> tuple[Decimal | None, str | None]:
-    if record.analyte == CASTS:
+    # Below the detection limit is no measured number to standardise.
+    if record.analyte == CASTS or record.below_limit:
         return None, None
     try:
         q = canonical(parse_quantity(Analyte(record.analyte), f"{record.value} {record.unit}"))
@@ -255,7 +256,7 @@ def labs_sheet(data: TrialData, patients: Mapping[int, PatientRecord], zone: tzi
                 patients[lab.patient_id].study_id,
                 lab.week,
                 lab.analyte,
-                lab.value,
+                f"<{lab.value}" if lab.below_limit else lab.value,
                 lab.unit,
                 lab.ref_low,
                 lab.ref_high,

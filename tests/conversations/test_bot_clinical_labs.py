@@ -373,3 +373,36 @@ async def test_one_result_is_counted_in_the_singular_and_the_missing_ones_listed
             ],
         }[lang]
     )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_protein_below_the_detection_limit_is_stored_as_below_it_and_meets_cr(
+    world: World, lang: str
+) -> None:
+    world.enroll("P01", sex="F", day0=WEEK24_DAY0)
+    await team(world)
+    nurse = await member(world, "nurse", lang)
+    world.clock.set(NOW)
+    await confirm(world, nurse, await world.say(nurse, BASELINE["en"]))
+    summary = await world.say(nurse, WEEK24.replace("protein=0.25g/24h", "protein=＜0.1 g/24h"))
+    assert {
+        "en": "  24-hour urine protein: below 0.1 g/24h",
+        "zh": "  24 小时尿蛋白：低于 0.1 g/24h",
+    }[lang] in summary.shown.splitlines()
+    await confirm(world, nurse, summary)
+    response = (await world.reply(nurse)).shown.splitlines()
+    assert {"en": "complete response (CR)", "zh": "完全缓解（CR）"}[lang] in response
+    (protein,) = [
+        r for r in rows(world, LabResult) if r.week == 24 and r.analyte == "urine_protein_24h"
+    ]
+    assert (protein.value, protein.unit, protein.below_limit) == ("0.1", "g/24h", True)
+
+
+async def test_only_the_protein_may_be_given_as_below_a_limit(world: World) -> None:
+    world.enroll("P01", day0=WEEK24_DAY0)
+    nurse = await member(world, "nurse", "en")
+    world.clock.set(NOW)
+    before = snapshot(world.services.engine)
+    answer = await world.say(nurse, "/labs P01 w24 alb=<20g/L")
+    assert 'Serum albumin: "<20g/L" is not a single measured value.' in answer.shown
+    assert changed_tables(before, snapshot(world.services.engine)) == {}

@@ -7,6 +7,7 @@ the store (``core.patient_response``): corrections, infections, units and all.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -19,7 +20,8 @@ from core.patient_response import LabRow, patient_response
 from core.renal_panel import StoredResult, casts_row
 from core.response import ResponseOptions, Sex
 from core.tables.lab_file import long_lab_rows, renal_weeks
-from core.tables.sdtm import sdtm_study_day
+from core.tables.sdtm import SdtmOptions, sdtm_study_day, sdtm_tables
+from core.tables.workbook import labs_sheet
 from core.trial_records import LabRecord, PatientRecord, TrialData
 from core.units import CastKind
 
@@ -69,7 +71,7 @@ def from_store(records: list[LabRecord], sex: str = "F") -> dict[str, object]:
         LabRow(
             r.patient_id,
             r.week or 0,
-            StoredResult(r.analyte, r.value, r.unit, r.ref_high, r.ref_unit, r.uti),
+            StoredResult(r.analyte, r.value, r.unit, r.ref_high, r.ref_unit, r.uti, r.below_limit),
         )
         for r in sorted(records, key=lambda r: (r.entered_at, r.id))
     ]
@@ -104,6 +106,30 @@ def test_a_later_row_corrects_an_earlier_one() -> None:
     assert [r["value"] for r in protein] == ["0.25"]
     assert from_file(records)["week24"] == from_store(records)["week24"]
     assert str(from_file(records)["week24"]) == "CR"
+
+
+def test_a_protein_below_the_detection_limit_is_written_as_below_it_and_read_back_alike() -> None:
+    records = panel(0, 1) + panel(24, 10, protein="0.25")
+    records[6] = replace(records[6], value="0.1", below_limit=True)
+    rows = long_lab_rows(TrialData(patients=(PATIENT,), labs=tuple(records)))
+    protein = [r for r in rows if r["week"] == "24" and r["analyte"] == "urine_protein_24h"]
+    assert [(r["value"], r["unit"]) for r in protein] == [("<0.1", "g/24h")]
+    assert from_file(records) == from_store(records)
+    assert str(from_store(records)["week24"]) == "CR"
+
+
+def test_the_workbook_and_sdtm_show_a_below_limit_protein_as_text_with_no_number() -> None:
+    records = panel(0, 1) + panel(24, 10, protein="0.25")
+    records[6] = replace(records[6], value="0.1", below_limit=True)
+    data = TrialData(patients=(PATIENT,), labs=tuple(records))
+    sheet = labs_sheet(data, {1: PATIENT}, UTC)
+    cells = [dict(zip(sheet.columns, row, strict=True)) for row in sheet.rows]
+    (protein,) = [c for c in cells if c["week"] == 24 and c["analyte"] == "urine_protein_24h"]
+    assert (protein["value"], protein["value_std"]) == ("<0.1", None)
+    lb = next(t for t in sdtm_tables(data, SdtmOptions("S"), UTC) if t.name == "LB")
+    lb_rows = [dict(zip(lb.columns, row, strict=True)) for row in lb.rows]
+    (prot24,) = [r for r in lb_rows if r["LBTESTCD"] == "PROT" and r["VISITNUM"] == "24"]
+    assert (prot24["LBORRES"], prot24["LBSTRESC"], prot24["LBSTRESN"]) == ("<0.1", "<0.1", "")
 
 
 def test_trailing_zeros_units_and_casts_are_written_as_read_back() -> None:

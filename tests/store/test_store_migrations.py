@@ -25,7 +25,6 @@ from core.store.db import make_engine, read_session
 from core.store.migrate import current_revision, head_revision, migrate, schema_differences
 from core.store.models import (
     EventStatus,
-    LabResult,
     ProtocolDeviation,
     Reminder,
     ReminderStatus,
@@ -175,6 +174,7 @@ def test_0013_adds_the_protocol_deviation_table_and_takes_it_away(
         pid = enroll(engine, protocol)
         migrate(db_url, "0013")
         assert "protocol_deviation" in _tables(db_url)
+        migrate(db_url)  # the store's services write through today's models
         with UnitOfWork(engine, "staff:1", datetime(2026, 12, 21, 2, 0, tzinfo=UTC)) as uow:
             record_lab_panel(
                 uow,
@@ -195,7 +195,8 @@ def test_0013_adds_the_protocol_deviation_table_and_takes_it_away(
             connection.rollback()
         migrate(db_url, "0012")
         assert "protocol_deviation" not in _tables(db_url)
-        assert count(engine, LabResult) == 1
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM lab_result")).scalar_one() == 1
         with read_session(engine) as session:
             assert verify(session) is None
         migrate(db_url)
@@ -274,5 +275,42 @@ def test_0015_keeps_delivered_reminders_and_their_exact_message_ids(
         assert int(kept) == msgid
         with read_session(engine) as session:
             assert verify(session) is None
+    finally:
+        engine.dispose()
+
+
+def test_0016_keeps_earlier_results_as_measured_and_will_not_drop_a_below_limit_one(
+    db_url: URL, protocol: Protocol
+) -> None:
+    """Up: results stored before are measured values; a result below the detection limit
+    keeps its flag; down is refused while one exists (it would read as the limit itself)."""
+    migrate(db_url, "0015")
+    engine = make_engine(db_url)
+    try:
+        enroll(engine, protocol)
+        stamp = "2026-12-01 00:00:00+00:00"
+        with engine.begin() as connection:
+            patient = connection.execute(text("SELECT min(id) FROM patient")).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO lab_result (patient_id, week, analyte, value, unit, "
+                    "collected_at, uti, entered_by, entered_at) VALUES (:p, 24, "
+                    "'urine_protein_24h', '0.25', 'g/24h', :t, false, 'staff:1', :t)"
+                ),
+                {"p": patient, "t": stamp},
+            )
+        migrate(db_url, "0016")
+        with engine.begin() as connection:
+            assert connection.execute(
+                text("SELECT below_limit FROM lab_result")
+            ).scalars().all() == [False]
+            connection.execute(text("UPDATE lab_result SET below_limit = true, value = '0.1'"))
+        with pytest.raises(RuntimeError, match="1 lab results are below the detection limit"):
+            migrate(db_url, "0015")
+        assert current_revision(db_url) == "0016"
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE lab_result SET below_limit = false, value = '0.25'"))
+        migrate(db_url, "0015")
+        assert "below_limit" not in {c["name"] for c in inspect(engine).get_columns("lab_result")}
     finally:
         engine.dispose()

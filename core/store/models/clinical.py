@@ -85,6 +85,9 @@ class LabResult(SQLModel, table=True):
     ref_unit: str | None = Field(default=None, sa_type=String(16))
     collected_at: datetime = Field(sa_type=UtcDateTime())
     uti: bool = False
+    # A 24-hour urine protein the laboratory reports only as below its detection
+    # limit ("<0.1 g/24h"): ``value`` holds the limit.
+    below_limit: bool = False
     entered_by: str = Field(sa_type=actor_type())
     entered_at: datetime = Field(sa_type=UtcDateTime())
 
