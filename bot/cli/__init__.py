@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # A command that hands its options on to another program (``local-wechat``) takes
+    # whatever it is given; every other command refuses what it does not know.
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "passes_options_on", False):
+        args.options = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     settings = Settings()
     func: Command = args.func
     try:

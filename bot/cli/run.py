@@ -1,4 +1,4 @@
-"""``python -m bot run | invite | local-api``: the bot itself, its staff invitations, a stand-in.
+"""``python -m bot run | invite | local-api | local-wechat``: the bot, its staff invitations, stand-ins.
 
 ``run`` and ``local-api`` run until stopped, so they set up logging first
 (:func:`bot.cli.logs.configure_logging`); a bad ``LOG_LEVEL`` stops them
@@ -13,7 +13,14 @@ from bot.cli.common import CommandError, instant_arg, speed_arg
 from bot.cli.logs import LogLevelError, configure_logging
 from bot.settings import Settings
 
-__all__ = ["cmd_invite", "cmd_local_api", "cmd_run", "register", "start_logging"]
+__all__ = [
+    "cmd_invite",
+    "cmd_local_api",
+    "cmd_local_wechat",
+    "cmd_run",
+    "register",
+    "start_logging",
+]
 
 
 def start_logging(settings: Settings) -> None:
@@ -60,8 +67,21 @@ def cmd_local_api(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_local_wechat(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the local WeChat server (rehearsals without WeChat): ``python -m
+    local_servers.wechat`` in this process's place. It is started, never imported,
+    because the product and the stand-ins never import each other (docs/DESIGN.md §2)."""
+    import os
+    import sys
+
+    command = [sys.executable, "-m", "local_servers.wechat", *args.options]
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
+    return 0  # not reached: execv replaces the process
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``run``, ``invite`` and ``local-api`` to ``python -m bot``'s sub-command parser."""
+    """Add ``run``, ``invite``, ``local-api`` and ``local-wechat`` to ``python -m bot``'s sub-command parser."""
     r = sub.add_parser("run", help="run the bot (TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL)")
     rehearsal = r.add_argument_group(
         "rehearsal clock", "trial time for training and the demo; local Bot API server only"
@@ -89,3 +109,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     la.add_argument("--port", type=int, default=8081)
     la.add_argument("--no-flood-limits", action="store_true")
     la.set_defaults(func=cmd_local_api)
+
+    lw = sub.add_parser(
+        "local-wechat",
+        help="serve a local WeChat Official Account stand-in (python -m local_servers.wechat)",
+        add_help=False,
+    )
+    lw.set_defaults(func=cmd_local_wechat, passes_options_on=True)

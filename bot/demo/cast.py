@@ -1,7 +1,8 @@
 """The demo's cast and script: who takes part, what they type, and when the trial runs.
 
-A coordinator and a nurse; four patients, two per arm, two in Chinese and two
-in English, all in Shanghai. Trial time starts a few days before day 0; the
+A coordinator and a nurse; four patients on Telegram, two per arm, two in
+Chinese and two in English, and a fifth (P05, in Chinese) on the hospital's
+WeChat Official Account, all in Shanghai. Trial time starts a few days before day 0; the
 script stops after week 0's infusion and again a few hours after the last
 renal assessment.
 """
@@ -48,13 +49,17 @@ P01 = Person("P01", 201, "zh_Hans", staff=False)
 P02 = Person("P02", 202, "en", staff=False)
 P03 = Person("P03", 203, "zh_Hans", staff=False)
 P04 = Person("P04", 204, "en", staff=False)
+# On WeChat: no Telegram chat; the local WeChat server knows them by this openid.
+P05 = Person("P05", 0, "zh_Hans", staff=False, openid="o_demo_P05_" + "x" * 17)
 PEOPLE = (COORDINATOR, NURSE, P01, P02, P03, P04)
+TELEGRAM_PATIENTS = (P01, P02, P03, P04)
 # Study ID -> (arm, sex, weight, language word typed in /enroll)
 ENROLMENT = {
     P01: ("belimumab_mt", "F", "62kg", "zh"),
     P02: ("belimumab_mt", "F", "55kg", "en"),
     P03: ("mt_only", "M", "70kg", "zh"),
     P04: ("mt_only", "F", "58kg", "en"),
+    P05: ("belimumab_mt", "F", "55kg", "zh"),
 }
 # Labs: docs/clinical-facts.md §3's example (P01 reaches CR) and a partial response (P03).
 BASELINE_LABS = {

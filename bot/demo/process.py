@@ -65,8 +65,17 @@ class TrialClock:
 class BotProcess:
     """``python -m bot run`` with the demo's server, database and a rehearsal clock."""
 
-    def __init__(self, api: LocalBotApi, url: str, db: DbEngine, clock: TrialClock, log: Path):
+    def __init__(
+        self,
+        api: LocalBotApi,
+        url: str,
+        db: DbEngine,
+        clock: TrialClock,
+        log: Path,
+        extra_env: dict[str, str] | None = None,
+    ):
         self.api = api
+        self.extra_env = extra_env or {}
         self.url = url
         self.db = db
         self.clock = clock
@@ -82,6 +91,7 @@ class BotProcess:
             DATABASE_URL=self.url,
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def tail(self) -> str:

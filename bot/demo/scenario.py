@@ -1,11 +1,15 @@
 """``make demo``: the real bot, a scripted trial, 24 trial weeks in about a minute.
 
 The demo runs ``python -m bot run`` on its rehearsal clock against
-the embedded local Bot API server (in this process) with a SQLite database in
+the embedded local Bot API server (in this process) and the local WeChat
+server (a child process, :mod:`bot.demo.wechat`) with a SQLite database in
 a temporary folder, and plays a trial: a coordinator and a nurse join by
-invitation; four patients are enrolled (two per arm, two in Chinese, two in
-English) and join; the weeks pass; reminders reach the patients, who press
-their buttons (P02 once asks for another day, P04 reports a red flag); the
+invitation; four patients are enrolled on Telegram (two per arm, two in
+Chinese, two in English) and join; a fifth, P05, is enrolled on WeChat and
+joins by scanning the QR code the coordinator got; the weeks pass; reminders
+reach the patients, who press their buttons (P02 once asks for another day,
+P04 reports a red flag), and P05's template messages, which P05 answers on
+the page each one links to; the
 nurse logs a serious adverse event by one message and the coordinator
 acknowledges it; labs are entered; ``/status``, ``/summary``, two plots and
 ``/export`` run. Everyone acts through the local server exactly as a Telegram
@@ -39,6 +43,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from bot.channels.wechat.callback import CALLBACK_PATH
 from bot.demo.cast import (
     BASELINE_LABS,
     COORDINATOR,
@@ -46,19 +51,22 @@ from bot.demo.cast import (
     ENROLMENT,
     FINAL_LABS,
     NURSE,
-    P01,
     P02,
-    P03,
     P04,
+    P05,
     PEOPLE,
     SHANGHAI,
     T0,
+    TELEGRAM_PATIENTS,
     Script,
 )
 from bot.demo.process import BotProcess, DemoError, TrialClock
 from bot.demo.transcript import Person, Transcript
+from bot.demo.wechat import WANTED, LocalWechatProcess, Phone, bot_env, free_port
+from bot.demo.wechat import shown as wechat_shown
 from bot.i18n import Translator
 from bot.local_api.server import ControlError, LocalBotApi, SentMessage
+from core.protocol import load_protocol
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
 from core.store.migrate import migrate
@@ -101,9 +109,14 @@ class Demo:
     bot: BotProcess
     output: Path
     script: Script
+    phone: Phone
     by_chat: dict[int, Person] = field(default_factory=dict)
     asked_for_another_day: bool = False
     presses: int = 0
+    page_answers: int = 0
+    # WeChat messages to P05 the script has read (the control interface counts from 0).
+    wechat_read: int = 0
+    templates_answered: int = 0
 
     # --- acting ---------------------------------------------------------------------------
 
@@ -189,6 +202,60 @@ class Demo:
                     text = f"(due {due.astimezone(SHANGHAI):%m-%d %H:%M}) {text}"
                 self.transcript.bot(self.by_chat[event.chat_id], text, at)
 
+    async def watch_wechat(self, patient: Person) -> None:
+        """Write every WeChat message the account sends ``patient`` into the transcript."""
+        assert patient.openid is not None
+        seen = 0
+        while True:
+            sent = await self.phone.sent(patient.openid, seen, timeout=1.0)
+            seen += len(sent)
+            for message in sent:
+                self.transcript.bot(patient, wechat_shown(message), self.clock.now())
+
+    async def wechat_expect(
+        self, patient: Person, what: str, predicate: Callable[[dict[str, object]], bool]
+    ) -> dict[str, object]:
+        """The next WeChat message to ``patient`` the script has not read that matches."""
+        assert patient.openid is not None
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            sent = await self.phone.sent(patient.openid, self.wechat_read, timeout=left)
+            for message in sent:
+                self.wechat_read += 1
+                if predicate(message):
+                    return message
+        self.bot.check_running()
+        raise DemoError(f"{patient.label} never got {what} on WeChat")
+
+    async def answer_templates(self, patient: Person) -> None:
+        """A WeChat patient opens the link of each template message as it arrives and answers
+        on the page, as the Telegram patients press their buttons."""
+        assert patient.openid is not None
+        while True:
+            sent = await self.phone.sent(patient.openid, self.templates_answered, timeout=3600)
+            for message in sent:
+                self.templates_answered += 1
+                url = (
+                    message["body"].get("url")
+                    if message["method"] == "sendTemplateMessage"
+                    else None
+                )
+                if url:
+                    await self.answer_on_page(patient, str(url))
+
+    async def answer_on_page(self, patient: Person, url: str) -> None:
+        page = await self.phone.open(url)
+        choices = {value: label for name, value, label in page.buttons if name == "choice"}
+        wanted = next((c for c in WANTED if c in choices), None)
+        if wanted is None:  # answered already, or nothing to answer
+            return
+        self.transcript.page(patient, choices[wanted], self.clock.now())
+        answer = await self.phone.submit(url, page, "choice", wanted)
+        self.page_answers += 1
+        # What the page answered, without what it repeats (the title, the contacts).
+        new = [text for text in answer.texts if text not in page.texts]
+        self.transcript.bot(patient, "[page] " + "\n".join(new), self.clock.now())
+
     def _due(self, message: SentMessage) -> datetime | None:
         """When the reminder behind a message with reminder buttons was due."""
         ids = [d.split(":")[1] for d in message.callback_data() if d.startswith("rem:")]
@@ -235,8 +302,8 @@ class Demo:
         )
         await self.bot.start("--resume", "--clock-speed", f"{FAST:g}")
         self.transcript.start_fast()
-        patients = [P01, P02, P03, P04]
-        tasks = [asyncio.create_task(self.answer_reminders(p)) for p in patients]
+        tasks = [asyncio.create_task(self.answer_reminders(p)) for p in TELEGRAM_PATIENTS]
+        tasks.append(asyncio.create_task(self.answer_templates(P05)))
         try:
             while self.clock.now() < until:
                 self.bot.check_running()
@@ -272,6 +339,36 @@ class Demo:
         await self.expect(patient, "the privacy notice", contains="120")
         await self.expect(patient, "their next events")
 
+    async def enroll_and_join_on_wechat(self, patient: Person) -> None:
+        """Enrolled on WeChat: the coordinator gets a QR code, the patient scans it in
+        WeChat, follows the hospital's account and chooses a language from its menu."""
+        arm, sex, weight, lang = ENROLMENT[patient]
+        assert patient.openid is not None
+        await self.send(
+            COORDINATOR,
+            f"/enroll {patient.label} {arm} {DAY0.isoformat()} {sex} {weight} {lang} wechat",
+        )
+        await self.confirm(COORDINATOR, f"enrolling {patient.label}")
+        await self.expect(COORDINATOR, f"{patient.label}'s QR code", lambda m: m.photo is not None)
+        code = await self.phone.newest_qr_code()
+        self.transcript.note(
+            f"{patient.label} scans the QR code in WeChat and follows the hospital's account",
+            self.clock.now(),
+        )
+        await self.phone.call("POST", "users", {"openid": patient.openid, "language": "zh_CN"})
+        await self.phone.call("POST", "scan", {"openid": patient.openid, "ticket": code["ticket"]})
+        ask = await self.wechat_expect(
+            patient, "the language question", lambda m: _menu(m) is not None
+        )
+        options = _menu(ask) or []
+        label = "中文" if patient.lang == "zh_Hans" else "English"
+        if label not in options:
+            raise DemoError(f"{patient.label}'s language menu has no {label}: {options}")
+        self.transcript.press(patient, label, self.clock.now())
+        await self.phone.call("POST", "choose", {"openid": patient.openid, "label": label})
+        await self.wechat_expect(patient, "the privacy notice", lambda m: "120" in _text(m))
+        await self.wechat_expect(patient, "their next events", lambda m: bool(_text(m)))
+
     async def labs(self, patient: Person, week: int, values: str, dated: date | None) -> None:
         suffix = f" date={dated.isoformat()}" if dated is not None else ""
         await self.send(NURSE, f"/labs {patient.label} w{week} {values}{suffix}")
@@ -291,8 +388,10 @@ class Demo:
         await self.join_staff(NURSE, await self.link_token(COORDINATOR, "the nurse's join link"))
 
         t.note("Four patients are enrolled (two per arm) and join, in their own language")
-        for patient in (P01, P02, P03, P04):
+        for patient in TELEGRAM_PATIENTS:
             await self.enroll_and_join(patient)
+        t.note("P05 lives in Nanjing: enrolled on the hospital's WeChat Official Account")
+        await self.enroll_and_join_on_wechat(P05)
         await self.bot.stop()
 
         await self.weeks_pass(self.script.first_stop)
@@ -370,9 +469,49 @@ class Demo:
         await self.bot.stop()
 
 
+async def _play(demo: Demo, stream: TextIO) -> None:
+    """The script, with the transcript written as messages arrive; the bot stopped after."""
+    # The first coordinator's invitation, as `python -m bot invite --role coordinator` makes it.
+    with UnitOfWork(demo.bot.db, "system", T0, "demo: the first coordinator") as uow:
+        first_invite = create_invite(uow, InviteRole.COORDINATOR)
+    watchers = [
+        asyncio.create_task(demo.watch()),
+        asyncio.create_task(demo.watch_wechat(P05)),
+    ]
+    try:
+        await demo.play(first_invite)
+        await asyncio.sleep(0.05)  # the watchers write the last messages
+    except BaseException:
+        tail = demo.bot.tail()
+        if tail:
+            print(f"--- the bot's log (last lines, {demo.bot.log}) ---\n{tail}", file=stream)
+        raise
+    finally:
+        with contextlib.suppress(DemoError):
+            await demo.bot.stop()
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+
+
+def _menu(message: dict[str, object]) -> list[str] | None:
+    """The option labels of a WeChat menu message (None for any other message)."""
+    body = message["body"]
+    assert isinstance(body, dict)
+    if body.get("msgtype") != "msgmenu":
+        return None
+    return [str(option["content"]) for option in body["msgmenu"]["list"]]
+
+
+def _text(message: dict[str, object]) -> str:
+    body = message["body"]
+    assert isinstance(body, dict)
+    return str(body["text"]["content"]) if body.get("msgtype") == "text" else ""
+
+
 def _fresh_output(output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
-    for name in ("transcript.txt", "trial.xlsx", "csv.zip", "bot.log"):
+    for name in ("transcript.txt", "trial.xlsx", "csv.zip", "bot.log", "wechat.log"):
         (output / name).unlink(missing_ok=True)
     for folder in ("csv", "plots"):
         shutil.rmtree(output / folder, ignore_errors=True)
@@ -386,42 +525,46 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
     transcript = Transcript(output / "transcript.txt", SHANGHAI, stream)
     clock = TrialClock(T0)
     api = LocalBotApi(flood_limits=True, wall_clock=lambda: clock.now().timestamp())
-    await api.start()
-    for person in PEOPLE:
-        code = "zh-hans" if person.lang == "zh_Hans" else "en"
-        api.add_user(person.chat_id, first_name=person.label.capitalize(), language_code=code)
-    with tempfile.TemporaryDirectory(prefix="trial-demo-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'trial.db'}"
-        migrate(url)
-        db = make_engine(url)
-        # The first coordinator's invitation, as `python -m bot invite --role coordinator` makes it.
-        with UnitOfWork(db, "system", T0, "demo: the first coordinator") as uow:
-            first_invite = create_invite(uow, InviteRole.COORDINATOR)
-        process = BotProcess(api, url, db, clock, output / "bot.log")
-        demo = Demo(api, clock, transcript, process, output, Script(short))
-        demo.by_chat = {p.chat_id: p for p in PEOPLE}
-        watcher = asyncio.create_task(demo.watch())
-        try:
-            await demo.play(first_invite)
-            await asyncio.sleep(0.05)  # the watcher writes the last messages
-        except BaseException:
-            tail = process.tail()
-            if tail:
-                print(f"--- the bot's log (last lines, {process.log}) ---\n{tail}", file=stream)
-            raise
-        finally:
-            with contextlib.suppress(DemoError):
-                await process.stop()
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
-            await api.stop()
-            db.dispose()
-            transcript.close()
+    web_port = free_port()
+    wechat = LocalWechatProcess(
+        load_protocol().wechat,
+        f"http://127.0.0.1:{web_port}{CALLBACK_PATH}",
+        output / "wechat.log",
+    )
+    phone = Phone(wechat.url)
+    try:
+        await api.start()
+        for person in PEOPLE:
+            code = "zh-hans" if person.lang == "zh_Hans" else "en"
+            api.add_user(person.chat_id, first_name=person.label.capitalize(), language_code=code)
+        await wechat.start()
+        with tempfile.TemporaryDirectory(prefix="trial-demo-") as tmp:
+            url = f"sqlite:///{Path(tmp) / 'trial.db'}"
+            migrate(url)
+            db = make_engine(url)
+            try:
+                process = BotProcess(
+                    api, url, db, clock, output / "bot.log", bot_env(wechat.url, web_port)
+                )
+                demo = Demo(api, clock, transcript, process, output, Script(short), phone)
+                demo.by_chat = {p.chat_id: p for p in PEOPLE}
+                await _play(demo, stream)
+            finally:
+                db.dispose()
+        wechat_violations = await phone.violations()
+    finally:
+        await phone.close()
+        await wechat.stop()
+        await api.stop()
+        transcript.close()
     if api.violations:
         raise DemoError(f"the bot broke the Bot API spec: {api.violations[:3]}")
+    if wechat_violations:
+        raise DemoError(f"the bot broke WeChat's API (api.json): {wechat_violations[:3]}")
     took = time.monotonic() - began
     print(
-        f"\nDone in {took:.0f} s (real time); {demo.presses} buttons pressed by patients; "
+        f"\nDone in {took:.0f} s (real time); {demo.presses} buttons pressed by patients "
+        f"on Telegram, {demo.page_answers} answers on WeChat pages; "
         f"{api.flood_errors} sends slowed by Telegram's flood limits.",
         file=stream,
     )
@@ -431,7 +574,8 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
         f"  trial.xlsx       the export workbook\n"
         f"  csv.zip, csv/    the CSV files (labs.csv, DM, EX, LB, AE)\n"
         f"  plots/           proteinuria.png, swimmer.png\n"
-        f"  bot.log          the bot's own log",
+        f"  bot.log          the bot's own log\n"
+        f"  wechat.log       the local WeChat server's log",
         file=stream,
     )
     return transcript

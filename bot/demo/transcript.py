@@ -32,6 +32,7 @@ class Person:
     chat_id: int
     lang: str  # "zh_Hans" or "en"
     staff: bool
+    openid: str | None = None  # on WeChat instead of Telegram
 
     @property
     def language_name(self) -> str:
@@ -92,6 +93,12 @@ class Transcript:
     def press(self, person: Person, label: str, at: datetime) -> None:
         """A button a person pressed (its label as they read it)."""
         self._write(f"{self._stamp(at)} {person.label} ({person.language_name})", f"[{label}]")
+
+    def page(self, person: Person, label: str, at: datetime) -> None:
+        """A choice a WeChat patient made on the page a template message linked to."""
+        self._write(
+            f"{self._stamp(at)} {person.label} ({person.language_name})", f"[on the page: {label}]"
+        )
 
     def bot(self, person: Person, text: str, at: datetime) -> None:
         """What the bot sent a person."""

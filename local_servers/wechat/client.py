@@ -102,6 +102,11 @@ class WechatControl:
         )
         return result
 
+    async def qr_codes(self) -> list[JSON]:
+        """The QR codes the account created, oldest first."""
+        result: list[JSON] = await self.call("GET", "qrcodes")
+        return result
+
     async def violations(self) -> list[JSON]:
         result: list[JSON] = await self.call("GET", "violations")
         return result

@@ -21,6 +21,8 @@ status 400 for an action the world does not allow. Routes:
 ``POST clock``              ``{advance}``: move the world's time on (seconds)
 ``GET sent``                ``?touser=&after=&timeout=``: what the account sent (after the
                             first ``after``, waiting up to ``timeout`` s for one)
+``GET qrcodes``             every QR code the account created (ticket, scene, url), as a
+                            phone reads them: the join token a scan carries
 ``GET requests``            every API request and its errcode
 ``GET violations``          requests refused for breaking api.json
 ``GET pushes``              ``?after=&timeout=``: finished pushes, waiting for one
@@ -74,6 +76,7 @@ class ControlApi:
         }
         gets: dict[str, Action] = {
             "sent": self._sent,
+            "qrcodes": self._qrcodes,
             "requests": self._requests,
             "violations": self._violations,
             "pushes": self._pushes,
@@ -200,6 +203,12 @@ class ControlApi:
         timeout = float(query.get("timeout", "0"))
         sent = await self.server.methods.wait_sent(after, timeout, touser)
         return [s.to_json() for s in sent]
+
+    async def _qrcodes(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
+        return [
+            {"ticket": c.ticket, "scene": c.scene, "url": c.url, "expires_at": c.expires_at}
+            for c in self.server.world.qr_codes.values()
+        ]
 
     async def _requests(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
         return [r.to_json() for r in self.server.requests]

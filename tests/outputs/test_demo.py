@@ -2,7 +2,8 @@
 
 The scenario runs shortened (through week 4 instead of 24): the real
 ``python -m bot run`` process on its rehearsal clock, the local Bot API server
-in this process. The transcript must show every step of the scenario, each in
+in this process and the local WeChat server as a process of its own, which
+plays P05 (a patient on WeChat). The transcript must show every step of the scenario, each in
 the language of the person it concerns.
 """
 
@@ -97,6 +98,32 @@ def test_reminders_reach_patients_in_their_language_and_they_press_buttons(
     assert len(presses) >= 4
     assert _any(_lines(text, re.escape("P02 (English)")), "[I need another day]")
     assert _any(_lines(text, re.escape("bot -> P02 (English)")), "another day")
+
+
+def test_a_wechat_patient_joins_by_qr_code_gets_templates_and_answers_on_the_page(
+    played: tuple[str, Path],
+) -> None:
+    text, _ = played
+    typed = _lines(text, re.escape("coordinator (中文)"))
+    assert _any(typed, "/enroll P05 belimumab_mt 2026-12-01 F 55kg zh wechat")
+    to_coordinator = _lines(text, re.escape("bot -> coordinator (中文)"))
+    assert _any(to_coordinator, "[picture] P05 通过微信加入的一次性二维码")
+    to_p05 = _lines(text, re.escape("bot -> P05 (中文)"))
+    assert _any(to_p05, "请选择语言", "[中文] [English]")
+    assert _any(_lines(text, re.escape("P05 (中文)")), "[中文]")
+    assert _any(to_p05, "语言已设为：中文")
+    assert _any(to_p05, "关于您的数据", "120")
+    # Reminders as template messages: study ID, event and time, a link to the page;
+    # never the drug's name.
+    templates = [e for e in to_p05 if "[template message]" in e]
+    assert _any(templates, "P05 | 第 1 次 24 小时尿液收集 |", "/r/")
+    assert _any(templates, "P05 | 第 1 次输注 | 2026年12月15日 09:00")
+    assert not _any(templates, "贝利尤单抗")
+    # P05 answers on the page and the page says it is recorded.
+    answers = _lines(text, re.escape("P05 (中文)") + r": \[on the page: ")
+    assert _any(answers, "[on the page: 我会到]")
+    assert _any(answers, "[on the page: 已开始]")
+    assert _any(to_p05, "[page] 谢谢，已记录。")
 
 
 def test_red_flag_gets_emergency_instructions_and_an_urgent_alert(

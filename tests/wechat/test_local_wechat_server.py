@@ -435,6 +435,9 @@ async def test_menu_refusals(
 async def test_the_control_interface_plays_a_patient(wechat: LocalWechat, raw: Raw) -> None:
     qr_answer = await raw.post(QR_CREATE, qr())
     async with WechatControl(wechat.url) as control:
+        # A phone reads the code: its ticket and the scene a scan will carry.
+        (code,) = await control.qr_codes()
+        assert (code["ticket"], code["scene"]) == (qr_answer["ticket"], "invite-1")
         push = await control.scan(OPENID, scene="invite-1")
         assert (push["kind"], push["openid"], push["acked"]) == ("subscribe", OPENID, False)
         assert "<EventKey><![CDATA[qrscene_invite-1]]></EventKey>" in push["xml"]
@@ -476,11 +479,12 @@ async def test_faults_and_the_clock_over_http(wechat: LocalWechat, raw: Raw) -> 
         assert all("access_token" not in r["query"] for r in requests)
 
 
-async def test_the_command_runs_a_server() -> None:
+@pytest.mark.parametrize("command", [["local_servers.wechat"], ["bot", "local-wechat"]])
+async def test_the_command_runs_a_server(command: list[str]) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "local_servers.wechat",
+        *command,
         "--port",
         "0",
         "--template",
