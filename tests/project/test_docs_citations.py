@@ -27,6 +27,8 @@ VERBATIM = frozenset(
         "docs/registry-record.txt",
         "docs/wechat-oa/SOURCE.md",
         "docs/wechat-oa/callbacks.md",
+        "docs/wecom/SOURCE.md",
+        "docs/wecom/callbacks.md",
     }
 )
 TEXT_SUFFIXES = (".py", ".toml", ".md", ".cfg", ".mako", ".po", ".pot", ".txt")
