@@ -31,7 +31,7 @@ from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
 from core.store.models import Channel, InviteRole
-from core.store.schema import ensure_schema
+from core.store.schema import ensure_schema, holds_a_trial, where
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, SystemClock
 from scheduler.engine import Engine, EngineOptions
@@ -311,15 +311,42 @@ def attach_engine(app: Application, engine: Engine) -> None:  # type: ignore[typ
     app.post_stop = post_stop
 
 
-def run_bot(settings: Settings, clock: Clock | None = None) -> None:
-    """Long-poll Telegram (or the local server) and send reminders until stopped."""
+def check_database(settings: Settings, *, init: bool) -> None:
+    """Refuse to start on a database that holds no trial yet, unless asked to create one.
+
+    A wrong path (``DATABASE_URL`` unset in another folder, a typo) would
+    otherwise start an empty trial: no patient would get a reminder, and
+    nothing would say so.
+    """
+    if init or holds_a_trial(settings.database_url):
+        return
+    raise NotConfigured(
+        f"There is no trial database at {where(settings.database_url)} (DATABASE_URL). "
+        "If the trial has one, set DATABASE_URL to it; to start a new trial there, run "
+        "`python -m bot migrate` first or start with `python -m bot run --init`."
+    )
+
+
+def preflight(settings: Settings, *, init: bool = False) -> None:
+    """What ``run`` checks before anything starts or opens the database: the token, every
+    channel's settings, and that the database holds the trial (``init``: or may be created)."""
     if not settings.telegram_bot_token:
         raise NotConfigured("TELEGRAM_BOT_TOKEN is not set: the bot needs its token to run")
     check_settings(settings)
+    check_database(settings, init=init)
+
+
+def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = False) -> None:
+    """Long-poll Telegram (or the local server) and send reminders until stopped.
+
+    ``init`` creates the trial's database when there is none yet (see
+    :func:`check_database`).
+    """
+    preflight(settings, init=init)
+    token = settings.telegram_bot_token
+    assert token is not None  # preflight refused the run without one
     services = make_services(settings, clock)
-    app = build_application(
-        services, settings.telegram_bot_token, base_url=settings.telegram_base_url
-    )
+    app = build_application(services, token, base_url=settings.telegram_base_url)
     wechat = attach_wechat(app, services, settings)
     attach_engine(app, build_engine(app, services, wechat))
     routes = web_routes(services, settings)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli import demo, enroll, export, offline, run, store
-from bot.cli.common import Command, CommandError
+from bot.cli.common import Command, CommandError, database_refusal
 from bot.i18n import Lang, Translator
 from bot.settings import Settings
 from core.messages import RuleError
@@ -55,4 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The refusal in the language the command was asked to speak.
         lang: Lang = getattr(args, "lang", Lang.EN)
         print(Translator(lang, trial_zone("UTC")).error(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:
+        refusal = database_refusal(exc, settings.database_url)
+        if refusal is None:
+            raise
+        print(refusal, file=sys.stderr)
         return 2

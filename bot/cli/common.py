@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -10,13 +11,57 @@ from decimal import Decimal, InvalidOperation
 from bot.i18n import Lang, parse_language
 from bot.settings import Settings
 
-__all__ = ["Command", "CommandError", "day_arg", "instant_arg", "kg_arg", "lang_arg", "speed_arg"]
+__all__ = [
+    "Command",
+    "CommandError",
+    "database_refusal",
+    "day_arg",
+    "instant_arg",
+    "kg_arg",
+    "lang_arg",
+    "speed_arg",
+]
 
 Command = Callable[[argparse.Namespace, Settings], int]
+SUPPORTED_DATABASES = frozenset({"sqlite", "postgresql"})
 
 
 class CommandError(Exception):
     """A command cannot do what was asked; the message says why (exit code 2)."""
+
+
+def database_refusal(error: Exception, url: str) -> str | None:
+    """One line for a ``DATABASE_URL`` that is not a usable database, or None for any other
+    error (which stays a traceback: a bug, not a setting).
+
+    The URL is shown without its password; the driver's reason by its first line.
+    """
+    if "sqlalchemy" not in sys.modules:  # nothing opened a database
+        return None
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from core.store.db import normalise_url
+    from core.store.schema import where
+
+    if isinstance(error, ModuleNotFoundError):  # the driver of another database
+        try:
+            backend = normalise_url(url).get_backend_name()
+        except ArgumentError:
+            return None
+        if backend in SUPPORTED_DATABASES:
+            return None
+        return f"DATABASE_URL names a {backend} database; the bot runs on SQLite or PostgreSQL"
+    if isinstance(error, ArgumentError):
+        return (
+            f"DATABASE_URL is not a database URL the bot can use ({error}); give one such as "
+            "sqlite:///data/trial.db or postgresql://user@host/trial"
+        )
+    if isinstance(error, OperationalError):
+        reason = str(error.orig or error).strip().splitlines()
+        return f"The database at {where(url)} (DATABASE_URL) cannot be used: " + (
+            reason[0] if reason else type(error.orig).__name__
+        )
+    return None
 
 
 def day_arg(text: str) -> date:

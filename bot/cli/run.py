@@ -33,12 +33,14 @@ def start_logging(settings: Settings) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the bot (long polling) and its reminder engine until stopped."""
-    from bot.runner import NotConfigured, rehearsal_clock, run_bot
+    from bot.runner import NotConfigured, preflight, rehearsal_clock, run_bot
 
     start_logging(settings)
     try:
+        # Before the rehearsal clock, which reads (and would create) the database.
+        preflight(settings, init=args.init)
         clock = rehearsal_clock(settings, args.clock_start, args.clock_speed, args.resume)
-        run_bot(settings, clock)
+        run_bot(settings, clock, init=args.init)
     except NotConfigured as exc:
         raise CommandError(str(exc)) from None
     return 0
@@ -83,6 +85,11 @@ def cmd_local_wechat(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run``, ``invite``, ``local-api`` and ``local-wechat`` to ``python -m bot``'s sub-command parser."""
     r = sub.add_parser("run", help="run the bot (TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL)")
+    r.add_argument(
+        "--init",
+        action="store_true",
+        help="create the trial's database at DATABASE_URL if there is none yet (a new trial)",
+    )
     rehearsal = r.add_argument_group(
         "rehearsal clock", "trial time for training and the demo; local Bot API server only"
     )

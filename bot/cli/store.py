@@ -95,9 +95,9 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cannot_open(url: str, exc: OperationalError) -> int:
-    from core.store.db import safe_url
+    from bot.cli.common import database_refusal
 
-    print(f"error: cannot use the database {safe_url(url)}: {exc.orig}", file=sys.stderr)
+    print(database_refusal(exc, url), file=sys.stderr)
     return FAILED
 
 

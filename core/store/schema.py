@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL
 
-from core.store.db import make_engine
+from core.store.db import make_engine, normalise_url, safe_url, sqlite_path
 
 # The newest file in migrations/versions. tests/store/test_store_migrations.py checks
 # it against Alembic's own head, so a new migration cannot be forgotten here.
@@ -29,6 +29,26 @@ def stored_revision(url: str | URL) -> str | None:
     finally:
         engine.dispose()
     return rows[0][0] if len(rows) == 1 else None
+
+
+def holds_a_trial(url: str | URL) -> bool:
+    """True when ``url`` holds a trial database (a schema the migrations made).
+
+    Never creates anything: a SQLite file that does not exist is not opened,
+    since opening it would create it (and its folder).
+    """
+    if normalise_url(url).get_backend_name() == "sqlite":
+        path = sqlite_path(url)
+        if path is None or not path.exists():
+            return False
+    return stored_revision(url) is not None
+
+
+def where(url: str | URL) -> str:
+    """Where a database is, for a person: a SQLite file's full path, else the URL without
+    its password."""
+    path = sqlite_path(url) if normalise_url(url).get_backend_name() == "sqlite" else None
+    return str(path.resolve()) if path is not None else safe_url(url)
 
 
 def ensure_schema(url: str | URL) -> tuple[str | None, str | None]:
