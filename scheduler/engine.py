@@ -46,7 +46,11 @@ from sqlalchemy.engine import Engine as DbEngine
 from core.store.audit import SYSTEM
 from core.store.db import read_session
 from core.store.models import Reminder
-from core.store.services import claim_due_reminders, mark_interrupted_uncertain
+from core.store.services import (
+    claim_due_reminders,
+    mark_interrupted_uncertain,
+    release_never_handed,
+)
 from core.store.uow import UnitOfWork
 from scheduler import outbox
 from scheduler.clock import Clock, RehearsalClock, real_seconds, trial_span
@@ -226,7 +230,8 @@ class Engine:
     # --- crash recovery ----------------------------------------------------------------
 
     async def recover(self, *, at_start: bool = True) -> list[int]:
-        """Abandoned ``sending`` claims -> ``uncertain`` -> one repeat (the uncertain policy).
+        """Abandoned ``sending`` claims: those handed to their channel -> ``uncertain`` -> one
+        repeat (the uncertain policy); those never handed over back to ``pending``.
 
         Returns the ids scheduled for a repeat.
         """
@@ -239,8 +244,20 @@ class Engine:
         if abandoned:
             with self._uow(now, "claims of a stopped worker") as uow:
                 for worker in abandoned:
+                    released = release_never_handed(uow, worker=worker)
+                    if released:
+                        log.info(
+                            "worker %s left %d reminders claimed but never handed to their "
+                            "channel; they go as usual: %s",
+                            worker,
+                            len(released),
+                            released,
+                        )
                     ids = mark_interrupted_uncertain(uow, worker=worker)
-                    log.warning("worker %s left %d reminders sending: %s", worker, len(ids), ids)
+                    if ids:
+                        log.warning(
+                            "worker %s left %d reminders sending: %s", worker, len(ids), ids
+                        )
         with self._uow(now, "uncertain policy: one repeat") as uow:
             rows = outbox.uncertain_to_repeat(uow.session)
             for reminder in rows:

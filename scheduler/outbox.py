@@ -42,6 +42,17 @@ def mark_missed(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
     return move(uow, reminder, ReminderStatus.MISSED, "reminder.missed", last_error=reason)
 
 
+def mark_handed(uow: UnitOfWork, reminder: Reminder) -> Reminder:
+    """A claimed reminder is being handed to its channel: from now on it may arrive.
+
+    Recorded before the send leaves, so a crash after it leaves the reminder
+    uncertain (one repeat) and a crash before it gives it back
+    (:func:`core.store.services.release_never_handed`).
+    """
+    require(reminder, ReminderStatus.SENDING)
+    return uow.update(reminder, "reminder.handed", handed_at=uow.now)
+
+
 def mark_uncertain(uow: UnitOfWork, reminder: Reminder, reason: str) -> Reminder:
     """``sending -> uncertain``: it may have been delivered (a read timeout)."""
     require(reminder, ReminderStatus.SENDING)

@@ -36,14 +36,22 @@ refused (400)               ``failed`` with the channel's reason; coordinators
                             are told
 ==========================  =================================================
 
-**The uncertain policy.** When the engine cannot know whether Telegram
-delivered a reminder (a read timeout, or a reminder found ``sending`` after
-a crash), it sends it once more, marked as a repeat: the text starts "This
-is a repeat of a reminder that may not have reached you." and the row gets
-``is_repeat = true``. A repeat is never repeated: if the repeat's fate is
-unknown too, or it is no longer useful, the reminder stays ``uncertain``.
-So a patient never misses a reminder for want of a resend, and never gets
-more than one repeat of it.
+**The uncertain policy.** When the engine cannot know whether the channel
+delivered a reminder (a read timeout, or a reminder a crashed worker had
+handed to its channel), it sends it once more, marked as a repeat: the text
+starts "This is a repeat of a reminder that may not have reached you." and
+the row gets ``is_repeat = true``. A repeat is never repeated: if the
+repeat's fate is unknown too, or it is no longer useful, the reminder stays
+``uncertain``. So a patient never misses a reminder for want of a resend,
+and never gets more than one repeat of it.
+
+**Claimed is not handed over.** A drain claims a batch at once, and each
+reminder waits for the pacer before it goes; the hand-off to the channel is
+recorded (``handed_at``) just before the send. A worker that dies leaves
+its claims ``sending``: those handed over become ``uncertain`` as above;
+the others cannot have reached anyone and go back to ``pending``, to be sent
+as usual, not as a repeat. Were they taken as uncertain too, a second crash
+in the resent batch would leave them unsent for good.
 """
 
 from __future__ import annotations
@@ -147,6 +155,9 @@ class SendStep:
             self._record(reminder_id, "stopping", _release)
             report.released.append(reminder_id)
             return outcome
+        # Recorded before the send leaves: after a crash, a claim without it is given
+        # back to be sent as usual, one with it may have arrived (the uncertain policy).
+        self._record(reminder_id, "handed to its channel", outbox.mark_handed)
         try:
             message_id = await self.engine.sender.send(reminder_id, repeat=reminder.is_repeat)
         except NotDelivered as exc:

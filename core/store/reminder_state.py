@@ -60,10 +60,11 @@ ALLOWED: Final[Mapping[ReminderStatus, frozenset[ReminderStatus]]] = {
     - ``-> failed``: the channel refused it for good, or the retries ran out
       (``reminder.failed``).
     - ``-> pending``: a send that may be retried waits for its back-off
-      (``reminder.retry_scheduled``), or the worker stopped before trying
-      (``reminder.released``).
+      (``reminder.retry_scheduled``), or the worker stopped (or died) before
+      handing it to its channel (``reminder.released``).
     - ``-> uncertain``: it may or may not have been delivered: a read timeout,
-      or a worker that died while sending (``reminder.uncertain``).
+      or a worker that died after handing it to its channel
+      (``reminder.uncertain``).
     - ``-> skipped``: the send-time re-check found it no longer relevant
       (``reminder.skipped``).
     - ``-> missed``: its time passed before it could be sent (``reminder.missed``).

@@ -77,7 +77,7 @@ def claim_due_reminders(
         claimed,
         ReminderStatus.SENDING,
         "reminder.claimed",
-        changes={"claimed_by": worker, "claimed_at": moment},
+        changes={"claimed_by": worker, "claimed_at": moment, "handed_at": None},
         after={"claimed_by": worker},
     )
     log.debug("worker %s claimed reminders %s", worker, ids)
@@ -120,23 +120,53 @@ def mark_reminder_failed(
     )
 
 
-def mark_interrupted_uncertain(uow: UnitOfWork, *, worker: str | None = None) -> list[int]:
-    """Reminders left ``sending`` by a worker that stopped become ``uncertain``.
+def _left_sending(uow: UnitOfWork, worker: str | None, *, handed: bool) -> list[Reminder]:
+    query = select(Reminder).where(
+        Reminder.status == ReminderStatus.SENDING,
+        col(Reminder.handed_at).is_not(None) if handed else col(Reminder.handed_at).is_(None),
+    )
+    if worker is not None:
+        query = query.where(Reminder.claimed_by == worker)
+    return list(uow.session.exec(query.order_by(col(Reminder.id)).with_for_update()).all())
 
-    After a crash the store cannot know whether Telegram delivered the
+
+def release_never_handed(uow: UnitOfWork, *, worker: str | None = None) -> list[int]:
+    """Claims a stopped worker left before handing them to their channel: back to ``pending``.
+
+    Nothing of these can have reached the patient (the worker records the
+    hand-off before the send leaves), so they are sent as usual, not as a
+    repeat; treating them as maybe delivered would leave a reminder unsent
+    for good once its repeat was caught the same way. As for a graceful stop
+    (``scheduler.outbox.release``) the claim does not count as an attempt.
+    ``worker`` limits this to one worker's claims.
+    """
+    rows = _left_sending(uow, worker, handed=False)
+    for reminder in rows:
+        reminder.attempts = max(0, reminder.attempts - 1)
+    return reminder_state.move_many(
+        uow,
+        rows,
+        ReminderStatus.PENDING,
+        "reminder.released",
+        changes={"claimed_by": None, "claimed_at": None},
+        reason="claimed by a worker that stopped before handing it to its channel",
+    )
+
+
+def mark_interrupted_uncertain(uow: UnitOfWork, *, worker: str | None = None) -> list[int]:
+    """Reminders a stopped worker had handed to their channel become ``uncertain``.
+
+    After a crash the store cannot know whether the channel delivered the
     message, so it is not counted as sent. The reminder engine then follows
     its one documented policy (scheduler.engine): an uncertain reminder is
     resent once, marked as a repeat, and a repeat is never repeated, so a
     patient never misses a reminder and never gets more than one repeat.
+    Claims never handed over are :func:`release_never_handed`'s.
     ``worker`` limits this to one worker's claims.
     """
-    query = select(Reminder).where(Reminder.status == ReminderStatus.SENDING).with_for_update()
-    if worker is not None:
-        query = query.where(Reminder.claimed_by == worker)
-    rows = list(uow.session.exec(query).all())
     return reminder_state.move_many(
         uow,
-        rows,
+        _left_sending(uow, worker, handed=True),
         ReminderStatus.UNCERTAIN,
         "reminder.uncertain",
         changes={"last_error": "interrupted while sending"},

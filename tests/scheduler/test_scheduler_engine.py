@@ -27,6 +27,7 @@ from core.store.uow import UnitOfWork
 from scheduler.clock import FakeClock, FakeMonotonic, RehearsalClock
 from scheduler.engine import Engine, EngineOptions
 from scheduler.jobs import PeriodicJob, daily_at, every
+from scheduler.outbox import mark_handed
 from scheduler.policy import PolicyOptions
 from scheduler.ports import (
     Blocked,
@@ -400,9 +401,16 @@ async def test_a_late_reminder_waits_out_the_quiet_hours(
 # --- crash recovery -----------------------------------------------------------------------
 
 
-def _claim(db: DbEngine, now: datetime, worker: str, limit: int = 3) -> list[int]:
+def _claim(
+    db: DbEngine, now: datetime, worker: str, limit: int = 3, *, handed: bool = False
+) -> list[int]:
+    """``worker`` claims what is due; with ``handed``, it has handed each to its channel."""
     with UnitOfWork(db, "system", now) as uow:
-        return [r.id for r in claim_due_reminders(uow, limit=limit, worker=worker, now=now)]  # type: ignore[misc]
+        claimed = claim_due_reminders(uow, limit=limit, worker=worker, now=now)
+        if handed:
+            for r in claimed:
+                mark_handed(uow, r)
+        return [r.id for r in claimed]  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -425,7 +433,7 @@ async def test_claims_left_by_a_stopped_worker_are_repeated_once(
     a = _enrolled(engine, protocol, "A01", 501)
     b = _enrolled(engine, protocol, "B01", 502)
     claim_time = reminders(engine, a)[0].due_at
-    ids = _claim(engine, claim_time, worker)
+    ids = _claim(engine, claim_time, worker, handed=True)
     assert [reminder(engine, i).patient_id for i in ids] == [a, b]
     clock = FakeClock(claim_time + claimed_ago)
     eng, sender, _ = make_engine(engine, clock, alive=frozenset({1, 7}))
@@ -441,6 +449,26 @@ async def test_claims_left_by_a_stopped_worker_are_repeated_once(
         assert repeats == []
         assert sender.calls == []
         assert {reminder(engine, i).status for i in ids} == {ReminderStatus.SENDING}
+
+
+async def test_a_claim_never_handed_to_its_channel_survives_two_crashes_and_is_sent_once(
+    engine: DbEngine, protocol: Protocol
+) -> None:
+    # Two processes die in turn holding the same claim, each before the send left
+    # (waiting for the pacer behind the rest of its batch): nothing can have reached the
+    # patient, so the reminder is neither lost nor sent as a repeat.
+    pid = _enrolled(engine, protocol)
+    first = reminders(engine, pid)[0]
+    now = first.due_at
+    eng, sender, _ = make_engine(engine, FakeClock(now))
+    assert _claim(engine, now, "testhost-4242", limit=1) == [first.id]
+    assert await eng.recover() == []
+    assert _claim(engine, now, "testhost-4243", limit=1) == [first.id]
+    assert await eng.recover() == []
+    await eng.run_due()
+    assert sender.calls == [(first.id, False)]
+    row = reminder(engine, first.id)
+    assert (row.status, row.is_repeat, row.attempts) == (ReminderStatus.SENT, False, 1)
 
 
 async def test_a_graceful_stop_gives_back_claims_not_yet_attempted(

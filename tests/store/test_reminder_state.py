@@ -44,7 +44,9 @@ EXPECTED: dict[tuple[ReminderStatus, ReminderStatus], str] = {
     (S.PENDING, S.PENDING): "coordination._replace_reminders (new time future)",
     (S.SENDING, S.SENT): "services.mark_reminder_sent",
     (S.SENDING, S.FAILED): "services.mark_reminder_failed (no retry)",
-    (S.SENDING, S.PENDING): "services.mark_reminder_failed (retry), outbox.release",
+    (S.SENDING, S.PENDING): (
+        "services.mark_reminder_failed (retry), outbox.release, services.release_never_handed"
+    ),
     (S.SENDING, S.UNCERTAIN): "outbox.mark_uncertain, services.mark_interrupted_uncertain",
     (S.SENDING, S.SKIPPED): "outbox.mark_skipped",
     (S.SENDING, S.MISSED): "outbox.mark_missed",

@@ -16,6 +16,7 @@ from core.store.audit import verify_chain
 from core.store.db import read_session
 from core.store.models import AuditRecord, Reminder, ReminderStatus
 from core.store.uow import UnitOfWork
+from scheduler import outbox
 from tests.support.store_fixtures import count, enroll
 
 FAR_FUTURE = datetime(2028, 1, 1, tzinfo=UTC)
@@ -105,7 +106,10 @@ def test_claims_left_by_a_stopped_worker_become_uncertain_not_resent(
     with UnitOfWork(engine, "system", FAR_FUTURE) as uow:
         mine = services.claim_due_reminders(uow, limit=2, worker="w1")
         theirs = services.claim_due_reminders(uow, limit=2, worker="w2")
+        for r in mine + theirs:
+            outbox.mark_handed(uow, r)
     with UnitOfWork(engine, "system", FAR_FUTURE) as uow:
+        assert services.release_never_handed(uow, worker="w1") == []
         assert services.mark_interrupted_uncertain(uow, worker="w1") == [r.id for r in mine]
     statuses = {r.id: r.status for r in _reminders(engine)}
     assert all(statuses[r.id] == ReminderStatus.UNCERTAIN for r in mine)
@@ -113,6 +117,36 @@ def test_claims_left_by_a_stopped_worker_become_uncertain_not_resent(
     with UnitOfWork(engine, "system", FAR_FUTURE) as uow:
         again = services.claim_due_reminders(uow, limit=1000, worker="w3")
     assert not {r.id for r in again} & {r.id for r in mine + theirs}
+
+
+def test_claims_a_stopped_worker_never_handed_over_go_back_to_pending(
+    engine: Engine, protocol: Protocol
+) -> None:
+    enroll(engine, protocol)
+    with UnitOfWork(engine, "system", FAR_FUTURE) as uow:
+        handed, waiting = services.claim_due_reminders(uow, limit=2, worker="w1")
+        outbox.mark_handed(uow, handed)
+    with UnitOfWork(engine, "system", FAR_FUTURE) as uow:
+        assert services.release_never_handed(uow, worker="w1") == [waiting.id]
+        assert services.mark_interrupted_uncertain(uow, worker="w1") == [handed.id]
+    rows = {r.id: r for r in _reminders(engine)}
+    assert rows[handed.id].status == ReminderStatus.UNCERTAIN
+    released = rows[waiting.id]
+    assert (released.status, released.attempts, released.claimed_by, released.is_repeat) == (
+        ReminderStatus.PENDING,
+        0,
+        None,
+        False,
+    )
+    # The repeat's claim starts without the hand-off of the claim before.
+    assert rows[handed.id].handed_at == FAR_FUTURE
+    with UnitOfWork(engine, "system", FAR_FUTURE) as uow:
+        row = uow.session.get(Reminder, handed.id)
+        assert row is not None
+        outbox.schedule_repeat(uow, row)
+    with UnitOfWork(engine, "system", FAR_FUTURE) as uow:
+        again = services.claim_due_reminders(uow, limit=2, worker="w2")
+    assert {(r.id, r.handed_at) for r in again} == {(handed.id, None), (waiting.id, None)}
 
 
 def test_two_concurrent_claimers_never_claim_the_same_reminder(

@@ -14,7 +14,7 @@ from alembic.util import CommandError
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 from bot import cli
 from core.protocol import Protocol
@@ -312,5 +312,36 @@ def test_0016_keeps_earlier_results_as_measured_and_will_not_drop_a_below_limit_
             connection.execute(text("UPDATE lab_result SET below_limit = false, value = '0.25'"))
         migrate(db_url, "0015")
         assert "below_limit" not in {c["name"] for c in inspect(engine).get_columns("lab_result")}
+    finally:
+        engine.dispose()
+
+
+def test_0017_takes_a_claim_from_before_it_as_handed_over_so_it_keeps_its_repeat(
+    db_url: URL, protocol: Protocol
+) -> None:
+    """Up: a reminder ``sending`` under the old code (which could not tell) reads as handed
+    to its channel when it was claimed, so recovery repeats it once as before; the others
+    have no hand-off. Down: the column goes."""
+    migrate(db_url, "0016")
+    engine = make_engine(db_url)
+    try:
+        enroll(engine, protocol)
+        stamp = "2026-12-01 00:00:00+00:00"
+        with engine.begin() as connection:
+            first = connection.execute(text("SELECT min(id) FROM reminder")).scalar_one()
+            connection.execute(
+                text(
+                    "UPDATE reminder SET status = 'sending', claimed_by = 'host-1', "
+                    "claimed_at = :t, attempts = 1 WHERE id = :i"
+                ),
+                {"t": stamp, "i": first},
+            )
+        migrate(db_url, "0017")
+        with read_session(engine) as session:
+            rows = session.exec(select(Reminder)).all()
+            handed = {r.id: r.handed_at for r in rows if r.handed_at is not None}
+        assert handed == {first: datetime(2026, 12, 1, tzinfo=UTC)}
+        migrate(db_url, "0016")
+        assert "handed_at" not in {c["name"] for c in inspect(engine).get_columns("reminder")}
     finally:
         engine.dispose()

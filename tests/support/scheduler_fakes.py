@@ -58,6 +58,14 @@ def join(db: DbEngine, patient_id: int, chat_id: int, now: datetime) -> None:
         bind_account(uow, patient, Channel.TELEGRAM, str(chat_id), str(chat_id))
 
 
+def join_wechat(db: DbEngine, patient_id: int, openid: str, now: datetime) -> None:
+    """The patient scanned their QR code: bind their WeChat openid (the account and chat)."""
+    with UnitOfWork(db, "system", now) as uow:
+        patient = uow.session.get(Patient, patient_id)
+        assert patient is not None
+        bind_account(uow, patient, Channel.WECHAT, openid, openid)
+
+
 def reminders(db: DbEngine, patient_id: int | None = None) -> list[Reminder]:
     with read_session(db) as session:
         query = select(Reminder).order_by(col(Reminder.due_at), col(Reminder.id))

@@ -134,6 +134,10 @@ class Reminder(SQLModel, table=True):
     message_id: int | None = Field(default=None, sa_type=BigInteger)
     claimed_by: str | None = Field(default=None, sa_type=String(64))
     claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    # When this claim's message was handed to its channel (just before the send; each
+    # claim clears it). A claim a stopped worker left without it never reached the
+    # network: it is given back, not treated as maybe delivered (scheduler.sending).
+    handed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     is_repeat: bool = False
