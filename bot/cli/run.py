@@ -1,4 +1,4 @@
-"""``python -m bot run | invite | local-api | local-wechat``: the bot, its staff invitations, stand-ins.
+"""``python -m bot run | invite | local-api | local-wechat | local-wecom``: the bot, its staff invitations, stand-ins.
 
 ``run`` and ``local-api`` run until stopped, so they set up logging first
 (:func:`bot.cli.logs.configure_logging`); a bad ``LOG_LEVEL`` stops them
@@ -17,6 +17,7 @@ __all__ = [
     "cmd_invite",
     "cmd_local_api",
     "cmd_local_wechat",
+    "cmd_local_wecom",
     "cmd_run",
     "register",
     "start_logging",
@@ -82,8 +83,21 @@ def cmd_local_wechat(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached: execv replaces the process
 
 
+def cmd_local_wecom(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the local WeCom server (rehearsals without WeCom): ``python -m
+    local_servers.wecom`` in this process's place, started and never imported, as
+    ``local-wechat`` is (docs/DESIGN.md §2)."""
+    import os
+    import sys
+
+    command = [sys.executable, "-m", "local_servers.wecom", *args.options]
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
+    return 0  # not reached: execv replaces the process
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``run``, ``invite``, ``local-api`` and ``local-wechat`` to ``python -m bot``'s sub-command parser."""
+    """Add ``run``, ``invite``, ``local-api``, ``local-wechat`` and ``local-wecom`` to ``python -m bot``'s sub-command parser."""
     r = sub.add_parser("run", help="run the bot (TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL)")
     r.add_argument(
         "--init",
@@ -123,3 +137,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         add_help=False,
     )
     lw.set_defaults(func=cmd_local_wechat, passes_options_on=True)
+
+    lc = sub.add_parser(
+        "local-wecom",
+        help="serve a local WeCom (企业微信) stand-in (python -m local_servers.wecom)",
+        add_help=False,
+    )
+    lc.set_defaults(func=cmd_local_wecom, passes_options_on=True)

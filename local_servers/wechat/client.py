@@ -13,60 +13,17 @@ its ``result``; a refused action raises :class:`ControlRequestError`.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any
 
-import aiohttp
+from local_servers.common.client import ControlClient, ControlRequestError
 
 __all__ = ["ControlRequestError", "WechatControl"]
 
 JSON = dict[str, Any]
 
 
-class ControlRequestError(Exception):
-    """The server refused a control request (unknown person, expired QR code...)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-
-
-class WechatControl:
+class WechatControl(ControlClient):
     """Control a :class:`~local_servers.wechat.server.LocalWechat` at ``url`` (its root)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url.rstrip("/")
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> WechatControl:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def call(self, verb: str, route: str, body: JSON | None = None, **query: Any) -> Any:
-        """One control request; its ``result``."""
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        params = {k: str(v) for k, v in query.items() if v is not None}
-        async with self._session.request(
-            verb, f"{self.url}/control/{route}", json=body, params=params
-        ) as response:
-            answer = await response.json()
-        if not answer.get("ok"):
-            raise ControlRequestError(response.status, str(answer.get("error")))
-        return answer["result"]
 
     async def add_user(self, openid: str | None = None, language: str = "zh_CN") -> JSON:
         result: JSON = await self.call("POST", "users", {"openid": openid, "language": language})
@@ -105,8 +62,4 @@ class WechatControl:
     async def qr_codes(self) -> list[JSON]:
         """The QR codes the account created, oldest first."""
         result: list[JSON] = await self.call("GET", "qrcodes")
-        return result
-
-    async def violations(self) -> list[JSON]:
-        result: list[JSON] = await self.call("GET", "violations")
         return result

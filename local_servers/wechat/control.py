@@ -1,7 +1,7 @@
 """The control interface over HTTP (``/control/...``): play patients and read what the bot did.
 
-JSON in and out, as the local Bot API server's control interface: answers
-are ``{"ok": true, "result": ...}``, or ``{"ok": false, "error": ...}`` with
+JSON in and out (:mod:`local_servers.common.control`): answers are
+``{"ok": true, "result": ...}``, or ``{"ok": false, "error": ...}`` with
 status 400 for an action the world does not allow. Routes:
 
 ==========================  ===============================================================
@@ -33,13 +33,13 @@ Push results are :class:`~local_servers.wechat.pushes.PushRecord` in JSON.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from local_servers.common.control import Action, ControlError, add_routes, common_routes
 from local_servers.wechat.patients import MENU_OPTION_FAULTS
-from local_servers.wechat.world import ControlError
 
 if TYPE_CHECKING:
     from local_servers.wechat.server import LocalWechat
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["ControlApi"]
 
 JSON = dict[str, Any]
-Action = Callable[[JSON, Mapping[str, str]], Awaitable[Any]]
 
 
 class ControlApi:
@@ -71,36 +70,14 @@ class ControlApi:
             "templates": self._templates,
             "settings": self._settings,
             "verify": self._verify,
-            "faults": self._faults,
-            "clock": self._clock,
         }
         gets: dict[str, Action] = {
             "sent": self._sent,
             "qrcodes": self._qrcodes,
-            "requests": self._requests,
-            "violations": self._violations,
             "pushes": self._pushes,
         }
-        for name, action in posts.items():
-            app.router.add_post(f"/control/{name}", self._route(action))
-        for name, action in gets.items():
-            app.router.add_get(f"/control/{name}", self._route(action))
-        app.router.add_delete("/control/faults", self._route(self._clear_faults))
-
-    @staticmethod
-    def _route(action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def handle(request: web.Request) -> web.Response:
-            try:
-                body: Any = await request.json() if request.can_read_body else {}
-                if not isinstance(body, dict):
-                    raise ControlError("the control interface takes a JSON object body")
-                result = await action(body, request.query)
-            except (ControlError, KeyError, TypeError, ValueError) as exc:
-                message = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
-                return web.json_response({"ok": False, "error": message}, status=400)
-            return web.json_response({"ok": True, "result": result})
-
-        return handle
+        add_routes(app, {"POST": posts, "GET": gets})
+        add_routes(app, common_routes(self.server))
 
     # --- patients -----------------------------------------------------------------------
 
@@ -177,24 +154,6 @@ class ControlApi:
     async def _verify(self, body: JSON, query: Mapping[str, str]) -> bool:
         return await self.server.pusher.verify_url()
 
-    async def _faults(self, body: JSON, query: Mapping[str, str]) -> bool:
-        self.server.inject_fault(
-            body.get("method"),
-            str(body["kind"]),
-            int(body.get("count", 1)),
-            errcode=int(body.get("errcode", -1)),
-            delay=float(body.get("delay", 5.0)),
-        )
-        return True
-
-    async def _clear_faults(self, body: JSON, query: Mapping[str, str]) -> bool:
-        self.server.clear_faults()
-        return True
-
-    async def _clock(self, body: JSON, query: Mapping[str, str]) -> float:
-        self.server.world.advance(float(body["advance"]))
-        return self.server.world.now()
-
     # --- what happened ------------------------------------------------------------------
 
     async def _sent(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
@@ -209,12 +168,6 @@ class ControlApi:
             {"ticket": c.ticket, "scene": c.scene, "url": c.url, "expires_at": c.expires_at}
             for c in self.server.world.qr_codes.values()
         ]
-
-    async def _requests(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
-        return [r.to_json() for r in self.server.requests]
-
-    async def _violations(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
-        return [v.to_json() for v in self.server.violations]
 
     async def _pushes(self, body: JSON, query: Mapping[str, str]) -> list[JSON]:
         after = int(query.get("after", "0"))

@@ -13,11 +13,11 @@ not know, 43004 (configurable) for a person who does not follow, 45015 and
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from local_servers.common.records import Journal
 from local_servers.wechat.spec import ApiSpec, Refusal
 from local_servers.wechat.template_rules import value_problem
 from local_servers.wechat.world import QR_DEFAULT_EXPIRE_S, World, WxUser
@@ -63,8 +63,7 @@ class WechatMethods:
     ) -> None:
         self.world = world
         self.spec = spec
-        self.sent: list[SentMessage] = []
-        self._changed = asyncio.Event()
+        self._sent: Journal[SentMessage] = Journal()
         self._on_template_sent = on_template_sent
         self.handlers: dict[str, Handler] = {
             "getAccessToken": self.get_access_token,
@@ -76,10 +75,13 @@ class WechatMethods:
             "createMenu": self.create_menu,
         }
 
+    @property
+    def sent(self) -> list[SentMessage]:
+        """Every message the account sent, in order."""
+        return self._sent.items
+
     def _record(self, sent: SentMessage) -> None:
-        self.sent.append(sent)
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self._sent.append(sent)
 
     def sent_to(self, touser: str | None = None) -> list[SentMessage]:
         """What the account sent (to ``touser`` only, when given), in order."""
@@ -90,17 +92,7 @@ class WechatMethods:
     ) -> list[SentMessage]:
         """The messages sent (to ``touser``) after the first ``after``, waiting up to
         ``timeout`` seconds for one."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.sent_to(touser)) <= after:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                break
-        return self.sent_to(touser)[after:]
+        return await self._sent.wait(after, timeout, lambda s: touser in (None, s.touser))
 
     def _refuse(self, errcode: int, field: str | None = None, violation: bool = False) -> Refusal:
         return self.spec.refusal(errcode, field=field, violation=violation)

@@ -16,62 +16,18 @@ answer must be the ``echostr`` exactly.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
-from local_servers.wechat import crypto
+from local_servers.common import crypto
+from local_servers.common.delivery import Attempt, Deliverer, push_xml, xml_fields
+from local_servers.common.records import Journal
 
 __all__ = ["Attempt", "PushRecord", "Pusher", "push_xml"]
 
 JSON = dict[str, Any]
-
-
-def _cdata(text: str) -> str:
-    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
-
-
-def push_xml(elements: Sequence[tuple[str, str | int]]) -> str:
-    """A push's XML: integers bare, strings in CDATA, in the given order (§5)."""
-    inner = "".join(
-        f"<{name}>{value}</{name}>"
-        if isinstance(value, int)
-        else f"<{name}>{_cdata(value)}</{name}>"
-        for name, value in elements
-    )
-    return f"<xml>{inner}</xml>"
-
-
-class _NoDoctype(ET.TreeBuilder):
-    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise ValueError("a document type declaration")
-
-
-def _fields(text: str) -> dict[str, str] | None:
-    parser = ET.XMLParser(target=_NoDoctype())
-    try:
-        parser.feed(text)
-        root = parser.close()
-    except (ET.ParseError, ValueError):
-        return None
-    return {child.tag: child.text or "" for child in root}
-
-
-@dataclass(slots=True)
-class Attempt:
-    """One delivery: the bot's HTTP status and body, or the error instead."""
-
-    status: int | None
-    body: str
-    error: str | None = None
-
-    def to_json(self) -> JSON:
-        return {"status": self.status, "body": self.body, "error": self.error}
 
 
 @dataclass(slots=True)
@@ -101,7 +57,7 @@ class PushRecord:
         }
 
 
-class Pusher:
+class Pusher(Deliverer):
     """Delivers pushes for one account; ``records`` keeps every push in order."""
 
     def __init__(
@@ -126,22 +82,13 @@ class Pusher:
         self._clock = clock
         self.callback_url = callback_url
         self.safe_mode = safe_mode
-        self.deliveries = deliveries
-        self.retry_delay_s = retry_delay_s
-        self.timeout_s = timeout_s
-        self.records: list[PushRecord] = []
-        self._changed = asyncio.Event()
-        self._session: aiohttp.ClientSession | None = None
+        super().__init__(deliveries=deliveries, retry_delay_s=retry_delay_s, timeout_s=timeout_s)
+        self._records: Journal[PushRecord] = Journal()
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
+    @property
+    def records(self) -> list[PushRecord]:
+        """Every finished push, in order."""
+        return self._records.items
 
     def _signed_query(self) -> dict[str, str]:
         timestamp = str(int(self._clock()))
@@ -169,7 +116,7 @@ class Pusher:
 
     def _read_reply(self, body: str) -> str | None:
         """The passive reply inside an answer, or None if it is not a valid one (§4.4)."""
-        fields = _fields(body)
+        fields = xml_fields(body)
         if fields is None:
             return None
         if not self.safe_mode:
@@ -185,70 +132,42 @@ class Pusher:
         except (crypto.CryptoError, UnicodeDecodeError):
             return None
 
+    def _acknowledged(self, record: PushRecord, attempt: Attempt) -> bool:
+        """``success`` or an empty body, or a valid passive reply (kept with the push)."""
+        if attempt.status != 200:
+            return False
+        if attempt.body.strip() in ("", "success"):
+            return True
+        reply = self._read_reply(attempt.body)
+        if reply is not None:
+            record.reply = reply
+        return reply is not None
+
     async def push(self, kind: str, openid: str, xml: str) -> PushRecord:
         """Deliver ``xml`` until the bot acknowledges it or the deliveries run out."""
         record = PushRecord(0, kind, openid, xml)
-        for number in range(self.deliveries if self.callback_url is not None else 0):
-            if number:
-                await asyncio.sleep(self.retry_delay_s)
-            attempt = await self._deliver(openid, xml)
-            record.attempts.append(attempt)
-            if attempt.status == 200 and attempt.body.strip() in ("", "success"):
-                record.acked = True
-            elif attempt.status == 200 and (reply := self._read_reply(attempt.body)) is not None:
-                record.acked, record.reply = True, reply
-            if record.acked:
-                break
-        record.seq = len(self.records) + 1
-        self.records.append(record)
-        self._notify()
-        return record
+        if self.callback_url is not None:
+            url = self.callback_url
 
-    async def _deliver(self, openid: str, xml: str) -> Attempt:
-        assert self.callback_url is not None
-        query, body = self._request(openid, xml)
-        try:
-            async with self._http().post(
-                self.callback_url,
-                params=query,
-                data=body.encode(),
-                headers={"Content-Type": "text/xml"},
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-            ) as response:
-                return Attempt(response.status, await response.text())
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return Attempt(None, "", f"{type(exc).__name__}: {exc}")
+            async def deliver() -> Attempt:
+                # Signed afresh each time, as before: WeChat's own retries carry the same XML.
+                return await self.post(url, *self._request(openid, xml))
+
+            record.attempts, record.acked = await self.until_answered(
+                deliver, lambda attempt: self._acknowledged(record, attempt)
+            )
+        record.seq = len(self.records) + 1
+        self._records.append(record)
+        return record
 
     async def verify_url(self) -> bool:
         """The console's server check: does the bot echo ``echostr`` for a good signature?"""
         if self.callback_url is None:
             return False
         echostr = str(secrets.randbits(63))
-        query = self._signed_query() | {"echostr": echostr}
-        try:
-            async with self._http().get(
-                self.callback_url,
-                params=query,
-                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-            ) as response:
-                return response.status == 200 and await response.text() == echostr
-        except (aiohttp.ClientError, TimeoutError):
-            return False
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
+        attempt = await self.get(self.callback_url, self._signed_query() | {"echostr": echostr})
+        return attempt.status == 200 and attempt.body == echostr
 
     async def wait(self, after: int, timeout: float) -> list[PushRecord]:
         """The finished pushes after the first ``after``, waiting up to ``timeout`` for one."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.records) <= after:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                break
-        return self.records[after:]
+        return await self._records.wait(after, timeout)

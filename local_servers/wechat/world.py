@@ -26,6 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_servers.common.control import ControlError
+
 __all__ = [
     "FIRST_MSGID",
     "WINDOWS",
@@ -53,10 +55,6 @@ WINDOWS = {
 TOKEN_OVERLAP_S = 300
 FORCE_REFRESH_INTERVAL_S = 30
 QR_DEFAULT_EXPIRE_S = 30
-
-
-class ControlError(Exception):
-    """A patient action the world does not allow (unknown person, expired QR code...)."""
 
 
 @dataclass(slots=True)

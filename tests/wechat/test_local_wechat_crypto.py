@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local_servers.wechat import crypto
+from local_servers.common import crypto
 
 VECTORS: list[dict[str, Any]] = json.loads(
     (Path(__file__).resolve().parents[2] / "docs" / "wechat-oa" / "crypto-vectors.json").read_text(

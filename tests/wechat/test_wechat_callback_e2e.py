@@ -18,7 +18,7 @@ from core.store.db import read_session
 from core.store.models import PatientReport, WechatPush
 from core.store.uow import UnitOfWork
 from core.store.wechat import receive_push
-from local_servers.wechat import crypto
+from local_servers.common import crypto
 from local_servers.wechat.pushes import push_xml
 from tests.support.db_state import snapshot
 from tests.support.wechat_world import WechatWorld, shown

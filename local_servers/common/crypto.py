@@ -1,10 +1,12 @@
-"""The stand-in's side of the callback crypto: sign and encrypt pushes, open passive replies.
+"""The stand-ins' side of the callback crypto: sign and encrypt pushes, open passive replies.
 
-Written apart from the bot's (the stand-in imports nothing from the
-product), from docs/wechat-oa/callbacks.md §2 and §4.3: sha1 over the sorted
-parts; AES-256-CBC with IV = key[:16]; ``random16 | uint32_be(len) | msg |
-appid`` padded PKCS#7 to 32-byte blocks. Its tests run it on the same
-published vectors as the bot's.
+One scheme for the WeChat Official Account and WeCom, written apart from the
+bot's (the stand-ins import nothing from the product), from
+docs/wechat-oa/callbacks.md §2 and §4.3 and docs/wecom/callbacks.md §2 and §5:
+sha1 over the sorted parts; AES-256-CBC with IV = key[:16]; ``random16 |
+uint32_be(len) | msg | receiveid`` padded PKCS#7 to 32-byte blocks, where the
+receiveid is the Official Account's AppID or the WeCom corp's CorpID. Its
+tests run it on the same published vectors as the bot's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _BLOCK = 32
 
 
 class CryptoError(ValueError):
-    """A reply that does not decrypt to a message for this account."""
+    """A text that does not decrypt to a message for this account or corp."""
 
 
 def aes_key(encoding_aes_key: str) -> bytes:
@@ -46,18 +48,19 @@ def _aes(key: bytes) -> Cipher[modes.CBC]:
     return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
 
 
-def encrypt(key: bytes, app_id: str, message: str, random16: bytes) -> str:
-    """The ``Encrypt`` text of ``message`` for ``app_id``."""
+def encrypt(key: bytes, receive_id: str, message: str, random16: bytes) -> str:
+    """The ``Encrypt`` text of ``message`` for ``receive_id`` (AppID or CorpID)."""
     body = message.encode()
-    plain = random16 + struct.pack(">I", len(body)) + body + app_id.encode()
+    plain = random16 + struct.pack(">I", len(body)) + body + receive_id.encode()
     pad = _BLOCK - len(plain) % _BLOCK
     encryptor = _aes(key).encryptor()
     sealed = encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize()
     return base64.b64encode(sealed).decode()
 
 
-def decrypt(key: bytes, app_id: str, text: str) -> str:
-    """The message inside ``text``; :class:`CryptoError` unless it is well formed and ours."""
+def decrypt(key: bytes, receive_id: str, text: str) -> str:
+    """The message inside ``text``; :class:`CryptoError` unless it is well formed and for
+    ``receive_id``."""
     try:
         sealed = base64.b64decode(text, validate=True)
         decryptor = _aes(key).decryptor()
@@ -69,6 +72,6 @@ def decrypt(key: bytes, app_id: str, text: str) -> str:
         raise CryptoError("bad padding")
     plain = plain[:-pad]
     (length,) = struct.unpack(">I", plain[16:20]) if len(plain) >= 20 else (-1,)
-    if length < 0 or 20 + length > len(plain) or plain[20 + length :] != app_id.encode():
+    if length < 0 or 20 + length > len(plain) or plain[20 + length :] != receive_id.encode():
         raise CryptoError("not a message for this account")
     return plain[20 : 20 + length].decode()
