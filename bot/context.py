@@ -82,7 +82,7 @@ class Services:
     message to a patient) on their own channel; ``bot_username`` is
     Telegram's name of the bot, for its join links; ``join_codes`` makes the
     codes of the channels people join by scanning, for each such channel that
-    is on.
+    is on; ``staff_channels`` are the other channels staff may join on.
     """
 
     engine: Engine
@@ -92,6 +92,8 @@ class Services:
     bot_username: str | None = None
     router: Router | None = field(default=None)
     join_codes: dict[Channel, JoinCodes] = field(default_factory=dict)
+    # Channels beside Telegram that staff can join on (WeCom, when it is set up).
+    staff_channels: set[Channel] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from bot.channels.wechat.api import WechatApi
 from bot.channels.wechat.channel import WechatChannel
 from bot.channels.wechat.receipts import receipt_handler
 from bot.channels.wechat.transport import PageLinks, WechatTransport
+from bot.channels.wecom.channel import WecomChannel
 from bot.context import Services
 from bot.conversations.dispatch import Conversations
 from bot.escalations import periodic_jobs
@@ -45,7 +46,16 @@ class NotConfigured(Exception):
     """A required setting is missing; the message says which and what to do."""
 
 
-def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
+def wecom_channel(services: Services, settings: Settings) -> WecomChannel | None:
+    """The WeCom staff channel when WeCom is on (its settings all set), else None; built
+    once, its transport in the services' router (alerts reach members on WeCom)."""
+    wecom = settings.wecom()
+    return None if wecom is None else WecomChannel(services, wecom)
+
+
+def web_routes(
+    services: Services, settings: Settings, wecom: WecomChannel | None = None
+) -> list[WebRoute]:
     """Everything the bot's web server answers, in one list.
 
     Empty while no channel or page needs the web server: then none is started.
@@ -69,6 +79,12 @@ def web_routes(services: Services, settings: Settings) -> list[WebRoute]:
     if wechat is not None:
         routes += WechatChannel(services, wechat, on_receipt=receipt_handler(services)).routes()
 
+    # --- WeCom: the staff's callback (the channel starts with the server) ----------------
+    if wecom is None:
+        wecom = wecom_channel(services, settings)
+    if wecom is not None:
+        routes += wecom.routes()
+
     return routes
 
 
@@ -77,6 +93,7 @@ def check_settings(settings: Settings) -> None:
     try:
         if settings.wechat() is not None:
             settings.page_key()  # WeChat reminders link to the patient's page, signed with it
+        settings.wecom()
     except SettingError as exc:
         raise NotConfigured(str(exc)) from None
     # The patients' pages: their address and the key that signs their links.
@@ -162,6 +179,16 @@ def rehearsal_clock(
             "local WeChat server: set WECHAT_API_BASE_URL to one on this machine, e.g. "
             "http://127.0.0.1:8082 (python -m local_servers.wechat --port 8082)"
         )
+    try:
+        wecom = settings.wecom()
+    except SettingError as exc:
+        raise NotConfigured(str(exc)) from None
+    if wecom is not None and not is_local(wecom.api_base_url):
+        raise NotConfigured(
+            "the rehearsal clock (--clock-start, --clock-speed, --resume) runs only against a "
+            "local WeCom server: set WECOM_API_BASE_URL to one on this machine, e.g. "
+            "http://127.0.0.1:8083 (python -m bot local-wecom --port 8083)"
+        )
     if speed is not None and not speed > 0:
         raise NotConfigured("--clock-speed must be a positive number")
     if resume:
@@ -220,15 +247,18 @@ def engine_router(
     app: Application,  # type: ignore[type-arg]
     services: Services,
     wechat: WechatTransport | None = None,
+    wecom: Transport | None = None,
 ) -> Router:
     """The router the reminder engine sends through: each channel's transport for it.
 
     On Telegram that is its own bot (:func:`reminder_bot`), so the engine sees
-    every 429 itself; on WeChat (when it is on) the channel's one transport.
+    every 429 itself; on WeChat and WeCom (when on) the channel's one transport.
     """
     transports: dict[Channel, Transport] = {Channel.TELEGRAM: TelegramTransport(reminder_bot(app))}
     if wechat is not None:
         transports[Channel.WECHAT] = wechat
+    if wecom is not None:
+        transports[Channel.WECOM] = wecom
     return Router(services, transports)
 
 
@@ -236,6 +266,7 @@ def build_engine(
     app: Application,  # type: ignore[type-arg]
     services: Services,
     wechat: WechatTransport | None = None,
+    wecom: Transport | None = None,
 ) -> Engine:
     """The reminder engine for this Application, on the services' clock.
 
@@ -243,7 +274,7 @@ def build_engine(
     router; escalations and digests through the services' one, paced by the
     engine so that both share each channel's limits.
     """
-    router = engine_router(app, services, wechat)
+    router = engine_router(app, services, wechat, wecom)
     options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
     engine = Engine(services.engine, services.clock, router, router, options=options)
     assert services.router is not None
@@ -348,8 +379,11 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
     services = make_services(settings, clock)
     app = build_application(services, token, base_url=settings.telegram_base_url)
     wechat = attach_wechat(app, services, settings)
-    attach_engine(app, build_engine(app, services, wechat))
-    routes = web_routes(services, settings)
+    wecom = wecom_channel(services, settings)
+    attach_engine(
+        app, build_engine(app, services, wechat, None if wecom is None else wecom.transport)
+    )
+    routes = web_routes(services, settings, wecom)
     if routes:
         attach_web(app, WebServer(routes, settings.web_host, settings.web_port))
     if isinstance(clock, RehearsalClock):

@@ -35,26 +35,44 @@ class WeChatSettings:
     public_base_url: str
 
 
-def _wechat_token(token: str) -> str:
-    # WeChat's console allows 3-32 letters and digits for the server token.
+@dataclass(frozen=True, slots=True)
+class WecomSettings:
+    """The WeCom self-built application's ids, secret and callback keys (docs/wecom/callbacks.md
+    §1): the staff channel in mainland China."""
+
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    encoding_aes_key: str
+    api_base_url: str
+
+
+def _wechat_token(token: str, name: str = "WECHAT_TOKEN", console: str = "WeChat's") -> str:
+    # The consoles allow 3-32 letters and digits for the callback token.
     if not (3 <= len(token) <= 32 and token.isascii() and token.isalnum()):
-        raise SettingError(
-            "WECHAT_TOKEN must be 3 to 32 letters or digits (as in WeChat's console)"
-        )
+        raise SettingError(f"{name} must be 3 to 32 letters or digits (as in {console} console)")
     return token
 
 
-def _aes_key(key: str) -> str:
+def _aes_key(key: str, name: str = "WECHAT_ENCODING_AES_KEY", console: str = "WeChat's") -> str:
     # 43 characters of base64 that decode (with one "=") to the 32-byte AES key.
     try:
         raw = base64.b64decode(key + "=", validate=True)
     except (binascii.Error, ValueError):
         raw = b""
     if len(key) != 43 or len(raw) != 32:
-        raise SettingError(
-            "WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey from WeChat's console"
-        )
+        raise SettingError(f"{name} must be the 43-character EncodingAESKey from {console} console")
     return key
+
+
+def _agent_id(value: str) -> int:
+    if not (value.isascii() and value.isdigit() and 0 < int(value) < 2**31):
+        raise SettingError(
+            f"WECOM_AGENT_ID must be the application's AgentId, a number such as 1000002, "
+            f"not {value!r}"
+        )
+    return int(value)
 
 
 def _http_url(name: str, url: str) -> str:
@@ -85,6 +103,15 @@ class Settings(BaseSettings):
     wechat_encoding_aes_key: str | None = Field(default=None, alias="WECHAT_ENCODING_AES_KEY")
     wechat_api_base_url: str = Field(
         default="https://api.weixin.qq.com", alias="WECHAT_API_BASE_URL"
+    )
+    # WeCom self-built application (staff in mainland China): on when all five are set.
+    wecom_corp_id: str | None = Field(default=None, alias="WECOM_CORP_ID")
+    wecom_agent_id: str | None = Field(default=None, alias="WECOM_AGENT_ID")
+    wecom_secret: str | None = Field(default=None, alias="WECOM_SECRET")
+    wecom_token: str | None = Field(default=None, alias="WECOM_TOKEN")
+    wecom_encoding_aes_key: str | None = Field(default=None, alias="WECOM_ENCODING_AES_KEY")
+    wecom_api_base_url: str = Field(
+        default="https://qyapi.weixin.qq.com", alias="WECOM_API_BASE_URL"
     )
     # The bot's own HTTP server (WeChat's callback, the patients' pages) and the HTTPS
     # origin the outside world reaches it at (WeChat's console, links in messages).
@@ -122,6 +149,35 @@ class Settings(BaseSettings):
             encoding_aes_key=_aes_key(str(self.wechat_encoding_aes_key)),
             api_base_url=_http_url("WECHAT_API_BASE_URL", self.wechat_api_base_url),
             public_base_url=self.public_url(required_by="WeChat"),
+        )
+
+    def wecom(self) -> WecomSettings | None:
+        """The WeCom channel's settings, or None when it is off (none of the five set); some
+        but not all, or a value of the wrong form, is a :class:`SettingError` naming it."""
+        given = {
+            "WECOM_CORP_ID": self.wecom_corp_id,
+            "WECOM_AGENT_ID": self.wecom_agent_id,
+            "WECOM_SECRET": self.wecom_secret,
+            "WECOM_TOKEN": self.wecom_token,
+            "WECOM_ENCODING_AES_KEY": self.wecom_encoding_aes_key,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if len(missing) == len(given):
+            return None
+        if missing:
+            raise SettingError(
+                f"WeCom is half configured: {', '.join(missing)} not set (set all five of "
+                f"{', '.join(given)}, or none)"
+            )
+        return WecomSettings(
+            corp_id=str(self.wecom_corp_id),
+            agent_id=_agent_id(str(self.wecom_agent_id)),
+            secret=str(self.wecom_secret),
+            token=_wechat_token(str(self.wecom_token), "WECOM_TOKEN", "WeCom's"),
+            encoding_aes_key=_aes_key(
+                str(self.wecom_encoding_aes_key), "WECOM_ENCODING_AES_KEY", "WeCom's"
+            ),
+            api_base_url=_http_url("WECOM_API_BASE_URL", self.wecom_api_base_url),
         )
 
     def public_url(self, required_by: str) -> str:

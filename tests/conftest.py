@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.support.store_fixtures",
     "tests.support.bot_harness",
     "tests.support.wechat_world",
+    "tests.support.wecom_world",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

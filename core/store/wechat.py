@@ -50,6 +50,10 @@ class MenuOption:
     message: str
 
 
+# WeCom's pushes share the table (the same store-then-answer rule); their keys say so.
+WECOM_KEY_PREFIX = "wecom:"
+
+
 def receive_push(uow: UnitOfWork, dedupe_key: str, account: str, body: str) -> int | None:
     """Store a push unless its key is stored already; its row id, or None for a repeat.
 
@@ -91,10 +95,15 @@ def _forget_old(uow: UnitOfWork) -> None:
         )
 
 
-def unhandled_pushes(session: Session) -> list[StoredPush]:
-    """Pushes stored but not handled yet (the bot stopped first), oldest first."""
+def unhandled_pushes(session: Session, *, wecom: bool = False) -> list[StoredPush]:
+    """Pushes stored but not handled yet (the bot stopped first), oldest first: WeChat's,
+    or (``wecom``) WeCom's, whose keys start with :data:`WECOM_KEY_PREFIX`."""
+    from_wecom = col(WechatPush.dedupe_key).startswith(WECOM_KEY_PREFIX)
     rows = session.exec(
-        select(WechatPush).where(col(WechatPush.handled_at).is_(None)).order_by(col(WechatPush.id))
+        select(WechatPush)
+        .where(col(WechatPush.handled_at).is_(None))
+        .where(from_wecom if wecom else ~from_wecom)
+        .order_by(col(WechatPush.id))
     ).all()
     return [StoredPush(row.id, row.account, row.body or "") for row in rows if row.id is not None]
 

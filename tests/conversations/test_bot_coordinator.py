@@ -368,6 +368,29 @@ async def test_invite_refuses_an_unknown_role_and_guides_with_buttons(world: Wor
     assert rows(world, Invite, Invite.role == InviteRole.INVESTIGATOR)
 
 
+@LANGS
+async def test_invite_on_wecom_is_refused_while_wecom_is_not_set_up(
+    world: World, lang: str
+) -> None:
+    coord = await coordinator(world, lang)
+    with Unchanged(world):
+        off = await world.say(coord, "/invite nurse wecom")
+        unknown = await world.say(coord, "/invite nurse fax")
+    assert off.shown.startswith(
+        "WeCom is not set up for this bot (the WECOM_ settings)"
+        if lang == EN
+        else "本机器人尚未设置企业微信（WECOM_ 系列设置）"
+    )
+    assert unknown.shown.startswith(
+        "fax is not a channel for staff: write telegram or wecom (企业微信)."
+        if lang == EN
+        else "fax 不是研究团队可用的渠道：请填写 telegram 或 wecom（企业微信）。"
+    )
+    # Telegram named as the channel is the plain invitation.
+    link = await world.say(coord, "/invite nurse telegram")
+    assert LINK.search(link.shown)
+
+
 # --- /withdraw ----------------------------------------------------------------------------
 
 

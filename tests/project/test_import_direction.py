@@ -23,7 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYER_EXCLUDED = (
     "bot/channels/telegram",
     "bot/channels/wechat",
+    "bot/channels/wecom",
     "bot/channels/wxcrypto",
+    "bot/channels/token_api",
+    "bot/channels/push_queue",
     "bot/web",
     "bot/cli",
     "bot/demo",
@@ -35,7 +38,10 @@ CHAT_LIBRARIES = (
     "aiohttp",
     "bot.channels.telegram",
     "bot.channels.wechat",
+    "bot.channels.wecom",
     "bot.channels.wxcrypto",
+    "bot.channels.token_api",
+    "bot.channels.push_queue",
     "bot.web",
     "bot.local_api",
 )

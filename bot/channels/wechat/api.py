@@ -22,17 +22,14 @@ values are checked against their field types before anything is sent.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
+from bot.channels.token_api import DEFAULT_TIMEOUT, JSON, Token, TokenApi
 from bot.channels.wechat.outcomes import Outcome, WechatApiError
 from core.template_fields import TemplateValueError, check_template_data
 
@@ -46,8 +43,6 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
-#: Connecting may take 5 s (nothing was sent if it fails); an answer 10 s.
-DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=10.0)
 #: api.json ``createQRCode``: a temporary code lives at most 30 days; scene_str is 1..64.
 QR_MAX_EXPIRE_S = 2_592_000
 QR_SCENE_MAX = 64
@@ -55,8 +50,6 @@ QR_SCENE_MAX = 64
 MENU_TOP_MAX = 3
 MENU_SUB_MAX = 5
 _TOKEN_ERRCODES = frozenset({40001, 42001})
-
-JSON = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +97,14 @@ class MenuButton:
         raise ValueError(f"menu button {self.name!r} has no key, url or children")
 
 
-@dataclass(slots=True)
-class _Token:
-    value: str
-    expires_at: float
-
-
-class WechatApi:
+class WechatApi(TokenApi):
     """The server API of one Official Account (``app_id``, ``app_secret``) at ``base_url``.
 
     ``clock`` (monotonic seconds) times the token; ``timeout`` is aiohttp's.
     Use as ``async with WechatApi(...) as api`` or call :meth:`close`.
     """
+
+    token_errcodes = _TOKEN_ERRCODES
 
     def __init__(
         self,
@@ -128,86 +117,17 @@ class WechatApi:
         refresh_margin_s: float = 120.0,
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
     ) -> None:
+        super().__init__(
+            base_url,
+            session=session,
+            clock=clock,
+            refresh_margin_s=refresh_margin_s,
+            timeout=timeout,
+        )
         self.app_id = app_id
         self._secret = app_secret
-        self.base_url = base_url.rstrip("/")
-        self._session = session
-        self._owns_session = session is None
-        self._clock = clock
-        self._margin = refresh_margin_s
-        self._timeout = timeout
-        self._token: _Token | None = None
-        self._token_lock = asyncio.Lock()
 
-    async def __aenter__(self) -> WechatApi:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the HTTP session if this client opened it."""
-        if self._session is not None and self._owns_session:
-            await self._session.close()
-        self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-            self._owns_session = True
-        return self._session
-
-    # --- HTTP -------------------------------------------------------------------------
-
-    async def _request(
-        self, method: str, verb: str, path: str, query: Mapping[str, str], body: JSON | None
-    ) -> JSON:
-        """One HTTP exchange; the answer's JSON object, or the error its failure means."""
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = {} if data is None else {"Content-Type": "application/json; charset=utf-8"}
-        try:
-            async with self._http().request(
-                verb,
-                self.base_url + path,
-                params=dict(query),
-                data=data,
-                headers=headers,
-                timeout=self._timeout,
-            ) as response:
-                status = response.status
-                raw = await response.read()
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise WechatApiError(method, Outcome.RETRY_LATER, f"connect timeout: {exc}") from exc
-        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-            raise WechatApiError(method, Outcome.UNCERTAIN, "no answer in time") from exc
-        except aiohttp.ClientError as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            raise WechatApiError(method, Outcome.RETRY_LATER, reason) from exc
-        if status >= 500 or status == 429:
-            raise WechatApiError(method, Outcome.RETRY_LATER, f"HTTP {status}")
-        if status != 200:
-            raise WechatApiError(method, Outcome.REJECTED, f"HTTP {status}")
-        try:
-            answer = json.loads(raw)
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise WechatApiError(method, Outcome.UNCERTAIN, "the answer is not a JSON object")
-        return answer
-
-    @staticmethod
-    def _errcode(answer: JSON) -> int:
-        code = answer.get("errcode", 0)
-        return code if isinstance(code, int) else -1
-
-    # --- the access token -------------------------------------------------------------
-
-    async def _fetch_token(self, *, force: bool) -> _Token:
+    async def _fetch_token(self, *, force: bool) -> Token:
         body: JSON = {
             "grant_type": "client_credential",
             "appid": self.app_id,
@@ -215,66 +135,9 @@ class WechatApi:
         }
         if force:
             body["force_refresh"] = True
-        started = self._clock()
-        method = "getStableAccessToken"
-        try:
-            answer = await self._request(method, "POST", "/cgi-bin/stable_token", {}, body)
-        except WechatApiError as exc:
-            if exc.outcome is Outcome.UNCERTAIN:
-                # Asking for a token changes nothing a person sees: ask again later.
-                raise WechatApiError(method, Outcome.RETRY_LATER, exc.reason) from exc
-            raise
-        errcode = self._errcode(answer)
-        if errcode:
-            raise WechatApiError.from_answer(method, errcode, str(answer.get("errmsg", "")))
-        token, expires_in = answer.get("access_token"), answer.get("expires_in")
-        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
-            raise WechatApiError(method, Outcome.RETRY_LATER, "no access_token in the answer")
-        return _Token(token, started + expires_in)
-
-    async def access_token(self) -> str:
-        """The cached access token, fetched first when absent or about to expire."""
-        async with self._token_lock:
-            token = self._token
-            if token is None or self._clock() >= token.expires_at - self._margin:
-                token = self._token = await self._fetch_token(force=False)
-            return token.value
-
-    async def _replace_token(self, refused: str) -> str:
-        """A token other than ``refused``, which WeChat just called invalid or expired."""
-        async with self._token_lock:
-            if self._token is not None and self._token.value != refused:
-                return self._token.value  # another call replaced it meanwhile
-            self._token = None
-            token = await self._fetch_token(force=False)
-            if token.value == refused:
-                token = await self._fetch_token(force=True)
-            self._token = token
-            return token.value
-
-    async def _call(
-        self,
-        method: str,
-        verb: str,
-        path: str,
-        *,
-        query: Mapping[str, str] | None = None,
-        body: JSON | None = None,
-    ) -> JSON:
-        """An API call with the access token: refreshed and made again once on 40001/42001."""
-        token = await self.access_token()
-        answer = await self._request(
-            method, verb, path, {**(query or {}), "access_token": token}, body
+        return await self._token_call(
+            "getStableAccessToken", "POST", "/cgi-bin/stable_token", {}, body
         )
-        if self._errcode(answer) in _TOKEN_ERRCODES:
-            token = await self._replace_token(token)
-            answer = await self._request(
-                method, verb, path, {**(query or {}), "access_token": token}, body
-            )
-        errcode = self._errcode(answer)
-        if errcode:
-            raise WechatApiError.from_answer(method, errcode, str(answer.get("errmsg", "")))
-        return answer
 
     # --- the calls --------------------------------------------------------------------
 

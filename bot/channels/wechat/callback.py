@@ -16,19 +16,15 @@ docs/wechat-oa/callbacks.md:
   :func:`push_key`) and answered ``success`` at
   once, well within WeChat's 5 seconds (§4.4); a repeat of a stored push is
   answered ``success`` and nothing else. The push is then handled in the
-  background (:class:`~bot.channels.wechat.adapter.WechatAdapter`), one
-  person's pushes in the order they came, as WeChat advises (§4.5: store,
-  answer, process asynchronously, reply with customer-service messages);
-* pushes stored but not handled when the bot stopped are handled at the next
-  start (:meth:`WechatCallback.recover`), so an acknowledged push is never
-  lost.
+  background (:class:`~bot.channels.wechat.adapter.WechatAdapter`) by
+  :class:`~bot.channels.push_queue.PushQueue`: one person's pushes in the
+  order they came, and those left when the bot stopped at the next start.
 
 Refusals are logged by the check that failed, never with the push's content.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -38,22 +34,17 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.channels import wxcrypto
+from bot.channels.push_queue import PushQueue
 from bot.channels.wechat import xml as wx
 from bot.channels.wechat.adapter import WechatAdapter
 from bot.settings import WeChatSettings
-from core.store.audit import SYSTEM
-from core.store.db import read_session
-from core.store.models import Channel, person_key
-from core.store.uow import UnitOfWork
-from core.store.wechat import StoredPush, push_handled, receive_push, unhandled_pushes
+from core.store.models import Channel
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/wechat/callback"
 # An openid is 28 characters of base64url in practice; anything else is not stored.
 _OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# How long stopping waits for pushes being handled (the rest are handled at the next start).
-STOP_WAIT_S = 5.0
 
 
 def push_key(push: wx.Inbound) -> str:
@@ -115,10 +106,7 @@ class WechatCallback:
         self.key = wxcrypto.aes_key(settings.encoding_aes_key)
         self._now = wall_clock
         self._max_skew = max_skew_s
-        self._tasks: set[asyncio.Task[None]] = set()
-        # Each person's latest task: their next push is handled after it.
-        self._tails: dict[str, asyncio.Task[None]] = {}
-        self._submitted: set[int] = set()
+        self.queue = PushQueue(adapter.conversations.services, Channel.WECHAT, self._handle)
 
     # --- HTTP ----------------------------------------------------------------------------
 
@@ -183,67 +171,20 @@ class WechatCallback:
         return web.Response(text=wxcrypto.SUCCESS)
 
     def _store(self, push: wx.Inbound, body: str) -> None:
-        services = self.adapter.conversations.services
-        actor = person_key(Channel.WECHAT, push.from_user)
-        with UnitOfWork(services.engine, actor, services.clock.now(), "WeChat push") as uow:
-            stored = receive_push(uow, push_key(push), push.from_user, body)
-        if stored is None:
+        if not self.queue.store(push_key(push), push.from_user, body):
             log.info("WeChat push repeated (%s); handled once", type(push).__name__)
-            return
-        self._submit(StoredPush(stored, push.from_user, body))
 
-    # --- handling ------------------------------------------------------------------------
-
-    def _submit(self, push: StoredPush) -> None:
-        if push.id in self._submitted:
-            return
-        self._submitted.add(push.id)
-        before = self._tails.get(push.account)
-        task = asyncio.get_running_loop().create_task(self._handle(push, before))
-        self._tasks.add(task)
-        self._tails[push.account] = task
-        task.add_done_callback(lambda done: self._done(push, done))
-
-    def _done(self, push: StoredPush, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._submitted.discard(push.id)
-        if self._tails.get(push.account) is task:
-            del self._tails[push.account]
-
-    async def _handle(self, push: StoredPush, before: asyncio.Task[None] | None) -> None:
-        if before is not None:
-            await asyncio.wait([before])
-        try:
-            await self.adapter.handle(wx.parse_push(push.body))
-        except Exception as error:
-            # The conversation layer answers its own failures; this is anything around it.
-            log.error("WeChat push %d failed: %s", push.id, type(error).__name__, exc_info=error)
-        services = self.adapter.conversations.services
-        with UnitOfWork(
-            services.engine, SYSTEM, services.clock.now(), "WeChat push handled"
-        ) as uow:
-            push_handled(uow, push.id)
+    async def _handle(self, body: str) -> None:
+        await self.adapter.handle(wx.parse_push(body))
 
     def recover(self) -> int:
         """Handle the pushes stored but not handled before the last stop; how many."""
-        with read_session(self.adapter.conversations.services.engine) as session:
-            waiting = unhandled_pushes(session)
-        for push in waiting:
-            self._submit(push)
-        if waiting:
-            log.info("%d WeChat pushes from before the restart are handled now", len(waiting))
-        return len(waiting)
+        return self.queue.recover()
 
     async def idle(self) -> None:
         """Wait until every push stored so far has been handled."""
-        while self._tasks:
-            await asyncio.wait(list(self._tasks))
+        await self.queue.idle()
 
     async def stop(self) -> None:
         """Let pushes being handled finish for a moment; the rest wait for the next start."""
-        if not self._tasks:
-            return
-        _done, pending = await asyncio.wait(list(self._tasks), timeout=STOP_WAIT_S)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await self.queue.stop()

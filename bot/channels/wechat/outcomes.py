@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import Self
 
 __all__ = ["Outcome", "WechatApiError", "error_field", "outcome_of"]
 
@@ -132,12 +133,21 @@ class WechatApiError(Exception):
         self.field = field
 
     @classmethod
-    def from_answer(cls, method: str, errcode: int, errmsg: str) -> WechatApiError:
-        """The error for WeChat's answer ``{"errcode": errcode, "errmsg": errmsg}``."""
+    def from_answer(cls, method: str, errcode: int, errmsg: str) -> Self:
+        """The error for the answer ``{"errcode": errcode, "errmsg": errmsg}``."""
         return cls(
             method,
-            outcome_of(errcode),
+            cls.outcome_of(errcode),
             f"errcode {errcode}: {errmsg}",
             errcode=errcode,
-            field=error_field(errcode, errmsg),
+            field=cls.field_of(errcode, errmsg),
         )
+
+    @staticmethod
+    def outcome_of(errcode: int) -> Outcome:
+        """What ``errcode`` means (WeChat's table; WeCom's error class has its own)."""
+        return outcome_of(errcode)
+
+    @staticmethod
+    def field_of(errcode: int, errmsg: str) -> str | None:
+        return error_field(errcode, errmsg)
