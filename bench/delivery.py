@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.measure import TOKEN, ZONE, progress
+
+if TYPE_CHECKING:
+    from core.store.models import Patient
+    from core.store.uow import UnitOfWork
+
+# Joins a newly enrolled patient (the uow, the patient, their index) on a channel; their chat.
+Join = Callable[["UnitOfWork", "Patient", int], str]
 
 # A weekday 10:00 in Shanghai: trial time for burst and lateness (outside the quiet hours).
 REHEARSAL_START = datetime(2027, 1, 6, 2, 0, tzinfo=UTC)
@@ -28,21 +35,34 @@ class Delivery:
     statuses: dict[str, int]
 
 
-def _setup_delivery_db(url: str, offsets: Sequence[float]) -> dict[int, datetime]:
+def on_telegram(uow: UnitOfWork, patient: Patient, index: int) -> str:
+    """Join ``patient`` on Telegram (their private chat); the chat id."""
+    from core.store.identities import bind_account
+    from core.store.models import Channel
+
+    assert patient.id is not None
+    chat = str(FIRST_CHAT + patient.id)
+    bind_account(uow, patient, Channel.TELEGRAM, chat, chat)
+    return chat
+
+
+def setup_due_patients(
+    url: str, offsets: Sequence[float], join: Join = on_telegram
+) -> dict[str, datetime]:
     """One joined patient per offset, with exactly one reminder due at start + offset.
 
     Patients are enrolled through ``enroll_patient`` (day 0 weeks ahead, no
-    daily doses); their first reminder is then moved to its due instant and
-    their other reminders stay weeks away. Returns chat id -> due instant.
+    daily doses) and joined by ``join`` (Telegram by default); their first
+    reminder is then moved to its due instant and their other reminders stay
+    weeks away. Returns the chat ``join`` gave each -> its due instant.
     """
     from sqlalchemy import func, update
     from sqlmodel import col, select
 
     from core.protocol import load_protocol
     from core.store.db import make_engine
-    from core.store.identities import bind_account
     from core.store.migrate import migrate
-    from core.store.models import Channel, Reminder
+    from core.store.models import Reminder
     from core.store.services import enroll_patient
     from core.store.uow import UnitOfWork
 
@@ -51,7 +71,7 @@ def _setup_delivery_db(url: str, offsets: Sequence[float]) -> dict[int, datetime
     protocol = load_protocol()
     arms = list(protocol.arms)
     before = REHEARSAL_START - timedelta(days=1)
-    due: dict[int, datetime] = {}
+    due: dict[str, datetime] = {}
     for i, offset in enumerate(offsets):
         with UnitOfWork(engine, "system", before) as uow:
             patient = enroll_patient(
@@ -67,9 +87,7 @@ def _setup_delivery_db(url: str, offsets: Sequence[float]) -> dict[int, datetime
                 daily_dose_reminders=False,
                 now=before,
             )
-            assert patient.id is not None
-            chat = FIRST_CHAT + patient.id
-            bind_account(uow, patient, Channel.TELEGRAM, str(chat), str(chat))
+            chat = join(uow, patient, i)
             first = uow.session.exec(
                 select(func.min(Reminder.id)).where(Reminder.patient_id == patient.id)
             ).one()
@@ -144,7 +162,7 @@ async def _deliver(url: str, due: dict[int, datetime], timeout: float) -> Delive
 
 
 def delivery(url: str, offsets: Sequence[float], timeout: float) -> Delivery:
-    due = _setup_delivery_db(url, offsets)
+    due = {int(chat): instant for chat, instant in setup_due_patients(url, offsets).items()}
     return asyncio.run(_deliver(url, due, timeout))
 
 

@@ -3,7 +3,7 @@
 Progress goes to stderr; the last line of stdout is one JSON object::
 
     {"enroll": {...}, "cold_start": {...}, "burst": {...}, "lateness_ms": {...},
-     "status_ms": {...}}
+     "status_ms": {...}, "mixed_burst": {...}}
 
 Everything runs in a temporary directory (SQLite files there), through the
 production code paths:
@@ -25,10 +25,16 @@ production code paths:
 - status_ms: ``bot.staff.status.overview_blocks`` (what ``/status`` renders)
   on the enrolled database, after one warm-up call and
   ``bot.runner.freeze_startup_heap``, as in a running bot.
+- mixed_burst: ``--mixed`` reminders due at one instant, half to Telegram and
+  half to WeChat, sent by the bot itself (``python -m bot run`` with WeChat on)
+  through both local servers, while ``--mixed-staff`` coordinators send
+  ``/status`` and ``/ae`` on Telegram; with each target (none lost or doubled,
+  Telegram >= 28 msg/s, WeChat no slower, staff replies p95 <= 500 ms) met or
+  not (:mod:`bench.mixed_burst`).
 
 Each measurement is a module of its own (:mod:`bench.enroll`,
-:mod:`bench.cold_start`, :mod:`bench.delivery`, :mod:`bench.status`); here
-they run in order and the JSON is put together.
+:mod:`bench.cold_start`, :mod:`bench.delivery`, :mod:`bench.status`,
+:mod:`bench.mixed_burst`); here they run in order and the JSON is put together.
 """
 
 from __future__ import annotations
@@ -47,13 +53,16 @@ from bench.cold_start import cold_start, cold_start_child
 from bench.delivery import counts, delivery
 from bench.enroll import enroll_all, naive_jobs
 from bench.measure import percentile, progress
+from bench.mixed_burst import mixed_burst
 from bench.status import status_times
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--quick", action="store_true", help="500 patients, burst 300, 60 on time")
+    parser.add_argument(
+        "--quick", action="store_true", help="500 patients, bursts of 300, 60 on time"
+    )
     parser.add_argument(
         "--cohort", type=int, default=200, help="patients enrolled per unit of work"
     )
@@ -62,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lateness-span", type=float, default=120.0, help="real seconds")
     parser.add_argument("--baseline-patients", type=int, default=20)
     parser.add_argument("--status-runs", type=int, default=20)
+    parser.add_argument(
+        "--mixed", type=int, default=3_000, help="reminders of the Telegram and WeChat burst"
+    )
+    parser.add_argument("--mixed-staff", type=int, default=20, help="staff asking during it")
     parser.add_argument("--cold-start-child", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.cold_start_child:
@@ -69,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.quick:
         args.patients, args.burst, args.lateness, args.lateness_span = 500, 300, 60, 30.0
+        args.mixed = 300
     baseline_patients = max(1, min(args.baseline_patients, args.patients))
 
     import logging
@@ -168,7 +182,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         progress(f"lateness: {result['lateness_ms']}")
 
-    ordered = {k: result[k] for k in ("enroll", "cold_start", "burst", "lateness_ms", "status_ms")}
+        progress(
+            f"mixed burst: {args.mixed} reminders, half Telegram and half WeChat, "
+            f"{args.mixed_staff} staff asking"
+        )
+        result["mixed_burst"] = mixed_burst(
+            root, args.mixed, args.mixed_staff, args.mixed / 20 + 60
+        )
+        progress(f"mixed burst: {result['mixed_burst']}")
+
+    sections = ("enroll", "cold_start", "burst", "lateness_ms", "status_ms", "mixed_burst")
+    ordered = {k: result[k] for k in sections}
     print(json.dumps(ordered))
     return 0
 

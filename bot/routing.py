@@ -73,8 +73,9 @@ REJECTED = N_(
     "sent and is marked failed."
 )
 
-# Waits until a message to this recipient may go (scheduler.pacing.Pacer.acquire).
-Pace = Callable[[Hashable], Awaitable[object]]
+# Waits until a message to this recipient on this channel may go
+# (scheduler.pacing.Pacer.acquire: recipient, then the channel as the lane).
+Pace = Callable[[Hashable, Hashable], Awaitable[object]]
 # Labels of alert buttons may depend on the reader's language.
 AlertButtons = Buttons | Callable[[Translator], Buttons]
 
@@ -255,7 +256,7 @@ class Router:
         for member in self.staff_to_alert(roles):
             rows = buttons(member.t) if callable(buttons) else buttons
             if pace is not None:
-                await pace(f"staff:{member.staff.id}")
+                await pace(f"staff:{member.staff.id}", member.reach.channel)
             try:
                 await self.deliver(member.reach, Text(make_text(member.t), rows or None))
             except SendOutcome as error:
@@ -287,7 +288,7 @@ class Router:
         if reach is None:
             return False
         if pace is not None:
-            await pace(f"patient:{patient.id}")
+            await pace(f"patient:{patient.id}", reach.channel)
         try:
             await self.deliver(reach, Text(text, buttons or None))
         except SendOutcome as error:

@@ -13,11 +13,11 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
-from bot.channels.telegram.transport import TelegramTransport
+from bot.channels.telegram.transport import TELEGRAM_PACE, TelegramTransport
 from bot.channels.wechat.api import WechatApi
 from bot.channels.wechat.channel import WechatChannel
 from bot.channels.wechat.receipts import receipt_handler
-from bot.channels.wechat.transport import PageLinks, WechatTransport
+from bot.channels.wechat.transport import WECHAT_PACE, PageLinks, WechatTransport
 from bot.channels.wecom.channel import WecomChannel
 from bot.context import Services
 from bot.conversations.dispatch import Conversations
@@ -36,6 +36,7 @@ from core.store.schema import ensure_schema, holds_a_trial, where
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, SystemClock
 from scheduler.engine import Engine, EngineOptions
+from scheduler.pacing import Pacer
 from scheduler.policy import PolicyOptions
 from scheduler.rehearsal import resume_point
 
@@ -262,6 +263,25 @@ def engine_router(
     return Router(services, transports)
 
 
+def channel_pacer() -> Pacer:
+    """The engine's pacer: each channel in a lane of its own limits.
+
+    A mixed burst then goes out at Telegram's 28 a second to Telegram patients
+    while WeChat patients are sent theirs beside them, rather than both sharing
+    Telegram's 28 (:data:`~bot.channels.wechat.transport.WECHAT_PACE`).
+    """
+    # WeCom documents no app-wide rate either; its per-member limits are kept by its channel
+    # (bot.channels.wecom.pacing), so it shares WeChat's lane limits.
+    return Pacer(
+        TELEGRAM_PACE,
+        lanes={
+            Channel.TELEGRAM: TELEGRAM_PACE,
+            Channel.WECHAT: WECHAT_PACE,
+            Channel.WECOM: WECHAT_PACE,
+        },
+    )
+
+
 def build_engine(
     app: Application,  # type: ignore[type-arg]
     services: Services,
@@ -272,11 +292,13 @@ def build_engine(
 
     Reminders and the coordinators' alerts about them go through the engine's
     router; escalations and digests through the services' one, paced by the
-    engine so that both share each channel's limits.
+    engine so that both share each channel's limits (:func:`channel_pacer`).
     """
     router = engine_router(app, services, wechat, wecom)
     options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
-    engine = Engine(services.engine, services.clock, router, router, options=options)
+    engine = Engine(
+        services.engine, services.clock, router, router, options=options, pacer=channel_pacer()
+    )
     assert services.router is not None
     for job in periodic_jobs(services.router, services, pace=engine.pacer.acquire):
         engine.add_job(job)

@@ -148,9 +148,11 @@ class SendStep:
             return outcome
 
         assert patient.id is not None
-        # One patient is one chat, whichever channel reaches them.
+        # One patient is one chat, whichever channel reaches them; paced within the limits of
+        # the channel the sender will use (their preferred one), not every channel's.
         chat_id = f"patient:{patient.id}"
-        await self.engine.pacer.acquire(chat_id)
+        lane = patient.preferred_channel
+        await self.engine.pacer.acquire(chat_id, lane)
         if self.engine.stopping:  # stopped while waiting for the pacer
             self._record(reminder_id, "stopping", _release)
             report.released.append(reminder_id)
@@ -162,7 +164,7 @@ class SendStep:
             message_id = await self.engine.sender.send(reminder_id, repeat=reminder.is_repeat)
         except NotDelivered as exc:
             if exc.retry_after:
-                self.engine.pacer.pause_chat(chat_id, exc.retry_after)
+                self.engine.pacer.pause_chat(chat_id, exc.retry_after, lane)
             self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
             report.retrying.append(reminder_id)
         except MaybeDelivered as exc:

@@ -22,6 +22,7 @@ from core.schedule import EventKind, Slot
 from core.store.db import read_session
 from core.store.models import (
     AdverseEvent,
+    Channel,
     EscalationNotice,
     InviteRole,
     PlannedEventRow,
@@ -299,14 +300,15 @@ async def test_a_patient_who_unblocks_the_bot_is_reachable_again(world: World) -
 
 
 async def test_escalation_messages_wait_for_the_engines_pacer(world: World) -> None:
-    """Jobs share Telegram's per-chat budget with the reminders (one pacer for both)."""
+    """Jobs share Telegram's budget with the reminders (one pacer for both, in the lane of
+    the channel each message goes by)."""
     world.enroll("P01")
     coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
     add_serious_event(world, START)
-    paced: list[Hashable] = []
+    paced: list[tuple[Hashable, Hashable]] = []
 
-    async def pace(recipient: Hashable) -> float:
-        paced.append(recipient)
+    async def pace(recipient: Hashable, lane: Hashable) -> float:
+        paced.append((recipient, lane))
         return 0.0
 
     sent = await escalate_serious_events(
@@ -315,7 +317,7 @@ async def test_escalation_messages_wait_for_the_engines_pacer(world: World) -> N
     assert sent == 1
     member = world.staff_with_telegram_user(coordinator)
     assert member is not None
-    assert paced == [f"staff:{member.id}"]
+    assert paced == [(f"staff:{member.id}", Channel.TELEGRAM)]
 
 
 DIGEST = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +14,9 @@ from sqlalchemy.engine import Engine as DbEngine
 from core.protocol import Protocol
 from core.schedule import Slot
 from core.store.db import read_session
+from core.store.identities import bind_account
 from core.store.models import (
+    Channel,
     EventStatus,
     Patient,
     PatientStatus,
@@ -28,6 +30,7 @@ from scheduler.clock import FakeClock, FakeMonotonic, RehearsalClock
 from scheduler.engine import Engine, EngineOptions
 from scheduler.jobs import PeriodicJob, daily_at, every
 from scheduler.outbox import mark_handed
+from scheduler.pacing import PaceLimits
 from scheduler.policy import PolicyOptions
 from scheduler.ports import (
     Blocked,
@@ -235,6 +238,47 @@ async def test_retry_after_is_honoured(engine: DbEngine, protocol: Protocol) -> 
     assert sender.delivered == [(first.id, False)]
     # The pacer also held that chat for the flood wait (real seconds).
     assert mono() - before == pytest.approx(30.0, abs=0.01)
+
+
+def _on_two_channels(db: DbEngine, protocol: Protocol, count: int) -> set[int]:
+    """``count`` patients, even ones on Telegram and odd ones on WeChat, their first
+    reminders due at the same instant; the ids of those reminders to WeChat patients."""
+    wechat: set[int] = set()
+    for i in range(count):
+        pid = enroll(db, protocol, f"P{i:02d}")
+        with UnitOfWork(db, "system", BEFORE_PLAN) as uow:
+            patient = uow.session.get(Patient, pid)
+            assert patient is not None
+            channel = Channel.WECHAT if i % 2 else Channel.TELEGRAM
+            bind_account(uow, patient, channel, f"chat{pid}", f"chat{pid}")
+        if i % 2:
+            first = reminders(db, pid)[0].id
+            assert first is not None
+            wechat.add(first)
+    return wechat
+
+
+def _two_lanes() -> dict[Hashable, PaceLimits]:
+    return {Channel.TELEGRAM: PaceLimits(), Channel.WECHAT: PaceLimits(global_rate=None)}
+
+
+@pytest.mark.slow
+async def test_a_burst_on_two_channels_is_paced_per_channel(
+    engine: DbEngine, protocol: Protocol
+) -> None:
+    """Telegram's 28 a second holds its own patients only: WeChat's go beside them."""
+    wechat = _on_two_channels(engine, protocol, 40)
+    first = reminders(engine)[0].due_at  # every patient's first reminder, the same instant
+    mono = FakeMonotonic()
+    eng, sender, _ = make_engine(engine, FakeClock(first), monotonic=mono, lanes=_two_lanes())
+    before = mono()
+    await eng.run_due()
+    due = [r.id for r in reminders(engine) if r.due_at == first]
+    assert len(due) == 40 and len(wechat) == 20
+    assert {r for r, _ in sender.delivered} == set(due)
+    # 20 Telegram sends at 28 a second after a burst of 3; sharing one budget would take
+    # (40 - 3) / 28 = 1.3 s.
+    assert mono() - before == pytest.approx((20 - 3) / 28, abs=0.01)
 
 
 async def test_a_read_timeout_gets_exactly_one_repeat(engine: DbEngine, protocol: Protocol) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Hashable
 
 import pytest
 from hypothesis import given, settings
@@ -117,6 +118,39 @@ def test_no_schedule_breaks_either_limit(chats: list[int]) -> None:
         mine = [t for t, c in sent if c == chat]
         assert _max_in_window(mine, 1.0) <= 2
         assert _max_in_window(mine, 10.0) <= 11
+
+
+async def test_each_lane_keeps_its_own_overall_rate() -> None:
+    """Telegram's 28 a second is Telegram's: a lane without an overall rate is not held to it."""
+    mono = FakeMonotonic(start=0.0)
+    lanes: dict[Hashable, PaceLimits] = {
+        "telegram": PaceLimits(),
+        "wechat": PaceLimits(global_rate=None),
+    }
+    pacer = Pacer(lanes=lanes, monotonic=mono, sleep=mono.sleep)
+    sent: dict[str, list[float]] = {"telegram": [], "wechat": []}
+
+    async def one(chat: int, lane: str) -> None:
+        await pacer.acquire(chat, lane)
+        sent[lane].append(mono())
+
+    await asyncio.gather(
+        *(one(chat, "telegram" if chat % 2 else "wechat") for chat in range(1, 113))
+    )
+    assert len(sent["telegram"]) == len(sent["wechat"]) == 56
+    assert max(sent["wechat"]) == 0.0  # every one at once
+    assert _max_in_window(sent["telegram"], 1.0) == 30  # a burst of 3, then 28 a second
+    assert max(sent["telegram"]) == pytest.approx((56 - 3) / 28)
+
+
+async def test_a_lane_not_named_is_paced_as_the_default_and_pauses_are_per_lane() -> None:
+    mono = FakeMonotonic(start=0.0)
+    pacer = Pacer(lanes={"wechat": PaceLimits(global_rate=None)}, monotonic=mono, sleep=mono.sleep)
+    pacer.pause_all(5)  # the default lane's flood wait
+    assert await pacer.acquire(1, "wechat") == 0.0
+    assert await pacer.acquire(2, "telegram") == pytest.approx(5.0)
+    pacer.pause_all(3, "wechat")
+    assert await pacer.acquire(3, "wechat") == pytest.approx(3.0)
 
 
 def test_limits_refuse_nonsense() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from core.store.models import Channel, Patient, Reminder
 from core.store.uow import UnitOfWork
 from scheduler.clock import FakeClock, FakeMonotonic
 from scheduler.engine import Engine, EngineOptions
-from scheduler.pacing import Pacer
+from scheduler.pacing import PaceLimits, Pacer
 from scheduler.ports import Alert
 
 
@@ -92,8 +93,10 @@ def make_engine(
     worker: str = "testhost-1",
     monotonic: FakeMonotonic | None = None,
     alive: frozenset[int] = frozenset({1}),
+    lanes: Mapping[Hashable, PaceLimits] | None = None,
 ) -> tuple[Engine, FakeSender, FakeAlerter]:
-    """An engine on fake time: the trial clock and the pacer's monotonic clock."""
+    """An engine on fake time: the trial clock and the pacer's monotonic clock (``lanes``:
+    the pacer's limits per channel)."""
     sender = sender or FakeSender()
     alerter = alerter or FakeAlerter()
     mono = monotonic or FakeMonotonic()
@@ -103,7 +106,7 @@ def make_engine(
         sender,
         alerter,
         options=options,
-        pacer=Pacer(monotonic=mono, sleep=mono.sleep),
+        pacer=Pacer(lanes=lanes, monotonic=mono, sleep=mono.sleep),
         worker=worker,
         host="testhost",
         is_alive=lambda pid: pid in alive,

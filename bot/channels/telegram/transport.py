@@ -47,9 +47,14 @@ from telegram.error import (
 
 from bot.conversations.events import Attachment, Limits, MessageRef, Options, Reply, StoredFile
 from core.store.models import AttachmentKind
+from scheduler.pacing import PaceLimits
 from scheduler.ports import Blocked, MaybeDelivered, NotDelivered, Rejected, SendOutcome
 
 _NOT_SENT_TIMEOUTS = (httpx.ConnectTimeout, httpx.PoolTimeout)
+
+# What the reminder engine keeps to on Telegram (scheduler.pacing): one message a second to
+# a chat and 28 a second in all, under the Bots FAQ's 30; the bot's replies use the rest.
+TELEGRAM_PACE = PaceLimits()
 
 # The Bot API's limits: a message's text 1-4096 characters and a caption 0-1024
 # (after entity parsing, counted in UTF-16), callback_data 1-64 bytes, a callback

@@ -44,6 +44,13 @@ whitelist, permissions                     error: the message is not at
                                            fixes the account
 =========================================  ================================
 
+Pacing (:data:`WECHAT_PACE`): api.json limits template messages per day
+(100,000 an account; ``sendTemplateMessage`` rules, ``limits.template``), not
+per second, so the engine gives WeChat no overall rate of its own and a burst
+to WeChat patients is not held to Telegram's 28 a second; only the spacing of
+one person's messages is kept, as on Telegram. A day's quota spent is 45009,
+retried later like any ``RETRY_LATER``.
+
 The access token and its one refresh on 40001/42001 are the API client's
 (:mod:`bot.channels.wechat.api`). ``client_msg_id`` is not sent: what WeChat
 answers a repeated one is unverified (api.json), and a refusal would fail a
@@ -66,6 +73,7 @@ from core.reminder_templates import Placeholder, Wechat
 from core.schedule import REMINDER_KINDS
 from core.template_fields import time_value
 from scheduler.clock import Clock
+from scheduler.pacing import PaceLimits
 from scheduler.ports import (
     Blocked,
     MaybeDelivered,
@@ -76,6 +84,10 @@ from scheduler.ports import (
 )
 
 log = logging.getLogger(__name__)
+
+# No overall rate (see the module's docstring); a person still gets at most one message a
+# second, two at once.
+WECHAT_PACE = PaceLimits(global_rate=None)
 
 # WeChat's request id at the end of an errmsg: for WeChat's support, not for an alert.
 _RID = re.compile(r"\s*rid:\s*\S+\s*$")
