@@ -1,6 +1,6 @@
 """The demo's cast and script: who takes part, what they type, and when the trial runs.
 
-A coordinator and a nurse; four patients on Telegram, two per arm, two in
+A coordinator on Telegram and a nurse on the hospital's WeCom; four patients on Telegram, two per arm, two in
 Chinese and two in English, and a fifth (P05, in Chinese) on the hospital's
 WeChat Official Account, all in Shanghai. Trial time starts a few days before day 0; the
 script stops after week 0's infusion and again a few hours after the last
@@ -44,14 +44,15 @@ class Script:
 
 
 COORDINATOR = Person("coordinator", 101, "zh_Hans", staff=True)
-NURSE = Person("nurse", 102, "en", staff=True)
+# On WeCom: the hospital's staff app; the local WeCom server knows her by this userid.
+NURSE = Person("nurse", 0, "en", staff=True, userid="li.na")
 P01 = Person("P01", 201, "zh_Hans", staff=False)
 P02 = Person("P02", 202, "en", staff=False)
 P03 = Person("P03", 203, "zh_Hans", staff=False)
 P04 = Person("P04", 204, "en", staff=False)
 # On WeChat: no Telegram chat; the local WeChat server knows them by this openid.
 P05 = Person("P05", 0, "zh_Hans", staff=False, openid="o_demo_P05_" + "x" * 17)
-PEOPLE = (COORDINATOR, NURSE, P01, P02, P03, P04)
+PEOPLE = (COORDINATOR, P01, P02, P03, P04)  # on Telegram
 TELEGRAM_PATIENTS = (P01, P02, P03, P04)
 # Study ID -> (arm, sex, weight, language word typed in /enroll)
 ENROLMENT = {

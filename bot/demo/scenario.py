@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.wechat.callback import CALLBACK_PATH
+from bot.channels.wecom.callback import CALLBACK_PATH as WECOM_CALLBACK_PATH
 from bot.demo.cast import (
     BASELINE_LABS,
     COORDINATOR,
@@ -62,7 +63,15 @@ from bot.demo.cast import (
 )
 from bot.demo.process import BotProcess, DemoError, TrialClock
 from bot.demo.transcript import Person, Transcript
-from bot.demo.wechat import WANTED, LocalWechatProcess, Phone, bot_env, free_port
+from bot.demo.wechat import (
+    WANTED,
+    LocalServer,
+    Phone,
+    bot_env,
+    free_port,
+    wechat_args,
+    wecom_args,
+)
 from bot.demo.wechat import shown as wechat_shown
 from bot.i18n import Translator
 from bot.local_api.server import ControlError, LocalBotApi, SentMessage
@@ -110,12 +119,14 @@ class Demo:
     output: Path
     script: Script
     phone: Phone
+    office: Phone  # WeCom, on the nurse's phone
     by_chat: dict[int, Person] = field(default_factory=dict)
     asked_for_another_day: bool = False
     presses: int = 0
     page_answers: int = 0
     # WeChat messages to P05 the script has read (the control interface counts from 0).
     wechat_read: int = 0
+    wecom_read: int = 0
     templates_answered: int = 0
 
     # --- acting ---------------------------------------------------------------------------
@@ -131,6 +142,10 @@ class Demo:
 
     async def send(self, person: Person, text: str, answers: int = 2) -> None:
         self.bot.check_running()
+        if person.userid is not None:
+            self.transcript.user(person, text, self.clock.now())
+            await self.office.call("POST", "text", {"userid": person.userid, "content": text})
+            return
         await self.human_pace(person, answers)
         self.transcript.user(person, text, self.clock.now())
         await self.api.user_sends(person.chat_id, text)
@@ -151,6 +166,8 @@ class Demo:
         *,
         contains: str | None = None,
     ) -> SentMessage:
+        if person.userid is not None:
+            raise DemoError("a WeCom member's messages are read with wecom_expect")
         try:
             return await self.api.wait_for_message(
                 person.chat_id, predicate, STEP_TIMEOUT, contains=contains
@@ -161,9 +178,54 @@ class Demo:
 
     async def confirm(self, person: Person, what: str) -> None:
         """The sender reads what the bot understood and presses Confirm."""
+        if person.userid is not None:
+            card = await self.wecom_expect(person, f"the Confirm card for {what}", _card)
+            await self.click(person, card, ":ok")
+            return
         proposal = await self.expect(person, f"the Confirm button for {what}", _has_button("act:"))
         data = next(d for d in proposal.callback_data() if d.endswith(":ok"))
         await self.press(person, proposal, data)
+
+    async def click(self, person: Person, card: dict[str, object], key_end: str) -> None:
+        """A member taps the button of a WeCom card whose key ends with ``key_end``."""
+        body = card["body"]
+        assert isinstance(body, dict)
+        template = body["template_card"]
+        button = next(b for b in template["button_list"] if str(b["key"]).endswith(key_end))
+        self.transcript.press(person, str(button["text"]), self.clock.now())
+        await self.office.call(
+            "POST",
+            "click",
+            {"userid": person.userid, "task_id": template["task_id"], "key": button["key"]},
+        )
+
+    async def wecom_expect(
+        self,
+        person: Person,
+        what: str,
+        predicate: Callable[[dict[str, object]], bool] | None = None,
+    ) -> dict[str, object]:
+        """The next WeCom message to ``person`` the script has not read that matches."""
+        assert person.userid is not None
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            sent = await self.office.sent(person.userid, self.wecom_read, timeout=left)
+            for message in sent:
+                self.wecom_read += 1
+                if predicate is None or predicate(message):
+                    return message
+        self.bot.check_running()
+        raise DemoError(f"{person.label} never got {what} on WeCom")
+
+    async def watch_wecom(self, person: Person) -> None:
+        """Write every WeCom message the app sends ``person`` into the transcript."""
+        assert person.userid is not None
+        seen = 0
+        while True:
+            sent = await self.office.sent(person.userid, seen, timeout=1.0)
+            seen += len(sent)
+            for message in sent:
+                self.transcript.bot(person, wechat_shown(message), self.clock.now())
 
     async def link_token(self, person: Person, what: str) -> str:
         message = await self.expect(person, what, lambda m: _LINK.search(m.shown) is not None)
@@ -322,6 +384,21 @@ class Demo:
 
     # --- the script -------------------------------------------------------------------------
 
+    async def join_on_wecom(self, person: Person) -> None:
+        """A member of staff on WeCom: the coordinator's one-time code, sent to the app; then
+        English chosen from the language card."""
+        assert person.userid is not None
+        await self.send(COORDINATOR, "/invite 护士 wecom", answers=3)
+        await self.expect(COORDINATOR, "the WeCom code's heading", contains="企业微信")
+        code = await self.expect(COORDINATOR, "the nurse's WeCom code")
+        await self.office.call("POST", "members", {"userid": person.userid})
+        await self.send(person, code.shown)
+        await self.wecom_expect(person, "the welcome to the study team")
+        await self.send(person, "lang")
+        card = await self.wecom_expect(person, "the language card", _card)
+        await self.click(person, card, "en")
+        await self.wecom_expect(person, "the language set")
+
     async def join_staff(self, person: Person, token: str) -> None:
         await self.send(person, f"/start {token}")
         await self.expect(person, "the welcome to the study team")
@@ -373,7 +450,7 @@ class Demo:
         suffix = f" date={dated.isoformat()}" if dated is not None else ""
         await self.send(NURSE, f"/labs {patient.label} w{week} {values}{suffix}")
         await self.confirm(NURSE, f"{patient.label}'s week {week} labs")
-        await self.expect(NURSE, f"the stored labs of {patient.label}")
+        await self.wecom_expect(NURSE, f"the stored labs of {patient.label}")
 
     async def play(self, first_invite: str) -> None:
         t = self.transcript
@@ -382,10 +459,12 @@ class Demo:
             f"{SLOW:g} times real time while people type"
         )
         await self.bot.start("--clock-start", T0.isoformat(), "--clock-speed", f"{SLOW:g}")
-        t.note("The coordinator (中文) and the nurse (English) join by invitation")
+        t.note(
+            "The coordinator (中文) joins on Telegram by invitation; the nurse (English) on the "
+            "hospital's WeCom, with a one-time code"
+        )
         await self.join_staff(COORDINATOR, first_invite)
-        await self.send(COORDINATOR, "/invite 护士")
-        await self.join_staff(NURSE, await self.link_token(COORDINATOR, "the nurse's join link"))
+        await self.join_on_wecom(NURSE)
 
         t.note("Four patients are enrolled (two per arm) and join, in their own language")
         for patient in TELEGRAM_PATIENTS:
@@ -477,6 +556,7 @@ async def _play(demo: Demo, stream: TextIO) -> None:
     watchers = [
         asyncio.create_task(demo.watch()),
         asyncio.create_task(demo.watch_wechat(P05)),
+        asyncio.create_task(demo.watch_wecom(NURSE)),
     ]
     try:
         await demo.play(first_invite)
@@ -492,6 +572,11 @@ async def _play(demo: Demo, stream: TextIO) -> None:
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
+
+
+def _card(message: dict[str, object]) -> bool:
+    body = message["body"]
+    return isinstance(body, dict) and body.get("msgtype") == "template_card"
 
 
 def _menu(message: dict[str, object]) -> list[str] | None:
@@ -511,7 +596,7 @@ def _text(message: dict[str, object]) -> str:
 
 def _fresh_output(output: Path) -> None:
     output.mkdir(parents=True, exist_ok=True)
-    for name in ("transcript.txt", "trial.xlsx", "csv.zip", "bot.log", "wechat.log"):
+    for name in ("transcript.txt", "trial.xlsx", "csv.zip", "bot.log", "wechat.log", "wecom.log"):
         (output / name).unlink(missing_ok=True)
     for folder in ("csv", "plots"):
         shutil.rmtree(output / folder, ignore_errors=True)
@@ -526,41 +611,57 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
     clock = TrialClock(T0)
     api = LocalBotApi(flood_limits=True, wall_clock=lambda: clock.now().timestamp())
     web_port = free_port()
-    wechat = LocalWechatProcess(
-        load_protocol().wechat,
-        f"http://127.0.0.1:{web_port}{CALLBACK_PATH}",
+    wechat = LocalServer(
+        "local_servers.wechat",
+        wechat_args(load_protocol().wechat, f"http://127.0.0.1:{web_port}{CALLBACK_PATH}"),
         output / "wechat.log",
     )
-    phone = Phone(wechat.url)
+    wecom = LocalServer(
+        "local_servers.wecom",
+        wecom_args(f"http://127.0.0.1:{web_port}{WECOM_CALLBACK_PATH}"),
+        output / "wecom.log",
+    )
+    phone, office = Phone(wechat.url), Phone(wecom.url)
     try:
         await api.start()
         for person in PEOPLE:
             code = "zh-hans" if person.lang == "zh_Hans" else "en"
             api.add_user(person.chat_id, first_name=person.label.capitalize(), language_code=code)
         await wechat.start()
+        await wecom.start()
         with tempfile.TemporaryDirectory(prefix="trial-demo-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'trial.db'}"
             migrate(url)
             db = make_engine(url)
             try:
                 process = BotProcess(
-                    api, url, db, clock, output / "bot.log", bot_env(wechat.url, web_port)
+                    api,
+                    url,
+                    db,
+                    clock,
+                    output / "bot.log",
+                    bot_env(wechat.url, wecom.url, web_port),
                 )
-                demo = Demo(api, clock, transcript, process, output, Script(short), phone)
+                demo = Demo(api, clock, transcript, process, output, Script(short), phone, office)
                 demo.by_chat = {p.chat_id: p for p in PEOPLE}
                 await _play(demo, stream)
             finally:
                 db.dispose()
         wechat_violations = await phone.violations()
+        wecom_violations = await office.violations()
     finally:
         await phone.close()
+        await office.close()
         await wechat.stop()
+        await wecom.stop()
         await api.stop()
         transcript.close()
     if api.violations:
         raise DemoError(f"the bot broke the Bot API spec: {api.violations[:3]}")
     if wechat_violations:
         raise DemoError(f"the bot broke WeChat's API (api.json): {wechat_violations[:3]}")
+    if wecom_violations:
+        raise DemoError(f"the bot broke WeCom's API (api.json): {wecom_violations[:3]}")
     took = time.monotonic() - began
     print(
         f"\nDone in {took:.0f} s (real time); {demo.presses} buttons pressed by patients "
@@ -575,7 +676,8 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
         f"  csv.zip, csv/    the CSV files (labs.csv, DM, EX, LB, AE)\n"
         f"  plots/           proteinuria.png, swimmer.png\n"
         f"  bot.log          the bot's own log\n"
-        f"  wechat.log       the local WeChat server's log",
+        f"  wechat.log       the local WeChat server's log\n"
+        f"  wecom.log        the local WeCom server's log",
         file=stream,
     )
     return transcript

@@ -33,6 +33,7 @@ class Person:
     lang: str  # "zh_Hans" or "en"
     staff: bool
     openid: str | None = None  # on WeChat instead of Telegram
+    userid: str | None = None  # staff on WeCom instead of Telegram
 
     @property
     def language_name(self) -> str:

@@ -1,9 +1,10 @@
-"""The demo's WeChat: the local WeChat server beside the bot, and a patient's phone.
+"""The demo's WeChat and WeCom: the local servers beside the bot, and people's phones.
 
 The product never imports the local stand-ins of the chat platforms
 (docs/DESIGN.md §2), and the demo is part of the product: it starts
-``python -m local_servers.wechat`` as a child process with the protocol
-file's templates and plays the patient through its control interface over
+``python -m local_servers.wechat`` (with the protocol file's templates) and
+``python -m local_servers.wecom`` as child processes and plays the patient
+on WeChat and the nurse on WeCom through their control interfaces over
 HTTP, as a rehearsal on the site's own machine would. The patient opens the
 link of each template message and answers on the page, a plain HTML form,
 as the WeChat browser would submit it.
@@ -33,6 +34,12 @@ APP_ID = "wx0123456789abcdef"
 APP_SECRET = "0123456789abcdef0123456789abcdef"
 TOKEN = "localtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+# The local WeCom server's application, given to it and to the bot.
+CORP_ID = "ww0123456789abcdef"
+AGENT_ID = "1000002"
+WECOM_SECRET = "LocalWeComAppSecret0123456789abcdefghijklm"
+WECOM_TOKEN = "localwecomtoken"
+WECOM_AES_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
 # What a patient presses on a reminder's page, in this order of preference.
 WANTED = ("yes", "started", "finished", "taken")
 
@@ -43,9 +50,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def bot_env(api_url: str, web_port: int) -> dict[str, str]:
-    """The bot's WeChat settings against the local server's account, its pages on this machine."""
+def bot_env(api_url: str, wecom_url: str, web_port: int) -> dict[str, str]:
+    """The bot's WeChat and WeCom settings against the local servers, its pages on this
+    machine."""
     return {
+        "WECOM_CORP_ID": CORP_ID,
+        "WECOM_AGENT_ID": AGENT_ID,
+        "WECOM_SECRET": WECOM_SECRET,
+        "WECOM_TOKEN": WECOM_TOKEN,
+        "WECOM_ENCODING_AES_KEY": WECOM_AES_KEY,
+        "WECOM_API_BASE_URL": wecom_url,
         "WECHAT_APP_ID": APP_ID,
         "WECHAT_APP_SECRET": APP_SECRET,
         "WECHAT_TOKEN": TOKEN,
@@ -121,14 +135,49 @@ def read_page(html: str) -> Page:
 # --- the local server and the phone ------------------------------------------------------
 
 
-class LocalWechatProcess:
-    """``python -m local_servers.wechat`` on a free port, pushing to the bot's callback."""
+def wechat_args(wechat: Wechat, callback_url: str) -> list[str]:
+    """``python -m local_servers.wechat``'s arguments: the account and its templates."""
+    return [
+        "--callback-url",
+        callback_url,
+        "--app-id",
+        APP_ID,
+        "--app-secret",
+        APP_SECRET,
+        "--token",
+        TOKEN,
+        "--aes-key",
+        AES_KEY,
+        *template_args(wechat),
+    ]
 
-    def __init__(self, wechat: Wechat, callback_url: str, log: Path) -> None:
+
+def wecom_args(callback_url: str) -> list[str]:
+    """``python -m local_servers.wecom``'s arguments: the corp and its application."""
+    return [
+        "--callback-url",
+        callback_url,
+        "--corp-id",
+        CORP_ID,
+        "--agent-id",
+        AGENT_ID,
+        "--secret",
+        WECOM_SECRET,
+        "--token",
+        WECOM_TOKEN,
+        "--aes-key",
+        WECOM_AES_KEY,
+    ]
+
+
+class LocalServer:
+    """``python -m <module>`` (a local server) on a free port, with ``args``."""
+
+    def __init__(self, module: str, args: list[str], log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.wechat = wechat
-        self.callback_url = callback_url
+        self.module = module
+        self.args = args
         self.log = log
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -137,20 +186,10 @@ class LocalWechatProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "local_servers.wechat",
+                self.module,
                 "--port",
                 str(self.port),
-                "--callback-url",
-                self.callback_url,
-                "--app-id",
-                APP_ID,
-                "--app-secret",
-                APP_SECRET,
-                "--token",
-                TOKEN,
-                "--aes-key",
-                AES_KEY,
-                *template_args(self.wechat),
+                *self.args,
                 cwd=ROOT,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out,
@@ -164,7 +203,7 @@ class LocalWechatProcess:
                         if answer.status == 200:
                             return
                 if self.proc.returncode is not None or time.monotonic() > deadline:
-                    raise DemoError("the local WeChat server did not start")
+                    raise DemoError(f"the local server {self.module} did not start")
                 await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
@@ -180,7 +219,8 @@ class LocalWechatProcess:
 
 
 class Phone:
-    """WeChat on the patients' phones: the local server's control interface, and the browser."""
+    """WeChat or WeCom on people's phones: a local server's control interface, and the
+    browser."""
 
     def __init__(self, server_url: str) -> None:
         self.control = f"{server_url}/control/"
@@ -196,7 +236,7 @@ class Phone:
         ) as response:
             answer = await response.json()
         if not answer.get("ok"):
-            raise DemoError(f"the local WeChat server refused {route}: {answer.get('error')}")
+            raise DemoError(f"the local server refused {route}: {answer.get('error')}")
         return answer["result"]
 
     async def newest_qr_code(self) -> JSON:
@@ -229,8 +269,18 @@ class Phone:
 
 
 def shown(sent: JSON) -> str:
-    """A message of the account as the patient sees it in WeChat."""
+    """A message of the account (or of the WeCom app) as its reader sees it."""
     body = sent["body"]
+    if body.get("msgtype") == "template_card":
+        card = body["template_card"]
+        buttons = " ".join(f"[{b['text']}]" for b in card["button_list"])
+        return "\n".join(
+            part
+            for part in (card["main_title"]["title"], card.get("sub_title_text", ""), buttons)
+            if part
+        )
+    if body.get("msgtype") in ("image", "file"):
+        return f"[{body['msgtype']}]"
     if sent["method"] == "sendTemplateMessage":
         values = " | ".join(str(item["value"]) for item in body["data"].values())
         return f"[template message] {values}\n[link] {body.get('url', '')}"

@@ -43,8 +43,12 @@ REDEMPTION_TEXT: dict[Redemption, str] = {
         "This invitation is no longer valid. Please contact the study team."
     ),
     Redemption.PATIENTS_ONLY: N_(
-        "Here the bot serves the study's patients only. Study staff join on Telegram: "
-        "please open your invitation link there."
+        "Here the bot serves the study's patients only. Study staff join on Telegram or on "
+        "the hospital's WeCom: please use your invitation there."
+    ),
+    Redemption.STAFF_ONLY: N_(
+        "This is the study team's application. This invitation is a patient's: give it back "
+        "to the patient, who joins with it on Telegram or by the QR code in WeChat."
     ),
 }
 # Where people join by scanning a code (WeChat), what they hold is a QR code.

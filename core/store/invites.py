@@ -35,6 +35,8 @@ DEFAULT_VALIDITY = timedelta(days=7)
 # hospital's WeChat Official Account, staff through Telegram or a WeCom application
 # (docs/DESIGN.md §1, "Channels"), so a staff invitation is never redeemed on WeChat.
 STAFF_CHANNELS = frozenset(set(Channel) - {Channel.WECHAT})
+# WeCom is the hospital's own app for its staff: a patient never joins there.
+PATIENT_CHANNELS = frozenset(set(Channel) - {Channel.WECOM})
 # Telegram deep links carry up to 64 characters of [A-Za-z0-9_-]; 32 random
 # bytes in URL-safe base64 are 43 of them.
 TOKEN_BYTES = 32
@@ -52,6 +54,7 @@ class Redemption(StrEnum):
     PATIENT_TAKEN = "patient_taken"  # the patient has another account on this channel
     PATIENT_INACTIVE = "patient_inactive"  # withdrawn or completed
     PATIENTS_ONLY = "patients_only"  # a staff invitation opened on a patients' channel
+    STAFF_ONLY = "staff_only"  # a patient's invitation sent to the staff's WeCom app
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,8 @@ def redeem_invite(
     The account (``account`` on ``channel``, written to in ``chat``) becomes the
     patient's or the new member's, and their preferred channel. A patient has
     at most one account per channel (a patient moved from Telegram to WeChat
-    keeps their Telegram account); staff join only on :data:`STAFF_CHANNELS`.
+    keeps their Telegram account); staff join only on :data:`STAFF_CHANNELS`,
+    patients only on :data:`PATIENT_CHANNELS`.
 
     Anything else changes nothing and says why.
     """
@@ -116,6 +120,8 @@ def redeem_invite(
         return RedeemResult(Redemption.ALREADY_REGISTERED)
 
     if invite.role == InviteRole.PATIENT:
+        if channel not in PATIENT_CHANNELS:
+            return RedeemResult(Redemption.STAFF_ONLY)
         patient = session.get(Patient, invite.patient_id)
         assert patient is not None  # a foreign key
         if any(account.channel == channel for account in accounts_of(session, patient)):

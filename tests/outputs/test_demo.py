@@ -2,8 +2,8 @@
 
 The scenario runs shortened (through week 4 instead of 24): the real
 ``python -m bot run`` process on its rehearsal clock, the local Bot API server
-in this process and the local WeChat server as a process of its own, which
-plays P05 (a patient on WeChat). The transcript must show every step of the scenario, each in
+in this process and the local WeChat and WeCom servers as processes of their
+own, which play P05 (a patient on WeChat) and the nurse (on WeCom). The transcript must show every step of the scenario, each in
 the language of the person it concerns.
 """
 
@@ -55,8 +55,11 @@ def test_staff_join_by_invitation_in_their_languages(played: tuple[str, Path]) -
     to_nurse = _lines(text, re.escape("bot -> nurse (English)"))
     assert _any(to_coordinator, "欢迎以协调员身份加入研究团队")
     assert _any(_lines(text, re.escape("coordinator (中文)")), "/invite 护士")
-    assert _any(to_coordinator, "护士的一次性加入链接")
-    assert _any(to_nurse, "Welcome to the study team as nurse")
+    # The nurse is on the hospital's WeCom: a one-time code, then English from a card.
+    assert _any(to_coordinator, "护士通过企业微信加入的一次性加入码")
+    assert _any(to_nurse, "欢迎以护士身份加入研究团队")
+    assert _any(_lines(text, re.escape("nurse (English)")), "[English]")
+    assert _any(to_nurse, "Language set: English.")
 
 
 @pytest.mark.parametrize(

@@ -42,9 +42,9 @@ STRANGER = {
     "zh": "请扫描研究团队给您的二维码。",
 }
 STAFF_REFUSED = {
-    "en": "Here the bot serves the study's patients only. Study staff join on Telegram: "
-    "please open your invitation link there.",
-    "zh": "此处仅为本研究的受试者提供服务。研究人员请在 Telegram 中加入：请在 Telegram 中打开您的邀请链接。",
+    "en": "Here the bot serves the study's patients only. Study staff join on Telegram or on "
+    "the hospital's WeCom: please use your invitation there.",
+    "zh": "此处仅为本研究的受试者提供服务。研究人员请在 Telegram 或医院的企业微信中加入：请在那里使用您的邀请。",
 }
 
 REFUSED = {

@@ -252,3 +252,16 @@ async def test_each_error_class_of_wecom_becomes_the_senders_outcome(
     with pytest.raises(WecomApiError) as refused:
         await wc.channel.api.send_text(nurse, "hello")
     assert (refused.value.errcode, refused.value.outcome) == (errcode, outcome)
+
+
+async def test_a_patients_invitation_sent_to_the_staff_app_joins_no_one(wc: WecomWorld) -> None:
+    world = wc.tg
+    patient = world.enroll("P01")
+    token = world.invite(InviteRole.PATIENT, patient)
+    member = wc.member("li.na")
+    before = snapshot(world.services.engine, skip=BOOKKEEPING)
+    (answer,) = await wc.write(member, token)
+    assert shown(answer) == (
+        "这是研究团队的应用。此邀请属于受试者：请交还给受试者，由其在 Telegram 中或在微信中扫描二维码加入。"
+    )
+    assert changed_tables(before, snapshot(world.services.engine, skip=BOOKKEEPING)) == {}

@@ -82,6 +82,11 @@ def _task_id() -> str:
     return "c" + secrets.token_hex(12)
 
 
+def _title(line: str) -> str:
+    """A card's title: the text's first line, cut to what a card shows in full."""
+    return line if len(line) <= CARD_TITLE_MAX else line[: CARD_TITLE_MAX - 1] + "…"
+
+
 def _short(text: str) -> str:
     """The outcome a clicked card shows: the first sentence of ``text``, cut to fit."""
     first = text.strip().splitlines()[0] if text.strip() else ""
@@ -117,7 +122,7 @@ class WecomOut:
         for start in range(0, len(buttons), CARD_BUTTONS_MAX):
             card = Card(
                 task_id=task if start == 0 else _task_id(),
-                title=first[:CARD_TITLE_MAX] if start == 0 or fits else "…",
+                title=_title(first) if start == 0 or fits else "…",
                 body=rest.strip() if fits and start == 0 else "",
                 buttons=buttons[start : start + CARD_BUTTONS_MAX],
             )
