@@ -21,6 +21,7 @@ from bot.staff import (
     commands,
     doses,
     labs,
+    link,
     reports,
     status,
 )
@@ -49,6 +50,7 @@ FEATURES: list[Feature] = [
     enroll.FEATURE,
     channel.FEATURE,
     invite.FEATURE,
+    link.FEATURE,
     withdraw.FEATURE,
     reschedule.FEATURE,
     ack.FEATURE,

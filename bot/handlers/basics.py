@@ -31,6 +31,7 @@ COMMAND_HELP: dict[str, str] = {
     "withdraw": N_("withdraw a patient from the study"),
     "reschedule": N_("move a patient's infusion or assessment"),
     "ack": N_("acknowledge a serious adverse event"),
+    "link": N_("use the bot on Telegram and WeCom as one member"),
     "ae": N_("log an adverse event"),
     "labs": N_("enter renal lab results"),
     "dose": N_("record a dose of belimumab, methylprednisolone, MMF or tacrolimus"),

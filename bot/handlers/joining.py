@@ -46,6 +46,10 @@ REDEMPTION_TEXT: dict[Redemption, str] = {
         "Here the bot serves the study's patients only. Study staff join on Telegram or on "
         "the hospital's WeCom: please use your invitation there."
     ),
+    Redemption.ALREADY_LINKED: N_(
+        "You already have an account here linked to your place in the study team; this link "
+        "code was not used."
+    ),
     Redemption.STAFF_ONLY: N_(
         "This is the study team's application. This invitation is a patient's: give it back "
         "to the patient, who joins with it on Telegram or by the QR code in WeChat."
@@ -111,6 +115,16 @@ async def _redeem(ctx: Ctx, token: str) -> None:
     elif result.outcome == Redemption.JOINED_AS_STAFF:
         assert result.staff is not None
         await _welcome_staff(ctx, result.staff)
+    elif result.outcome == Redemption.LINKED:
+        assert result.staff is not None
+        role = ctx.t._(ROLE_NAMES[result.staff.role.value])
+        await ctx.reply(
+            ctx.t._(
+                "This account is now linked to your place in the study team as {role}: you can "
+                "use the bot here too, and your alerts come here from now on.",
+                role=role,
+            )
+        )
     else:
         texts = QR_REDEMPTION_TEXT if ctx.joins_by_code else {}
         await ctx.reply(ctx.t._(texts.get(result.outcome, REDEMPTION_TEXT[result.outcome])))

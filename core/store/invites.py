@@ -55,6 +55,8 @@ class Redemption(StrEnum):
     PATIENT_INACTIVE = "patient_inactive"  # withdrawn or completed
     PATIENTS_ONLY = "patients_only"  # a staff invitation opened on a patients' channel
     STAFF_ONLY = "staff_only"  # a patient's invitation sent to the staff's WeCom app
+    LINKED = "linked"  # a member of staff added their account on another channel
+    ALREADY_LINKED = "already_linked"  # the member has an account on this channel already
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +71,25 @@ def create_invite(
     role: InviteRole,
     *,
     patient: Patient | None = None,
+    staff: Staff | None = None,
     validity: timedelta = DEFAULT_VALIDITY,
 ) -> str:
-    """Store a new invitation and return its token (shown once, never stored)."""
+    """Store a new invitation and return its token (shown once, never stored).
+
+    With ``staff``, the invitation links an account on another channel to that
+    member of staff (``/link``) instead of making a new member.
+    """
     if (role == InviteRole.PATIENT) != (patient is not None):
         raise ValueError("a patient invite names its patient; a staff invite names none")
+    if staff is not None and (staff.id is None or role.value != staff.role.value):
+        raise ValueError("a link invitation is for a member of staff, in their own role")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     uow.add(
         Invite(
             token_hash=hash_token(token),
             role=role,
             patient_id=patient.id if patient else None,
+            staff_id=staff.id if staff else None,
             created_by=uow.actor,
             created_at=uow.now,
             expires_at=uow.now + validity,
@@ -134,6 +144,17 @@ def redeem_invite(
 
     if channel not in STAFF_CHANNELS:
         return RedeemResult(Redemption.PATIENTS_ONLY)
+    if invite.staff_id is not None:
+        member = session.get(Staff, invite.staff_id)
+        assert member is not None  # a foreign key
+        if not member.active:
+            return RedeemResult(Redemption.INVALID)
+        if any(account.channel == channel for account in accounts_of(session, member)):
+            return RedeemResult(Redemption.ALREADY_LINKED)
+        # Their alerts come to the channel they have just linked, as to one they join on.
+        bind_account(uow, member, channel, account, chat)
+        _use(uow, invite, person_key(channel, account))
+        return RedeemResult(Redemption.LINKED, staff=member)
     staff = uow.add(
         Staff(
             role=StaffRole(invite.role.value),

@@ -345,3 +345,38 @@ def test_0017_takes_a_claim_from_before_it_as_handed_over_so_it_keeps_its_repeat
         assert "handed_at" not in {c["name"] for c in inspect(engine).get_columns("reminder")}
     finally:
         engine.dispose()
+
+
+def test_0018_adds_link_invitations_and_will_not_drop_an_unused_one(db_url: URL) -> None:
+    """Up: earlier invitations link no one. Down: refused while an unused link invitation
+    exists (it would become an invitation for a new member), then the column goes."""
+    migrate(db_url, "0017")
+    engine = make_engine(db_url)
+    try:
+        stamp = "2026-12-01 00:00:00+00:00"
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO staff (role, active, created_at) VALUES ('nurse', true, :t)"),
+                {"t": stamp},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO invite (token_hash, role, created_by, created_at, expires_at) "
+                    "VALUES (:h, 'nurse', 'system', :t, :t)"
+                ),
+                {"h": "a" * 64, "t": stamp},
+            )
+        migrate(db_url, "0018")
+        with engine.begin() as connection:
+            assert connection.execute(text("SELECT staff_id FROM invite")).scalars().all() == [None]
+            staff = connection.execute(text("SELECT id FROM staff")).scalar_one()
+            connection.execute(text("UPDATE invite SET staff_id = :s"), {"s": staff})
+        with pytest.raises(RuntimeError, match="1 link invitations are unused"):
+            migrate(db_url, "0017")
+        assert current_revision(db_url) == "0018"
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE invite SET used_at = :t"), {"t": stamp})
+        migrate(db_url, "0017")
+        assert "staff_id" not in {c["name"] for c in inspect(engine).get_columns("invite")}
+    finally:
+        engine.dispose()

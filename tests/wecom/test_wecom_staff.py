@@ -265,3 +265,64 @@ async def test_a_patients_invitation_sent_to_the_staff_app_joins_no_one(wc: Weco
         "这是研究团队的应用。此邀请属于受试者：请交还给受试者，由其在 Telegram 中或在微信中扫描二维码加入。"
     )
     assert changed_tables(before, snapshot(world.services.engine, skip=BOOKKEEPING)) == {}
+
+
+async def test_a_stale_card_stores_nothing_and_says_why_on_its_buttons(wc: WecomWorld) -> None:
+    world = wc.tg
+    world.enroll("P01")
+    await wc.join(InviteRole.COORDINATOR, "chen.coord")
+    nurse = await wc.join(InviteRole.NURSE, "li.na")
+    world.clock.set(NOW)
+    first = (await wc.write(nurse, AE_ZH))[-1]
+    second = (await wc.write(nurse, AE_ZH))[-1]
+    # Confirmed on the second card; the first, still clickable, is then a stale one.
+    await wc.click(nurse, second, ":ok")
+    world.clock.advance(timedelta(hours=3))  # past a preview's two hours
+    before = snapshot(world.services.engine, skip=BOOKKEEPING)
+    answer = await wc.click(nurse, first, ":ok")
+    assert answer == []  # the card itself says it, nothing else is sent
+    task = wc.wecom.cards[first.body["template_card"]["task_id"]]
+    assert task.greyed(nurse) == "此按钮已过期。"
+    assert changed_tables(before, snapshot(world.services.engine, skip=BOOKKEEPING)) == {
+        "pending_action": (2, 2)
+    }
+    assert len(rows(world, AdverseEvent)) == 1
+
+
+async def test_one_coordinator_uses_telegram_and_wecom_as_one_member(wc: WecomWorld) -> None:
+    world = wc.tg
+    world.enroll("P01")
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, "en")
+    nurse = await wc.join(InviteRole.NURSE, "li.na")
+    heading = await world.say(coordinator, "/link wecom")
+    assert heading.shown.startswith(
+        "One-time code to use the bot on WeCom as yourself, valid until"
+    )
+    code = (await world.reply(coordinator)).shown
+    userid = wc.member("chen.coord")
+    (linked,) = await wc.write(userid, code)
+    assert shown(linked) == (
+        "此账号已关联到您在研究团队中的协调员身份：您也可以在这里使用本机器人，今后您的提醒将发送到这里。"
+    )
+    members = rows(world, Staff)
+    assert len(members) == 2  # the coordinator is one member, not two
+    member = wc.staff(userid)
+    assert member is not None and member.role.value == "coordinator"
+    assert member.preferred_channel == Channel.WECOM
+    assert world.telegram_user_of(member) == coordinator
+    # The coordinator's language stays theirs on the new channel.
+    status = await wc.write(userid, "status")
+    assert shown(status[0]).startswith("Trial status on")
+
+    # A serious adverse event: the alert reaches the coordinator on WeCom, not twice.
+    world.clock.set(NOW)
+    card = (await wc.write(nurse, AE_ZH))[-1]
+    before = len(world.api.messages_to(coordinator))
+    await wc.click(nurse, card, ":ok")
+    alerts = [m for m in wc.sent(userid) if shown(m).startswith("SERIOUS ADVERSE EVENT AE1")]
+    assert len(alerts) == 1
+    assert world.api.messages_to(coordinator)[before:] == []
+
+    # Linking again says so and makes no code.
+    again = await world.say(coordinator, "/link wecom")
+    assert again.shown.startswith("You already use the bot on WeCom.")

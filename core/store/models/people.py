@@ -126,6 +126,8 @@ class Invite(SQLModel, table=True):
     token_hash: str = Field(sa_type=String(64), unique=True)
     role: Role = Field(sa_type=enum_type(Role, "role"))
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    # A /link invitation: the member of staff whose account on another channel it adds.
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     created_by: str = Field(sa_type=actor_type())
     created_at: datetime = Field(sa_type=UtcDateTime())
     expires_at: datetime = Field(sa_type=UtcDateTime())
