@@ -21,12 +21,23 @@ from bot.channels.wechat.outcomes import Outcome
 from bot.channels.wecom.outcomes import WecomApiError
 from bot.channels.wecom.pacing import MemberPacer
 from bot.i18n import Translator
+from bot.runner import web_routes
+from bot.settings import SettingError
+from bot.web.server import WebServer
 from core.store.models import AdverseEvent, Channel, InviteRole, Staff, StaffRole
+from local_servers.wecom import LocalWecom
 from scheduler.clock import FakeMonotonic
 from tests.support.bot_harness import World
 from tests.support.clinical_world import NOW, rows
 from tests.support.db_state import AUDIT_TABLES, changed_tables, snapshot
-from tests.support.wecom_world import WecomWorld, card_keys, open_wecom_world, shown
+from tests.support.wechat_world import free_port
+from tests.support.wecom_world import (
+    WecomWorld,
+    card_keys,
+    open_wecom_world,
+    shown,
+    wecom_settings,
+)
 
 pytestmark = [pytest.mark.e2e]
 
@@ -326,3 +337,25 @@ async def test_one_coordinator_uses_telegram_and_wecom_as_one_member(wc: WecomWo
     # Linking again says so and makes no code.
     again = await world.say(coordinator, "/link wecom")
     assert again.shown.startswith("You already use the bot on WeCom.")
+
+
+async def test_wrong_credentials_stop_the_start_naming_what_to_check(world: World) -> None:
+    wecom = LocalWecom()
+    await wecom.start()
+    try:
+        port = free_port()
+        settings = wecom_settings(wecom.url, port).model_copy(
+            update={"wecom_secret": "not-the-apps-secret"}
+        )
+        server = WebServer(web_routes(world.services, settings), "127.0.0.1", port)
+        with pytest.raises(SettingError, match="WECOM_CORP_ID, WECOM_SECRET"):
+            await server.start()
+        # WeCom out of reach: the bot starts all the same.
+        unreachable = wecom_settings(f"http://127.0.0.1:{free_port()}", free_port())
+        server = WebServer(
+            web_routes(world.services, unreachable), "127.0.0.1", unreachable.web_port
+        )
+        await server.start()
+        await server.stop()
+    finally:
+        await wecom.stop()

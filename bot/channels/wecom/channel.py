@@ -8,9 +8,11 @@ before a restart. Its transport reaches members for the router's alerts.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 
+from bot.channels.wechat.outcomes import Outcome, WechatApiError
 from bot.channels.wecom.adapter import WecomAdapter, WecomOut, WecomTransport
 from bot.channels.wecom.api import WecomApi
 from bot.channels.wecom.callback import CALLBACK_PATH, WecomCallback
@@ -19,9 +21,11 @@ from bot.context import Services
 from bot.conversations.dispatch import Conversations
 from bot.conversations.feature import Feature
 from bot.features import FEATURES
-from bot.settings import WecomSettings
+from bot.settings import SettingError, WecomSettings
 from bot.web.server import WebRoute
 from core.store.models import Channel
+
+log = logging.getLogger(__name__)
 
 
 class WecomChannel:
@@ -55,7 +59,19 @@ class WecomChannel:
         ]
 
     async def start(self) -> None:
-        """Handle the pushes waiting from before the last stop."""
+        """Check the app's credentials, then handle the pushes waiting from before the last
+        stop. Wrong credentials stop the bot naming what to check; a WeCom that cannot be
+        reached only delays the first message."""
+        try:
+            await self.api.access_token()
+        except WechatApiError as error:
+            if error.outcome is Outcome.MISCONFIGURED:
+                raise SettingError(
+                    f"WeCom refused the application's credentials ({error.reason}): check "
+                    "WECOM_CORP_ID, WECOM_SECRET (the application's Secret) and that this "
+                    "machine's address is among the application's trusted IPs"
+                ) from error
+            log.warning("WeCom could not be reached at start: %s", error.outcome.value)
         self.callback.queue.recover()
 
     async def stop(self) -> None:
