@@ -37,8 +37,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# Two workers (pytest-xdist): the end-to-end tests mostly wait on servers and
+# processes, so the suite takes about six minutes on this 2-core machine, not eleven.
 test: setup lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 # While working: the tests that need no end-to-end bot, server or subprocess
 # and are not slow (markers in pyproject.toml), in well under a minute.
