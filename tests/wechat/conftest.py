@@ -20,24 +20,11 @@ from local_servers.wechat import (
     DEFAULT_TOKEN,
     LocalWechat,
 )
+from tests.support.wall_clock import FakeClock
 
 TEMPLATE = "T" * 43
 KEYS = ("thing1", "time2", "character_string3")
 VALUES = {"thing1": "输液提醒", "time2": "2026年12月5日 09:00", "character_string3": "P02"}
-START = 1_764_900_000.0
-
-
-@dataclass
-class FakeClock:
-    """Seconds that move only when a test says so."""
-
-    now: float = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

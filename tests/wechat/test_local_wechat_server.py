@@ -19,7 +19,8 @@ import pytest
 
 from local_servers.wechat import DEFAULT_APP_ID, DEFAULT_APP_SECRET, LocalWechat
 from local_servers.wechat.client import ControlRequestError, WechatControl
-from tests.wechat.conftest import KEYS, TEMPLATE, VALUES, FakeClock
+from tests.support.wall_clock import FakeClock
+from tests.wechat.conftest import KEYS, TEMPLATE, VALUES
 
 pytestmark = pytest.mark.e2e
 

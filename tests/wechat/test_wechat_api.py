@@ -16,7 +16,8 @@ from bot.channels.wechat.api import MenuButton, QrCode, WechatApi
 from bot.channels.wechat.outcomes import Outcome, WechatApiError
 from local_servers.wechat import DEFAULT_APP_ID, DEFAULT_APP_SECRET, LocalWechat
 from local_servers.wechat.world import FIRST_MSGID
-from tests.wechat.conftest import TEMPLATE, VALUES, FakeClock
+from tests.support.wall_clock import FakeClock
+from tests.wechat.conftest import TEMPLATE, VALUES
 
 pytestmark = pytest.mark.e2e
 

@@ -21,7 +21,8 @@ from bot.channels.wechat.xml import (
 )
 from local_servers.wechat import LocalWechat
 from local_servers.wechat.world import FIRST_MSGID
-from tests.wechat.conftest import START, TEMPLATE, VALUES, Receiver
+from tests.support.wall_clock import START
+from tests.wechat.conftest import TEMPLATE, VALUES, Receiver
 
 pytestmark = pytest.mark.e2e
 

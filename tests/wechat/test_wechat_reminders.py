@@ -49,7 +49,8 @@ from scheduler.pacing import Pacer
 from scheduler.ports import Sender, Undeliverable
 from tests.support.bot_harness import World
 from tests.support.scheduler_fakes import reminder, reminders, run_until
-from tests.wechat.conftest import FakeClock, Receiver
+from tests.support.wall_clock import FakeClock
+from tests.wechat.conftest import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

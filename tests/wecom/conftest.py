@@ -23,27 +23,14 @@ from local_servers.wecom import (
     DEFAULT_TOKEN,
     LocalWecom,
 )
+from tests.support.wall_clock import FakeClock
 
-START = 1_764_900_000.0
 NURSE = "nurse-li"
 DOCTOR = "dr-wang"
 SEND = "/cgi-bin/message/send"
 UPDATE = "/cgi-bin/message/update_template_card"
 UPLOAD = "/cgi-bin/media/upload"
 CALLBACK_PATH = "/wecom/callback"
-
-
-@dataclass
-class FakeClock:
-    """Seconds that move only when a test says so."""
-
-    now: float = START
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

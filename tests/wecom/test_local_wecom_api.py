@@ -16,16 +16,8 @@ import pytest
 
 from local_servers.wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, LocalWecom
 from local_servers.wecom.staff import TINY_PNG
-from tests.wecom.conftest import (
-    DOCTOR,
-    NURSE,
-    SEND,
-    UPLOAD,
-    FakeClock,
-    Raw,
-    errcode,
-    text,
-)
+from tests.support.wall_clock import FakeClock
+from tests.wecom.conftest import DOCTOR, NURSE, SEND, UPLOAD, Raw, errcode, text
 
 pytestmark = pytest.mark.e2e
 

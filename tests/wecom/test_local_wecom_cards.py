@@ -9,17 +9,8 @@ import pytest
 
 from local_servers.common.control import ControlError
 from local_servers.wecom import DEFAULT_AGENT_ID, LocalWecom
-from tests.wecom.conftest import (
-    DOCTOR,
-    NURSE,
-    SEND,
-    UPDATE,
-    FakeClock,
-    Raw,
-    Receiver,
-    card,
-    errcode,
-)
+from tests.support.wall_clock import FakeClock
+from tests.wecom.conftest import DOCTOR, NURSE, SEND, UPDATE, Raw, Receiver, card, errcode
 
 pytestmark = pytest.mark.e2e
 

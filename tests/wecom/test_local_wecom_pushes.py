@@ -18,7 +18,8 @@ from local_servers.common.control import ControlError
 from local_servers.wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, LocalWecom
 from local_servers.wecom.staff import TINY_PNG
 from local_servers.wecom.world import FIRST_MSGID
-from tests.wecom.conftest import NURSE, SEND, FakeClock, Raw, Receiver, card, text
+from tests.support.wall_clock import FakeClock
+from tests.wecom.conftest import NURSE, SEND, Raw, Receiver, card, text
 
 pytestmark = pytest.mark.e2e
 
