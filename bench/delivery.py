@@ -105,12 +105,12 @@ async def _deliver(url: str, due: dict[int, datetime], timeout: float) -> Delive
 
     from bot.channels.telegram.app import build_application
     from bot.context import Services
-    from bot.local_api.server import LocalBotApi, SentMessage
     from bot.runner import build_engine
     from core.protocol import load_protocol
     from core.schedule import trial_zone
     from core.store.db import make_engine, read_session
     from core.store.models import Reminder
+    from local_servers.telegram.server import LocalBotApi, SentMessage
     from scheduler.clock import RehearsalClock
 
     class TimedApi(LocalBotApi):

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.local_api.server import LocalBotApi, SentMessage
+from local_servers.telegram.server import LocalBotApi, SentMessage
 from local_servers.wechat import LocalWechat
 from local_servers.wechat.methods import SentMessage as WechatSent
 

@@ -3,7 +3,7 @@
 ``python tools/gen_bot_api_schema.py`` reads the scraped Telegram Bot API
 specification (:data:`SPEC_PATH`: ``telegram-bot-api/api.json`` in the shared
 directory beside the checkout, see its ``SOURCE.md``) and writes
-``bot/local_api/bot_api_schema.json``; ``--check`` exits 1 when the committed
+``local_servers/telegram/bot_api_schema.json``; ``--check`` exits 1 when the committed
 file differs from what the specification gives now.
 
 The output keeps only what validation needs, per method and per type::
@@ -37,7 +37,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
-OUTPUT_PATH = ROOT / "bot" / "local_api" / "bot_api_schema.json"
+OUTPUT_PATH = ROOT / "local_servers" / "telegram" / "bot_api_schema.json"
 
 _LENGTH = re.compile(r"\b(\d+)-(\d+) (characters|bytes)\b")
 _CONST = re.compile(r"(?:must be|always) \"?([a-z0-9_]+)\"?\s*$")

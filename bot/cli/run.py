@@ -60,14 +60,19 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_local_api(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve the local Bot API server (rehearsals without Telegram)."""
-    import asyncio
+    """Serve the local Bot API server (rehearsals without Telegram): ``python -m
+    local_servers.telegram`` in this process's place, started and never imported, as
+    ``local-wechat`` is (docs/DESIGN.md §2)."""
+    import os
+    import sys
 
-    from bot.local_api.server import serve_forever
-
-    start_logging(settings)
-    asyncio.run(serve_forever(args.host, args.port, flood_limits=not args.no_flood_limits))
-    return 0
+    command = [sys.executable, "-m", "local_servers.telegram", "--host", args.host]
+    command += ["--port", str(args.port)]
+    if args.no_flood_limits:
+        command.append("--no-flood-limits")
+    sys.stdout.flush()
+    os.execv(sys.executable, command)
+    return 0  # not reached: execv replaces the process
 
 
 def cmd_local_wechat(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine as DbEngine
 
-from bot.local_api.server import LocalBotApi
 from core.store.db import read_session
+from local_servers.telegram.server import LocalBotApi
 from scheduler.outbox import get_setting
 from scheduler.rehearsal import KEY as CLOCK_KEY
 from scheduler.rehearsal import resume_point

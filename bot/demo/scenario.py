@@ -74,13 +74,13 @@ from bot.demo.wechat import (
 )
 from bot.demo.wechat import shown as wechat_shown
 from bot.i18n import Translator
-from bot.local_api.server import ControlError, LocalBotApi, SentMessage
 from core.protocol import load_protocol
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
 from core.store.migrate import migrate
 from core.store.models import InviteRole, Reminder
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import ControlError, LocalBotApi, SentMessage
 
 SLOW = 600.0  # while people type: ten trial minutes per real second
 FAST = 240_000.0  # while the weeks pass: 24 weeks in about a minute

@@ -15,7 +15,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.local_api.server import SentMessage
 from core.store.models import (
     ActionStatus,
     AdverseEvent,
@@ -23,6 +22,7 @@ from core.store.models import (
     PendingAction,
     TriageStatus,
 )
+from local_servers.telegram.server import SentMessage
 from tests.support.bot_harness import World
 from tests.support.clinical_world import (
     NOW,

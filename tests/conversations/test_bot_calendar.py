@@ -9,11 +9,11 @@ import pytest
 from icalendar import Calendar, Component
 from sqlmodel import select
 
-from bot.local_api.server import SentMessage
 from core.schedule import EventKind
 from core.store.db import read_session
 from core.store.models import EventStatus, InviteRole, PlannedEventRow
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from tests.support.bot_harness import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import SQLModel, col, select
 
-from bot.local_api.server import SentMessage
 from bot.roles import Role
 from core.schedule import EventKind, Slot
 from core.store.db import read_session
@@ -34,6 +33,7 @@ from core.store.models import (
     Staff,
 )
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from tests.support.bot_harness import START, World, is_telegram_staff
 from tests.support.db_state import (
     AUDIT_TABLES,

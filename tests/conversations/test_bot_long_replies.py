@@ -18,11 +18,11 @@ from datetime import date
 
 import pytest
 
-from bot.local_api.server import SentMessage
 from core.entry_syntax import Relatedness
 from core.store.clinical import AdverseEventEntry, add_adverse_event
 from core.store.reports import file_written_report
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from tests.conversations.test_bot_report import patient, reports
 from tests.support.bot_harness import World
 from tests.support.clinical_world import confirm, member

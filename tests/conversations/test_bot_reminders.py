@@ -14,7 +14,6 @@ from sqlmodel import col, select
 
 from bot.channels.telegram.transport import keyboard
 from bot.i18n import Translator
-from bot.local_api.server import SentMessage
 from bot.views.reminder import render_reminder
 from core.schedule import Slot
 from core.store.db import read_session
@@ -28,6 +27,7 @@ from core.store.models import (
     ReminderStatus,
 )
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from scheduler.ports import Undeliverable
 from tests.support.bot_harness import World
 

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.local_api.server import SentMessage
 from core.store.db import read_session
 from core.store.models import (
     AuditRecord,
@@ -24,6 +23,7 @@ from core.store.models import (
     person_key,
 )
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from tests.support.bot_harness import World
 
 NO_LONGER_VALID = "This button is no longer valid."

@@ -25,7 +25,6 @@ from bot.channels.memory import MemoryChannel, Shown
 from bot.context import Services
 from bot.conversations.dispatch import Conversations
 from bot.features import FEATURES
-from bot.local_api.server import SentMessage
 from bot.routing import Router
 from core.protocol import load_protocol
 from core.schedule import Slot
@@ -42,6 +41,7 @@ from core.store.models import (
 )
 from core.store.services import enroll_patient, patient_by_study_id
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from scheduler.clock import FakeClock
 from tests.support.bot_harness import START, World
 

@@ -1,4 +1,4 @@
-"""The HTTP control interface (/control/...) through bot.local_api.client, and the runner."""
+"""The HTTP control interface (/control/...) through local_servers.telegram.client, and the runner."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, NetworkError
 
-from bot.local_api import LocalBotApi, serve_forever
-from bot.local_api.client import ControlRequestError, LocalApiClient
+from local_servers.telegram import LocalBotApi, serve_forever
+from local_servers.telegram.client import ControlRequestError, LocalApiClient
 
 # A local Bot API server over HTTP, and one in a subprocess.
 pytestmark = pytest.mark.e2e
@@ -183,7 +183,7 @@ async def test_module_entry_runs_a_server_another_process_can_drive() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.local_api",
+        "local_servers.telegram",
         "--port",
         "0",
         "--no-flood-limits",

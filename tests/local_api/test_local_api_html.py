@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.local_api.html import HtmlParseError, parse_html, plain_text, utf16_len
+from local_servers.telegram.html import HtmlParseError, parse_html, plain_text, utf16_len
 
 
 @pytest.mark.parametrize(

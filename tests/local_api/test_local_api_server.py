@@ -32,8 +32,8 @@ from telegram.error import (
 from telegram.ext import Application, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.local_api import ControlError, LocalBotApi
-from bot.local_api.spec import load_schema
+from local_servers.telegram import ControlError, LocalBotApi
+from local_servers.telegram.spec import load_schema
 
 # Every test talks HTTP to a local Bot API server.
 pytestmark = pytest.mark.e2e

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.local_api.spec import BotApiSchema, SpecError, UploadedFile, load_schema
+from local_servers.telegram.spec import BotApiSchema, SpecError, UploadedFile, load_schema
 from tools import gen_bot_api_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_FILE = ROOT / "bot" / "local_api" / "bot_api_schema.json"
+SCHEMA_FILE = ROOT / "local_servers" / "telegram" / "bot_api_schema.json"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_committed_schema_matches_the_generator() -> None:
     if not gen_bot_api_schema.SPEC_PATH.exists():
         pytest.skip(f"{gen_bot_api_schema.SPEC_PATH} is not present")
     assert SCHEMA_FILE.read_text(encoding="utf-8") == gen_bot_api_schema.generate(), (
-        "bot/local_api/bot_api_schema.json is stale: run python tools/gen_bot_api_schema.py"
+        "local_servers/telegram/bot_api_schema.json is stale: run python tools/gen_bot_api_schema.py"
     )
 
 

@@ -22,9 +22,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import URL
 
 from bot import cli
-from bot.local_api.server import LocalBotApi
 from core.store.db import make_engine
 from core.store.schema import holds_a_trial
+from local_servers.telegram.server import LocalBotApi
 from tests.support.bot_harness import TOKEN
 from tests.support.store_fixtures import url_text
 

@@ -22,7 +22,6 @@ from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.context import Services
 from bot.conversations.feature import Feature
 from bot.features import FEATURES
-from bot.local_api.server import LocalBotApi, SentMessage
 from core.protocol import load_protocol
 from core.store.db import make_engine, read_session
 from core.store.identities import accounts_of, staff_by_account
@@ -30,6 +29,7 @@ from core.store.invites import create_invite
 from core.store.models import Channel, ChannelIdentity, InviteRole, Patient, Staff
 from core.store.services import enroll_patient
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import LocalBotApi, SentMessage
 from scheduler.clock import FakeClock
 
 TOKEN = "123456:" + "A" * 35

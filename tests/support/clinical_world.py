@@ -9,10 +9,10 @@ from typing import TypeVar
 
 from sqlmodel import SQLModel, col, select
 
-from bot.local_api.server import SentMessage
 from core.store.db import read_session
 from core.store.models import InviteRole, Patient, PatientStatus, Staff
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from tests.support.bot_harness import World, is_telegram_staff
 
 # Monday 21 December 2026, 10:00 in Shanghai: study day 20 of patients with day 0

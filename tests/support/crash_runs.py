@@ -25,12 +25,12 @@ from sqlmodel import col, select
 
 from bot.escalations import URINE_NUDGE
 from bot.i18n import Translator
-from bot.local_api.server import LocalBotApi
 from bot.views.reminder import render_reminder
 from core.protocol import load_protocol
 from core.schedule import trial_zone
 from core.store.db import read_session
 from core.store.models import Patient, PlannedEventRow, Reminder, ReminderStatus
+from local_servers.telegram.server import LocalBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 ZONE = "Asia/Shanghai"

@@ -6,7 +6,7 @@ from tests.support.bot_harness import World
 
 
 async def read_all_pages(world: World, user: int, first: object) -> str:
-    from bot.local_api.server import SentMessage
+    from local_servers.telegram.server import SentMessage
 
     assert isinstance(first, SentMessage)
     shown = first.shown

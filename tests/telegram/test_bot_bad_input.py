@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.local_api.server import SentMessage
 from bot.roles import COMMANDS, Role, may
 from core.store.models import InviteRole, Patient, PatientStatus, Staff
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import SentMessage
 from tests.support.bot_harness import TOKEN, World, is_telegram_staff
 from tests.support.db_state import Snapshot, changed_tables, snapshot
 

@@ -46,7 +46,6 @@ from telegram.ext import Application, ContextTypes
 from bot import features
 from bot.channels.telegram.app import build_application
 from bot.context import Services
-from bot.local_api.server import LocalBotApi
 from bot.roles import COMMANDS
 from core.protocol import load_protocol
 from core.store.audit import verify_chain
@@ -56,6 +55,7 @@ from core.store.invites import create_invite
 from core.store.models import Channel, InviteRole, Patient, PatientStatus, Reminder, Staff
 from core.store.services import claim_due_reminders, enroll_patient, mark_reminder_sent
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import LocalBotApi
 from scheduler.clock import FakeClock
 from tests.support.bot_harness import is_telegram_staff
 from tests.support.db_state import audit_since, changed_tables, last_audit_seq, snapshot

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_api.server import LocalBotApi
+from local_servers.telegram.server import LocalBotApi
 from tests.support.bot_harness import TOKEN
 
 # Real `python -m bot` processes against the local server, seconds each.

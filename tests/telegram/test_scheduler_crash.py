@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import select
 
-from bot.local_api.server import LocalBotApi
 from core.protocol import load_protocol
 from core.store.db import make_engine, read_session
 from core.store.identities import reach_of
@@ -30,6 +29,7 @@ from core.store.migrate import migrate
 from core.store.models import Patient, ReminderStatus
 from core.store.services import enroll_patient
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import LocalBotApi
 from tests.support.bot_harness import TOKEN
 from tests.support.crash_runs import all_handled, check_telegram_messages, run_killed_and_resumed
 from tests.support.scheduler_fakes import join, reminders

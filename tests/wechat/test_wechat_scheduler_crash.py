@@ -34,7 +34,6 @@ from sqlmodel import select
 
 from bot.channels.wechat.callback import CALLBACK_PATH
 from bot.channels.wechat.xml import DeliveryStatus, TemplateSendJobFinishEvent, parse_push
-from bot.local_api.server import LocalBotApi
 from bot.settings import derived_secret
 from bot.web.page_tokens import verify
 from core.protocol import load_protocol
@@ -44,6 +43,7 @@ from core.store.migrate import migrate
 from core.store.models import Channel, Patient, Reminder, ReminderStatus
 from core.store.services import enroll_patient
 from core.store.uow import UnitOfWork
+from local_servers.telegram.server import LocalBotApi
 from local_servers.wechat import (
     DEFAULT_AES_KEY,
     DEFAULT_APP_ID,

@@ -16,9 +16,9 @@ Unknown parameters are ignored by Telegram itself; they are refused here on
 purpose, so a test run catches a bot that misspells a parameter.
 
 Here are the schema and the request check; the vocabulary is
-:mod:`bot.local_api.spec_model`, the coercion of values type by type
-:mod:`bot.local_api.spec_coercion`, and the rules beyond the type
-:mod:`bot.local_api.spec_rules`.
+:mod:`local_servers.telegram.spec_model`, the coercion of values type by type
+:mod:`local_servers.telegram.spec_coercion`, and the rules beyond the type
+:mod:`local_servers.telegram.spec_rules`.
 """
 
 from __future__ import annotations
@@ -29,9 +29,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.local_api.spec_coercion import Checker
-from bot.local_api.spec_model import FieldSpec, MethodSpec, SpecError, TypeSpec, UploadedFile
-from bot.local_api.spec_rules import METHOD_EMPTY, PARSE_MODES, check_rules
+from local_servers.telegram.spec_coercion import Checker
+from local_servers.telegram.spec_model import (
+    FieldSpec,
+    MethodSpec,
+    SpecError,
+    TypeSpec,
+    UploadedFile,
+)
+from local_servers.telegram.spec_rules import METHOD_EMPTY, PARSE_MODES, check_rules
 
 __all__ = [
     "PARSE_MODES",
@@ -85,7 +91,9 @@ class BotApiSchema:
     def load(cls, path: Path | None = None) -> BotApiSchema:
         """The schema from ``path`` or, by default, the packaged ``bot_api_schema.json``."""
         if path is None:
-            text = resources.files("bot.local_api").joinpath(SCHEMA_FILE).read_text("utf-8")
+            text = (
+                resources.files("local_servers.telegram").joinpath(SCHEMA_FILE).read_text("utf-8")
+            )
         else:
             text = path.read_text(encoding="utf-8")
         return cls(json.loads(text))

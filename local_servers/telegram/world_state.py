@@ -3,7 +3,7 @@
 :class:`WorldState` holds everything the local Bot API server knows: the
 simulated users and chats, the bot's messages, the updates waiting for
 ``getUpdates``, the faults to inject, what was asked.
-:class:`~bot.local_api.world.SimulatedWorld` adds what users do and how a test
+:class:`~local_servers.telegram.world.SimulatedWorld` adds what users do and how a test
 reads what the bot did.
 """
 
@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.local_api.flood import FloodLimiter, FloodPolicy
-from bot.local_api.records import (
+from local_servers.telegram.flood import FloodLimiter, FloodPolicy
+from local_servers.telegram.records import (
     FAULT_KINDS,
     JSON,
     CallbackAnswer,
@@ -30,7 +30,7 @@ from bot.local_api.records import (
     SimUser,
     Violation,
 )
-from bot.local_api.spec import BotApiSchema, load_schema
+from local_servers.telegram.spec import BotApiSchema, load_schema
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -74,7 +74,7 @@ def _count(items: Iterable[str]) -> dict[str, int]:
 class WorldState:
     """The server's state: simulated users and chats, the bot's messages, faults, what was asked.
 
-    The keyword arguments are :class:`bot.local_api.server.LocalBotApi`'s.
+    The keyword arguments are :class:`local_servers.telegram.server.LocalBotApi`'s.
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """The Bot API spec's vocabulary: methods, types and fields, uploaded files, and refusals.
 
-What :mod:`bot.local_api.spec` reads from the committed schema, and what the
-checks (:mod:`bot.local_api.spec_coercion`, :mod:`bot.local_api.spec_rules`)
+What :mod:`local_servers.telegram.spec` reads from the committed schema, and what the
+checks (:mod:`local_servers.telegram.spec_coercion`, :mod:`local_servers.telegram.spec_rules`)
 raise when a request does not fit it.
 """
 

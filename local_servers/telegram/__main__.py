@@ -1,4 +1,4 @@
-"""``python -m bot.local_api [--host H] [--port P] [--no-flood-limits] [--token T]``.
+"""``python -m local_servers.telegram [--host H] [--port P] [--no-flood-limits] [--token T]``.
 
 Runs the local Bot API server until interrupted and prints the
 ``TELEGRAM_BASE_URL`` to give the bot.
@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import sys
 
-from bot.local_api.server import serve_forever
+from local_servers.telegram.server import serve_forever
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and serve until Ctrl-C; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m bot.local_api", description="Local Telegram Bot API server"
+        prog="python -m local_servers.telegram", description="Local Telegram Bot API server"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)

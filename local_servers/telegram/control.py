@@ -1,9 +1,9 @@
 """The control interface over HTTP (``/control/...``): the simulated world for another process.
 
-Each route is one :class:`~bot.local_api.world.SimulatedWorld` method, with
+Each route is one :class:`~local_servers.telegram.world.SimulatedWorld` method, with
 JSON bodies and answers ``{"ok": true, "result": ...}`` or ``{"ok": false,
 "error": ...}`` (400; 404 for a message that is not there); the client is
-:class:`bot.local_api.client.LocalApiClient`.
+:class:`local_servers.telegram.client.LocalApiClient`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.local_api.records import JSON, ControlError
-from bot.local_api.world import SimulatedWorld
+from local_servers.telegram.records import JSON, ControlError
+from local_servers.telegram.world import SimulatedWorld
 
 __all__ = ["ControlRoutes"]
 

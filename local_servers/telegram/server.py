@@ -5,7 +5,7 @@ i.e. ``TELEGRAM_BASE_URL``) talks to this server exactly as it talks to
 Telegram: ``{base_url}{token}/{method}`` with form, multipart or JSON bodies,
 answers ``{"ok": true, "result": ...}`` or ``{"ok": false, "error_code": ...,
 "description": ...}``. Every request is checked against the Bot API schema
-(:mod:`bot.local_api.spec`); a refusal for a spec reason is kept in
+(:mod:`local_servers.telegram.spec`); a refusal for a spec reason is kept in
 :attr:`LocalBotApi.violations`, which a test suite asserts stays empty.
 
 Behaviour modelled on Telegram ("Bots FAQ: My bot is hitting limits"; Bot API
@@ -19,15 +19,15 @@ Behaviour modelled on Telegram ("Bots FAQ: My bot is hitting limits"; Bot API
   ``retry_after`` (token buckets; :class:`FloodPolicy`).
 * users and groups are simulated through a control interface: as Python
   methods (same event loop) or over HTTP under ``/control/`` (another process;
-  see :mod:`bot.local_api.client`). Users send text or a photo with a caption,
+  see :mod:`local_servers.telegram.client`). Users send text or a photo with a caption,
   edit what they sent, press inline buttons, block the bot; a test reads what
   the bot sent and injects faults.
 
 The server is assembled from one module per part: the flood limits
-(:mod:`bot.local_api.flood`), the simulated world's records and state
-(:mod:`bot.local_api.records`, :mod:`bot.local_api.world`), the Bot API
-methods (:mod:`bot.local_api.methods`) and the control routes
-(:mod:`bot.local_api.control`); here are the HTTP front door (tokens, the
+(:mod:`local_servers.telegram.flood`), the simulated world's records and state
+(:mod:`local_servers.telegram.records`, :mod:`local_servers.telegram.world`), the Bot API
+methods (:mod:`local_servers.telegram.methods`) and the control routes
+(:mod:`local_servers.telegram.control`); here are the HTTP front door (tokens, the
 schema check, injected faults) and :func:`serve_forever`.
 """
 
@@ -39,10 +39,10 @@ from typing import TextIO
 
 from aiohttp import web
 
-from bot.local_api.control import ControlRoutes
-from bot.local_api.flood import FloodLimiter, FloodPolicy, TokenBucket
-from bot.local_api.methods import BotApiMethods
-from bot.local_api.records import (
+from local_servers.telegram.control import ControlRoutes
+from local_servers.telegram.flood import FloodLimiter, FloodPolicy, TokenBucket
+from local_servers.telegram.methods import BotApiMethods
+from local_servers.telegram.records import (
     BLOCKED_DESCRIPTION,
     CONFLICT_DESCRIPTION,
     FAULT_KINDS,
@@ -64,7 +64,7 @@ from bot.local_api.records import (
     is_sending_method,
     loggable,
 )
-from bot.local_api.spec import SpecError, UploadedFile
+from local_servers.telegram.spec import SpecError, UploadedFile
 
 __all__ = [
     "BLOCKED_DESCRIPTION",

@@ -1,12 +1,12 @@
 """The simulated world behind the local Bot API server: its users and chats, what the bot did.
 
 :class:`SimulatedWorld` holds the server's state (kept by
-:class:`~bot.local_api.world_state.WorldState`). Tests, the demo and the
+:class:`~local_servers.telegram.world_state.WorldState`). Tests, the demo and the
 benchmark act through its methods (users send text, press buttons, block the
 bot, send a photo with or without a caption, edit a message they sent), read
 what the bot sent (waiting without polling: every change wakes the waiters),
-inject faults and read counts. :mod:`bot.local_api.methods` answers
-the bot's Bot API calls from the same state; :mod:`bot.local_api.control`
+inject faults and read counts. :mod:`local_servers.telegram.methods` answers
+the bot's Bot API calls from the same state; :mod:`local_servers.telegram.control`
 serves these methods over HTTP.
 """
 
@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 
-from bot.local_api.records import (
+from local_servers.telegram.records import (
     JSON,
     CallbackAnswer,
     ControlError,
@@ -28,7 +28,7 @@ from bot.local_api.records import (
     SimChat,
     SimUser,
 )
-from bot.local_api.world_state import WorldState
+from local_servers.telegram.world_state import WorldState
 
 __all__ = ["SimulatedWorld"]
 

@@ -2,7 +2,7 @@
 
 For a test or the demo that drives a bot running in another process: it acts
 as users and reads what the bot sent, over the same routes the server
-documents in :mod:`bot.local_api.server`::
+documents in :mod:`local_servers.telegram.server`::
 
     async with LocalApiClient("http://127.0.0.1:8081") as control:
         await control.add_user(1001, "Li", language_code="zh-hans")
@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.local_api.server import CallbackAnswer, SentMessage
+from local_servers.telegram.server import CallbackAnswer, SentMessage
 
 __all__ = ["ControlRequestError", "LocalApiClient"]
 
@@ -33,7 +33,7 @@ class ControlRequestError(Exception):
 
 
 class LocalApiClient:
-    """Control a :class:`bot.local_api.server.LocalBotApi` at ``url`` (its root, not ``/bot``)."""
+    """Control a :class:`local_servers.telegram.server.LocalBotApi` at ``url`` (its root, not ``/bot``)."""
 
     def __init__(self, url: str, *, session: aiohttp.ClientSession | None = None) -> None:
         self.url = url.rstrip("/")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.local_api.spec_model import (
+from local_servers.telegram.spec_model import (
     FieldSpec,
     Mismatch,
     SpecError,
@@ -20,7 +20,7 @@ from bot.local_api.spec_model import (
     UploadedFile,
     describe,
 )
-from bot.local_api.spec_rules import TYPE_RULES, check_rules
+from local_servers.telegram.spec_rules import TYPE_RULES, check_rules
 
 _PRIMITIVES = frozenset({"Integer", "Float", "Boolean", "String"})
 _INTEGER = re.compile(r"[+-]?\d+")

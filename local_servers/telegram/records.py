@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.local_api.spec import UploadedFile
+from local_servers.telegram.spec import UploadedFile
 
 __all__ = [
     "BLOCKED_DESCRIPTION",

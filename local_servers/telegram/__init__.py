@@ -3,11 +3,11 @@
 Point the bot's ``TELEGRAM_BASE_URL`` at :attr:`LocalBotApi.base_url` to
 rehearse without Telegram; tests and the demo act as users through the
 control interface (:class:`LocalBotApi` methods, or HTTP under ``/control/``
-via :class:`bot.local_api.client.LocalApiClient`). ``python -m bot.local_api``
+via :class:`local_servers.telegram.client.LocalApiClient`). ``python -m local_servers.telegram``
 runs one.
 """
 
-from bot.local_api.server import (
+from local_servers.telegram.server import (
     ApiError,
     CallbackAnswer,
     ControlError,

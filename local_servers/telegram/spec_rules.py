@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.local_api.html import HtmlParseError, plain_text
-from bot.local_api.spec_model import FieldSpec, SpecError, describe
+from local_servers.telegram.html import HtmlParseError, plain_text
+from local_servers.telegram.spec_model import FieldSpec, SpecError, describe
 
 #: parse_mode values the Bot API accepts (case-insensitively).
 PARSE_MODES = frozenset({"html", "markdown", "markdownv2"})

@@ -1,11 +1,11 @@
 """The Bot API methods the local server simulates, answered from the simulated world.
 
 Each method takes the request's parameters, already checked against the Bot
-API schema and coerced (:mod:`bot.local_api.spec`), and returns the
-``result`` or raises :class:`~bot.local_api.records.ApiError` with
+API schema and coerced (:mod:`local_servers.telegram.spec`), and returns the
+``result`` or raises :class:`~local_servers.telegram.records.ApiError` with
 Telegram's own status and description. ``getUpdates`` long-polls and a
 second poll ends a waiting one (409); sends are subject to the flood limits
-(:mod:`bot.local_api.flood`) and to a user having blocked the bot (403).
+(:mod:`local_servers.telegram.flood`) and to a user having blocked the bot (403).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
 
-from bot.local_api.html import ParsedText, plain_text
-from bot.local_api.records import (
+from local_servers.telegram.html import ParsedText, plain_text
+from local_servers.telegram.records import (
     BLOCKED_DESCRIPTION,
     CONFLICT_DESCRIPTION,
     JSON,
@@ -32,8 +32,8 @@ from bot.local_api.records import (
     SimChat,
     file_path,
 )
-from bot.local_api.spec import UploadedFile
-from bot.local_api.world import SimulatedWorld
+from local_servers.telegram.spec import UploadedFile
+from local_servers.telegram.world import SimulatedWorld
 
 __all__ = ["ApiMethod", "BotApiMethods"]
 
