@@ -82,7 +82,9 @@ class Services:
     message to a patient) on their own channel; ``bot_username`` is
     Telegram's name of the bot, for its join links; ``join_codes`` makes the
     codes of the channels people join by scanning, for each such channel that
-    is on; ``staff_channels`` are the other channels staff may join on.
+    is on; ``staff_channels`` are the other channels staff may join on;
+    ``rehearsal`` is true when the bot talks to local stand-ins, not the
+    real platforms (training, the demo, tests).
     """
 
     engine: Engine
@@ -94,6 +96,18 @@ class Services:
     join_codes: dict[Channel, JoinCodes] = field(default_factory=dict)
     # Channels beside Telegram that staff can join on (WeCom, when it is set up).
     staff_channels: set[Channel] = field(default_factory=set)
+    rehearsal: bool = False
+
+    @property
+    def calendar_domain(self) -> str:
+        """The right-hand side of calendar UIDs: the site's domain, set apart in a rehearsal.
+
+        A rehearsal's event rows are numbered from 1 like production's, so
+        under one domain a trainee's phone would hold entries a patient's
+        real calendar file then "updates" (RFC 5545 section 3.8.4.7).
+        """
+        domain = self.protocol.site.calendar_domain
+        return f"rehearsal.{domain}" if self.rehearsal else domain
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +116,9 @@ class Person:
 
     ``withdrawn`` marks a patient who has left the study: they have no role
     (they are authorized for nothing), but they are not a stranger either, so
-    what they are told names the study team to contact, in their own language.
+    what they are told names the study team to contact, in their own language;
+    ``patient`` is kept for the one thing they may still ask for, the calendar
+    file that takes their study appointments off their phone.
     """
 
     inbound: Inbound
@@ -146,7 +162,7 @@ def identify(services: Services, inbound: Inbound) -> Person:
         if patient is not None and patient.status == PatientStatus.WITHDRAWN:
             # No role (authorized for nothing), but answered in their stored language.
             lang = choose_language(patient.language, inbound.language)
-            return Person(inbound, None, lang, withdrawn=True)
+            return Person(inbound, None, lang, patient=patient, withdrawn=True)
     # A deactivated member of staff is treated as having no role, like a stranger.
     return Person(inbound, None, choose_language(None, inbound.language))
 

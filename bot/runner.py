@@ -144,6 +144,7 @@ def make_services(settings: Settings, clock: Clock | None = None) -> Services:
         protocol=settings.protocol(),
         clock=clock or SystemClock(),
         zone=trial_zone(settings.trial_timezone),
+        rehearsal=is_local(settings.telegram_base_url),
     )
 
 

@@ -222,6 +222,11 @@ class Contact(_Section):
 class Site(_Section):
     name: str
     emergency_number: Annotated[str, Field(pattern=r"^[0-9]{2,6}$")]
+    location: Annotated[str, Field(min_length=1, max_length=200)]
+    # A host name (RFC 1123): the right-hand side of every calendar entry's UID.
+    calendar_domain: Annotated[
+        str, Field(max_length=200, pattern=r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$")
+    ]
     contacts: list[Contact] = Field(min_length=1)
 
 

@@ -150,12 +150,21 @@ class Conversations:
         log.info("patient %s is reachable again", patient.study_id)
 
 
+# What a patient who left the study may still use (bot.handlers.calendar).
+WITHDRAWN_MAY = frozenset({"calendar"})
+
+
 async def _guarded(ctx: Ctx, command: str, handler: Handler) -> None:
     """Run ``handler`` only for people the authorization table lets use ``command``.
 
     Everyone else gets a polite, localized refusal, and the attempt is
-    audit-logged; nothing else changes.
+    audit-logged; nothing else changes. A withdrawn patient may still ask for
+    their calendar: it is the file that cancels their study appointments on
+    their phone.
     """
+    if ctx.person.withdrawn and command in WITHDRAWN_MAY:
+        await handler(ctx)
+        return
     if not may(ctx.person.role, command):
         ctx.refuse_and_log(f"/{command}")
         if ctx.person.role is None:

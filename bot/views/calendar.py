@@ -13,19 +13,19 @@ zone and a translator, and returns bytes. No database, no clock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event
+from icalendar.enums import STATUS
 
 from bot.i18n import Translator
 from core.messages import N_
 from core.schedule import EventKind
 from core.store.models import EventStatus, PlannedEventRow
 
-UID_DOMAIN = "lupus-trial-bot"
 PRODID = "-//lupus-trial-bot//study calendar//EN"
 FILE_NAME = "trial-calendar.ics"
 
@@ -61,22 +61,38 @@ class CalendarOptions:
 
 @dataclass(frozen=True, slots=True)
 class CalendarEntry:
-    """One calendar entry: ``anchor_id`` is the event row its UID is made from."""
+    """One calendar entry: ``anchor_id`` is the event row its UID is made from.
+
+    ``sequence`` is how many times it was moved (RFC 5545 SEQUENCE);
+    ``cancelled`` entries stay in the file so a phone that has them removes them.
+    """
 
     anchor_id: int
     kind: EntryKind
     starts_at: datetime
     ends_at: datetime
+    sequence: int = 0
+    cancelled: bool = False
 
 
-def entry_uid(anchor_id: int) -> str:
+@dataclass(frozen=True, slots=True)
+class SiteDetails:
+    """What every entry says about the site: the domain of its UIDs, where, whom to call."""
+
+    domain: str
+    location: str
+    contacts: tuple[str, ...]
+
+
+def entry_uid(anchor_id: int, domain: str) -> str:
     """A UID that is the same every time the file is made, and names no one.
 
     RFC 5545 section 3.8.4.7: UIDs are globally unique and persistent; built
-    from the event row id (unique across patients) and a fixed domain, so a
-    calendar app that imports the file again updates the entry in place.
+    from the event row id (unique across patients) and the site's domain
+    (protocol ``site.calendar_domain``), so a calendar app that imports the
+    file again updates the entry in place.
     """
-    return f"event-{anchor_id}@{UID_DOMAIN}"
+    return f"event-{anchor_id}@{domain}"
 
 
 def calendar_entries(
@@ -88,31 +104,67 @@ def calendar_entries(
     entry even when a renal assessment, a SLEDAI-2K and a CD20 count share
     it: the patient comes once) and each 24-hour urine collection from its
     start to its end. Daily oral doses and the methylprednisolone pulse (given
-    on the ward) are not entries; cancelled events are left out. A visit's
-    UID comes from its first event in the order renal, SLEDAI, CD20, so it
-    stays the same while that event stays on that day.
+    on the ward) are not entries. A cancelled event is an entry marked
+    cancelled, so a phone that took it removes it. A visit's UID comes from
+    its first live event in the order renal, SLEDAI, CD20, so it stays the
+    same while that event stays on that day; a visit is cancelled only when
+    all of its events are.
     """
-    live = [e for e in events if e.status != EventStatus.CANCELLED and e.id is not None]
     entries: list[CalendarEntry] = []
     visits: dict[date, list[PlannedEventRow]] = {}
-    for event in live:
-        assert event.id is not None
+    for event in events:
+        if event.id is None:
+            continue
+        cancelled = event.status == EventStatus.CANCELLED
         if event.kind == EventKind.BELIMUMAB_INFUSION:
             end = event.starts_at + timedelta(minutes=options.infusion_minutes)
-            entries.append(CalendarEntry(event.id, EntryKind.APPOINTMENT, event.starts_at, end))
+            entries.append(
+                CalendarEntry(
+                    event.id,
+                    EntryKind.APPOINTMENT,
+                    event.starts_at,
+                    end,
+                    event.sequence,
+                    cancelled,
+                )
+            )
         elif event.kind == EventKind.URINE_COLLECTION:
             end = event.ends_at or event.starts_at + timedelta(hours=24)
-            entries.append(CalendarEntry(event.id, EntryKind.HOME_TASK, event.starts_at, end))
+            entries.append(
+                CalendarEntry(
+                    event.id, EntryKind.HOME_TASK, event.starts_at, end, event.sequence, cancelled
+                )
+            )
         elif event.kind in _VISIT_KINDS:
             visits.setdefault(event.scheduled_date, []).append(event)
     for members in visits.values():
-        anchor = min(members, key=lambda e: (_KIND_ORDER[e.kind], e.id or 0))
+        live = [e for e in members if e.status != EventStatus.CANCELLED] or members
+        anchor = min(live, key=lambda e: (_KIND_ORDER[e.kind], e.id or 0))
         assert anchor.id is not None
-        start = min(e.starts_at for e in members)
+        start = min(e.starts_at for e in live)
         end = start + timedelta(minutes=options.visit_minutes)
-        entries.append(CalendarEntry(anchor.id, EntryKind.APPOINTMENT, start, end))
+        sequence = max(e.sequence for e in members)
+        cancelled = all(e.status == EventStatus.CANCELLED for e in members)
+        entries.append(
+            CalendarEntry(anchor.id, EntryKind.APPOINTMENT, start, end, sequence, cancelled)
+        )
     entries.sort(key=lambda entry: (entry.starts_at, entry.anchor_id))
     return entries
+
+
+def withdrawn_entries(entries: Iterable[CalendarEntry], since: datetime) -> list[CalendarEntry]:
+    """A withdrawn patient's entries: those from ``since`` on are cancelled, one SEQUENCE up.
+
+    The patient left the study, so no appointment of theirs holds any more;
+    what happened before stays as it was. The higher SEQUENCE makes a phone
+    that holds the entry take the cancellation (RFC 5545 section 3.8.7.4).
+    """
+    return [
+        replace(entry, cancelled=True, sequence=entry.sequence + 1)
+        if entry.starts_at >= since and not entry.cancelled
+        else entry
+        for entry in entries
+    ]
 
 
 def _evening_before(start: datetime, zone: ZoneInfo, evening: time) -> timedelta:
@@ -134,15 +186,15 @@ def _alarm(text: str, trigger: timedelta, *, related_end: bool = False) -> Alarm
 
 def build_calendar(
     t: Translator,
-    events: Iterable[PlannedEventRow],
+    entries: Iterable[CalendarEntry],
     *,
     patient_id: int,
     stamp: datetime,
     zone: ZoneInfo,
     evening: time,
-    options: CalendarOptions = CalendarOptions(),
+    site: SiteDetails,
 ) -> bytes:
-    """The ``.ics`` file of :func:`calendar_entries`, in the reader's language.
+    """The ``.ics`` file of ``entries`` (:func:`calendar_entries`), in the reader's language.
 
     RFC 5545: VERSION and PRODID on the calendar; UID, DTSTAMP (``stamp``,
     the injected clock, so the same state gives the same file), DTSTART and
@@ -151,25 +203,35 @@ def build_calendar(
     reminder time, protocol ``reminders.evening_before``); the home task also
     rings when it starts and when it ends. The titles are generic (see the
     module docstring); the 24-hour task does not block the patient's day.
+    Each entry carries its SEQUENCE; an appointment, the site's LOCATION;
+    every description, the site's phone numbers (protocol ``[site]``). A
+    cancelled entry is ``STATUS:CANCELLED`` without alarms, so it neither
+    rings nor stays on the phone.
     """
     cal = Calendar.new(
         prodid=PRODID,
-        uid=f"calendar-{patient_id}@{UID_DOMAIN}",
+        uid=f"calendar-{patient_id}@{site.domain}",
         name=t._(CALENDAR_NAME),
     )
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    details = t._(DETAILS)
-    for entry in calendar_entries(events, options):
+    details = "\n".join([t._(DETAILS), *site.contacts])
+    for entry in entries:
         title = t._(ENTRY_TITLES[entry.kind])
         vevent = Event.new(
-            uid=entry_uid(entry.anchor_id),
+            uid=entry_uid(entry.anchor_id, site.domain),
             stamp=stamp,
             start=entry.starts_at.astimezone(zone),
             end=entry.ends_at.astimezone(zone),
             summary=title,
             description=details,
+            sequence=entry.sequence,
+            location=site.location if entry.kind == EntryKind.APPOINTMENT else None,
+            status=STATUS.CANCELLED if entry.cancelled else None,
         )
+        if entry.cancelled:
+            cal.add_component(vevent)
+            continue
         vevent.add_component(_alarm(title, _evening_before(entry.starts_at, zone, evening)))
         if entry.kind == EntryKind.HOME_TASK:
             vevent.add("transp", "TRANSPARENT")

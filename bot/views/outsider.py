@@ -13,10 +13,15 @@ from bot.views.reminder import contact_entries
 from core.messages import N_
 
 WITHDRAWN_TEXT = N_("You have left the study. If you need anything, contact the study team:")
+WITHDRAWN_CALENDAR = N_(
+    "If you added your study appointments to your phone's calendar, send /calendar: "
+    "the file it sends removes them."
+)
 
 
 def outsider_text(ctx: Ctx) -> str:
     """The answer to anything a person without a role writes (not to a button press)."""
     if ctx.person.withdrawn:
-        return "\n".join([ctx.t._(WITHDRAWN_TEXT), *contact_entries(ctx.t, ctx.services.protocol)])
+        lines = [ctx.t._(WITHDRAWN_TEXT), *contact_entries(ctx.t, ctx.services.protocol)]
+        return "\n".join([*lines, ctx.t._(WITHDRAWN_CALENDAR)])
     return ctx.t._(STRANGER_SCAN_TEXT if ctx.joins_by_code else STRANGER_TEXT)

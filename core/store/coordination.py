@@ -143,8 +143,9 @@ def apply_reschedule(
     Requirement: "moves one event; outside its window it asks for a reason and
     records a protocol deviation; later events stay anchored to day 0; that
     event's pending reminders are recomputed at once." Each moved event gets
-    its new ``scheduled_date``, ``starts_at`` and ``ends_at``, and
-    ``deviation_reason`` (None when the new date is inside the window). A
+    its new ``scheduled_date``, ``starts_at`` and ``ends_at``,
+    ``deviation_reason`` (None when the new date is inside the window) and
+    one more ``sequence``, so a phone's calendar takes the new date. A
     missed event moved to a new date is planned again.
 
     Reminders, per moved event (:func:`core.schedule.reminders_for_event`,
@@ -182,6 +183,7 @@ def apply_reschedule(
             ends_at=move.after.ends_at,
             deviation_reason=deviation_reason,
             status=status,
+            sequence=row.sequence + 1,
         )
         wanted = reminders_for_event(protocol, move.after, zone, new_lab_days, visit_days)
         _replace_reminders(uow, patient.id, row, wanted, changes)

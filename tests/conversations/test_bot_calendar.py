@@ -15,6 +15,7 @@ from core.store.models import EventStatus, InviteRole, PlannedEventRow
 from core.store.uow import UnitOfWork
 from local_servers.telegram.server import SentMessage
 from tests.support.bot_harness import World
+from tests.support.clinical_world import confirm
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STUDY_ID = "LN-0042"
@@ -44,6 +45,12 @@ async def ask_calendar(world: World, user: int) -> tuple[SentMessage, Calendar]:
 
 def vevents(cal: Calendar) -> list[Component]:
     return list(cal.walk("VEVENT"))
+
+
+def seq(event: Component) -> int:
+    sequence = event.decoded("SEQUENCE")
+    assert isinstance(sequence, int)
+    return sequence
 
 
 def start_of(event: Component) -> datetime:
@@ -157,7 +164,8 @@ async def test_control_arm_has_no_infusions(world: World) -> None:
     assert {start_of(e).astimezone(SHANGHAI).hour for e in appointments} == {8}
 
 
-async def test_cancelled_events_leave_and_the_other_uids_stay(world: World) -> None:
+async def test_a_cancelled_event_is_sent_cancelled_and_the_other_uids_stay(world: World) -> None:
+    """A phone that took the entry removes it: STATUS:CANCELLED, one SEQUENCE up, no alarm."""
     user = await join(world, "en")
     _, before = await ask_calendar(world, user)
     infusion = next(
@@ -166,15 +174,106 @@ async def test_cancelled_events_leave_and_the_other_uids_stay(world: World) -> N
     with UnitOfWork(world.services.engine, "staff:1", world.clock.now()) as uow:
         row = uow.session.get(PlannedEventRow, infusion.id)
         assert row is not None
-        uow.update(row, "event.cancelled", status=EventStatus.CANCELLED)
+        uow.update(row, "event.cancelled", status=EventStatus.CANCELLED, sequence=1)
     _, after = await ask_calendar(world, user)
     before_uids = {str(e["UID"]): start_of(e) for e in vevents(before)}
-    after_uids = {str(e["UID"]): start_of(e) for e in vevents(after)}
-    assert len(after_uids) == 20
-    gone = set(before_uids) - set(after_uids)
-    assert len(gone) == 1
-    assert before_uids[gone.pop()] == infusion.starts_at
-    assert all(before_uids[uid] == start for uid, start in after_uids.items())
+    after_events = {str(e["UID"]): e for e in vevents(after)}
+    assert set(after_events) == set(before_uids)
+    cancelled = [uid for uid, e in after_events.items() if str(e.get("STATUS")) == "CANCELLED"]
+    assert len(cancelled) == 1
+    gone = after_events[cancelled[0]]
+    assert start_of(gone) == infusion.starts_at
+    assert seq(gone) == 1
+    assert not list(gone.walk("VALARM"))
+    assert all(
+        start_of(e) == before_uids[uid] and seq(e) == 0
+        for uid, e in after_events.items()
+        if uid not in cancelled
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_moved_infusion_keeps_its_uid_with_a_higher_sequence(
+    world: World, lang: str
+) -> None:
+    """RFC 5545: a phone replaces an entry only when its SEQUENCE is higher."""
+    user = await join(world, lang)
+    _, before = await ask_calendar(world, user)
+    third = next(
+        e for e in db_events(world) if e.kind == EventKind.BELIMUMAB_INFUSION and e.number == 3
+    )
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, language_code=lang)
+    new_day = third.scheduled_date + timedelta(days=2)
+    preview = await world.say(coordinator, f"/reschedule {STUDY_ID} infusion 3 {new_day}")
+    await confirm(world, coordinator, preview)
+    _, after = await ask_calendar(world, user)
+    moved = next(e for e in db_events(world) if e.id == third.id)
+    assert moved.scheduled_date == new_day and moved.sequence == 1
+    old = {str(e["UID"]): e for e in vevents(before)}
+    new = {str(e["UID"]): e for e in vevents(after)}
+    assert set(old) == set(new)
+    changed = [uid for uid in new if start_of(new[uid]) != start_of(old[uid])]
+    assert len(changed) == 1
+    entry = new[changed[0]]
+    assert start_of(entry) == moved.starts_at
+    assert seq(entry) == seq(old[changed[0]]) + 1 == 1
+    assert "STATUS" not in entry
+
+
+async def test_entries_name_the_site_its_phone_and_its_domain(world: World) -> None:
+    site = world.services.protocol.site
+    user = await join(world, "en")
+    _, cal = await ask_calendar(world, user)
+    for event in vevents(cal):
+        uid = str(event["UID"])
+        assert uid.startswith("event-") and uid.endswith("@" + site.calendar_domain)
+        description = str(event["DESCRIPTION"])
+        assert all(contact.phone in description for contact in site.contacts)
+        if str(event["SUMMARY"]) == "Study appointment":
+            assert str(event["LOCATION"]) == site.location
+        else:
+            assert "LOCATION" not in event  # the urine collection is done at home
+    assert str(cal["UID"]).endswith("@" + site.calendar_domain)
+
+    # A rehearsal's rows are numbered like production's: its UIDs must never meet them.
+    world.services.rehearsal = True
+    _, rehearsal = await ask_calendar(world, user)
+    assert {str(e["UID"]).split("@")[1] for e in vevents(rehearsal)} == {
+        "rehearsal." + site.calendar_domain
+    }
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_withdrawal_cancels_every_appointment_still_to_come(
+    world: World, lang: str
+) -> None:
+    user = await join(world, lang)
+    _, before = await ask_calendar(world, user)
+    world.clock.advance(timedelta(days=30))
+    now = world.clock.now()
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, language_code=lang)
+    preview = await world.say(coordinator, f"/withdraw {STUDY_ID} moved to another city")
+    await confirm(world, coordinator, preview)
+
+    told = await world.say(user, "/help")
+    assert "/calendar" in told.shown
+    message, after = await ask_calendar(world, user)
+    assert ("left the study" in message.shown) if lang == "en" else ("退出研究" in message.shown)
+    old = {str(e["UID"]): e for e in vevents(before)}
+    new = {str(e["UID"]): e for e in vevents(after)}
+    assert set(new) == set(old)
+    future = {uid for uid, e in old.items() if start_of(e) >= now}
+    assert future and len(future) < len(old)
+    for uid, entry in new.items():
+        if uid in future:
+            assert str(entry["STATUS"]) == "CANCELLED"
+            assert seq(entry) == seq(old[uid]) + 1
+            assert not list(entry.walk("VALARM"))
+        else:
+            assert "STATUS" not in entry and seq(entry) == seq(old[uid])
+    # Nothing else opens to them: the next command is still refused.
+    refused = await world.say(user, "/schedule")
+    assert refused.method == "sendMessage" and refused.document is None
 
 
 async def test_a_nurse_is_refused(world: World) -> None:

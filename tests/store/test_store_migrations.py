@@ -380,3 +380,37 @@ def test_0018_adds_link_invitations_and_will_not_drop_an_unused_one(db_url: URL)
         assert "staff_id" not in {c["name"] for c in inspect(engine).get_columns("invite")}
     finally:
         engine.dispose()
+
+
+def test_0024_starts_every_event_at_sequence_0_and_drops_it_on_the_way_down(db_url: URL) -> None:
+    """Up: events planned before it carry SEQUENCE 0, so their next move gives 1, above
+    what any phone holds. Down: the column goes."""
+    migrate(db_url, "0018")
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO patient (study_id, arm, day0, sex, weight_kg, language, "
+                    "status, created_at, timezone, daily_dose_reminders) VALUES "
+                    "('P01', 'belimumab_mt', '2026-12-01', 'F', 60, 'en', 'active', "
+                    "'2026-12-01 00:00:00+00:00', 'Asia/Shanghai', false)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO planned_event (patient_id, kind, number, week, target_date, "
+                    "scheduled_date, window_before, window_after, starts_at, status) "
+                    "SELECT id, 'belimumab_infusion', 1, 2, '2026-12-15', '2026-12-16', 3, 3, "
+                    "'2026-12-16 01:00:00+00:00', 'planned' FROM patient"
+                )
+            )
+        migrate(db_url, "0024")
+        with engine.begin() as connection:
+            assert connection.execute(
+                text("SELECT sequence FROM planned_event")
+            ).scalars().all() == [0]
+        migrate(db_url, "0018")
+        assert "sequence" not in {c["name"] for c in inspect(engine).get_columns("planned_event")}
+    finally:
+        engine.dispose()
