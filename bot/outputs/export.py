@@ -68,7 +68,9 @@ def _csv_bytes(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow(columns)
     writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    # A byte-order mark: Excel on Chinese Windows reads a CSV without one as GBK and
+    # garbles every Chinese word; csv readers that know UTF-8 (utf-8-sig) skip it.
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 def _deterministic_zip(members: Sequence[tuple[str, bytes]]) -> bytes:

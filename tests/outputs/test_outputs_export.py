@@ -3,6 +3,7 @@ that ``python -m bot endpoints`` reads back, for the seeded trial (tests.support
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -69,7 +70,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> Ex
 
 
 def csv_rows(files: ExportFiles, name: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(files.csvs[name].decode("utf-8"))))
+    return list(csv.DictReader(io.StringIO(files.csvs[name].decode("utf-8-sig"))))
+
+
+def test_every_csv_opens_in_excel_on_chinese_windows(exported: Exported) -> None:
+    """A byte-order mark first: without it Excel reads the file as GBK and garbles Chinese."""
+    for name in CSV_NAMES:
+        data = exported.files.csvs[name]
+        assert data.startswith(codecs.BOM_UTF8), name
+        assert data.count(codecs.BOM_UTF8) == 1, name
 
 
 def test_workbook_has_every_sheet_and_column(exported: Exported) -> None:
