@@ -349,12 +349,13 @@ async def test_a_read_timeout_after_the_send_gets_exactly_one_marked_repeat(
         (
             "en",
             "Patient U01 has unfollowed or blocked the study's WeChat account, so reminders "
-            "cannot reach them and are stopped. Please contact the patient another way.",
+            "cannot reach them and are stopped, but for one a day to notice when they are back. "
+            "Please contact the patient another way.",
         ),
         (
             "zh-hans",
-            "受试者 U01 已取消关注或屏蔽本研究的微信公众号，提醒无法送达，已停止发送。"
-            "请通过其他方式联系该受试者。",
+            "受试者 U01 已取消关注或屏蔽本研究的微信公众号，提醒无法送达，已停止发送，"
+            "但每天仍试发一条，以便发现其恢复接收。请通过其他方式联系该受试者。",
         ),
     ],
 )
