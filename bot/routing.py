@@ -80,6 +80,10 @@ REJECTED = N_(
     "sent and is marked failed."
 )
 
+# Channels whose acceptance of a message is not its delivery: a receipt tells later
+# (WeChat's TEMPLATESENDJOBFINISH, bot/channels/wechat/receipts.py).
+RECEIPT_CHANNELS = frozenset({Channel.WECHAT})
+
 # Waits until a message to this recipient on this channel may go
 # (scheduler.pacing.Pacer.acquire: recipient, then the channel as the lane).
 Pace = Callable[[Hashable, Hashable], Awaitable[object]]
@@ -167,6 +171,14 @@ class Router:
             sent.message,
         )
         return int(sent.message)
+
+    def confirmed_by_receipt(self, reminder_id: int) -> bool:
+        """Whether the patient's channel confirms delivery later, by a receipt (WeChat)."""
+        with read_session(self.services.engine) as session:
+            reminder = session.get(Reminder, reminder_id)
+            patient = None if reminder is None else session.get(Patient, reminder.patient_id)
+            reach = None if patient is None else reach_of(session, patient)
+        return reach is not None and reach.channel in RECEIPT_CHANNELS
 
     # --- the scheduler's Alerter ------------------------------------------------------
 

@@ -63,6 +63,15 @@ class Sender(Protocol):
         """
         ...
 
+    def confirmed_by_receipt(self, reminder_id: int) -> bool:
+        """Whether the channel taking reminder ``reminder_id`` is not yet its delivery: a later
+        receipt says whether it reached the patient (WeChat's template messages).
+
+        A patient who blocked the bot is reachable again only once a reminder
+        reached them: on such a channel, when its receipt says so.
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class MissedReminder:

@@ -178,7 +178,11 @@ class SendStep:
                 lambda uow, r: mark_reminder_sent(uow, r, message_id=message_id),
             )
             report.sent.append(reminder_id)
-            if trial and self._reachable(patient.id):
+            if (
+                trial
+                and not self.engine.sender.confirmed_by_receipt(reminder_id)
+                and self._reachable(patient.id)
+            ):
                 outcome.alerts.append(PatientReachable(patient.study_id))
         return outcome
 

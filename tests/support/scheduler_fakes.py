@@ -42,6 +42,9 @@ class FakeSender:
         self.next_message_id += 1
         return self.next_message_id
 
+    def confirmed_by_receipt(self, reminder_id: int) -> bool:
+        return False
+
 
 @dataclass
 class FakeAlerter:
