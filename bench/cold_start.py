@@ -32,6 +32,9 @@ def cold_start_child(url: str) -> None:
         async def send(self, reminder_id: int, *, repeat: bool) -> int:
             return 1
 
+        def confirmed_by_receipt(self, reminder_id: int) -> bool:
+            return False
+
         async def alert(self, alert: Alert) -> None:
             return None
 

@@ -3,7 +3,7 @@
 :class:`Router` is what the scheduler's ports (:mod:`scheduler.ports`) are
 plugged into: it implements ``Sender`` (a reminder to its patient) and
 ``Alerter`` (coordinators told of missed, refused or unreachable
-reminders), and the bot's own alerts and digests go through it too. For
+reminders, and of a patient reachable again), and the bot's own alerts and digests go through it too. For
 each person it picks their preferred channel's chat
 (:func:`core.store.identities.reach_of`) and hands the message to that
 channel's :class:`Transport`. The scheduler never learns which channel it
@@ -42,6 +42,7 @@ from core.store.models import (
 from core.store.services import active_staff, patient_by_study_id
 from scheduler.ports import (
     Alert,
+    PatientReachable,
     PatientUnreachable,
     ReminderRejected,
     RemindersMissed,
@@ -59,19 +60,29 @@ MISSED_LINE = N_("{study_id}: {event}, due {when}.")
 MISSED_MORE = N_("And {count} more: see the reminder list.")
 UNREACHABLE = N_(
     "Patient {study_id} has blocked the study's messages or left {channel}, so reminders "
-    "cannot reach them and are stopped. Please contact the patient another way."
+    "cannot reach them and are stopped, but for one a day to notice when they are back. "
+    "Please contact the patient another way."
 )
 # The same, said of the channel the patient was reminded on where it is not Telegram.
 UNREACHABLE_ON: dict[Channel, str] = {
     Channel.WECHAT: N_(
         "Patient {study_id} has unfollowed or blocked the study's WeChat account, so "
-        "reminders cannot reach them and are stopped. Please contact the patient another way."
+        "reminders cannot reach them and are stopped, but for one a day to notice when they "
+        "are back. Please contact the patient another way."
     ),
 }
+REACHABLE = N_(
+    "Patient {study_id} can be reached on {channel} again: today's reminder was delivered, "
+    "so their reminders go out as usual from now on."
+)
 REJECTED = N_(
     "{channel} refused reminder {reminder_id} to patient {study_id} ({reason}). It was not "
     "sent and is marked failed."
 )
+
+# Channels whose acceptance of a message is not its delivery: a receipt tells later
+# (WeChat's TEMPLATESENDJOBFINISH, bot/channels/wechat/receipts.py).
+RECEIPT_CHANNELS = frozenset({Channel.WECHAT})
 
 # Waits until a message to this recipient on this channel may go
 # (scheduler.pacing.Pacer.acquire: recipient, then the channel as the lane).
@@ -161,6 +172,14 @@ class Router:
         )
         return int(sent.message)
 
+    def confirmed_by_receipt(self, reminder_id: int) -> bool:
+        """Whether the patient's channel confirms delivery later, by a receipt (WeChat)."""
+        with read_session(self.services.engine) as session:
+            reminder = session.get(Reminder, reminder_id)
+            patient = None if reminder is None else session.get(Patient, reminder.patient_id)
+            reach = None if patient is None else reach_of(session, patient)
+        return reach is not None and reach.channel in RECEIPT_CHANNELS
+
     # --- the scheduler's Alerter ------------------------------------------------------
 
     async def alert(self, alert: Alert) -> None:
@@ -191,6 +210,12 @@ class Router:
                     if special is not None:
                         return t._(special, study_id=study_id)
                     return t._(UNREACHABLE, study_id=study_id, channel=t._(name))
+
+            case PatientReachable(study_id=study_id):
+                back_on = self._channel_name(study_id)
+
+                def text(t: Translator) -> str:
+                    return t._(REACHABLE, study_id=study_id, channel=t._(back_on))
 
             case ReminderRejected(reminder_id=reminder_id, study_id=study_id, reason=reason):
                 refused_by = self._channel_name(study_id)

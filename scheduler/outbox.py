@@ -117,6 +117,25 @@ def mark_unreachable(uow: UnitOfWork, patient_id: int) -> Patient | None:
     return uow.update(patient, "patient.unreachable", unreachable_since=uow.now)
 
 
+def mark_reachable(uow: UnitOfWork, patient_id: int) -> Patient | None:
+    """A reminder reached a patient marked unreachable: they are back; the patient if news."""
+    patient = uow.session.get(Patient, patient_id, with_for_update=True)
+    if patient is None or patient.unreachable_since is None:
+        return None
+    return uow.update(patient, "patient.reachable", unreachable_since=None)
+
+
+def last_handed(session: Session, patient_id: int) -> datetime | None:
+    """The last instant one of the patient's reminders was handed to their channel.
+
+    For a patient who blocked the bot, this is the refused reminder or the last
+    daily trial (:func:`scheduler.policy.unreachable_trial_due`).
+    """
+    return session.exec(
+        select(func.max(Reminder.handed_at)).where(Reminder.patient_id == patient_id)
+    ).one()
+
+
 def claimed_workers(session: Session) -> dict[str, datetime]:
     """Workers holding ``sending`` claims, with the oldest claim instant of each."""
     query = (

@@ -109,6 +109,22 @@ def quiet_end(now: datetime, quiet: QuietHours, zone: ZoneInfo) -> datetime | No
     return datetime.combine(day, quiet.end, tzinfo=zone)
 
 
+def unreachable_trial_due(patient: Patient, last_tried: datetime | None, now: datetime) -> bool:
+    """Whether a patient who blocked the bot may be tried again now: once a day (choice).
+
+    A patient who unblocks the bot need not write to it to get their
+    reminders back: their next reminder on a later day of their own calendar
+    than the last attempt (the one that was refused, or the last trial) is
+    sent as usual. Trying every reminder would knock on a closed door
+    several times a day; once a day finds them back within a day.
+    """
+    if patient.unreachable_since is None:
+        return True
+    zone = ZoneInfo(patient.timezone)
+    last = max(patient.unreachable_since, last_tried or patient.unreachable_since)
+    return local_date(now, zone) > local_date(last, zone)
+
+
 def decide(
     reminder: Reminder,
     patient: Patient,
@@ -117,10 +133,13 @@ def decide(
     options: PolicyOptions,
     *,
     grace: timedelta | None = None,
+    last_tried: datetime | None = None,
 ) -> Verdict:
     """Send, skip, miss or defer a due reminder (the send-time re-check).
 
-    In this order: the patient is active, reachable and joined; the event is
+    In this order: the patient is active, reachable (or due their daily trial,
+    :func:`unreachable_trial_due`, ``last_tried`` being the last reminder
+    handed to their channel) and joined; the event is
     still planned and still on the day the reminder announces; the reminder
     was not already answered (a repeat of one the patient already pressed);
     it is still useful (:func:`useful_until`); it is not the quiet hours.
@@ -130,7 +149,7 @@ def decide(
     zone = ZoneInfo(patient.timezone)
     if patient.status != PatientStatus.ACTIVE:
         return Skip(f"patient {patient.status.value}")
-    if patient.unreachable_since is not None:
+    if not unreachable_trial_due(patient, last_tried, now):
         return Skip(SKIP_UNREACHABLE)
     if patient.preferred_channel is None:
         return Skip(SKIP_NOT_JOINED)

@@ -27,7 +27,8 @@ class SendOutcome(Exception):
 
 
 class NotDelivered(SendOutcome):
-    """Nothing reached the patient (connection refused or dropped, 5xx, 429): try again later.
+    """Certainly nothing reached the patient (connection refused before the request left, 429):
+    try again later, as a new send.
 
     ``retry_after`` is Telegram's flood wait in seconds, when it gave one.
     """
@@ -38,7 +39,8 @@ class NotDelivered(SendOutcome):
 
 
 class MaybeDelivered(SendOutcome):
-    """The request left but no answer came back (read timeout): it may have been delivered."""
+    """The request left and no clear answer came back (a read timeout, a 5xx, a connection
+    dropped after sending): it may have been delivered."""
 
 
 class Blocked(SendOutcome):
@@ -58,6 +60,15 @@ class Sender(Protocol):
         """Send reminder ``reminder_id`` (marked as a repeat if ``repeat``); the message id.
 
         Raises one of the :class:`SendOutcome` exceptions when it was not sent.
+        """
+        ...
+
+    def confirmed_by_receipt(self, reminder_id: int) -> bool:
+        """Whether the channel taking reminder ``reminder_id`` is not yet its delivery: a later
+        receipt says whether it reached the patient (WeChat's template messages).
+
+        A patient who blocked the bot is reachable again only once a reminder
+        reached them: on such a channel, when its receipt says so.
         """
         ...
 
@@ -89,6 +100,14 @@ class PatientUnreachable:
 
 
 @dataclass(frozen=True, slots=True)
+class PatientReachable:
+    """A patient who had blocked the bot got a reminder again: their reminders resume (told
+    once, when it happens)."""
+
+    study_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReminderRejected:
     """The channel refused a reminder: it is marked ``failed``."""
 
@@ -97,7 +116,7 @@ class ReminderRejected:
     reason: str
 
 
-Alert = RemindersMissed | PatientUnreachable | ReminderRejected
+Alert = RemindersMissed | PatientUnreachable | PatientReachable | ReminderRejected
 
 
 class Alerter(Protocol):

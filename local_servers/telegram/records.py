@@ -58,8 +58,20 @@ QUERY_INVALID_DESCRIPTION = (
 )
 #: Kinds accepted by :meth:`LocalBotApi.inject_fault`.
 FAULT_KINDS = frozenset(
-    {"http_500", "http_429", "http_400", "forbidden", "drop", "timeout_after_delivery"}
+    {
+        "http_500",
+        "http_429",
+        "http_400",
+        "forbidden",
+        "drop",
+        "timeout_after_delivery",
+        "http_500_after_delivery",
+        "http_502_after_delivery",
+        "drop_after_delivery",
+    }
 )
+#: Kinds that let the call take effect (the message is delivered) before failing its answer.
+AFTER_DELIVERY = frozenset(k for k in FAULT_KINDS if k.endswith("_after_delivery"))
 _SENDING_PREFIXES = ("send", "edit", "copy", "forward")
 #: "send*" methods that deliver no message and so do not count towards message limits.
 _NOT_MESSAGES = frozenset({"sendChatAction", "sendMessageDraft"})

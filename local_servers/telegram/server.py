@@ -43,6 +43,7 @@ from local_servers.telegram.control import ControlRoutes
 from local_servers.telegram.flood import FloodLimiter, FloodPolicy, TokenBucket
 from local_servers.telegram.methods import BotApiMethods
 from local_servers.telegram.records import (
+    AFTER_DELIVERY,
     BLOCKED_DESCRIPTION,
     CONFLICT_DESCRIPTION,
     FAULT_KINDS,
@@ -233,7 +234,7 @@ class LocalBotApi(BotApiMethods, ControlRoutes):
         self, request: web.Request, method: str, params: JSON, record: RequestRecord
     ) -> web.StreamResponse:
         fault = self._take_fault(method)
-        if fault is not None and fault.kind != "timeout_after_delivery":
+        if fault is not None and fault.kind not in AFTER_DELIVERY:
             return self._fault_response(request, fault, record)
         handler = self._methods.get(method)
         try:
@@ -247,6 +248,9 @@ class LocalBotApi(BotApiMethods, ControlRoutes):
             record.status, record.description = exc.status, exc.description
             return _error_response(exc.status, exc.description, exc.retry_after)
         record.status = 200
+        if fault is not None and fault.kind != "timeout_after_delivery":
+            # Delivered, yet the bot hears a failure: what a proxy's 5xx or a cut line does.
+            return self._fault_response(request, fault, record)
         if fault is not None:
             delay = float(fault.params.get("delay", 5.0))
             try:
@@ -259,7 +263,7 @@ class LocalBotApi(BotApiMethods, ControlRoutes):
     def _fault_response(
         self, request: web.Request, fault: Fault, record: RequestRecord
     ) -> web.StreamResponse:
-        kind = fault.kind
+        kind = fault.kind.removesuffix("_after_delivery")
         if kind == "drop":
             record.status, record.description = 0, "connection dropped (injected)"
             if request.transport is not None:
@@ -267,6 +271,8 @@ class LocalBotApi(BotApiMethods, ControlRoutes):
             return web.Response(status=500)
         if kind == "http_500":
             status, description, retry = 500, "Internal Server Error", None
+        elif kind == "http_502":
+            status, description, retry = 502, "Bad Gateway", None
         elif kind == "http_429":
             retry = int(fault.params.get("retry_after", 1))
             status, description = 429, f"Too Many Requests: retry after {retry}"

@@ -204,8 +204,12 @@ class WorldState:
         Kinds: ``http_500``; ``http_429`` (``retry_after``, default 1);
         ``http_400`` (``description``); ``forbidden`` (``description``);
         ``drop`` (connection closed, no answer); ``timeout_after_delivery``
-        (the call takes effect, the answer is held ``delay`` seconds, default 5).
-        Only the first three and ``forbidden``/``drop`` deliver nothing.
+        (the call takes effect, the answer is held ``delay`` seconds, default 5);
+        ``http_500_after_delivery`` / ``http_502_after_delivery`` (the call takes
+        effect, then a 500 or 502 answers it, as a proxy in front of Telegram
+        may); ``drop_after_delivery`` (the call takes effect, then the
+        connection closes with no answer). The kinds without
+        ``_after_delivery`` deliver nothing.
         """
         if kind not in FAULT_KINDS:
             raise ControlError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")

@@ -649,6 +649,25 @@ async def test_timeout_after_delivery_delivers_although_the_client_timed_out(
     assert [m.text for m in api.messages_to(USER)] == ["did it arrive?"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("http_500_after_delivery", "Internal Server Error"),
+        ("http_502_after_delivery", "Bad Gateway"),
+        ("drop_after_delivery", "httpx.RemoteProtocolError"),
+    ],
+)
+async def test_a_failure_after_delivery_delivers_although_the_bot_hears_an_error(
+    api: LocalBotApi, bot: Bot, kind: str, status: str
+) -> None:
+    api.inject_fault("sendMessage", kind)
+    with pytest.raises(NetworkError) as caught:
+        await bot.send_message(USER, "did it arrive?")
+    assert status in caught.value.message
+    assert [m.text for m in api.messages_to(USER)] == ["did it arrive?"]
+    assert api.fired_faults == [("sendMessage", kind)]
+
+
 def test_unknown_fault_kind_is_refused() -> None:
     api = LocalBotApi()
     with pytest.raises(ControlError):

@@ -280,6 +280,41 @@ def test_a_quiet_wait_past_the_event_is_a_miss() -> None:
 
 
 @pytest.mark.parametrize(
+    ("blocked_at", "last_tried", "now", "expected"),
+    [
+        # The day they blocked the bot: nothing more that day (their calendar, not UTC's).
+        (DOSE, None, EVENING, Skip(SKIP_UNREACHABLE)),
+        (DOSE, DOSE, datetime(2026, 12, 14, 23, 59, tzinfo=SH), Skip(SKIP_UNREACHABLE)),
+        # The next day's first reminder is their trial...
+        (DOSE, DOSE, datetime(2026, 12, 15, 8, 0, tzinfo=SH), Send()),
+        # ...and once it was tried, the rest of that day is skipped.
+        (
+            DOSE,
+            datetime(2026, 12, 15, 8, 0, tzinfo=SH),
+            datetime(2026, 12, 15, 8, 30, tzinfo=SH),
+            Skip(SKIP_UNREACHABLE),
+        ),
+        (
+            DOSE,
+            datetime(2026, 12, 15, 8, 0, tzinfo=SH),
+            datetime(2026, 12, 16, 8, 0, tzinfo=SH),
+            Send(),
+        ),
+    ],
+)
+def test_a_blocked_patient_is_tried_once_a_day(
+    blocked_at: datetime, last_tried: datetime | None, now: datetime, expected: Verdict
+) -> None:
+    reminder = _reminder(due=now, announces=now + timedelta(hours=1))
+    at = now + timedelta(hours=1)
+    day = at.astimezone(SH).date()
+    event = _event(starts_at=at, scheduled_date=day, target_date=day)
+    patient = _patient(unreachable_since=blocked_at)
+    verdict = decide(reminder, patient, event, now, PolicyOptions(), last_tried=last_tried)
+    assert verdict == expected
+
+
+@pytest.mark.parametrize(
     ("attempts", "retry_after", "expected"),
     [
         (1, None, 2.0),

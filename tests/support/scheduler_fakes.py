@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col, select
@@ -42,6 +42,9 @@ class FakeSender:
         self.next_message_id += 1
         return self.next_message_id
 
+    def confirmed_by_receipt(self, reminder_id: int) -> bool:
+        return False
+
 
 @dataclass
 class FakeAlerter:
@@ -49,6 +52,28 @@ class FakeAlerter:
 
     async def alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
+
+
+class TrialTimeSleep:
+    """A pacer ``sleep`` on fake monotonic time that moves the trial clock as much.
+
+    In production a wait for the pacer (or for a chat Telegram paused with
+    ``retry_after``) takes trial time too; with this, a test sees the trial
+    instant a reminder really goes at. Concurrent sleepers move the clock
+    once: each wake-up adds only the time since the last one.
+    """
+
+    def __init__(self, mono: FakeMonotonic, clock: FakeClock) -> None:
+        self.mono = mono
+        self.clock = clock
+        self._seen = mono()
+
+    async def __call__(self, seconds: float) -> None:
+        await self.mono.sleep(seconds)
+        now = self.mono()
+        if now > self._seen:
+            self.clock.advance(timedelta(seconds=now - self._seen))
+            self._seen = now
 
 
 def join(db: DbEngine, patient_id: int, chat_id: int, now: datetime) -> None:
@@ -94,19 +119,21 @@ def make_engine(
     monotonic: FakeMonotonic | None = None,
     alive: frozenset[int] = frozenset({1}),
     lanes: Mapping[Hashable, PaceLimits] | None = None,
+    tied: bool = False,
 ) -> tuple[Engine, FakeSender, FakeAlerter]:
     """An engine on fake time: the trial clock and the pacer's monotonic clock (``lanes``:
-    the pacer's limits per channel)."""
+    the pacer's limits per channel; ``tied``: the pacer's waits move the trial clock)."""
     sender = sender or FakeSender()
     alerter = alerter or FakeAlerter()
     mono = monotonic or FakeMonotonic()
+    sleep = TrialTimeSleep(mono, clock) if tied else mono.sleep
     engine = Engine(
         db,
         clock,
         sender,
         alerter,
         options=options,
-        pacer=Pacer(lanes=lanes, monotonic=mono, sleep=mono.sleep),
+        pacer=Pacer(lanes=lanes, monotonic=mono, sleep=sleep),
         worker=worker,
         host="testhost",
         is_alive=lambda pid: pid in alive,

@@ -1,8 +1,9 @@
-"""Telegram's errors as the scheduler's outcomes (bot/sender.py)."""
+"""Telegram's errors as the scheduler's outcomes (bot/channels/telegram/transport.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -19,9 +20,15 @@ from telegram.error import (
 from bot.channels.telegram.transport import classify
 from scheduler.ports import Blocked, MaybeDelivered, NotDelivered, Rejected
 
+E = TypeVar("E", bound=TelegramError)
+
 
 def _timed_out(cause: Exception | None) -> TimedOut:
-    error = TimedOut()
+    return _caused(TimedOut(), cause)
+
+
+def _caused(error: E, cause: Exception | None) -> E:
+    """``error`` as PTB raises it: ``from`` the httpx exception it wraps."""
     error.__cause__ = cause
     return error
 
@@ -53,11 +60,24 @@ REQUEST = httpx.Request("POST", "http://127.0.0.1/bot1:a/sendMessage")
         pytest.param(BadRequest("Bad Request: chat not found"), Rejected, id="400"),
         pytest.param(ChatMigrated(-100123), Rejected, id="chat migrated"),
         pytest.param(
-            NetworkError("httpx.ConnectError: refused"), NotDelivered, id="connection refused"
+            _caused(NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("refused")),
+            NotDelivered,
+            id="connection refused",
         ),
-        pytest.param(NetworkError("Internal Server Error (500)"), NotDelivered, id="5xx"),
+        pytest.param(NetworkError("Internal Server Error"), MaybeDelivered, id="500"),
+        pytest.param(NetworkError("Bad Gateway"), MaybeDelivered, id="502"),
         pytest.param(
-            NetworkError("httpx.RemoteProtocolError: disconnected"), NotDelivered, id="dropped"
+            _caused(
+                NetworkError("httpx.RemoteProtocolError: disconnected"),
+                httpx.RemoteProtocolError("disconnected"),
+            ),
+            MaybeDelivered,
+            id="dropped after the request left",
+        ),
+        pytest.param(
+            _caused(NetworkError("httpx.ReadError: reset"), httpx.ReadError("reset")),
+            MaybeDelivered,
+            id="reset after the request left",
         ),
         pytest.param(
             TelegramError("Invalid server response"), MaybeDelivered, id="unreadable answer"

@@ -41,8 +41,10 @@ CONTACTS = {
 }
 UNFOLLOWED = {
     "en": "Patient P05 has unfollowed or blocked the study's WeChat account, so reminders "
-    "cannot reach them and are stopped. Please contact the patient another way.",
-    "zh": "受试者 P05 已取消关注或屏蔽本研究的微信公众号，提醒无法送达，已停止发送。请通过其他方式联系该受试者。",
+    "cannot reach them and are stopped, but for one a day to notice when they are back. "
+    "Please contact the patient another way.",
+    "zh": "受试者 P05 已取消关注或屏蔽本研究的微信公众号，提醒无法送达，已停止发送，"
+    "但每天仍试发一条，以便发现其恢复接收。请通过其他方式联系该受试者。",
 }
 WELCOME_BACK = {
     "en": "Welcome back. /help lists what you can do.",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -349,12 +351,13 @@ async def test_a_read_timeout_after_the_send_gets_exactly_one_marked_repeat(
         (
             "en",
             "Patient U01 has unfollowed or blocked the study's WeChat account, so reminders "
-            "cannot reach them and are stopped. Please contact the patient another way.",
+            "cannot reach them and are stopped, but for one a day to notice when they are back. "
+            "Please contact the patient another way.",
         ),
         (
             "zh-hans",
-            "受试者 U01 已取消关注或屏蔽本研究的微信公众号，提醒无法送达，已停止发送。"
-            "请通过其他方式联系该受试者。",
+            "受试者 U01 已取消关注或屏蔽本研究的微信公众号，提醒无法送达，已停止发送，"
+            "但每天仍试发一条，以便发现其恢复接收。请通过其他方式联系该受试者。",
         ),
     ],
 )
@@ -369,7 +372,8 @@ async def test_a_patient_who_unfollowed_is_unreachable_and_coordinators_are_told
     row = reminder(wx.world.services.engine, rid)
     assert row.status == ReminderStatus.FAILED
     assert (await wx.world.reply(wx.coordinator)).shown == expected
-    # Two more days: nothing more is sent to them, and no second alert.
+    # Two more days: one reminder a day is tried (WeChat refuses it again), the rest are
+    # skipped, and no second alert.
     await run_until(wx.engine, wx.world.clock, wx.world.clock.now() + timedelta(days=2))
     assert templates_to(wx, openid) == []
     failed_at = reminder(wx.world.services.engine, rid).due_at
@@ -378,7 +382,11 @@ async def test_a_patient_who_unfollowed_is_unreachable_and_coordinators_are_told
         for r in reminders(wx.world.services.engine, patient.id)
         if failed_at < r.due_at <= wx.world.clock.now()
     ]
-    assert later and {r.status for r in later} == {ReminderStatus.SKIPPED}
+    assert later and {r.status for r in later} == {ReminderStatus.SKIPPED, ReminderStatus.FAILED}
+    zone = ZoneInfo(patient.timezone)
+    tried = [r.due_at.astimezone(zone).date() for r in later if r.status == ReminderStatus.FAILED]
+    assert failed_at.astimezone(zone).date() not in tried
+    assert len(tried) == len(set(tried)) == 2
     assert len(alerts_since(wx, before)) == 1
     with read_session(wx.world.services.engine) as session:
         stored = session.get(Patient, patient.id)
@@ -447,6 +455,9 @@ class ExpireTokenAfter:
         if self.sends == self.after:
             self.expire()
         return message_id
+
+    def confirmed_by_receipt(self, reminder_id: int) -> bool:
+        return self.router.confirmed_by_receipt(reminder_id)
 
 
 async def test_the_token_expiring_mid_burst_is_refreshed_once_and_nothing_is_lost_or_doubled(
@@ -522,15 +533,41 @@ async def test_a_user_block_receipt_makes_the_patient_unreachable_and_tells_coor
     )
     assert (await wx.world.reply(wx.coordinator)).shown == (
         "Patient X01 has unfollowed or blocked the study's WeChat account, so reminders "
-        "cannot reach them and are stopped. Please contact the patient another way."
+        "cannot reach them and are stopped, but for one a day to notice when they are back. "
+        "Please contact the patient another way."
     )
     await wx.receipts.on_receipt(receipt)  # pushed again: no second alert
-    await run_until(wx.engine, wx.world.clock, wx.world.clock.now() + timedelta(days=1))
-    assert len(templates_to(wx, openid)) == 1  # nothing more goes to them
+    zone = ZoneInfo(patient.timezone)
+    next_day = datetime.combine(
+        wx.world.clock.now().astimezone(zone).date() + timedelta(days=1), clock_time(0), tzinfo=zone
+    )
+    await run_until(wx.engine, wx.world.clock, next_day + timedelta(days=1))
+    # The next day one reminder is tried; WeChat takes it, but only its receipt can say it
+    # arrived: they stay unreachable, and its "user block" receipt tells no one twice.
+    assert len(templates_to(wx, openid)) == 2
+    (_, trial) = await apply_receipts(wx, 2)
+    assert trial.raw_status == "failed:user block"
     assert len(alerts_since(wx, before)) == 1
     with read_session(wx.world.services.engine) as session:
         stored = session.get(Patient, patient.id)
         assert stored is not None and stored.unreachable_since is not None
+    # They accept the account's messages again: the next day's trial arrives, its receipt
+    # makes them reachable, and coordinators are told.
+    wx.wechat.patients.block(openid, blocked=False)
+    await run_until(wx.engine, wx.world.clock, next_day + timedelta(days=1, hours=12))
+    sent = len(templates_to(wx, openid))
+    assert sent == 3
+    (*_, back) = await apply_receipts(wx, 3)
+    assert back.raw_status == "success"
+    assert alerts_since(wx, before)[1:] == [
+        "Patient X01 can be reached on WeChat again: today's reminder was delivered, so their "
+        "reminders go out as usual from now on."
+    ]
+    with read_session(wx.world.services.engine) as session:
+        stored = session.get(Patient, patient.id)
+        assert stored is not None and stored.unreachable_since is None
+    await run_until(wx.engine, wx.world.clock, next_day + timedelta(days=2))
+    assert len(templates_to(wx, openid)) > sent  # the rest of the day goes as usual
 
 
 @pytest.mark.parametrize("language", ["en", "zh_Hans"])

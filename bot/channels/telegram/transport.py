@@ -14,17 +14,29 @@ Telegram / the network                          outcome
 ``RetryAfter`` (429)                            ``NotDelivered(retry_after)``
 ``TimedOut`` while connecting or waiting for a  ``NotDelivered`` (the request
 pooled connection                               never left)
-``TimedOut`` otherwise (read or write timeout)  ``MaybeDelivered``
+``NetworkError`` from a refused connection      ``NotDelivered`` (the request
+(``httpx.ConnectError``)                        never left)
 ``Forbidden`` (403: blocked, account deleted)   ``Blocked``
 ``BadRequest`` (400), ``ChatMigrated``          ``Rejected``
-other ``NetworkError`` (connection refused,     ``NotDelivered``
-reset or closed, 5xx)
-any other ``TelegramError`` (e.g. an            ``MaybeDelivered`` (the safe
-unreadable 200 answer)                          side: it may have arrived)
+``TimedOut`` otherwise (read or write timeout)  ``MaybeDelivered``
+any other ``NetworkError``: a 5xx (Telegram's   ``MaybeDelivered``
+or a proxy's), a connection dropped or reset
+after the request left
+any other ``TelegramError`` (e.g. an            ``MaybeDelivered``
+unreadable 200 answer)
 ==============================================  =================================
 
-PTB raises ``TimedOut`` for connect, pool, read and write timeouts alike;
-the httpx exception it wraps (``__cause__``) tells them apart.
+Only what certainly delivered nothing is ``NotDelivered`` (sent again as
+new). A 500 or 502 is not such a failure: Telegram (or a proxy in front of
+it) may answer one after the message went out, and a connection cut after
+the request left may have cut only the answer; resending those unmarked
+once gave a patient the same medication reminder three times. So they are
+``MaybeDelivered``: the scheduler's uncertain policy sends one repeat that
+says it is one, never more.
+
+PTB raises ``TimedOut`` for connect, pool, read and write timeouts alike,
+and ``NetworkError`` for a refused connection and a dropped one alike; the
+httpx exception it wraps (``__cause__``) tells them apart.
 """
 
 from __future__ import annotations
@@ -42,7 +54,6 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 
 from bot.conversations.events import Attachment, Limits, MessageRef, Options, Reply, StoredFile
@@ -50,7 +61,8 @@ from core.store.models import AttachmentKind
 from scheduler.pacing import PaceLimits
 from scheduler.ports import Blocked, MaybeDelivered, NotDelivered, Rejected, SendOutcome
 
-_NOT_SENT_TIMEOUTS = (httpx.ConnectTimeout, httpx.PoolTimeout)
+# httpx errors raised before a byte of the request left: nothing can have been delivered.
+_NEVER_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError)
 
 # What the reminder engine keeps to on Telegram (scheduler.pacing): one message a second to
 # a chat and 28 a second in all, under the Bots FAQ's 30; the bot's replies use the rest.
@@ -71,15 +83,11 @@ def classify(error: TelegramError) -> SendOutcome:
     reason = f"{type(error).__name__}: {error.message}"
     if isinstance(error, RetryAfter):
         return NotDelivered(reason, retry_after=_seconds(error._retry_after))
-    if isinstance(error, TimedOut):
-        if isinstance(error.__cause__, _NOT_SENT_TIMEOUTS):
-            return NotDelivered(reason)
-        return MaybeDelivered(reason)
     if isinstance(error, Forbidden):
         return Blocked(reason)
     if isinstance(error, BadRequest | ChatMigrated):
         return Rejected(error.message)
-    if isinstance(error, NetworkError):
+    if isinstance(error, NetworkError) and isinstance(error.__cause__, _NEVER_SENT):
         return NotDelivered(reason)
     return MaybeDelivered(reason)
 

@@ -9,7 +9,10 @@ callback hands each one to :meth:`ReceiptHandler.on_receipt`
 =============================  =============================================
 ``Status``                     what happens
 =============================  =============================================
-``success``                    ``sent -> delivered`` (``/status`` counts it)
+``success``                    ``sent -> delivered`` (``/status`` counts it);
+                               a patient marked unreachable is reachable
+                               again (their daily trial reminder arrived)
+                               and coordinators are told
 ``failed:user block``          ``sent -> failed``; the patient refuses the
                                account's messages: marked unreachable (their
                                later reminders are skipped) and coordinators
@@ -44,7 +47,7 @@ from core.store.identities import patient_by_account
 from core.store.models import Channel
 from core.store.uow import UnitOfWork
 from scheduler import outbox
-from scheduler.ports import PatientUnreachable
+from scheduler.ports import PatientReachable, PatientUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class _Found(enum.Enum):
     NOT_YET = "not yet"  # no reminder of the patient's went out as this message (yet)
     DONE = "done"  # recorded, or nothing to record
     UNREACHABLE = "unreachable"  # recorded, and the patient has just become unreachable
+    REACHABLE = "reachable"  # recorded, and the patient has just become reachable again
 
 
 class ReceiptHandler:
@@ -95,6 +99,9 @@ class ReceiptHandler:
         elif found is _Found.UNREACHABLE and study_id is not None:
             assert self.services.router is not None
             await self.services.router.alert(PatientUnreachable(study_id))
+        elif found is _Found.REACHABLE and study_id is not None:
+            assert self.services.router is not None
+            await self.services.router.alert(PatientReachable(study_id))
 
     def _record(
         self, event: TemplateSendJobFinishEvent, receipt: Receipt
@@ -120,6 +127,9 @@ class ReceiptHandler:
             if receipt is Receipt.REFUSED and outbox.mark_unreachable(uow, patient.id):
                 log.warning("patient %s refuses the account's messages", patient.study_id)
                 return _Found.UNREACHABLE, patient.study_id
+            if receipt is Receipt.DELIVERED and outbox.mark_reachable(uow, patient.id):
+                log.info("patient %s gets the account's messages again", patient.study_id)
+                return _Found.REACHABLE, patient.study_id
         return _Found.DONE, patient.study_id
 
 
