@@ -46,16 +46,19 @@ class BuildWithCatalogs(build_py):
 setup(
     packages=[
         *find_packages(include=[*CODE, *STAND_INS]),
+        # Folders of data only, named as packages so that setuptools carries them.
+        "core.data",
+        "bot.outputs.fonts",
         "bot.locales",
         "core.store.migrations",
         "core.store.migrations.versions",
     ],
     package_dir={"bot.locales": "locales", "core.store.migrations": "migrations"},
     package_data={
-        "core": ["data/*.toml"],
-        "bot.outputs": ["fonts/*.ttf", "fonts/OFL.txt"],
+        "core.data": ["*.toml"],
+        "bot.outputs.fonts": ["*.ttf", "OFL.txt"],
         "core.store.migrations": ["script.py.mako"],
-        "local_servers": ["telegram/*.json"],
+        "local_servers.telegram": ["*.json"],
     },
     cmdclass={"build_py": BuildWithCatalogs},
 )
