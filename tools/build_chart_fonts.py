@@ -17,10 +17,10 @@ Each font keeps the glyphs of:
   so a new translated sentence rarely needs the fonts rebuilt. When one does,
   tests/outputs/test_chart_fonts.py names the missing characters: rerun this.
 
-It needs fontTools, which only this script uses (the ``dev`` extra has it;
-or a throwaway venv: ``python3 -m venv /tmp/fontvenv &&
-/tmp/fontvenv/bin/pip install fonttools``). Full fonts are about 10 MB each;
-the cut ones are what the wheel ships.
+It needs fontTools (matplotlib depends on it, so ``.venv`` has it; the
+``dev`` extra names it, as this script is its one direct user). The same
+sources give the same bytes. Full fonts are about 10 MB each; the cut ones,
+about 2 MB, are what the wheel ships.
 """
 
 from __future__ import annotations
