@@ -132,8 +132,9 @@ async def test_the_installed_bot_runs_from_another_folder(venv: Path, tmp_path: 
             [
                 python,
                 "-c",
-                "import bot.i18n, core.store.migrate; "
-                "print(bot.i18n.LOCALES_DIR); print(core.store.migrate.MIGRATIONS)",
+                "import bot.i18n, core.store.migrate, bot.outputs.chart_fonts as fonts; "
+                "print(bot.i18n.LOCALES_DIR); print(core.store.migrate.MIGRATIONS); "
+                "print(fonts.FONT_FILES['bold']); assert fonts.find_cjk_font() == 'Noto Sans SC'",
             ],
             cwd=elsewhere,
             env=env,
@@ -141,7 +142,8 @@ async def test_the_installed_bot_runs_from_another_folder(venv: Path, tmp_path: 
             capture_output=True,
             text=True,
         ).stdout.split()
-        assert all(Path(p).is_relative_to(venv) for p in where), where
+        # Read from the install, not from a checkout.
+        assert len(where) == 3 and all(Path(p).is_relative_to(venv) for p in where), where
 
         bot = await asyncio.create_subprocess_exec(
             python,
