@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: setup catalogs update-catalogs bytecode lint test test-fast demo run bench clean
+.PHONY: setup catalogs update-catalogs bytecode lint test test-fast demo run bench wheel clean
 
 setup: $(STAMP) $(MO)
 
@@ -62,5 +62,12 @@ run: setup bytecode
 	@test -n "$$TELEGRAM_BOT_TOKEN" || { echo "make run needs TELEGRAM_BOT_TOKEN (see README: Running for real)"; exit 2; }
 	$(PY) -m bot run
 
+# The package a server installs (README: Running for real): dist/lupus_trial_bot-*.whl,
+# with the catalogs compiled into it, the migrations and the charts' font.
+# build/ goes first: setuptools never removes a module deleted since the last build.
+wheel: $(STAMP)
+	rm -rf build
+	$(PY) -m pip wheel --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(MO)
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis $(MO)

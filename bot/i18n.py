@@ -28,7 +28,16 @@ from core.vocabulary import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
 from core.vocabulary import LANGUAGES as LANGUAGES
 from core.vocabulary import Language, LanguageCode, language_from_tag
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+def _locales_dir() -> Path:
+    """An installed wheel's catalogs (setup.py maps them into ``bot/locales``), else the
+    checkout's top-level ``locales/``, where ``make catalogs`` compiles them."""
+    here = Path(__file__).resolve().parent
+    installed = here / "locales"
+    return installed if installed.is_dir() else here.parent / "locales"
+
+
+LOCALES_DIR = _locales_dir()
 DOMAIN = "messages"
 
 # The languages are core.vocabulary's; the old names stay for the call sites.

@@ -384,7 +384,7 @@ def check_database(settings: Settings, *, init: bool) -> None:
 def preflight(settings: Settings, *, init: bool = False) -> None:
     """What ``run`` checks before anything starts or opens the database: the token, every
     channel's settings, and that the database holds the trial (``init``: or may be created)."""
-    if not settings.telegram_bot_token:
+    if not settings.bot_token():
         raise NotConfigured("TELEGRAM_BOT_TOKEN is not set: the bot needs its token to run")
     check_settings(settings)
     check_database(settings, init=init)
@@ -397,7 +397,7 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
     :func:`check_database`).
     """
     preflight(settings, init=init)
-    token = settings.telegram_bot_token
+    token = settings.bot_token()
     assert token is not None  # preflight refused the run without one
     services = make_services(settings, clock)
     app = build_application(services, token, base_url=settings.telegram_base_url)
@@ -423,9 +423,10 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
 
 
 async def _bot_username(settings: Settings) -> str:
-    assert settings.telegram_bot_token is not None
+    token = settings.bot_token()
+    assert token is not None
     base_url = settings.telegram_base_url or "https://api.telegram.org/bot"
-    async with Bot(settings.telegram_bot_token, base_url=base_url) as bot:
+    async with Bot(token, base_url=base_url) as bot:
         return bot.username
 
 
@@ -433,7 +434,7 @@ def resolve_bot_username(settings: Settings, bot_username: str | None) -> str:
     """The bot's @username for deep links: as given, else asked of Telegram."""
     if bot_username is not None:
         return bot_username
-    if not settings.telegram_bot_token:
+    if not settings.bot_token():
         raise NotConfigured(
             "set TELEGRAM_BOT_TOKEN (to ask Telegram for the bot's name) or pass --bot-username"
         )

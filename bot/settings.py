@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.protocol import Protocol, load_protocol
@@ -28,9 +28,9 @@ class WeChatSettings:
     """The WeChat Official Account's credentials and addresses (docs/wechat-oa/callbacks.md)."""
 
     app_id: str
-    app_secret: str
-    token: str
-    encoding_aes_key: str
+    app_secret: str = field(repr=False)
+    token: str = field(repr=False)
+    encoding_aes_key: str = field(repr=False)
     api_base_url: str
     public_base_url: str
 
@@ -42,9 +42,9 @@ class WecomSettings:
 
     corp_id: str
     agent_id: int
-    secret: str
-    token: str
-    encoding_aes_key: str
+    secret: str = field(repr=False)
+    token: str = field(repr=False)
+    encoding_aes_key: str = field(repr=False)
     api_base_url: str
 
 
@@ -82,14 +82,25 @@ def _http_url(name: str, url: str) -> str:
     return url
 
 
+def reveal(secret: SecretStr | None) -> str | None:
+    """A secret's value, for the one place that uses it (never for a message or a log)."""
+    return None if secret is None else secret.get_secret_value()
+
+
 class Settings(BaseSettings):
-    """Every setting the bot reads; names are the environment variables."""
+    """Every setting the bot reads; names are the environment variables.
+
+    The token, secrets and keys are ``SecretStr``: printed, logged or shown in
+    a traceback they read ``**********``; :func:`reveal` gives the value to
+    the code that needs it. The database URL is left out of ``repr`` (it may
+    hold a password).
+    """
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_bot_token: SecretStr | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
     telegram_base_url: str | None = Field(default=None, alias="TELEGRAM_BASE_URL")
-    database_url: str = Field(default="sqlite:///data/trial.db", alias="DATABASE_URL")
+    database_url: str = Field(default="sqlite:///data/trial.db", alias="DATABASE_URL", repr=False)
     trial_timezone: str = Field(default="Asia/Shanghai", alias="TRIAL_TIMEZONE")
     protocol_file: Path | None = Field(default=None, alias="PROTOCOL_FILE")
     # Read as text and checked by bot.cli.logs, so a bad value is one clear line, not a
@@ -98,18 +109,18 @@ class Settings(BaseSettings):
 
     # WeChat Official Account (patients in mainland China): on when all four are set.
     wechat_app_id: str | None = Field(default=None, alias="WECHAT_APP_ID")
-    wechat_app_secret: str | None = Field(default=None, alias="WECHAT_APP_SECRET")
-    wechat_token: str | None = Field(default=None, alias="WECHAT_TOKEN")
-    wechat_encoding_aes_key: str | None = Field(default=None, alias="WECHAT_ENCODING_AES_KEY")
+    wechat_app_secret: SecretStr | None = Field(default=None, alias="WECHAT_APP_SECRET")
+    wechat_token: SecretStr | None = Field(default=None, alias="WECHAT_TOKEN")
+    wechat_encoding_aes_key: SecretStr | None = Field(default=None, alias="WECHAT_ENCODING_AES_KEY")
     wechat_api_base_url: str = Field(
         default="https://api.weixin.qq.com", alias="WECHAT_API_BASE_URL"
     )
     # WeCom self-built application (staff in mainland China): on when all five are set.
     wecom_corp_id: str | None = Field(default=None, alias="WECOM_CORP_ID")
     wecom_agent_id: str | None = Field(default=None, alias="WECOM_AGENT_ID")
-    wecom_secret: str | None = Field(default=None, alias="WECOM_SECRET")
-    wecom_token: str | None = Field(default=None, alias="WECOM_TOKEN")
-    wecom_encoding_aes_key: str | None = Field(default=None, alias="WECOM_ENCODING_AES_KEY")
+    wecom_secret: SecretStr | None = Field(default=None, alias="WECOM_SECRET")
+    wecom_token: SecretStr | None = Field(default=None, alias="WECOM_TOKEN")
+    wecom_encoding_aes_key: SecretStr | None = Field(default=None, alias="WECOM_ENCODING_AES_KEY")
     wecom_api_base_url: str = Field(
         default="https://qyapi.weixin.qq.com", alias="WECOM_API_BASE_URL"
     )
@@ -119,7 +130,7 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, alias="WEB_PORT")
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
     # Signs the links to patients' pages; derived from WECHAT_APP_SECRET when unset.
-    page_secret: str | None = Field(default=None, alias="PAGE_SECRET")
+    page_secret: SecretStr | None = Field(default=None, alias="PAGE_SECRET")
 
     def wechat(self) -> WeChatSettings | None:
         """The WeChat channel's settings, or None when it is off.
@@ -144,9 +155,9 @@ class Settings(BaseSettings):
             )
         return WeChatSettings(
             app_id=str(self.wechat_app_id),
-            app_secret=str(self.wechat_app_secret),
-            token=_wechat_token(str(self.wechat_token)),
-            encoding_aes_key=_aes_key(str(self.wechat_encoding_aes_key)),
+            app_secret=str(reveal(self.wechat_app_secret)),
+            token=_wechat_token(str(reveal(self.wechat_token))),
+            encoding_aes_key=_aes_key(str(reveal(self.wechat_encoding_aes_key))),
             api_base_url=_http_url("WECHAT_API_BASE_URL", self.wechat_api_base_url),
             public_base_url=self.public_url(required_by="WeChat"),
         )
@@ -172,13 +183,17 @@ class Settings(BaseSettings):
         return WecomSettings(
             corp_id=str(self.wecom_corp_id),
             agent_id=_agent_id(str(self.wecom_agent_id)),
-            secret=str(self.wecom_secret),
-            token=_wechat_token(str(self.wecom_token), "WECOM_TOKEN", "WeCom's"),
+            secret=str(reveal(self.wecom_secret)),
+            token=_wechat_token(str(reveal(self.wecom_token)), "WECOM_TOKEN", "WeCom's"),
             encoding_aes_key=_aes_key(
-                str(self.wecom_encoding_aes_key), "WECOM_ENCODING_AES_KEY", "WeCom's"
+                str(reveal(self.wecom_encoding_aes_key)), "WECOM_ENCODING_AES_KEY", "WeCom's"
             ),
             api_base_url=_http_url("WECOM_API_BASE_URL", self.wecom_api_base_url),
         )
+
+    def bot_token(self) -> str | None:
+        """TELEGRAM_BOT_TOKEN's value (None or empty: not set)."""
+        return reveal(self.telegram_bot_token)
 
     def public_url(self, required_by: str) -> str:
         """PUBLIC_BASE_URL without a trailing slash; refused when missing or not HTTP(S)."""
@@ -196,15 +211,17 @@ class Settings(BaseSettings):
         WECHAT_APP_SECRET so that a WeChat site types no second secret; with
         neither, a :class:`SettingError` naming PAGE_SECRET.
         """
-        if self.page_secret:
-            if len(self.page_secret) < _PAGE_SECRET_LENGTH:
+        page_secret = reveal(self.page_secret)
+        if page_secret:
+            if len(page_secret) < _PAGE_SECRET_LENGTH:
                 raise SettingError(
                     f"PAGE_SECRET must be at least {_PAGE_SECRET_LENGTH} characters, e.g. the "
                     'output of python -c "import secrets; print(secrets.token_urlsafe(32))"'
                 )
-            return self.page_secret.encode("utf-8")
-        if self.wechat_app_secret:
-            return derived_secret(self.wechat_app_secret)
+            return page_secret.encode("utf-8")
+        app_secret = reveal(self.wechat_app_secret)
+        if app_secret:
+            return derived_secret(app_secret)
         raise SettingError(
             "PAGE_SECRET is not set: the patients' pages (on because PUBLIC_BASE_URL is set) "
             "need it to sign their links, unless WECHAT_APP_SECRET is set to derive it from"

@@ -1,7 +1,8 @@
 """``python -m bot migrate | audit verify | backup``: looking after the database.
 
 Exit codes: 0 done; 1 the check or the operation failed (the audit trail
-does not verify, the database cannot be opened); 2 a usage error (unknown
+does not verify, ``migrate --check`` finds no trial or an older schema, the
+database cannot be opened); 2 a usage error (unknown
 revision, a backup of PostgreSQL, an existing backup file).
 
 The store (SQLAlchemy, Alembic) is imported inside the commands, so the
@@ -32,6 +33,11 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from core.store.migrate import migrate
 
     url = settings.database_url
+    if args.check:
+        try:
+            return _check_schema(url)
+        except OperationalError as exc:
+            return _cannot_open(url, exc)
     try:
         before, after = migrate(url, args.to)
     except CommandError as exc:
@@ -40,6 +46,27 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     except OperationalError as exc:
         return _cannot_open(url, exc)
     print(f"{safe_url(url)}: revision {before or 'base (empty)'} -> {after or 'base (empty)'}")
+    return OK
+
+
+def _check_schema(url: str) -> int:
+    """0 when the database holds the trial at the schema this code runs on; changes nothing.
+
+    A container's health check: the bot reaches its database, and the database is
+    the one it migrated at start.
+    """
+    from core.store.schema import HEAD_REVISION, holds_a_trial, stored_revision, where
+
+    if not holds_a_trial(url):
+        print(f"{where(url)}: no trial database", file=sys.stderr)
+        return FAILED
+    revision = stored_revision(url)
+    if revision != HEAD_REVISION:
+        print(
+            f"{where(url)}: revision {revision}, this bot runs on {HEAD_REVISION}", file=sys.stderr
+        )
+        return FAILED
+    print(f"{where(url)}: revision {revision}, up to date")
     return OK
 
 
@@ -109,6 +136,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="head",
         metavar="REVISION",
         help="target revision: head (default), base (empty database) or a revision id",
+    )
+    m.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 0 when the database holds the trial at this bot's schema, "
+        "else 1 (a health check)",
     )
     m.set_defaults(func=cmd_migrate)
 

@@ -60,6 +60,10 @@ def figure(labels: Labels, width: float, height: float) -> Iterator[Figure]:
         "font.sans-serif": families,
         "axes.unicode_minus": False,
         "font.size": 11,
+        # Labels in the Regular weight; titles in Bold, the two weights the bot ships.
+        "font.weight": "normal",
+        "axes.titleweight": "bold",
+        "figure.titleweight": "bold",
     }
     with _lock, rc_context(cast(Any, settings)):
         figure = Figure(figsize=(width, height), dpi=DPI)

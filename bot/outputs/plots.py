@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.i18n import Translator
 from bot.outputs import chart_style as style
-from bot.outputs.chart_fonts import CJK_FAMILIES, find_cjk_font, labels_for
+from bot.outputs.chart_fonts import find_cjk_font, labels_for
 from bot.outputs.chart_style import ARM_COLOURS, CLASS_COLOURS, GRADE_COLOURS, Chart
 from bot.views.plan import arm_name
 from core.endpoints import PatientEndpoints
@@ -30,7 +30,6 @@ from core.trial_records import PatientRecord, TrialData
 from core.units import Unit, canonical, to_unit
 
 __all__ = [
-    "CJK_FAMILIES",
     "Chart",
     "find_cjk_font",
     "patient_chart",

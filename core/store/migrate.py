@@ -1,7 +1,7 @@
 """Alembic, configured in code, so ``python -m bot migrate`` works from any folder.
 
-The scripts live in ``migrations/`` at the top of the checkout (the project
-always runs from its checkout with an editable install). Requirement: "Schema
+The scripts live in ``migrations/`` at the top of the checkout; an installed
+wheel carries them as ``core/store/migrations`` (setup.py). Requirement: "Schema
 changes are Alembic migrations (``python -m bot migrate`` upgrades to head;
 downgrade works too)".
 
@@ -30,7 +30,15 @@ from sqlalchemy.engine import URL, Connection
 from core.store.db import DEFAULT_URL, make_engine, normalise_url
 from core.store.models import METADATA
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+def _migrations_dir() -> Path:
+    """An installed wheel's scripts (``core/store/migrations``), else the checkout's."""
+    here = Path(__file__).resolve().parent
+    installed = here / "migrations"
+    return installed if installed.is_dir() else here.parents[1] / "migrations"
+
+
+MIGRATIONS = _migrations_dir()
 
 
 def context_options(connection: Connection) -> dict[str, Any]:

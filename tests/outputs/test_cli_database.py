@@ -150,3 +150,22 @@ async def test_run_init_creates_the_trial_database_and_runs(tmp_path: Path) -> N
         assert holds_a_trial(url)
     finally:
         await api.stop()
+
+
+def test_migrate_check_is_a_health_check_that_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What compose.yaml and the Dockerfile ask the bot's container: 0 once the bot's
+    database holds the trial at this code's schema, 1 before (and nothing created)."""
+    path = tmp_path / "trial.db"
+    url = f"sqlite:///{path}"
+    code, err = _run(["migrate", "--check"], url, monkeypatch, capsys)
+    assert (code, err) == (1, f"{path}: no trial database\n")
+    assert not path.exists()
+    assert _run(["migrate", "--to", "0017"], url, monkeypatch, capsys)[0] == 0
+    code, err = _run(["migrate", "--check"], url, monkeypatch, capsys)
+    assert code == 1 and "revision 0017, this bot runs on" in err
+    assert _run(["migrate"], url, monkeypatch, capsys)[0] == 0
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["migrate", "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out

@@ -80,3 +80,46 @@ def test_two_handlers_for_one_path_is_a_wiring_error() -> None:
 
     with pytest.raises(ValueError, match="two handlers for GET /r"):
         build_web_app([WebRoute("GET", "/r", page), WebRoute("get", "/r", page)])
+
+
+def test_the_token_secrets_and_keys_are_never_printed() -> None:
+    """Settings and the channels' settings print, log and dump with the secrets masked;
+    the code that needs a value still gets it."""
+    token = "123456:" + "T" * 35
+    wecom = {
+        "WECOM_CORP_ID": "ww1234567890abcdef",
+        "WECOM_AGENT_ID": "1000002",
+        "WECOM_SECRET": "wecom-app-secret-value",
+        "WECOM_TOKEN": "WecomToken7",
+        "WECOM_ENCODING_AES_KEY": "B" * 43,
+    }
+    page_secret = "p" * 40
+    password_url = "postgresql+psycopg://trial:db-password-9@db.example/trial"
+    every = settings(
+        **{**WECHAT, "WECHAT_APP_SECRET": "wechat-app-secret-value"},
+        **wecom,
+        TELEGRAM_BOT_TOKEN=token,
+        PAGE_SECRET=page_secret,
+        DATABASE_URL=password_url,
+    )
+    secrets = [
+        token,
+        "wechat-app-secret-value",
+        WECHAT["WECHAT_TOKEN"],
+        AES_KEY,
+        wecom["WECOM_SECRET"],
+        wecom["WECOM_TOKEN"],
+        wecom["WECOM_ENCODING_AES_KEY"],
+        page_secret,
+    ]
+    wechat, wecom_app = every.wechat(), every.wecom()
+    printed = "\n".join(
+        [repr(every), str(every), every.model_dump_json(), repr(wechat), repr(wecom_app)]
+    )
+    assert not [s for s in secrets if s in printed]
+    assert "db-password-9" not in repr(every)
+    # Used where they are needed.
+    assert every.bot_token() == token
+    assert wechat is not None and wechat.app_secret == "wechat-app-secret-value"
+    assert wecom_app is not None and wecom_app.secret == wecom["WECOM_SECRET"]
+    assert every.page_key() == page_secret.encode()

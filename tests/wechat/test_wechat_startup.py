@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 from sqlmodel import SQLModel
 
 from bot.context import Services
@@ -54,7 +55,7 @@ async def test_with_wechat_the_callback_is_served_and_the_menu_created(
     services: Services, local_wechat: LocalWechat
 ) -> None:
     settings = wechat_settings(local_wechat.url, free_port())
-    settings = settings.model_copy(update={"wechat_app_secret": "f" * 32})
+    settings = settings.model_copy(update={"wechat_app_secret": SecretStr("f" * 32)})
     routes = web_routes(services, settings)
     assert {(r.method, r.path) for r in routes} >= {
         ("GET", "/wechat/callback"),

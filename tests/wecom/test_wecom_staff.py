@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from bot.channels.wechat.outcomes import Outcome
 from bot.channels.wecom.outcomes import WecomApiError
@@ -345,7 +346,7 @@ async def test_wrong_credentials_stop_the_start_naming_what_to_check(world: Worl
     try:
         port = free_port()
         settings = wecom_settings(wecom.url, port).model_copy(
-            update={"wecom_secret": "not-the-apps-secret"}
+            update={"wecom_secret": SecretStr("not-the-apps-secret")}
         )
         server = WebServer(web_routes(world.services, settings), "127.0.0.1", port)
         with pytest.raises(SettingError, match="WECOM_CORP_ID, WECOM_SECRET"):
