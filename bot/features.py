@@ -31,6 +31,7 @@ from bot.staff.coordinator import (
     enroll,
     invite,
     reschedule,
+    team,
     withdraw,
 )
 
@@ -51,6 +52,7 @@ FEATURES: list[Feature] = [
     channel.FEATURE,
     invite.FEATURE,
     link.FEATURE,
+    team.FEATURE,
     withdraw.FEATURE,
     reschedule.FEATURE,
     ack.FEATURE,

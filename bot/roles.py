@@ -39,6 +39,8 @@ COMMANDS: Final[MappingProxyType[str, Audience]] = MappingProxyType(
         "withdraw": frozenset({Role.COORDINATOR}),
         "reschedule": frozenset({Role.COORDINATOR}),
         "ack": frozenset({Role.COORDINATOR}),
+        # The study team: who has access; ending it; revoking an invitation.
+        "staff": frozenset({Role.COORDINATOR}),
         # One member of staff on both staff channels: every member, for themselves.
         "link": frozenset(STAFF),
         # Clinical data entry: nurses, investigators and coordinators.

@@ -66,6 +66,7 @@ def cmd_local_api(args: argparse.Namespace, settings: Settings) -> int:
     import os
     import sys
 
+    start_logging(settings)  # a bad LOG_LEVEL is one line here, before the server starts
     command = [sys.executable, "-m", "local_servers.telegram", "--host", args.host]
     command += ["--port", str(args.port)]
     if args.no_flood_limits:

@@ -28,6 +28,7 @@ COMMAND_HELP: dict[str, str] = {
     "enroll": N_("enroll a patient and get their join link or QR code"),
     "channel": N_("move a patient's reminders to WeChat or Telegram"),
     "invite": N_("make a join link for a member of staff"),
+    "staff": N_("who is on the study team; end a member's access or revoke an invitation"),
     "withdraw": N_("withdraw a patient from the study"),
     "reschedule": N_("move a patient's infusion or assessment"),
     "ack": N_("acknowledge a serious adverse event"),

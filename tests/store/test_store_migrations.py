@@ -414,3 +414,20 @@ def test_0024_starts_every_event_at_sequence_0_and_drops_it_on_the_way_down(db_u
         assert "sequence" not in {c["name"] for c in inspect(engine).get_columns("planned_event")}
     finally:
         engine.dispose()
+
+
+def test_0025_indexes_the_trail_by_actor_and_drops_the_index_on_the_way_down(
+    db_url: URL,
+) -> None:
+    migrate(db_url, "0025")
+    engine = make_engine(db_url)
+    try:
+        indexes = {
+            i["name"]: i["column_names"] for i in inspect(engine).get_indexes("audit_record")
+        }
+        assert indexes["ix_audit_record_actor_at"] == ["actor", "at"]
+        migrate(db_url, "0024")
+        names = {i["name"] for i in inspect(engine).get_indexes("audit_record")}
+        assert "ix_audit_record_actor_at" not in names
+    finally:
+        engine.dispose()

@@ -18,6 +18,8 @@ class AuditRecord(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("seq >= 1", name="seq_positive"),
         Index(None, "entity", "entity_key"),
+        # /staff: each member's last recorded action, without reading the whole trail.
+        Index(None, "actor", "at"),
     )
 
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
