@@ -82,7 +82,8 @@ class Services:
     message to a patient) on their own channel; ``bot_username`` is
     Telegram's name of the bot, for its join links; ``join_codes`` makes the
     codes of the channels people join by scanning, for each such channel that
-    is on; ``staff_channels`` are the other channels staff may join on.
+    is on; ``staff_channels`` are the other channels staff may join on;
+    ``audit_key`` signs the audit head the daily digest shows (AUDIT_KEY).
     """
 
     engine: Engine
@@ -94,6 +95,8 @@ class Services:
     join_codes: dict[Channel, JoinCodes] = field(default_factory=dict)
     # Channels beside Telegram that staff can join on (WeCom, when it is set up).
     staff_channels: set[Channel] = field(default_factory=set)
+    # Not in the database, so the anchor it signs cannot be rewritten with it.
+    audit_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
