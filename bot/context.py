@@ -85,6 +85,7 @@ class Services:
     is on; ``staff_channels`` are the other channels staff may join on;
     ``rehearsal`` is true when the bot talks to local stand-ins, not the
     real platforms (training, the demo, tests).
+    ``audit_key`` signs the audit head the daily digest shows (AUDIT_KEY).
     """
 
     engine: Engine
@@ -108,6 +109,9 @@ class Services:
         """
         domain = self.protocol.site.calendar_domain
         return f"rehearsal.{domain}" if self.rehearsal else domain
+
+    # Not in the database, so the anchor it signs cannot be rewritten with it.
+    audit_key: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

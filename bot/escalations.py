@@ -47,6 +47,7 @@ from core.escalation import (
 from core.messages import N_
 from core.overview import ReportingClock, reporting_clock
 from core.schedule import EventKind, Slot, trial_today
+from core.store.anchor import current_anchor
 from core.store.db import read_session
 from core.store.escalation_notices import record_steps, sent_steps, steps_by_subject
 from core.store.identities import is_joined
@@ -317,7 +318,8 @@ def _event_line(t: Translator, event: PlannedEventRow, study_id: str) -> str:
 async def send_daily_digest(
     router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
-    """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks.
+    """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks,
+    and the audit trail's anchor (its record count and signed head, :mod:`core.store.anchor`).
 
     An overdue item (not done: a urine collection the patient answered Finished
     is done) is listed on at most ``escalation.overdue_in_digests`` digests,
@@ -335,6 +337,8 @@ async def send_daily_digest(
         ]
         listing = _overdue_by_listing(session, services, today)
         serious = serious_unacknowledged(session)
+        key = services.audit_key
+        anchor = current_anchor(session, key) if key is not None else None
     overdue = listing[Listing.DAILY]
     waiting = len(listing[Listing.WEEKLY])
 
@@ -377,6 +381,17 @@ async def send_daily_digest(
                     id=ae.ae_id,
                     study_id=ae.study_id,
                     hours=clock.hours,
+                )
+            )
+        if anchor is not None:
+            # Kept outside the database by whoever reads it: `audit verify --anchor` later.
+            lines.append(
+                t.n_(
+                    "Audit trail: {count} record, anchor {anchor}.",
+                    "Audit trail: {count} records, anchor {anchor}.",
+                    anchor.count,
+                    count=anchor.count,
+                    anchor=anchor.short,
                 )
             )
         return "\n".join(lines)

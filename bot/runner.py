@@ -12,6 +12,7 @@ from telegram import Bot
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
+from bot.audit_key import audit_key
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.channels.telegram.transport import TELEGRAM_PACE, TelegramTransport
 from bot.channels.wechat.api import WechatApi
@@ -134,6 +135,26 @@ def is_local(base_url: str | None) -> bool:
     return host in {"localhost", "::1"} or host.startswith("127.")
 
 
+def is_rehearsal(settings: Settings) -> bool:
+    """True when every channel that is on talks to a server on this machine: a rehearsal
+    (the demo, site training, tests), which can reach no real patient. Anything else
+    is production."""
+    if not is_local(settings.telegram_base_url):
+        return False
+    urls = [settings.wechat_api_base_url, settings.wecom_api_base_url]
+    on = [settings.wechat() is not None, settings.wecom() is not None]
+    return all(is_local(url) for url, used in zip(urls, on, strict=True) if used)
+
+
+def run_audit_key(settings: Settings) -> bytes:
+    """The key that signs the audit head for ``run`` (:func:`bot.audit_key.audit_key`):
+    AUDIT_KEY, required in production; a rehearsal generates one when it is not set."""
+    try:
+        return audit_key(settings, rehearsal=is_rehearsal(settings))
+    except SettingError as exc:
+        raise NotConfigured(str(exc)) from None
+
+
 def make_services(settings: Settings, clock: Clock | None = None) -> Services:
     """The bot's services, with the database schema brought up to date first."""
     before, after = ensure_schema(settings.database_url)
@@ -144,7 +165,7 @@ def make_services(settings: Settings, clock: Clock | None = None) -> Services:
         protocol=settings.protocol(),
         clock=clock or SystemClock(),
         zone=trial_zone(settings.trial_timezone),
-        rehearsal=is_local(settings.telegram_base_url),
+        rehearsal=is_rehearsal(settings),
     )
 
 
@@ -388,6 +409,7 @@ def preflight(settings: Settings, *, init: bool = False) -> None:
         raise NotConfigured("TELEGRAM_BOT_TOKEN is not set: the bot needs its token to run")
     check_settings(settings)
     check_database(settings, init=init)
+    run_audit_key(settings)
 
 
 def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = False) -> None:
@@ -400,6 +422,7 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
     token = settings.bot_token()
     assert token is not None  # preflight refused the run without one
     services = make_services(settings, clock)
+    services.audit_key = run_audit_key(settings)
     app = build_application(services, token, base_url=settings.telegram_base_url)
     wechat = attach_wechat(app, services, settings)
     wecom = wecom_channel(services, settings)

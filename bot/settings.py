@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
     # Signs the links to patients' pages; derived from WECHAT_APP_SECRET when unset.
     page_secret: SecretStr | None = Field(default=None, alias="PAGE_SECRET")
+    # Signs the audit chain's head (bot/audit_key.py); kept out of the database on purpose.
+    audit_key: SecretStr | None = Field(default=None, alias="AUDIT_KEY")
 
     def wechat(self) -> WeChatSettings | None:
         """The WeChat channel's settings, or None when it is off.

@@ -1,9 +1,10 @@
 """``python -m bot migrate | audit verify | backup``: looking after the database.
 
 Exit codes: 0 done; 1 the check or the operation failed (the audit trail
-does not verify, ``migrate --check`` finds no trial or an older schema, the
-database cannot be opened); 2 a usage error (unknown
-revision, a backup of PostgreSQL, an existing backup file).
+does not verify, a clinical value differs from it, an anchor does not hold,
+``migrate --check`` finds no trial or an older schema, the database cannot be
+opened); 2 a usage error (unknown revision, a backup of PostgreSQL, an
+existing backup file, ``--anchor`` without AUDIT_KEY).
 
 The store (SQLAlchemy, Alembic) is imported inside the commands, so the
 offline commands of ``python -m bot`` start without it.
@@ -71,36 +72,82 @@ def _check_schema(url: str) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Walk the audit chain; name the first record that does not hold.
+    """Walk the audit chain, reconcile the clinical tables with it and, with ``--anchor``,
+    check the chain against an anchor the daily digest showed.
 
-    Requirement: "``python -m bot audit verify`` walks the chain and exits
-    non-zero naming the first record that does not match."
+    Requirements: "``python -m bot audit verify`` walks the chain and exits
+    non-zero naming the first record that does not match"; "every clinical
+    row ... must equal the state its audit records produce; a value changed
+    directly in its table is reported with the table, key, stored and
+    expected value (exit 1)"; "a deleted tail or a re-hashed chain is caught
+    (``audit verify --anchor HASH``)".
     """
     from sqlalchemy import func, select
     from sqlalchemy.exc import OperationalError
 
+    from bot.audit_key import key_for_checking
+    from bot.settings import SettingError
+    from core.store.anchor import AnchorCheck, check_anchor
     from core.store.audit import verify_chain
     from core.store.db import make_engine, read_session
     from core.store.models import AuditRecord
+    from core.store.reconcile import reconcile
 
+    key: bytes | None = None
+    if args.anchor is not None:
+        try:
+            key = key_for_checking(settings)
+        except SettingError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return USAGE
     url = settings.database_url
     engine = make_engine(url)
+    anchored: AnchorCheck | None = None
     try:
         with read_session(engine) as session:
             problem = verify_chain(session)
             count = session.execute(select(func.count()).select_from(AuditRecord)).scalar_one()
+            mismatches = reconcile(session)
+            if key is not None:
+                anchored = check_anchor(session, key, args.anchor, args.count)
     except OperationalError as exc:
         return _cannot_open(url, exc)
     finally:
         engine.dispose()
+    failed = False
     if problem is not None:
+        failed = True
         print(
             f"audit trail broken at record {problem.seq} ({problem.kind}): {problem.message}",
             file=sys.stderr,
         )
-        return FAILED
-    print(f"audit trail verified: {count} records, chain intact")
-    return OK
+    else:
+        print(f"audit trail verified: {count} records, chain intact")
+    if mismatches:
+        failed = True
+        print(
+            f"{len(mismatches)} clinical value(s) differ from what the audit trail recorded:",
+            file=sys.stderr,
+        )
+        for mismatch in mismatches[:_SHOWN]:
+            print(f"  {mismatch.describe()}", file=sys.stderr)
+        if len(mismatches) > _SHOWN:
+            print(f"  ... and {len(mismatches) - _SHOWN} more", file=sys.stderr)
+    else:
+        print("clinical data reconciled: every row is what its audit records produce")
+    if anchored is not None:
+        if anchored.problem is not None:
+            failed = True
+            print(
+                f"anchor {args.anchor} does not hold: {anchored.problem.message}", file=sys.stderr
+            )
+        else:
+            print(f"anchor {args.anchor} holds at record {anchored.count}")
+    return FAILED if failed else OK
+
+
+# A tampered table can differ in thousands of values; the first ones say what happened.
+_SHOWN = 50
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,7 +194,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     a = sub.add_parser("audit", help="the audit trail")
     audit_sub = a.add_subparsers(dest="audit_command", required=True)
-    v = audit_sub.add_parser("verify", help="check the audit trail's hash chain")
+    v = audit_sub.add_parser(
+        "verify", help="check the audit trail's hash chain and the clinical data against it"
+    )
+    v.add_argument(
+        "--anchor",
+        metavar="HASH",
+        help="an anchor a daily digest showed: the chain must still have it (needs AUDIT_KEY)",
+    )
+    v.add_argument(
+        "--count",
+        type=int,
+        metavar="N",
+        help="the record count shown with the anchor (without it, every record is tried)",
+    )
     v.set_defaults(func=cmd_audit_verify)
 
     b = sub.add_parser("backup", help="copy the SQLite database consistently while the bot runs")

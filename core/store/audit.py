@@ -15,6 +15,10 @@ one was given, and a hash chained to the previous record".
   one writer at a time in. :func:`verify` does not trust the head: it walks
   the records by ``seq`` and only then compares the head with the last one,
   which is how a deleted tail shows up.
+- The chain proves only that its records agree with each other. Two more
+  checks stand on it: :mod:`core.store.reconcile` (every clinical row is what
+  its records replay to) and :mod:`core.store.anchor` (the head, signed with a
+  key kept outside the database, as the daily digest showed it).
 """
 
 from __future__ import annotations

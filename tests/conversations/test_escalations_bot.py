@@ -19,9 +19,11 @@ from bot.escalations import (
 )
 from bot.routing import Router
 from core.schedule import EventKind, Slot
+from core.store.anchor import anchor_of
 from core.store.db import read_session
 from core.store.models import (
     AdverseEvent,
+    AuditHead,
     Channel,
     EscalationNotice,
     InviteRole,
@@ -437,3 +439,26 @@ async def test_an_overdue_item_is_on_three_digests_then_once_in_the_weekly_summa
         "daily:2026-12-03",
         "weekly",
     ]
+
+
+AUDIT_ANCHORS = {
+    "en": "Audit trail: {count} records, anchor {anchor}.",
+    "zh": "审计记录：共 {count} 条，锚点 {anchor}。",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_the_daily_digest_carries_the_audit_anchor(world: World, lang: str) -> None:
+    """The coordinators keep, outside the database, the head's record count and its
+    anchor signed with AUDIT_KEY: what `audit verify --anchor` checks later."""
+    key = b"k" * 40
+    world.services.audit_key = key
+    world.enroll("P01", day0=date(2026, 11, 17))
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, LANGUAGE_CODES[lang])
+    with read_session(world.services.engine) as session:
+        head = session.get(AuditHead, 1)
+        assert head is not None
+        count, head_hash = head.last_seq, head.last_hash
+    lines = await digest_on(world, coordinator, date(2026, 12, 1))
+    shown = AUDIT_ANCHORS[lang].format(count=count, anchor=anchor_of(key, count, head_hash))
+    assert lines[-1] == shown

@@ -89,6 +89,19 @@ async def test_run_without_token_explains(tmp_path: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN is not set" in err
 
 
+async def test_run_against_real_telegram_without_audit_key_refuses_naming_it(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("AUDIT_KEY", "TELEGRAM_BASE_URL")}
+    env["TELEGRAM_BOT_TOKEN"] = TOKEN
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'trial.db'}"
+    code, _, err = await _run("run", "--init", env=env)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith("AUDIT_KEY is not set")
+    assert not (tmp_path / "audit.key").exists()  # production never makes one up
+
+
 async def test_invite_offline_with_a_given_username(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'trial.db'}"
