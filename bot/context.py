@@ -31,6 +31,7 @@ from bot.conversations.events import (
     Text,
 )
 from bot.i18n import Lang, Translator, choose_language
+from bot.observe import Observer, Unobserved
 from bot.roles import Role
 from core.entry_syntax import fold_command_words
 from core.messages import N_
@@ -82,7 +83,8 @@ class Services:
     message to a patient) on their own channel; ``bot_username`` is
     Telegram's name of the bot, for its join links; ``join_codes`` makes the
     codes of the channels people join by scanning, for each such channel that
-    is on; ``staff_channels`` are the other channels staff may join on.
+    is on; ``staff_channels`` are the other channels staff may join on; ``observer``
+    is told what the bot does, for its metrics (:mod:`bot.observe`).
     """
 
     engine: Engine
@@ -94,6 +96,8 @@ class Services:
     join_codes: dict[Channel, JoinCodes] = field(default_factory=dict)
     # Channels beside Telegram that staff can join on (WeCom, when it is set up).
     staff_channels: set[Channel] = field(default_factory=set)
+    # Told of every send, answered event and poll (bot.metrics in a running bot).
+    observer: Observer = field(default_factory=Unobserved)
 
 
 @dataclass(frozen=True, slots=True)
