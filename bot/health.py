@@ -44,6 +44,7 @@ from bot.metrics import CONTENT_TYPE, Metrics
 from bot.routing import Member, Router
 from bot.web.server import WebRoute
 from core.messages import N_
+from core.store.db import read_only
 from core.store.models import StaffRole
 from core.store.process_lock import heartbeat
 from scheduler.engine import Engine
@@ -187,7 +188,8 @@ class Health:
         return READ_ONLY
 
     def _read_one(self) -> None:
-        with self.db.connect() as connection:
+        # A reader's transaction: SQLite's BEGIN IMMEDIATE would fail on a read-only file.
+        with read_only(self.db).connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def _database_failed(self, problem: str, error: str) -> None:

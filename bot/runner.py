@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import socket
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
@@ -38,7 +39,7 @@ from core.store.process_lock import LockHeld, acquire, polling_lock_name, releas
 from core.store.schema import ensure_schema, holds_a_trial, where
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, SystemClock
-from scheduler.engine import Engine, EngineOptions, default_worker
+from scheduler.engine import Engine, EngineOptions, default_worker, pid_alive
 from scheduler.pacing import Pacer
 from scheduler.policy import PolicyOptions
 from scheduler.rehearsal import resume_point
@@ -65,10 +66,10 @@ def wecom_channel(services: Services, settings: Settings) -> WecomChannel | None
 def web_routes(
     services: Services, settings: Settings, wecom: WecomChannel | None = None
 ) -> list[WebRoute]:
-    """Everything the bot's web server answers, in one list.
+    """Everything the bot's web server answers for the channels and the pages, in one list.
 
-    Empty while no channel or page needs the web server: then none is started.
-    With WeChat on, its channel is built here: the server starts and stops it
+    Empty while no channel or page is on; the server still runs for the health
+    check and the metrics (:func:`run_bot` adds their routes). With WeChat on, its channel is built here: the server starts and stops it
     with its routes, and the services gain its join codes (QR codes for
     ``/enroll ... wechat`` and ``/channel``).
     WeChat's delivery receipts are recorded by
@@ -397,6 +398,14 @@ def preflight(settings: Settings, *, init: bool = False) -> None:
     check_database(settings, init=init)
 
 
+def holder_gone(holder: str) -> bool:
+    """Whether a lock's holder (``<host>-<pid>``) is a process of this host that no longer
+    runs: after a crash (SIGKILL, power cut) the restarted bot takes over at once."""
+    host, _, pid = holder.rpartition("-")
+    here = socket.gethostname() or "localhost"
+    return host == here and pid.isdigit() and not pid_alive(int(pid))
+
+
 def take_polling_lock(services: Services, token: str, options: HealthOptions) -> tuple[str, str]:
     """This process's claim to poll Telegram with ``token`` on this database: (lock, holder).
 
@@ -408,7 +417,12 @@ def take_polling_lock(services: Services, token: str, options: HealthOptions) ->
     now = datetime.now(UTC)
     try:
         acquire(
-            services.engine, name, holder, now, stale_after=timedelta(seconds=options.stale_after)
+            services.engine,
+            name,
+            holder,
+            now,
+            stale_after=timedelta(seconds=options.stale_after),
+            is_gone=holder_gone,
         )
     except LockHeld as held:
         age = max(0, round((now - held.heartbeat_at).total_seconds()))

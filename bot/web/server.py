@@ -2,7 +2,8 @@
 
 What it serves is one list of :class:`WebRoute` that the runner builds
 (:func:`bot.runner.web_routes`): WeChat's callback when WeChat is on, the
-patients' pages. The server only translates HTTP; each route's handler is
+patients' pages, and always ``/healthz`` and ``/metrics`` (:mod:`bot.health`),
+so ``python -m bot run`` listens at ``WEB_HOST:WEB_PORT`` whatever is on. The server only translates HTTP; each route's handler is
 the adapter's or the page's own. A route may name the :class:`WebService`
 behind it (the WeChat channel): the server starts each such service before
 it listens and stops it after it has stopped listening.

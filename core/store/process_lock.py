@@ -20,6 +20,7 @@ running 3,600 times faster must not make a live holder look dead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -51,13 +52,21 @@ def polling_lock_name(token: str) -> str:
 
 
 def acquire(
-    engine: Engine, name: str, holder: str, now: datetime, *, stale_after: timedelta
+    engine: Engine,
+    name: str,
+    holder: str,
+    now: datetime,
+    *,
+    stale_after: timedelta,
+    is_gone: Callable[[str], bool] = lambda holder: False,
 ) -> ProcessLock:
     """Take lock ``name`` for ``holder`` at real time ``now``; raise :class:`LockHeld` if a
     live process has it.
 
-    Live means its heartbeat is at most ``stale_after`` old; an older one is
-    taken over (audited with the previous holder in ``before``).
+    Live means its heartbeat is at most ``stale_after`` old and ``is_gone``
+    does not know it to be gone (a process of this host that no longer runs:
+    after a crash the restarted bot need not wait); any other is taken over
+    (audited with the previous holder in ``before``).
     """
     for _ in range(2):  # a second process may insert the row between our read and insert
         try:
@@ -68,7 +77,8 @@ def acquire(
                         ProcessLock(name=name, holder=holder, acquired_at=now, heartbeat_at=now),
                         "process_lock.acquired",
                     )
-                if row.holder != holder and now - row.heartbeat_at <= stale_after:
+                live = now - row.heartbeat_at <= stale_after and not is_gone(row.holder)
+                if row.holder != holder and live:
                     raise LockHeld(row.name, row.holder, row.heartbeat_at)
                 action = (
                     "process_lock.acquired" if row.holder == holder else "process_lock.taken_over"

@@ -70,3 +70,17 @@ def test_release_gives_the_lock_back_at_once_and_is_audited(engine: Engine) -> N
     # The heartbeats themselves are not audit records (one every few seconds otherwise).
     heartbeat(engine, NAME, "host-b-200", T0 + timedelta(seconds=16))
     assert len(_actions(engine)) == 3
+
+
+def test_a_holder_known_to_be_gone_is_taken_over_at_once(engine: Engine) -> None:
+    """A bot killed a second ago on this host: its restart need not wait for staleness."""
+    acquire(engine, NAME, "host-a-100", T0, stale_after=STALE)
+    taken = acquire(
+        engine,
+        NAME,
+        "host-a-101",
+        T0 + timedelta(seconds=1),
+        stale_after=STALE,
+        is_gone=lambda holder: holder == "host-a-100",
+    )
+    assert taken.holder == "host-a-101"
