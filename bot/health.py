@@ -8,7 +8,7 @@ Healthy (``/healthz`` 200) means all three hold:
 - Telegram answered a ``getUpdates`` within :attr:`HealthOptions.poll_within`.
 
 Otherwise ``/healthz`` is 503 with the reasons, one sentence each, in JSON
-(``{"ok": false, "reasons": [...]}``).
+(``{"ok": false, "reasons": [...]}``); the HTTP side is :mod:`bot.web.health`.
 
 :meth:`Health.beat` runs every :attr:`HealthOptions.beat_every` seconds: it
 refreshes the process lock's heartbeat (:mod:`core.store.process_lock`),
@@ -28,21 +28,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.conversations.events import Text
-from bot.metrics import CONTENT_TYPE, Metrics
+from bot.metrics import Metrics
 from bot.routing import Member, Router
-from bot.web.server import WebRoute
 from core.messages import N_
 from core.store.db import read_only
 from core.store.models import StaffRole
@@ -275,27 +272,3 @@ class Health:
             self.metrics.engine_tick.set(self.engine.last_tick.timestamp())
         self.metrics.healthy.set(0 if reasons else 1)
         return Verdict(tuple(reasons))
-
-    # --- HTTP ----------------------------------------------------------------------------
-
-    async def healthz(self, request: web.Request) -> web.Response:
-        """``GET /healthz``: 200 when healthy, else 503 with the reasons."""
-        del request
-        verdict = await self.verdict()
-        body = {"ok": verdict.ok, "reasons": list(verdict.reasons)}
-        return web.json_response(
-            body, status=200 if verdict.ok else 503, dumps=lambda v: json.dumps(v) + "\n"
-        )
-
-    async def metrics_page(self, request: web.Request) -> web.Response:
-        """``GET /metrics``: every metric, the health gauges brought up to date first."""
-        del request
-        await self.verdict()
-        body = await asyncio.to_thread(self.metrics.render)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
-
-    def routes(self) -> list[WebRoute]:
-        return [
-            WebRoute("GET", "/healthz", self.healthz),
-            WebRoute("GET", "/metrics", self.metrics_page),
-        ]

@@ -28,6 +28,7 @@ from bot.health import Health, HealthOptions
 from bot.metrics import Metrics
 from bot.routing import Router, Transport
 from bot.settings import SettingError, Settings
+from bot.web.health import health_routes
 from bot.web.pages.acting import PageActions
 from bot.web.pages.routes import Pages
 from bot.web.server import WebRoute, WebServer
@@ -503,7 +504,7 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
         attach_engine(app, engine)
         health = build_health(app, services, engine, metrics, lock, options)
         attach_health(app, health)
-        routes = web_routes(services, settings, wecom) + health.routes()
+        routes = web_routes(services, settings, wecom) + health_routes(health)
         attach_web(app, WebServer(routes, settings.web_host, settings.web_port))
         if isinstance(clock, RehearsalClock):
             log.info(

@@ -22,6 +22,7 @@ from bot.health import DB_BACK, DB_READ_ONLY, Health, HealthOptions
 from bot.i18n import Translator
 from bot.metrics import Metrics
 from bot.runner import engine_router
+from bot.web.health import health_routes
 from bot.web.server import WebServer
 from core.store.models import InviteRole
 from core.store.process_lock import acquire, polling_lock_name
@@ -93,7 +94,7 @@ async def watched(world: World) -> AsyncIterator[Watched]:
         options=OPTIONS,
         real_now=wall.now,
     )
-    server = WebServer(health.routes(), "127.0.0.1", 0)
+    server = WebServer(health_routes(health), "127.0.0.1", 0)
     await server.start()
     try:
         yield Watched(world, wall, metrics, engine, health, f"http://127.0.0.1:{server.port}")
