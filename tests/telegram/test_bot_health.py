@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
-from bot.health import DB_BACK, DB_READ_ONLY, Health, HealthOptions
+from bot.health import DB_BACK, DB_READ_ONLY, DB_UNREACHABLE, Health, HealthOptions
 from bot.i18n import Translator
 from bot.metrics import Metrics
 from bot.runner import engine_router
@@ -209,3 +209,52 @@ async def test_metrics_count_sends_by_outcome_429s_and_handled_events(watched: W
     lagging = await watched.scrape()
     assert lagging[("trial_bot_outbox_lag_seconds", ())] >= 300
     assert lagging[("trial_bot_database_up", ())] == 1
+
+
+def _unreachable(*_args: object) -> None:
+    raise sqlite3.OperationalError("unable to open database file")
+
+
+async def test_an_unreachable_database_is_unhealthy_and_coordinators_are_told(
+    watched: Watched,
+) -> None:
+    world = watched.world
+    user = await world.join_staff(InviteRole.COORDINATOR)
+    await watched.health.start()
+    db = world.services.engine
+    # Every new connection fails as one to a database server that went away does.
+    event.listen(db, "do_connect", _unreachable)
+    db.dispose()
+    try:
+        await watched.health.beat()
+        status, body = await watched.healthz()
+        assert status == 503
+        assert body["reasons"][0] == (
+            "the database does not answer: OperationalError: unable to open database file"
+        )
+        en = Translator("en", world.services.zone)
+        assert (await world.reply(user)).shown == en._(DB_UNREACHABLE)
+        scraped = await watched.scrape()  # the scrape itself still answers
+        assert scraped[("trial_bot_database_up", ())] == 0
+    finally:
+        event.remove(db, "do_connect", _unreachable)
+        db.dispose()
+    await watched.health.beat()
+    assert (await world.reply(user)).shown == en._(DB_BACK)
+
+
+async def test_telegram_refusing_getupdates_makes_the_bot_unhealthy(watched: Watched) -> None:
+    api = watched.world.api
+    await watched.polled_since(WALL_START)
+    api.inject_fault("getUpdates", "http_500", count=1000)
+    # Once one poll has failed, every later one fails too (the bot polls one at a time).
+    await api.wait_until(
+        lambda: any(r.method == "getUpdates" and r.status == 500 for r in api.requests),
+        what="a refused getUpdates",
+    )
+    watched.wall.advance(timedelta(seconds=100))
+    await watched.engine.refill()  # the engine is fine
+    assert await watched.healthz() == (
+        503,
+        {"ok": False, "reasons": ["no successful getUpdates from Telegram for 100 s"]},
+    )
