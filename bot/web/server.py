@@ -18,6 +18,8 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.settings import SettingError
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -92,7 +94,17 @@ class WebServer:
                 raise
         runner = web.AppRunner(self._app, access_log=None)  # no patients' URLs in logs
         await runner.setup()
-        await web.TCPSite(runner, self._host, self._port).start()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            await self.stop()
+            # Said in one line by `python -m bot run` (a SettingError stops it, exit 2).
+            raise SettingError(
+                f"the bot's web server cannot listen on {self._host}:{self._port} "
+                f"({exc.strerror or exc}): set WEB_HOST and WEB_PORT to an address that is "
+                "free on this machine"
+            ) from None
         self._runner = runner
         log.info("web server listening on %s:%d", self._host, self.port)
 

@@ -246,3 +246,30 @@ async def test_a_stale_lock_of_a_bot_that_died_elsewhere_is_taken_over(tmp_path:
             await _stop(bot)
     finally:
         await api.stop()
+
+
+async def test_a_web_port_in_use_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    """The web server always runs, so a WEB_PORT another program holds is said plainly."""
+    api = LocalBotApi()
+    await api.start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": api.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'trial.db'}",
+            "WEB_PORT": str(port),
+        }
+        try:
+            code, _, err = await _run("run", "--init", env=env)
+        finally:
+            await api.stop()
+    assert code == 2
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(f"the bot's web server cannot listen on 127.0.0.1:{port} (")
+    )
