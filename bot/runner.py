@@ -70,7 +70,8 @@ def web_routes(
     """Everything the bot's web server answers for the channels and the pages, in one list.
 
     Empty while no channel or page is on; the server still runs for the health
-    check and the metrics (:func:`run_bot` adds their routes). With WeChat on, its channel is built here: the server starts and stops it
+    check and the metrics (:func:`run_bot` adds their routes). With WeChat on,
+    its channel is built here: the server starts and stops it
     with its routes, and the services gain its join codes (QR codes for
     ``/enroll ... wechat`` and ``/channel``).
     WeChat's delivery receipts are recorded by
