@@ -42,14 +42,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
-from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col, select
 
 from bot.observe import MAYBE_DELIVERED, RATE_LIMITED
 from core.store.db import read_session
-from core.store.models import AuditHead, Channel, Reminder, ReminderStatus
+from core.store.models import AuditHead, Channel, ReminderStatus
+from scheduler import outbox
 from scheduler.clock import Clock
 
 __all__ = ["CONTENT_TYPE", "Metrics", "StoreCollector"]
@@ -169,21 +168,8 @@ class StoreCollector(Collector):
     def _read(self) -> list[Metric]:
         now = self.clock.now()
         with read_session(self.db) as session:
-            counts = dict(
-                session.exec(
-                    select(Reminder.status, func.count()).group_by(col(Reminder.status))
-                ).all()
-            )
-            oldest = session.exec(
-                select(func.min(Reminder.due_at)).where(
-                    Reminder.status == ReminderStatus.PENDING,
-                    col(Reminder.due_at) <= now,
-                    or_(
-                        col(Reminder.next_attempt_at).is_(None),
-                        col(Reminder.next_attempt_at) <= now,
-                    ),
-                )
-            ).one()
+            counts = outbox.count_by_status(session)
+            oldest = outbox.oldest_waiting(session, now)
             head = session.get(AuditHead, 1)
         states = GaugeMetricFamily(
             "trial_bot_reminders", "Reminders in each state", labels=["state"]

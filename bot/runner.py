@@ -425,6 +425,7 @@ def take_polling_lock(services: Services, token: str, options: HealthOptions) ->
             now,
             stale_after=timedelta(seconds=options.stale_after),
             is_gone=holder_gone,
+            at=services.clock.now(),
         )
     except LockHeld as held:
         age = max(0, round((now - held.heartbeat_at).total_seconds()))
@@ -521,7 +522,7 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
     finally:
         name, holder = lock
         try:
-            release(services.engine, name, holder, datetime.now(UTC))
+            release(services.engine, name, holder, services.clock.now())
         except Exception:
             log.exception(
                 "the polling lock was not given back; it goes stale in %s s", options.stale_after

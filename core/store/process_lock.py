@@ -59,6 +59,7 @@ def acquire(
     *,
     stale_after: timedelta,
     is_gone: Callable[[str], bool] = lambda holder: False,
+    at: datetime | None = None,
 ) -> ProcessLock:
     """Take lock ``name`` for ``holder`` at real time ``now``; raise :class:`LockHeld` if a
     live process has it.
@@ -66,11 +67,13 @@ def acquire(
     Live means its heartbeat is at most ``stale_after`` old and ``is_gone``
     does not know it to be gone (a process of this host that no longer runs:
     after a crash the restarted bot need not wait); any other is taken over
-    (audited with the previous holder in ``before``).
+    (audited with the previous holder in ``before``). ``at`` is the instant the
+    audit trail records, the trial clock's (default ``now``): a rehearsal
+    resumes from the newest audit record, so a real-time one would move it.
     """
     for _ in range(2):  # a second process may insert the row between our read and insert
         try:
-            with UnitOfWork(engine, SYSTEM, now, "process lock") as uow:
+            with UnitOfWork(engine, SYSTEM, at or now, "process lock") as uow:
                 row = uow.session.get(ProcessLock, name, with_for_update=True)
                 if row is None:
                     return uow.add(
@@ -102,10 +105,11 @@ def heartbeat(engine: Engine, name: str, holder: str, now: datetime) -> bool:
     return bool(result.rowcount)
 
 
-def release(engine: Engine, name: str, holder: str, now: datetime) -> bool:
+def release(engine: Engine, name: str, holder: str, at: datetime) -> bool:
     """Give lock ``name`` back at a graceful stop, so the next process need not wait for it to
-    go stale; False if ``holder`` no longer had it."""
-    with UnitOfWork(engine, SYSTEM, now, "process lock") as uow:
+    go stale; False if ``holder`` no longer had it. ``at``: the trial clock's instant, for
+    the audit trail (see :func:`acquire`)."""
+    with UnitOfWork(engine, SYSTEM, at, "process lock") as uow:
         row = uow.session.get(ProcessLock, name, with_for_update=True)
         if row is None or row.holder != holder:
             return False

@@ -84,3 +84,15 @@ def test_a_holder_known_to_be_gone_is_taken_over_at_once(engine: Engine) -> None
         is_gone=lambda holder: holder == "host-a-100",
     )
     assert taken.holder == "host-a-101"
+
+
+def test_the_audit_trail_gets_the_trial_clocks_instant_not_real_time(engine: Engine) -> None:
+    """A rehearsal resumes from the newest audit record: real time there would move it."""
+    trial = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
+    acquire(engine, NAME, "host-a-100", T0, stale_after=STALE, at=trial)
+    release(engine, NAME, "host-a-100", trial + timedelta(minutes=5))
+    with read_session(engine) as session:
+        stamps = session.exec(
+            select(AuditRecord.at).where(AuditRecord.entity == "process_lock")
+        ).all()
+    assert stamps == [trial, trial + timedelta(minutes=5)]
