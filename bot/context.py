@@ -31,6 +31,7 @@ from bot.conversations.events import (
     Text,
 )
 from bot.i18n import Lang, Translator, choose_language
+from bot.observe import Observer, Unobserved
 from bot.roles import Role
 from core.entry_syntax import fold_command_words
 from core.messages import N_
@@ -84,8 +85,9 @@ class Services:
     codes of the channels people join by scanning, for each such channel that
     is on; ``staff_channels`` are the other channels staff may join on;
     ``rehearsal`` is true when the bot talks to local stand-ins, not the
-    real platforms (training, the demo, tests).
-    ``audit_key`` signs the audit head the daily digest shows (AUDIT_KEY).
+    real platforms (training, the demo, tests); ``audit_key`` signs the
+    audit head the daily digest shows (AUDIT_KEY); ``observer`` is told what
+    the bot does, for its metrics (:mod:`bot.observe`).
     """
 
     engine: Engine
@@ -112,6 +114,8 @@ class Services:
 
     # Not in the database, so the anchor it signs cannot be rewritten with it.
     audit_key: bytes | None = field(default=None, repr=False)
+    # Told of every send, answered event and poll (bot.metrics in a running bot).
+    observer: Observer = field(default_factory=Unobserved)
 
 
 @dataclass(frozen=True, slots=True)

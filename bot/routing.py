@@ -25,6 +25,7 @@ from typing import Protocol
 from bot.context import Buttons, Services
 from bot.conversations.events import MessageRef, ReminderText, Reply, Text
 from bot.i18n import Translator, choose_language
+from bot.observe import SENT, outcome_of
 from bot.texts import CHANNEL_NAMES, EVENT_TITLES
 from bot.views.reminder import reminder_facts, render_reminder
 from core.messages import N_
@@ -126,11 +127,18 @@ class Router:
         self.transports = dict(transports)
 
     async def deliver(self, reach: Reach, reply: Reply) -> MessageRef:
-        """One message to one chat, on its channel."""
+        """One message to one chat, on its channel; its outcome told to the services' observer."""
+        observer = self.services.observer
         transport = self.transports.get(reach.channel)
-        if transport is None:
-            raise Undeliverable(f"no {reach.channel.value} channel is configured")
-        return await transport.deliver(reach.chat, reply)
+        try:
+            if transport is None:
+                raise Undeliverable(f"no {reach.channel.value} channel is configured")
+            sent = await transport.deliver(reach.chat, reply)
+        except Exception as error:
+            observer.delivered(reach.channel, outcome_of(error))
+            raise
+        observer.delivered(reach.channel, SENT)
+        return sent
 
     # --- the scheduler's Sender --------------------------------------------------------
 

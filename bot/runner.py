@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from datetime import datetime
+import socket
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 from telegram import Bot
@@ -24,8 +25,11 @@ from bot.context import Services
 from bot.conversations.dispatch import Conversations
 from bot.escalations import periodic_jobs
 from bot.features import FEATURES
+from bot.health import Health, HealthOptions
+from bot.metrics import Metrics
 from bot.routing import Router, Transport
 from bot.settings import SettingError, Settings
+from bot.web.health import health_routes
 from bot.web.pages.acting import PageActions
 from bot.web.pages.routes import Pages
 from bot.web.server import WebRoute, WebServer
@@ -33,10 +37,11 @@ from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
 from core.store.models import Channel, InviteRole
+from core.store.process_lock import LockHeld, acquire, polling_lock_name, release
 from core.store.schema import ensure_schema, holds_a_trial, where
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, SystemClock
-from scheduler.engine import Engine, EngineOptions
+from scheduler.engine import Engine, EngineOptions, default_worker, pid_alive
 from scheduler.pacing import Pacer
 from scheduler.policy import PolicyOptions
 from scheduler.rehearsal import resume_point
@@ -46,6 +51,11 @@ log = logging.getLogger(__name__)
 
 class NotConfigured(Exception):
     """A required setting is missing; the message says which and what to do."""
+
+
+class AlreadyRunning(Exception):
+    """Another bot process polls Telegram with this token on this database; the message
+    names it and what to do."""
 
 
 def wecom_channel(services: Services, settings: Settings) -> WecomChannel | None:
@@ -58,10 +68,11 @@ def wecom_channel(services: Services, settings: Settings) -> WecomChannel | None
 def web_routes(
     services: Services, settings: Settings, wecom: WecomChannel | None = None
 ) -> list[WebRoute]:
-    """Everything the bot's web server answers, in one list.
+    """Everything the bot's web server answers for the channels and the pages, in one list.
 
-    Empty while no channel or page needs the web server: then none is started.
-    With WeChat on, its channel is built here: the server starts and stops it
+    Empty while no channel or page is on; the server still runs for the health
+    check and the metrics (:func:`run_bot` adds their routes). With WeChat on,
+    its channel is built here: the server starts and stops it
     with its routes, and the services gain its join codes (QR codes for
     ``/enroll ... wechat`` and ``/channel``).
     WeChat's delivery receipts are recorded by
@@ -412,37 +423,134 @@ def preflight(settings: Settings, *, init: bool = False) -> None:
     run_audit_key(settings)
 
 
+def holder_gone(holder: str) -> bool:
+    """Whether a lock's holder (``<host>-<pid>``) is a process of this host that no longer
+    runs: after a crash (SIGKILL, power cut) the restarted bot takes over at once."""
+    host, _, pid = holder.rpartition("-")
+    here = socket.gethostname() or "localhost"
+    return host == here and pid.isdigit() and not pid_alive(int(pid))
+
+
+def take_polling_lock(services: Services, token: str, options: HealthOptions) -> tuple[str, str]:
+    """This process's claim to poll Telegram with ``token`` on this database: (lock, holder).
+
+    Raises :class:`AlreadyRunning` while another process's heartbeat on it is
+    at most ``options.stale_after`` seconds old; an older one is taken over
+    (:mod:`core.store.process_lock`).
+    """
+    name, holder = polling_lock_name(token), default_worker()
+    now = datetime.now(UTC)
+    try:
+        acquire(
+            services.engine,
+            name,
+            holder,
+            now,
+            stale_after=timedelta(seconds=options.stale_after),
+            is_gone=holder_gone,
+            at=services.clock.now(),
+        )
+    except LockHeld as held:
+        age = max(0, round((now - held.heartbeat_at).total_seconds()))
+        raise AlreadyRunning(
+            f"Another bot process ({held.holder}) is already polling Telegram with this token "
+            f"on this database (its last heartbeat {age} s ago), so this one does not start. "
+            f"Stop that one first; if it has died, its lock is taken over "
+            f"{options.stale_after:.0f} s after its last heartbeat."
+        ) from None
+    log.info("polling lock %s taken as %s", name, holder)
+    return name, holder
+
+
+def attach_health(app: Application, health: Health) -> None:  # type: ignore[type-arg]
+    """Beat while the Application runs: started after it initialises, stopped when it stops."""
+    before_init = app.post_init
+    before_stop = app.post_stop
+
+    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+        if before_init is not None:
+            await before_init(application)
+        await health.start()
+
+    async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+        await health.stop()
+        if before_stop is not None:
+            await before_stop(application)
+
+    app.post_init = post_init
+    app.post_stop = post_stop
+
+
+def build_health(
+    app: Application,  # type: ignore[type-arg]
+    services: Services,
+    engine: Engine,
+    metrics: Metrics,
+    lock: tuple[str, str],
+    options: HealthOptions | None = None,
+) -> Health:
+    """The health monitor of this bot (:mod:`bot.health`); a lost lock stops the Application."""
+    assert services.router is not None
+    metrics.watch_store(services.engine, services.clock)
+    return Health(
+        services.engine,
+        engine,
+        services.router,
+        metrics,
+        lock,
+        options=options,
+        on_lock_lost=app.stop_running,
+    )
+
+
 def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = False) -> None:
     """Long-poll Telegram (or the local server) and send reminders until stopped.
 
     ``init`` creates the trial's database when there is none yet (see
-    :func:`check_database`).
+    :func:`check_database`). Refuses to start while another process polls with
+    the same token on the same database (:func:`take_polling_lock`). The web
+    server always runs, at ``WEB_HOST:WEB_PORT``: ``/healthz`` and
+    ``/metrics`` (:mod:`bot.health`, :mod:`bot.metrics`) beside the channels'
+    and pages' routes.
     """
     preflight(settings, init=init)
     token = settings.bot_token()
     assert token is not None  # preflight refused the run without one
     services = make_services(settings, clock)
     services.audit_key = run_audit_key(settings)
-    app = build_application(services, token, base_url=settings.telegram_base_url)
-    wechat = attach_wechat(app, services, settings)
-    wecom = wecom_channel(services, settings)
-    attach_engine(
-        app, build_engine(app, services, wechat, None if wecom is None else wecom.transport)
-    )
-    routes = web_routes(services, settings, wecom)
-    if routes:
-        attach_web(app, WebServer(routes, settings.web_host, settings.web_port))
-    if isinstance(clock, RehearsalClock):
-        log.info(
-            "rehearsal clock: trial time %s, %g times real time",
-            clock.now().isoformat(),
-            clock.speed,
-        )
-    log.info("bot starting (base URL %s)", settings.telegram_base_url or "Telegram")
+    options = HealthOptions()
+    lock = take_polling_lock(services, token, options)
     try:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
-    except SettingError as exc:  # found at start: WeChat refused the account's credentials
-        raise NotConfigured(str(exc)) from None
+        metrics = Metrics()
+        services.observer = metrics
+        app = build_application(services, token, base_url=settings.telegram_base_url)
+        wechat = attach_wechat(app, services, settings)
+        wecom = wecom_channel(services, settings)
+        engine = build_engine(app, services, wechat, None if wecom is None else wecom.transport)
+        attach_engine(app, engine)
+        health = build_health(app, services, engine, metrics, lock, options)
+        attach_health(app, health)
+        routes = web_routes(services, settings, wecom) + health_routes(health)
+        attach_web(app, WebServer(routes, settings.web_host, settings.web_port))
+        if isinstance(clock, RehearsalClock):
+            log.info(
+                "rehearsal clock: trial time %s, %g times real time",
+                clock.now().isoformat(),
+                clock.speed,
+            )
+        log.info("bot starting (base URL %s)", settings.telegram_base_url or "Telegram")
+        try:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        except SettingError as exc:  # found at start: WeChat refused the account's credentials
+            raise NotConfigured(str(exc)) from None
+    finally:
+        name, holder = lock
+        try:
+            release(services.engine, name, holder, services.clock.now())
+        except Exception:
+            log.exception(
+                "the polling lock was not given back; it goes stale in %s s", options.stale_after
+            )
 
 
 async def _bot_username(settings: Settings) -> str:

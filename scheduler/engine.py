@@ -154,6 +154,8 @@ class Engine:
         self._armed: set[datetime] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._step = SendStep(self)
+        # Real time of the last refill that went through: the health check's "engine ticks".
+        self.last_tick: datetime | None = None
 
     # --- hooks -------------------------------------------------------------------------
 
@@ -282,6 +284,8 @@ class Engine:
 
         The drain runs as its own task, so a long burst never makes APScheduler
         skip a refill; a drain already under way claims until nothing is due.
+        A refill that went through sets :attr:`last_tick` (real time), which the
+        bot's health check reads; one that failed (the database refused) leaves it.
         """
         try:
             await self.recover(at_start=False)
@@ -290,6 +294,7 @@ class Engine:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
             self._arm_window()
+            self.last_tick = self._real_now()
         except Exception:
             log.exception("reminder engine: refill failed; the next one retries")
 

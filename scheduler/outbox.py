@@ -205,6 +205,30 @@ def reminder_context(
     return reminder, patient, event
 
 
+# --- for the metrics ---------------------------------------------------------------
+
+
+def count_by_status(session: Session) -> dict[ReminderStatus, int]:
+    """How many reminders are in each state (states without any are left out)."""
+    rows = session.exec(select(Reminder.status, func.count()).group_by(col(Reminder.status)))
+    return {ReminderStatus(status): int(n) for status, n in rows.all()}
+
+
+def oldest_waiting(session: Session, now: datetime) -> datetime | None:
+    """The due instant of the oldest pending reminder that could be sent at ``now`` (due,
+    and no retry or quiet-hours deferral still to wait for); None when none waits."""
+    return session.exec(
+        select(func.min(Reminder.due_at)).where(
+            Reminder.status == ReminderStatus.PENDING,
+            col(Reminder.due_at) <= now,
+            or_(
+                col(Reminder.next_attempt_at).is_(None),
+                col(Reminder.next_attempt_at) <= now,
+            ),
+        )
+    ).one()
+
+
 # --- settings --------------------------------------------------------------------
 
 

@@ -34,7 +34,7 @@ def start_logging(settings: Settings) -> None:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the bot (long polling) and its reminder engine until stopped."""
-    from bot.runner import NotConfigured, preflight, rehearsal_clock, run_bot
+    from bot.runner import AlreadyRunning, NotConfigured, preflight, rehearsal_clock, run_bot
 
     start_logging(settings)
     try:
@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         preflight(settings, init=args.init)
         clock = rehearsal_clock(settings, args.clock_start, args.clock_speed, args.resume)
         run_bot(settings, clock, init=args.init)
-    except NotConfigured as exc:
+    except (NotConfigured, AlreadyRunning) as exc:
         raise CommandError(str(exc)) from None
     return 0
 

@@ -16,6 +16,7 @@ Every reply passes the guard of :mod:`bot.conversations.guard`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from bot.context import Ctx, Handler, Services, make_ctx
@@ -65,8 +66,16 @@ class Conversations:
         """Answer one thing a person did, through ``out``.
 
         A failure anywhere is logged without personal data and the person is
-        told that nothing was half-done: every write is one transaction.
+        told that nothing was half-done: every write is one transaction. How
+        long it took is told to the services' observer (the handler latency).
         """
+        started = time.perf_counter()
+        try:
+            await self._handle(inbound, out)
+        finally:
+            self.services.observer.handled(inbound.channel, time.perf_counter() - started)
+
+    async def _handle(self, inbound: Inbound, out: Replies) -> None:
         await self._reachable_again(inbound)
         ctx = self.context(inbound, out)
         try:

@@ -2,7 +2,8 @@
 
 What it serves is one list of :class:`WebRoute` that the runner builds
 (:func:`bot.runner.web_routes`): WeChat's callback when WeChat is on, the
-patients' pages. The server only translates HTTP; each route's handler is
+patients' pages, and always ``/healthz`` and ``/metrics`` (:mod:`bot.health`),
+so ``python -m bot run`` listens at ``WEB_HOST:WEB_PORT`` whatever is on. The server only translates HTTP; each route's handler is
 the adapter's or the page's own. A route may name the :class:`WebService`
 behind it (the WeChat channel): the server starts each such service before
 it listens and stops it after it has stopped listening.
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
+
+from bot.settings import SettingError
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +94,17 @@ class WebServer:
                 raise
         runner = web.AppRunner(self._app, access_log=None)  # no patients' URLs in logs
         await runner.setup()
-        await web.TCPSite(runner, self._host, self._port).start()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            await self.stop()
+            # Said in one line by `python -m bot run` (a SettingError stops it, exit 2).
+            raise SettingError(
+                f"the bot's web server cannot listen on {self._host}:{self._port} "
+                f"({exc.strerror or exc}): set WEB_HOST and WEB_PORT to an address that is "
+                "free on this machine"
+            ) from None
         self._runner = runner
         log.info("web server listening on %s:%d", self._host, self.port)
 

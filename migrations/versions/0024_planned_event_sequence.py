@@ -8,7 +8,7 @@ Events moved before this revision start at 0: their next move gives 1, above
 anything a phone holds from before.
 
 Revision ID: 0024
-Revises: 0018
+Revises: 0023
 Create Date: 2026-12-05
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024"
-down_revision: str | Sequence[str] | None = "0018"
+down_revision: str | Sequence[str] | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

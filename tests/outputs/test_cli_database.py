@@ -124,6 +124,7 @@ async def test_run_init_creates_the_trial_database_and_runs(tmp_path: Path) -> N
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_BASE_URL": api.base_url,
         "DATABASE_URL": url,
+        "WEB_PORT": "0",  # /healthz and /metrics on a port of its own
     }
     try:
         bot = await asyncio.create_subprocess_exec(

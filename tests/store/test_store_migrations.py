@@ -382,6 +382,22 @@ def test_0018_adds_link_invitations_and_will_not_drop_an_unused_one(db_url: URL)
         engine.dispose()
 
 
+def test_0023_adds_the_process_lock_table_and_takes_it_away(db_url: URL) -> None:
+    """Up: an empty lock table (no process holds anything yet). Down: it goes."""
+    migrate(db_url, "0018")
+    assert "process_lock" not in _tables(db_url)
+    migrate(db_url, "0023")
+    assert "process_lock" in _tables(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM process_lock")).scalar_one() == 0
+    finally:
+        engine.dispose()
+    migrate(db_url, "0018")
+    assert "process_lock" not in _tables(db_url)
+
+
 def test_0024_starts_every_event_at_sequence_0_and_drops_it_on_the_way_down(db_url: URL) -> None:
     """Up: events planned before it carry SEQUENCE 0, so their next move gives 1, above
     what any phone holds. Down: the column goes."""

@@ -1,15 +1,24 @@
-"""`python -m bot invite` and `python -m bot run` as real processes against the local server."""
+"""`python -m bot invite` and `python -m bot run` as real processes against the local server:
+the first coordinator joining, the health check, and the one-process-per-token lock."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import socket
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
+from sqlmodel import select
 
+from core.store.db import make_engine, read_session
+from core.store.models import ProcessLock
+from core.store.process_lock import acquire, polling_lock_name
+from core.store.schema import ensure_schema
 from local_servers.telegram.server import LocalBotApi
 from tests.support.bot_harness import TOKEN
 
@@ -43,6 +52,7 @@ async def test_first_coordinator_joins_a_running_bot(tmp_path: Path) -> None:
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_BASE_URL": api.base_url,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'trial.db'}",
+        "WEB_PORT": "0",  # /healthz and /metrics on a port of its own
     }
     try:
         code, out, err = await _run("invite", "--role", "coordinator", env=env)
@@ -111,3 +121,168 @@ async def test_invite_offline_with_a_given_username(tmp_path: Path) -> None:
     code, _, err = await _run("invite", "--role", "nurse", env=env)
     assert code == 2
     assert "--bot-username" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _healthz(port: int) -> tuple[int, dict[str, object]] | None:
+    """``GET /healthz`` of a bot process; None while nothing listens yet."""
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/healthz") as answer,
+        ):
+            return answer.status, await answer.json()
+    except aiohttp.ClientConnectionError:
+        return None
+
+
+async def _healthy(bot: asyncio.subprocess.Process, port: int, timeout: float = 60) -> None:
+    """Wait until the bot at ``port`` answers /healthz with 200 (it polls, ticks and writes)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    answer = None
+    while asyncio.get_running_loop().time() < deadline:
+        assert bot.returncode is None, "the bot stopped"
+        answer = await _healthz(port)
+        if answer is not None and answer[0] == 200:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"/healthz never answered 200: {answer}")
+
+
+async def _start_bot(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _stop(bot: asyncio.subprocess.Process) -> str:
+    bot.send_signal(signal.SIGINT)
+    _, stderr = await asyncio.wait_for(bot.communicate(), timeout=30)
+    assert bot.returncode == 0, stderr.decode()[-2000:]
+    return stderr.decode()
+
+
+def _locks(url: str) -> list[tuple[str, str]]:
+    engine = make_engine(url)
+    try:
+        with read_session(engine) as session:
+            return [(lock.name, lock.holder) for lock in session.exec(select(ProcessLock))]
+    finally:
+        engine.dispose()
+
+
+async def test_a_second_bot_on_the_same_database_and_token_refuses_and_the_first_runs_on(
+    tmp_path: Path,
+) -> None:
+    """Two `python -m bot run` on one database and token: the second stops at once with one
+    line saying why; the first keeps polling and answering. Its web server runs without
+    WeChat (/healthz at WEB_PORT)."""
+    api = LocalBotApi()
+    await api.start()
+    port = _free_port()
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": api.base_url,
+        "DATABASE_URL": url,
+        "WEB_PORT": str(port),
+    }
+    try:
+        first = await _start_bot(env, "--init")
+        try:
+            await _healthy(first, port)
+            second = await _start_bot({**env, "WEB_PORT": "0"})
+            _, err = await asyncio.wait_for(second.communicate(), timeout=60)
+            assert second.returncode == 2
+            lines = err.decode().strip().splitlines()
+            assert len(lines) == 1, lines
+            assert lines[0].startswith("Another bot process (")
+            assert "is already polling Telegram with this token on this database" in lines[0]
+            # The first one is untouched: healthy, and it answers.
+            assert first.returncode is None
+            assert (await _healthz(port)) == (200, {"ok": True, "reasons": []})
+            api.add_user(50, first_name="Someone", language_code="en")
+            await api.user_sends(50, "/start")
+            assert "invited" in (await api.wait_for_message(50, timeout=30)).shown
+        finally:
+            await _stop(first)
+        assert _locks(url) == []  # a graceful stop gives the lock back
+        assert not api.violations
+    finally:
+        await api.stop()
+
+
+async def test_a_stale_lock_of_a_bot_that_died_elsewhere_is_taken_over(tmp_path: Path) -> None:
+    """A lock whose heartbeat stopped two minutes ago (its host died) does not keep the bot
+    from starting: the new one takes it over and runs."""
+    api = LocalBotApi()
+    await api.start()
+    port = _free_port()
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    ensure_schema(url)
+    engine = make_engine(url)
+    try:
+        name = polling_lock_name(TOKEN)
+        two_minutes_ago = datetime.now(UTC) - timedelta(minutes=2)
+        acquire(engine, name, "otherhost-4242", two_minutes_ago, stale_after=timedelta(minutes=1))
+    finally:
+        engine.dispose()
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BASE_URL": api.base_url,
+        "DATABASE_URL": url,
+        "WEB_PORT": str(port),
+    }
+    try:
+        bot = await _start_bot(env)
+        try:
+            await _healthy(bot, port)
+            ((held, holder),) = _locks(url)
+            assert held == name
+            assert holder == f"{socket.gethostname()}-{bot.pid}"
+        finally:
+            await _stop(bot)
+    finally:
+        await api.stop()
+
+
+async def test_a_web_port_in_use_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    """The web server always runs, so a WEB_PORT another program holds is said plainly."""
+    api = LocalBotApi()
+    await api.start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": api.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'trial.db'}",
+            "WEB_PORT": str(port),
+        }
+        try:
+            code, _, err = await _run("run", "--init", env=env)
+        finally:
+            await api.stop()
+    assert code == 2
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith(f"the bot's web server cannot listen on 127.0.0.1:{port} (")
+    )

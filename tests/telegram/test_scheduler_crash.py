@@ -93,6 +93,7 @@ async def test_sigkill_during_bursts_loses_nothing_and_repeats_only_by_the_polic
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_BASE_URL": api.base_url,
         "DATABASE_URL": url,
+        "WEB_PORT": "0",  # /healthz and /metrics on a port of its own
     }
     log = tmp_path / "bot.log"
     try:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from http import HTTPStatus
+from typing import Any
 
 from telegram import BotCommand
+from telegram._utils.types import ODVInput
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -17,6 +20,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.channels.telegram.adapter import TelegramAdapter
 from bot.channels.telegram.transport import TelegramTransport
@@ -39,6 +43,38 @@ MENU = ("help", "schedule", "calendar", "report", "lang")
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 
+class PollingRequest(HTTPXRequest):
+    """The ``getUpdates`` connection (PTB gives polling a request object of its own): each
+    answer with HTTP 200 (Telegram's "ok") calls ``on_success``."""
+
+    def __init__(self, on_success: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_success = on_success
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        if code == HTTPStatus.OK:
+            self._on_success()
+        return code, payload
+
+
 def build_application(
     services: Services,
     token: str,
@@ -53,7 +89,9 @@ def build_application(
     ``rate_limited`` keeps replies within Telegram's overall 30 messages a
     second and retries a 429; tests against a server without flood limits
     may turn it off to run at full speed. The services' router gains the
-    Telegram transport, so alerts reach staff who use Telegram.
+    Telegram transport, so alerts reach staff who use Telegram. Each
+    ``getUpdates`` that succeeds is told to the services' observer (the health
+    check's "Telegram answers").
     """
     conversations = Conversations(services, features)
     builder = (
@@ -61,7 +99,13 @@ def build_application(
         .token(token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=services.zone))
         .read_timeout(read_timeout)
-        .get_updates_read_timeout(read_timeout + 30)
+        .get_updates_request(
+            PollingRequest(
+                lambda: services.observer.polled(),
+                connection_pool_size=1,
+                read_timeout=read_timeout + 30,
+            )
+        )
         .post_init(_post_init)
     )
     if rate_limited:

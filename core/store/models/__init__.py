@@ -8,7 +8,7 @@
   deviations, adverse events, patient reports;
 - :mod:`~core.store.models.audit`: the audit chain;
 - :mod:`~core.store.models.running`: running state (chat flows, entries waiting
-  for Confirm, settings, escalation notices);
+  for Confirm, settings, escalation notices, the process lock);
 - :mod:`~core.store.models.wechat`: the WeChat channel's pushes until handled
   and the option menus it sent.
 
@@ -76,6 +76,7 @@ from core.store.models.running import (
     Conversation,
     EscalationNotice,
     PendingAction,
+    ProcessLock,
     Setting,
 )
 from core.store.models.wechat import WechatMenu, WechatPush
@@ -114,6 +115,7 @@ __all__ = [
     "PatientStatus",
     "PendingAction",
     "PlannedEventRow",
+    "ProcessLock",
     "ProtocolDeviation",
     "Reminder",
     "ReminderStatus",

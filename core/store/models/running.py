@@ -1,8 +1,8 @@
 """Running state the bot finds again after a restart.
 
 Where each person is in a chat flow, clinical entries waiting for Confirm,
-small settings (the rehearsal clock, periodic jobs) and the escalation steps
-already sent.
+small settings (the rehearsal clock, periodic jobs), the escalation steps
+already sent, and which process polls the bot's channel (the process lock).
 """
 
 from __future__ import annotations
@@ -96,3 +96,21 @@ class EscalationNotice(SQLModel, table=True):
     subject: str = Field(sa_type=String(64))
     step: str = Field(sa_type=String(32))
     sent_at: datetime = Field(sa_type=UtcDateTime())
+
+
+class ProcessLock(SQLModel, table=True):
+    """One process's claim to a job only one may do at a time: polling Telegram with a token.
+
+    ``name`` is the job (``telegram-polling:<bot id>``), ``holder`` the process
+    (``<host>-<pid>``). The holder refreshes ``heartbeat_at`` (real time, not the
+    trial clock) while it runs; a lock whose heartbeat stopped longer ago than
+    the takeover limit is taken over by the next process that asks
+    (:mod:`core.store.process_lock`).
+    """
+
+    __tablename__ = "process_lock"
+
+    name: str = Field(sa_type=String(64), primary_key=True)
+    holder: str = Field(sa_type=String(64))
+    acquired_at: datetime = Field(sa_type=UtcDateTime())
+    heartbeat_at: datetime = Field(sa_type=UtcDateTime())
