@@ -174,6 +174,8 @@ class RehearsalClock:
         self._hold: datetime | None = None
         self.until = None if until is None else until.astimezone(UTC)
         self.on_change = on_change
+        if until is not None and not held:
+            self._restretch(self.speed, None)
 
     @property
     def origin(self) -> float:

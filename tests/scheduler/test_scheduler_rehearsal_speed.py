@@ -9,6 +9,7 @@ running engine holds trial time at each reminder due until it has sent it.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from core.protocol import Protocol
 from core.schedule import Slot
 from core.store.models import ReminderStatus
-from scheduler.clock import FakeMonotonic, RehearsalClock, pacing_time
+from scheduler.clock import FakeMonotonic, RehearsalClock, Stretch, pacing_time
 from scheduler.engine import Engine
 from scheduler.pacing import Pacer
 from scheduler.ports import NotDelivered
@@ -42,22 +43,35 @@ def _engine(db: DbEngine, clock: RehearsalClock, sender: FakeSender) -> Engine:
 
 
 @SQLITE_ONLY
-async def test_at_3600x_a_dose_reminder_past_its_grace_in_trial_time_is_missed_not_sent(
-    engine: DbEngine, protocol: Protocol
+@pytest.mark.parametrize(
+    ("slot", "from_what_it_announces", "late"),
+    [
+        # An 08:00 dose reminder 31 trial minutes late: past its 30-minute grace.
+        (Slot.DOSE_1, False, timedelta(minutes=31)),
+        # "Will you be there?" (the evening before an infusion) two days after the visit.
+        (Slot.INFUSION_EVENING_BEFORE, True, timedelta(days=2)),
+    ],
+)
+async def test_at_3600x_a_reminder_no_longer_useful_in_trial_time_is_missed_not_sent(
+    engine: DbEngine,
+    protocol: Protocol,
+    slot: Slot,
+    from_what_it_announces: bool,
+    late: timedelta,
 ) -> None:
     pid = _patient(engine, protocol)
-    dose = next(r for r in reminders(engine, pid) if r.slot == Slot.DOSE_1)
-    assert dose.announces_at == dose.due_at  # a dose reminder announces its own instant
+    row = next(r for r in reminders(engine, pid) if r.slot == slot)
     real = FakeMonotonic(0.0)
-    # 31 trial minutes after the dose: half a real second at 3600 times real time.
-    clock = RehearsalClock(dose.due_at, SPEED, real_monotonic=real)
-    real.value += 31 * 60 / SPEED
+    clock = RehearsalClock(row.due_at, SPEED, real_monotonic=real)
+    target = (row.announces_at if from_what_it_announces else row.due_at) + late
+    # In real time a fraction of a second to a minute (31 trial minutes: half a real second).
+    real.value += (target - row.due_at).total_seconds() / SPEED
+    assert abs(clock.now() - target) < timedelta(seconds=1)
     sender = FakeSender()
     report = await _engine(engine, clock, sender).run_due()
-    row = reminder(engine, dose.id)
-    assert row.status == ReminderStatus.MISSED
-    assert dose.id not in [rid for rid, _ in sender.calls]
-    assert dose.id in [m.reminder_id for m in report.missed]
+    assert reminder(engine, row.id).status == ReminderStatus.MISSED
+    assert row.id not in [rid for rid, _ in sender.calls]
+    assert row.id in [m.reminder_id for m in report.missed]
 
 
 @SQLITE_ONLY
@@ -127,6 +141,17 @@ def test_a_clock_started_held_stands_still_until_the_engine_sets_a_hold() -> Non
     clock.hold(None)
     real.value += 1.0
     assert clock.now() == BEFORE_PLAN + timedelta(seconds=240_000)
+
+
+def test_until_slows_trial_time_to_real_speed_and_a_follower_reads_the_same_time() -> None:
+    real = FakeMonotonic(0.0)
+    until = BEFORE_PLAN + timedelta(days=1)
+    clock = RehearsalClock(BEFORE_PLAN, 240_000, real_monotonic=real, until=until)
+    real.value += 1.0  # 66 trial hours at full speed; the last 0.64 s at real speed
+    assert clock.now() == until + timedelta(seconds=1.0 - 86_400 / 240_000)
+    # Another process given the stretch (--clock-file) reads the very same instant.
+    follower = Stretch.from_json(json.loads(json.dumps(clock.stretch.to_json())))
+    assert follower.at(real()) == clock.now()
 
 
 # About five real seconds: two trial weeks at 240,000 times real time, held at each reminder.
