@@ -335,15 +335,15 @@ class Engine:
         self._armed = {at: real for at, real in self._armed.items() if at > now}
         instants = set(self.wake_instants())
         upcoming = self._hold_next()
-        if upcoming is not None and upcoming > now:
+        if upcoming is not None:
             # Beyond the window too: the next reminder is always armed (a rehearsal clock at
-            # speed crosses the window between two refills).
+            # speed crosses the window between two refills); at once if trial time stands at it.
             instants.add(upcoming)
         for instant in sorted(instants):
             armed = self._armed.get(instant)
             if instant in self._waking or (armed is not None and armed > real_now):
                 continue  # armed, and not yet woken (a wake-up that came early is armed again)
-            delay = real_seconds(self.clock, instant - now)
+            delay = max(0.0, real_seconds(self.clock, instant - now))
             run_date = real_now + timedelta(seconds=delay + WAKE_SLACK)
             scheduler.add_job(
                 self._wake,
@@ -361,13 +361,15 @@ class Engine:
         if instant is not None:
             self._waking.add(instant)
         try:
-            await self.run_due(jobs_in_background=True)
-            self._arm_window()  # retries and deferrals made by this drain
+            try:
+                await self.run_due(jobs_in_background=True)
+            finally:
+                if instant is not None:
+                    self._waking.discard(instant)
+            # Retries and deferrals made by this drain; its own instant again if it came early.
+            self._arm_window()
         except Exception:
             log.exception("reminder engine: wake-up failed; the next refill retries")
-        finally:
-            if instant is not None:
-                self._waking.discard(instant)
 
     # --- draining ----------------------------------------------------------------------
 

@@ -675,10 +675,13 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
     if wecom_violations:
         raise DemoError(f"the bot broke WeCom's API (api.json): {wecom_violations[:3]}")
     took = time.monotonic() - began
+    latest = max((at - due for _, due, at in transcript.reminders), default=timedelta(0))
     print(
         f"\nDone in {took:.0f} s (real time); {demo.presses} buttons pressed by patients "
         f"on Telegram, {demo.page_answers} answers on WeChat pages; "
-        f"{api.flood_errors} sends slowed by Telegram's flood limits.",
+        f"{api.flood_errors} sends slowed by Telegram's flood limits; "
+        f"{len(transcript.reminders)} reminders on Telegram, the latest "
+        f"{latest.total_seconds() / 60:.0f} trial minutes after its time.",
         file=stream,
     )
     print(

@@ -173,6 +173,7 @@ async def test_resume_continues_from_the_saved_trial_time_after_a_command_ran_be
     try:
         bot = await _rehearsal(env, "--init", "--clock-start", start, "--clock-speed", "3600")
         first = await _saved_position(url)
+        await api.wait_until(lambda: api.waiting_polls > 0, timeout=60)  # running: Ctrl-C
         bot.send_signal(signal.SIGINT)
         _, stderr = await asyncio.wait_for(bot.communicate(), timeout=30)
         assert bot.returncode == 0, stderr.decode()[-2000:]
@@ -194,7 +195,8 @@ async def test_resume_continues_from_the_saved_trial_time_after_a_command_ran_be
                     await asyncio.sleep(0.01)
             # Its first stretch: standing where the first run stood until the engine starts.
             resumed = Stretch.from_json(json.loads(clock_file.read_text(encoding="utf-8")))
-            await _engine_started(url, resumed.origin)  # then Ctrl-C stops it cleanly
+            await _engine_started(url, resumed.origin)
+            await api.wait_until(lambda: api.waiting_polls > 0, timeout=60)  # running: Ctrl-C
         finally:
             bot.send_signal(signal.SIGINT)
             _, stderr = await asyncio.wait_for(bot.communicate(), timeout=30)
