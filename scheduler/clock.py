@@ -89,7 +89,8 @@ class Stretch:
         released = reached + self.max_hold
         if real < released:
             return self.hold
-        # Whatever was to release the hold did not: time runs on, never to stop a rehearsal.
+        # Past the hold: at ``then`` (real speed after --clock-until), or, when what was to
+        # release it did not, at the same speed: a stuck engine never stops a rehearsal.
         after = self.speed if self.then is None else self.then
         return self.hold + timedelta(seconds=(real - released) * after)
 

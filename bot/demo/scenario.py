@@ -346,8 +346,8 @@ class Demo:
                 self.asked_for_another_day = True
                 data = choices["later"]
             elif self.api.send_allowance(patient.chat_id) < 2:
-                # Busy: at this speed one Telegram message per second is hours of trial
-                # time; this one stays unanswered (the bot's escalations see to it).
+                # Busy (the bot may not answer within Telegram's limits): this one stays
+                # unanswered, and the bot's escalations see to it.
                 continue
             else:
                 wanted = ("yes", "started", "finished", "taken")
