@@ -212,7 +212,8 @@ def rehearsal_clock(
             engine.dispose()
         if point is not None:
             log.info("rehearsal resumes at %s", point.position.isoformat())
-            clock = RehearsalClock(point.position, speed or point.speed, held=True, until=until)
+            speed = speed or point.speed
+            clock = RehearsalClock(point.position, speed, held=speed > 1, until=until)
             return _published(clock, clock_file)
         if start is None:
             raise NotConfigured("--resume: no rehearsal to resume; start one with --clock-start")
@@ -220,7 +221,9 @@ def rehearsal_clock(
         raise NotConfigured("--clock-speed needs --clock-start (or --resume)")
     if start.tzinfo is None:
         raise NotConfigured("--clock-start needs a time zone, e.g. 2026-12-01T06:00:00+08:00")
-    return _published(RehearsalClock(start, speed or 1.0, held=True, until=until), clock_file)
+    speed = speed or 1.0
+    # Faster than real time, the bot's seconds of start-up would be trial hours: held till then.
+    return _published(RehearsalClock(start, speed, held=speed > 1, until=until), clock_file)
 
 
 def _published(clock: RehearsalClock, path: Path | None) -> RehearsalClock:
