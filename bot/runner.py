@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
+import os
 import socket
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 from telegram import Bot
@@ -40,11 +44,11 @@ from core.store.models import Channel, InviteRole
 from core.store.process_lock import LockHeld, acquire, polling_lock_name, release
 from core.store.schema import ensure_schema, holds_a_trial, where
 from core.store.uow import UnitOfWork
-from scheduler.clock import Clock, RehearsalClock, SystemClock
+from scheduler.clock import Clock, RehearsalClock, Stretch, SystemClock, pacing_time
 from scheduler.engine import Engine, EngineOptions, default_worker, pid_alive
 from scheduler.pacing import Pacer
 from scheduler.policy import PolicyOptions
-from scheduler.rehearsal import resume_point
+from scheduler.rehearsal import command_now, resume_point
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +189,8 @@ def rehearsal_clock(
     start: datetime | None = None,
     speed: float | None = None,
     resume: bool = False,
+    clock_file: Path | None = None,
+    until: datetime | None = None,
 ) -> RehearsalClock | None:
     """The rehearsal clock asked for on the command line, or None for real time.
 
@@ -193,8 +199,12 @@ def rehearsal_clock(
     trial-time reminders to real patients.
     ``resume`` continues from where the last rehearsal's clock stood
     (:func:`scheduler.rehearsal.resume_point`), at its speed unless ``speed``
-    is given.
+    is given. ``clock_file``: where to keep the clock's current
+    :class:`~scheduler.clock.Stretch` (JSON) for other programs to follow;
+    ``until``: the trial instant from which time runs at real speed.
     """
+    if until is not None and until.tzinfo is None:
+        raise NotConfigured("--clock-until needs a time zone, e.g. 2026-12-21T12:00:00+08:00")
     if start is None and speed is None and not resume:
         return None
     if not is_local(settings.telegram_base_url):
@@ -235,14 +245,40 @@ def rehearsal_clock(
             engine.dispose()
         if point is not None:
             log.info("rehearsal resumes at %s", point.position.isoformat())
-            return RehearsalClock(point.position, speed or point.speed)
+            speed = speed or point.speed
+            clock = RehearsalClock(point.position, speed, held=speed > 1, until=until)
+            return _published(clock, clock_file)
         if start is None:
             raise NotConfigured("--resume: no rehearsal to resume; start one with --clock-start")
     if start is None:
         raise NotConfigured("--clock-speed needs --clock-start (or --resume)")
     if start.tzinfo is None:
         raise NotConfigured("--clock-start needs a time zone, e.g. 2026-12-01T06:00:00+08:00")
-    return RehearsalClock(start, speed or 1.0)
+    speed = speed or 1.0
+    # Faster than real time, the bot's seconds of start-up would be trial hours: held till then.
+    return _published(RehearsalClock(start, speed, held=speed > 1, until=until), clock_file)
+
+
+def _published(clock: RehearsalClock, path: Path | None) -> RehearsalClock:
+    """``clock``, writing each of its stretches to ``path`` (replaced whole, never half
+    written) when one is given."""
+    if path is None:
+        return clock
+
+    lock = threading.Lock()
+
+    def write(stretch: Stretch) -> None:
+        with lock:
+            partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            try:
+                partial.write_text(json.dumps(stretch.to_json()), encoding="utf-8")
+                os.replace(partial, path)
+            except OSError as exc:  # the rehearsal goes on; only followers lose sight of it
+                log.warning("could not write the rehearsal clock to %s: %s", path, exc)
+
+    clock.on_change = write
+    write(clock.stretch)
+    return clock
 
 
 def reminder_bot(app: Application) -> Bot:  # type: ignore[type-arg]
@@ -296,8 +332,9 @@ def engine_router(
     return Router(services, transports)
 
 
-def channel_pacer() -> Pacer:
-    """The engine's pacer: each channel in a lane of its own limits.
+def channel_pacer(clock: Clock | None = None) -> Pacer:
+    """The engine's pacer: each channel in a lane of its own limits, in the seconds of
+    ``clock`` (trial seconds under a rehearsal clock, :func:`scheduler.clock.pacing_time`).
 
     A mixed burst then goes out at Telegram's 28 a second to Telegram patients
     while WeChat patients are sent theirs beside them, rather than both sharing
@@ -305,6 +342,7 @@ def channel_pacer() -> Pacer:
     """
     # WeCom documents no app-wide rate either; its per-member limits are kept by its channel
     # (bot.channels.wecom.pacing), so it shares WeChat's lane limits.
+    monotonic, sleep = pacing_time(clock or SystemClock())
     return Pacer(
         TELEGRAM_PACE,
         lanes={
@@ -312,6 +350,8 @@ def channel_pacer() -> Pacer:
             Channel.WECHAT: WECHAT_PACE,
             Channel.WECOM: WECHAT_PACE,
         },
+        monotonic=monotonic,
+        sleep=sleep,
     )
 
 
@@ -330,7 +370,12 @@ def build_engine(
     router = engine_router(app, services, wechat, wecom)
     options = EngineOptions(policy=PolicyOptions(quiet_hours=services.protocol.quiet_hours))
     engine = Engine(
-        services.engine, services.clock, router, router, options=options, pacer=channel_pacer()
+        services.engine,
+        services.clock,
+        router,
+        router,
+        options=options,
+        pacer=channel_pacer(services.clock),
     )
     assert services.router is not None
     for job in periodic_jobs(services.router, services, pace=engine.pacer.acquire):
@@ -577,7 +622,7 @@ def invite_link(settings: Settings, role: InviteRole, bot_username: str | None =
     bot_username = resolve_bot_username(settings, bot_username)
     services = make_services(settings)
     with UnitOfWork(
-        services.engine, "system", services.clock.now(), "invite from the command line"
+        services.engine, "system", command_now(services.engine), "invite from the command line"
     ) as uow:
         token = create_invite(uow, role)
     return f"https://t.me/{bot_username}?start={token}"

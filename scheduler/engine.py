@@ -23,16 +23,22 @@ marked ``uncertain`` (they may have been delivered) and the uncertain policy
 (:mod:`scheduler.sending`) applies. A graceful stop finishes the send in flight and puts claims not
 yet attempted back to ``pending``.
 
-Time: the injectable clock is the only source of trial time. Under a
-rehearsal clock running ``speed`` times faster, a real delay is the trial
-delay divided by ``speed``, and real-time tolerances (pacing, back-off,
-delivery latency) are multiplied by it.
+Time: the injectable clock is the only source of trial time, and every span
+the outbox rules name (the still-useful grace, the retry back-off, the pacing
+of a chat) is a span of it. Under a rehearsal clock running ``speed`` times
+faster, a real delay is the trial delay divided by ``speed``; the engine
+holds trial time at the next reminder due until it has woken up for it, and
+sends with the clock slowed (:meth:`scheduler.clock.RehearsalClock.busy`), so a
+rehearsal sends each reminder within trial minutes of its time, as production
+does, and never lets the weeks run past it. Only a worker's claim lease, which
+is about whether a process still runs, stays in real seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import socket
@@ -64,9 +70,11 @@ from scheduler.sending import SendStep
 
 log = logging.getLogger(__name__)
 
-# Real seconds added to each wake-up, so it never fires before its trial instant.
-WAKE_SLACK = 0.05
+# Real seconds added to each wake-up, so it never fires before its trial instant (a wake-up
+# that still comes early is armed again).
+WAKE_SLACK = 0.005
 JOB_KEY = "job:{name}"
+_INSTANT = timedelta(microseconds=1)
 
 
 def default_worker() -> str:
@@ -97,9 +105,7 @@ class EngineOptions:
     real seconds between refills at most (each refill also drains what is
     due and finds other hosts' abandoned claims). ``batch_size``: reminders
     claimed at once (a crash leaves at most this many ``uncertain`` per
-    worker). ``late_grace_real``: real seconds of delivery delay always
-    tolerated (pacing, retries), which under a fast rehearsal clock is many
-    trial hours. ``claim_lease``: real seconds after which another host's
+    worker). ``claim_lease``: real seconds after which another host's
     claim is taken as abandoned. ``clock_save_every``: real seconds between
     saves of the rehearsal clock's position (for ``--resume``).
     """
@@ -109,7 +115,6 @@ class EngineOptions:
     window: timedelta = timedelta(hours=6)
     refill_every: float = 60.0
     batch_size: int = 10
-    late_grace_real: float = 120.0
     claim_lease: float = 600.0
     clock_save_every: float = 2.0
 
@@ -151,7 +156,9 @@ class Engine:
         self._jobs_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._scheduler: AsyncIOScheduler | None = None
-        self._armed: set[datetime] = set()
+        self._armed: dict[datetime, datetime] = {}  # trial instant -> real wake-up
+        self._waking: set[datetime] = set()  # instants whose wake-up is under way
+        self._arming = itertools.count()
         self._tasks: set[asyncio.Task[None]] = set()
         self._step = SendStep(self)
         # Real time of the last refill that went through: the health check's "engine ticks".
@@ -216,6 +223,7 @@ class Engine:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         if isinstance(self.clock, RehearsalClock):
+            self.clock.hold(None)
             self._save_clock_now()
         log.info("reminder engine stopped")
 
@@ -329,24 +337,42 @@ class Engine:
             return
         now = self.clock.now()
         real_now = self._real_now()
-        self._armed = {at for at in self._armed if at > now}
-        for instant in self.wake_instants():
-            if instant in self._armed:
-                continue
-            delay = real_seconds(self.clock, instant - now)
+        self._armed = {at: real for at, real in self._armed.items() if at > now}
+        instants = set(self.wake_instants())
+        upcoming = self._hold_next()
+        if upcoming is not None:
+            # Beyond the window too: the next reminder is always armed (a rehearsal clock at
+            # speed crosses the window between two refills); at once if trial time stands at it.
+            instants.add(upcoming)
+        for instant in sorted(instants):
+            armed = self._armed.get(instant)
+            if instant in self._waking or (armed is not None and armed > real_now):
+                continue  # armed, and not yet woken (a wake-up that came early is armed again)
+            delay = max(0.0, real_seconds(self.clock, instant - now))
+            run_date = real_now + timedelta(seconds=delay + WAKE_SLACK)
             scheduler.add_job(
                 self._wake,
                 "date",
-                run_date=real_now + timedelta(seconds=delay + WAKE_SLACK),
-                id=f"wake:{instant.isoformat()}",
+                args=[instant],
+                run_date=run_date,
+                # One id per arming: a wake-up armed again while the early one still runs is a
+                # job of its own (APScheduler would skip a second instance of the same job).
+                id=f"wake:{instant.isoformat()}#{next(self._arming)}",
                 replace_existing=True,
             )
-            self._armed.add(instant)
+            self._armed[instant] = run_date
 
-    async def _wake(self) -> None:
+    async def _wake(self, instant: datetime | None = None) -> None:
+        if instant is not None:
+            self._waking.add(instant)
         try:
-            await self.run_due(jobs_in_background=True)
-            self._arm_window()  # retries and deferrals made by this drain
+            try:
+                await self.run_due(jobs_in_background=True)
+            finally:
+                if instant is not None:
+                    self._waking.discard(instant)
+            # Retries and deferrals made by this drain; its own instant again if it came early.
+            self._arm_window()
         except Exception:
             log.exception("reminder engine: wake-up failed; the next refill retries")
 
@@ -363,15 +389,17 @@ class Engine:
         """
         report = RunReport()
         async with self._lock:
-            while not self._stopping:
-                now = self.clock.now()
-                with self._uow(now) as uow:
-                    claimed = claim_due_reminders(
-                        uow, limit=self.options.batch_size, worker=self.worker, now=now
-                    )
-                if not claimed:
-                    break
-                report.merge(await self._send_batch(claimed))
+            with self._sending():
+                while not self._stopping:
+                    now = self.clock.now()
+                    with self._uow(now) as uow:
+                        claimed = claim_due_reminders(
+                            uow, limit=self.options.batch_size, worker=self.worker, now=now
+                        )
+                    if not claimed:
+                        break
+                    report.merge(await self._send_batch(claimed))
+                self._hold_next()
         if not self._stopping:
             if not jobs_in_background:
                 await self._run_jobs()
@@ -402,9 +430,29 @@ class Engine:
         return report
 
     def grace(self) -> timedelta:
-        """How late a reminder announcing its own instant is still sent, in trial time."""
-        real = trial_span(self.clock, self.options.late_grace_real)
-        return max(self.options.policy.late_grace, real)
+        """How late a reminder announcing its own instant is still sent, in trial time at any
+        clock speed (a rehearsal never sends an 08:00 dose reminder at 07:00 the next day)."""
+        return self.options.policy.late_grace
+
+    def _hold_next(self) -> datetime | None:
+        """The next instant a reminder becomes sendable (now included); a running engine on a
+        rehearsal clock holds trial time there until it has sent what is due."""
+        now = self.clock.now()
+        with read_session(self.db) as session:
+            upcoming = outbox.next_sendable(session, now - _INSTANT)
+        if (
+            isinstance(self.clock, RehearsalClock)
+            and self._scheduler is not None
+            and not self._stopping
+        ):
+            self.clock.hold(upcoming)
+        return upcoming
+
+    def _sending(self) -> contextlib.AbstractContextManager[None]:
+        """A rehearsal clock runs slowly while reminders go out (see the module's Time)."""
+        if isinstance(self.clock, RehearsalClock):
+            return self.clock.busy()
+        return contextlib.nullcontext()
 
     async def _alert(self, alert: Alert) -> None:
         try:

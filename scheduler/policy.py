@@ -143,8 +143,7 @@ def decide(
     still planned and still on the day the reminder announces; the reminder
     was not already answered (a repeat of one the patient already pressed);
     it is still useful (:func:`useful_until`); it is not the quiet hours.
-    ``grace`` overrides ``options.late_grace`` (the engine widens it under a
-    fast rehearsal clock, where pacing alone takes trial hours).
+    ``grace`` overrides ``options.late_grace``.
     """
     zone = ZoneInfo(patient.timezone)
     if patient.status != PatientStatus.ACTIVE:
@@ -175,17 +174,18 @@ def decide(
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Retry delays in real seconds after a send that delivered nothing (choice).
+    """Retry delays in seconds of trial time after a send that delivered nothing (choice).
 
     ``first`` after the first failure, doubling, at most ``cap``; Telegram's
-    ``retry_after`` wins when it is longer.
+    ``retry_after`` wins when it is longer. Trial time, so a rehearsal retries
+    as production does (real seconds at real speed), not hours of trial time later.
     """
 
     first: float = 2.0
     cap: float = 300.0
 
     def delay(self, attempts: int, retry_after: float | None = None) -> float:
-        """Real seconds to wait after the ``attempts``-th failed attempt."""
+        """Seconds (of trial time) to wait after the ``attempts``-th failed attempt."""
         exponent = max(0, attempts - 1)
         base = self.cap if exponent >= 30 else min(self.cap, self.first * 2.0**exponent)
         return max(base, retry_after or 0.0)

@@ -10,11 +10,14 @@ behind anything already recorded (a reminder sent, a report made).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func
+from sqlalchemy.engine import Engine as DbEngine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from core.store.db import read_session
 from core.store.models import AuditRecord
 from core.store.uow import UnitOfWork
 from scheduler.clock import RehearsalClock
@@ -58,3 +61,19 @@ def resume_point(session: Session) -> ResumePoint | None:
     if newest is not None and newest > position:
         position = newest
     return ResumePoint(position, speed)
+
+
+def command_now(db: DbEngine) -> datetime:
+    """When a command run from the command line (``invite``, ``enroll``) happens.
+
+    Real time, except on a rehearsal's database: there the trial time the
+    rehearsal stands at, so what the command records (an invitation and its
+    expiry, an enrolment) belongs to the trial's timeline, and ``--resume``
+    never jumps to the real date because a command ran between two runs.
+    """
+    try:
+        with read_session(db) as session:
+            point = resume_point(session)
+    except SQLAlchemyError:  # no trial in it yet: nothing rehearsed
+        point = None
+    return datetime.now(UTC) if point is None else point.position

@@ -33,7 +33,7 @@ in the quiet hours          ``pending`` until they end (``missed`` if that
                             is too late)
 delivered                   ``sent``, with the channel's message id
 certainly not delivered     ``pending`` again after a back-off (2 s doubling
-(connection refused before  to 5 min, real time; at least Telegram's
+(connection refused before  to 5 min of trial time; at least Telegram's
 the request left, 429)      ``retry_after``, which also pauses that chat),
                             then sent as new
 may have been delivered     ``uncertain``, then the uncertain policy below
@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.store.audit import SYSTEM
@@ -81,7 +81,6 @@ from core.store.models import Patient, Reminder, ReminderStatus
 from core.store.services import mark_reminder_failed, mark_reminder_sent
 from core.store.uow import UnitOfWork
 from scheduler import outbox
-from scheduler.clock import trial_span
 from scheduler.policy import Defer, Miss, Skip, decide
 from scheduler.ports import (
     Blocked,
@@ -254,7 +253,7 @@ class SendStep:
         self, reminder_id: int, attempts: int, reason: str, retry_after: float | None
     ) -> None:
         delay = self.engine.options.backoff.delay(attempts, retry_after)
-        retry_at = self.engine.clock.now() + trial_span(self.engine.clock, delay)
+        retry_at = self.engine.clock.now() + timedelta(seconds=delay)
         self._record(reminder_id, reason, _retry(reason, retry_at))
         log.warning(
             "reminder %d not delivered (%s); retry in %.1f s (attempt %d)",

@@ -89,6 +89,18 @@ class _At:
         return self.instant
 
 
+def _command_now(url: str) -> datetime:
+    """Real time, or the trial time a rehearsal on this database stands at."""
+    from core.store.db import make_engine
+    from scheduler.rehearsal import command_now
+
+    engine = make_engine(url)
+    try:
+        return command_now(engine)
+    finally:
+        engine.dispose()
+
+
 def _channel(text: str) -> Channel:
     from bot.staff.coordinator.joins import NOT_A_CHANNEL, channel_word
 
@@ -185,7 +197,7 @@ def cmd_enroll(args: argparse.Namespace, settings: Settings) -> int:
 
     protocol = settings.protocol()
     zone = trial_zone(settings.trial_timezone)
-    now: datetime = args.now or datetime.now(zone)
+    now: datetime = args.now or _command_now(settings.database_url)
     path: Path = args.file
     today = trial_today(now, zone)
     cohort, bad = read_cohort(path, protocol, settings.trial_timezone, today)

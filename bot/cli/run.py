@@ -8,6 +8,7 @@ before anything starts.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bot.cli.common import CommandError, instant_arg, speed_arg
 from bot.cli.logs import LogLevelError, configure_logging
@@ -40,7 +41,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         # Before the rehearsal clock, which reads (and would create) the database.
         preflight(settings, init=args.init)
-        clock = rehearsal_clock(settings, args.clock_start, args.clock_speed, args.resume)
+        clock = rehearsal_clock(
+            settings,
+            args.clock_start,
+            args.clock_speed,
+            args.resume,
+            args.clock_file,
+            args.clock_until,
+        )
         run_bot(settings, clock, init=args.init)
     except (NotConfigured, AlreadyRunning) as exc:
         raise CommandError(str(exc)) from None
@@ -71,6 +79,8 @@ def cmd_local_api(args: argparse.Namespace, settings: Settings) -> int:
     command += ["--port", str(args.port)]
     if args.no_flood_limits:
         command.append("--no-flood-limits")
+    if args.clock_speed is not None:
+        command += ["--clock-speed", str(args.clock_speed)]
     sys.stdout.flush()
     os.execv(sys.executable, command)
     return 0  # not reached: execv replaces the process
@@ -124,6 +134,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rehearsal.add_argument(
         "--resume", action="store_true", help="carry on from where the rehearsal clock stood"
     )
+    rehearsal.add_argument(
+        "--clock-until",
+        type=instant_arg,
+        help="from this trial time on, the clock runs at real speed (stop there with Ctrl-C)",
+    )
+    rehearsal.add_argument(
+        "--clock-file",
+        type=Path,
+        help="keep the rehearsal clock's current speed and hold in this JSON file, for "
+        "other programs (the demo's local servers) to read the same trial time",
+    )
     r.set_defaults(func=cmd_run)
 
     i = sub.add_parser("invite", help="print a one-time invitation link for a member of staff")
@@ -135,6 +156,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     la.add_argument("--host", default="127.0.0.1")
     la.add_argument("--port", type=int, default=8081)
     la.add_argument("--no-flood-limits", action="store_true")
+    la.add_argument(
+        "--clock-speed",
+        type=speed_arg,
+        help="the flood limits in trial time of a bot run with this --clock-speed",
+    )
     la.set_defaults(func=cmd_local_api)
 
     lw = sub.add_parser(

@@ -3,24 +3,27 @@
 The bot runs in stretches, each a process started with ``--clock-start`` or
 ``--resume`` and stopped with SIGINT as Ctrl-C would; between stretches trial
 time stands where the bot saved its rehearsal clock. :class:`TrialClock`
-follows that clock from the database, so the transcript is stamped with the
-bot's own trial time.
+follows that clock from the file the bot keeps its current stretch in
+(``--clock-file``: the bot holds trial time at each reminder due and slows
+it while it sends), so the transcript is stamped with the bot's own trial time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine as DbEngine
 
 from core.store.db import read_session
 from local_servers.telegram.server import LocalBotApi
+from scheduler.clock import Stretch
 from scheduler.outbox import get_setting
 from scheduler.rehearsal import KEY as CLOCK_KEY
 from scheduler.rehearsal import resume_point
@@ -43,19 +46,43 @@ class TrialClock:
 
     def __init__(self, position: datetime) -> None:
         self._frozen = position
-        self._run: tuple[datetime, float, float] | None = None
+        self._file: Path | None = None
+        self._stretch: Stretch | None = None
+        self._read: int | None = None
 
     def now(self) -> datetime:
-        if self._run is None:
+        stretch = self._current()
+        if stretch is None:
             return self._frozen
-        start, origin, speed = self._run
-        return start + timedelta(seconds=(time.monotonic() - origin) * speed)
+        # Never behind what was read before (a stretch is read a moment after it began).
+        self._frozen = max(self._frozen, stretch.at(time.monotonic()))
+        return self._frozen
 
-    def follow(self, start: datetime, origin: float, speed: float) -> None:
-        self._run = (start, origin, speed)
+    def seconds(self) -> float:
+        """Trial time as seconds: the local server's flood limits run on it, as the bot's
+        pacing does."""
+        return self.now().timestamp()
+
+    def _current(self) -> Stretch | None:
+        if self._file is None:
+            return None
+        try:
+            mark = self._file.stat().st_mtime_ns
+            if mark != self._read:
+                self._stretch = Stretch.from_json(json.loads(self._file.read_text("utf-8")))
+                self._read = mark
+        except (OSError, ValueError):
+            pass  # being replaced: the stretch read last holds for this moment
+        return self._stretch
+
+    def follow(self, path: Path) -> None:
+        self._file = path
+        self._stretch = None
+        self._read = None
 
     def freeze(self, position: datetime) -> None:
-        self._run = None
+        self._file = None
+        self._stretch = None
         self._frozen = position
 
 
@@ -100,7 +127,13 @@ class BotProcess:
         except OSError:
             return ""
 
+    @property
+    def clock_file(self) -> Path:
+        """Where the bot keeps its rehearsal clock's current stretch (``--clock-file``)."""
+        return self.log.with_name("clock.json")
+
     async def start(self, *clock_args: str) -> None:
+        self.clock_file.unlink(missing_ok=True)
         with self.log.open("ab") as err:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -108,6 +141,8 @@ class BotProcess:
                 "bot",
                 "run",
                 *clock_args,
+                "--clock-file",
+                str(self.clock_file),
                 cwd=ROOT,
                 env=self.env(),
                 stdin=asyncio.subprocess.DEVNULL,
@@ -120,8 +155,7 @@ class BotProcess:
             saved = self._saved_clock()
             if saved is not None and saved.get("origin") not in (None, self._origin):
                 self._origin = float(str(saved["origin"]))
-                start = datetime.fromisoformat(str(saved["start"]))
-                self.clock.follow(start, self._origin, float(str(saved["speed"])))
+                self.clock.follow(self.clock_file)
                 return
             self.check_running()
             if time.monotonic() > deadline:

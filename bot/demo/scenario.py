@@ -1,4 +1,4 @@
-"""``make demo``: the real bot, a scripted trial, 24 trial weeks in about a minute.
+"""``make demo``: the real bot, a scripted trial, 24 trial weeks in about two minutes.
 
 The demo runs ``python -m bot run`` on its rehearsal clock against
 the embedded local Bot API server (in this process) and the local WeChat
@@ -20,8 +20,9 @@ The bot runs in stretches, restarted with ``--resume`` between them: slow
 (600 times real time) while people type and press Confirm (a Confirm button
 is valid for two trial hours), fast (240,000 times: a trial day in 0.36 s)
 while the weeks pass. The transcript is stamped with trial time read from
-the bot's own clock (:attr:`scheduler.clock.RehearsalClock.origin`, saved in
-the database).
+the bot's own clock (the stretch it keeps in ``--clock-file``: it holds trial
+time at each reminder due and slows it while sending, so reminders arrive on time
+even at this speed).
 
 Who takes part and what they type is :mod:`bot.demo.cast`; the bot process and
 its trial time are :mod:`bot.demo.process`; here is the driver that plays it.
@@ -85,6 +86,7 @@ from local_servers.telegram.server import ControlError, LocalBotApi, SentMessage
 SLOW = 600.0  # while people type: ten trial minutes per real second
 FAST = 240_000.0  # while the weeks pass: 24 weeks in about a minute
 STEP_TIMEOUT = 30.0  # real seconds to wait for one reply of the bot
+LATE = timedelta(hours=1)  # a reminder later than this after its time is marked in the transcript
 
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 _AE_ID = re.compile(r"AE(\d+)")
@@ -138,7 +140,7 @@ class Demo:
             have = self.api.send_allowance(person.chat_id)
             if have >= answers:
                 return
-            await asyncio.sleep((answers - have) * self.api.flood_policy.chat_rate + 0.02)
+            await asyncio.sleep(0.01)  # the limits run in trial time: a moment of real time
 
     async def send(self, person: Person, text: str, answers: int = 2) -> None:
         self.bot.check_running()
@@ -258,11 +260,10 @@ class Demo:
                 at = datetime.fromtimestamp(message.date, SHANGHAI)
                 text = _shown(message)
                 due = self._due(message)
-                if due is not None and at - due > timedelta(hours=1):
-                    # At 240,000 times real time, one message per second per chat
-                    # (Telegram's limit, which the bot keeps) is hours of trial time.
+                if due is not None and at - due > LATE:
+                    # Said in the transcript: the rehearsal clock should never let this happen.
                     text = f"(due {due.astimezone(SHANGHAI):%m-%d %H:%M}) {text}"
-                self.transcript.bot(self.by_chat[event.chat_id], text, at)
+                self.transcript.bot(self.by_chat[event.chat_id], text, at, due=due)
 
     async def watch_wechat(self, patient: Person) -> None:
         """Write every WeChat message the account sends ``patient`` into the transcript."""
@@ -319,13 +320,17 @@ class Demo:
         self.transcript.bot(patient, "[page] " + "\n".join(new), self.clock.now())
 
     def _due(self, message: SentMessage) -> datetime | None:
-        """When the reminder behind a message with reminder buttons was due."""
+        """When the reminder a message is was due (None for any other message: a nudge
+        about a reminder carries its buttons too, but is sent when the nudge is due)."""
         ids = [d.split(":")[1] for d in message.callback_data() if d.startswith("rem:")]
         if not ids or not ids[0].isdigit():
             return None
         with read_session(self.bot.db) as session:
             reminder = session.get(Reminder, int(ids[0]))
-        return None if reminder is None else reminder.due_at
+        # Not yet recorded as sent (the watcher can be quicker than the bot): this message.
+        if reminder is None or reminder.message_id not in (None, message.message_id):
+            return None
+        return reminder.due_at
 
     async def answer_reminders(self, patient: Person) -> None:
         """A patient presses a button under each reminder as it arrives."""
@@ -341,8 +346,8 @@ class Demo:
                 self.asked_for_another_day = True
                 data = choices["later"]
             elif self.api.send_allowance(patient.chat_id) < 2:
-                # Busy: at this speed one Telegram message per second is hours of trial
-                # time; this one stays unanswered (the bot's escalations see to it).
+                # Busy (the bot may not answer within Telegram's limits): this one stays
+                # unanswered, and the bot's escalations see to it.
                 continue
             else:
                 wanted = ("yes", "started", "finished", "taken")
@@ -362,7 +367,11 @@ class Demo:
             f"(about {(until - now).total_seconds() / FAST:.0f} s)",
             now,
         )
-        await self.bot.start("--resume", "--clock-speed", f"{FAST:g}")
+        # Trial time slows to real speed at ``until``: the few real seconds the bot takes to
+        # stop would otherwise be trial days.
+        await self.bot.start(
+            "--resume", "--clock-speed", f"{FAST:g}", "--clock-until", until.isoformat()
+        )
         self.transcript.start_fast()
         tasks = [asyncio.create_task(self.answer_reminders(p)) for p in TELEGRAM_PATIENTS]
         tasks.append(asyncio.create_task(self.answer_templates(P05)))
@@ -611,7 +620,8 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
     _fresh_output(output)
     transcript = Transcript(output / "transcript.txt", SHANGHAI, stream)
     clock = TrialClock(T0)
-    api = LocalBotApi(flood_limits=True, wall_clock=lambda: clock.now().timestamp())
+    # Telegram's limits kept in trial seconds, as the bot's pacing under its rehearsal clock.
+    api = LocalBotApi(flood_limits=True, clock=clock.seconds, wall_clock=clock.seconds)
     web_port = free_port()
     wechat = LocalServer(
         "local_servers.wechat",
@@ -665,10 +675,13 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
     if wecom_violations:
         raise DemoError(f"the bot broke WeCom's API (api.json): {wecom_violations[:3]}")
     took = time.monotonic() - began
+    latest = max((at - due for _, due, at in transcript.reminders), default=timedelta(0))
     print(
         f"\nDone in {took:.0f} s (real time); {demo.presses} buttons pressed by patients "
         f"on Telegram, {demo.page_answers} answers on WeChat pages; "
-        f"{api.flood_errors} sends slowed by Telegram's flood limits.",
+        f"{api.flood_errors} sends slowed by Telegram's flood limits; "
+        f"{len(transcript.reminders)} reminders on Telegram, the latest "
+        f"{latest.total_seconds() / 60:.0f} trial minutes after its time.",
         file=stream,
     )
     print(

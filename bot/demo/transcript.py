@@ -61,6 +61,8 @@ class Transcript:
         self.fast = False
         self._routine: Counter[tuple[int, str]] = Counter()
         self._hidden = 0
+        # Each reminder the bot sent: to whom, when it was due, when it arrived (trial time).
+        self.reminders: list[tuple[str, datetime, datetime]] = []
 
     def close(self) -> None:
         self._file.close()
@@ -101,8 +103,10 @@ class Transcript:
             f"{self._stamp(at)} {person.label} ({person.language_name})", f"[on the page: {label}]"
         )
 
-    def bot(self, person: Person, text: str, at: datetime) -> None:
-        """What the bot sent a person."""
+    def bot(self, person: Person, text: str, at: datetime, due: datetime | None = None) -> None:
+        """What the bot sent a person (``due``: the reminder it is was due then)."""
+        if due is not None:
+            self.reminders.append((person.label, due, at))
         head = f"{self._stamp(at)} bot -> {person.label} ({person.language_name})"
         terminal = True
         if self.fast and person.staff:

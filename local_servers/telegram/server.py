@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from typing import TextIO
 
 from aiohttp import web
@@ -306,9 +307,18 @@ async def serve_forever(
     *,
     token: str | None = None,
     out: TextIO | None = None,
+    clock_speed: float = 1.0,
 ) -> None:
-    """Run a :class:`LocalBotApi` until cancelled, printing the base URL the bot should use."""
-    api = LocalBotApi(token=token, flood_limits=flood_limits)
+    """Run a :class:`LocalBotApi` until cancelled, printing the base URL the bot should use.
+
+    ``clock_speed``: the flood limits run that many times faster than real time, to serve a
+    bot on a rehearsal clock of that speed (which paces its sends in trial seconds).
+    """
+    api = LocalBotApi(
+        token=token,
+        flood_limits=flood_limits,
+        clock=lambda: time.monotonic() * clock_speed,
+    )
     await api.start(host=host, port=port)
     stream = out if out is not None else sys.stdout
     print(f"TELEGRAM_BASE_URL={api.base_url}", file=stream)

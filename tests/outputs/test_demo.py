@@ -15,11 +15,13 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.demo.scenario import run_demo
+from bot.demo.transcript import Transcript
 
 # `python -m bot demo` as a process; its module fixture takes about a minute.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -40,12 +42,18 @@ def _any(entries: list[str], *needles: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def transcript(tmp_path_factory: pytest.TempPathFactory) -> tuple[Transcript, Path]:
+    """The demo, played once for the whole module."""
     import asyncio
 
     output = tmp_path_factory.mktemp("demo-output")
     shown = io.StringIO()
-    asyncio.run(run_demo(output, short=True, out=shown))
+    return asyncio.run(run_demo(output, short=True, out=shown)), output
+
+
+@pytest.fixture(scope="module")
+def played(transcript: tuple[Transcript, Path]) -> tuple[str, Path]:
+    _, output = transcript
     return (output / "transcript.txt").read_text(encoding="utf-8"), output
 
 
@@ -177,6 +185,43 @@ def test_status_summary_plots_and_export(played: tuple[str, Path]) -> None:
     with zipfile.ZipFile(output / "csv.zip") as archive:
         assert "labs.csv" in [Path(n).name for n in archive.namelist()]
     assert list((output / "csv").rglob("labs.csv"))
+
+
+def test_reminders_arrive_within_a_trial_hour_of_their_time_at_any_clock_speed(
+    transcript: tuple[Transcript, Path],
+) -> None:
+    played, _ = transcript
+    # The weeks pass at 240,000 times real time, where a real second is 66 trial hours.
+    assert len(played.reminders) >= 20
+    assert {who for who, _, _ in played.reminders} >= {"P01", "P02", "P03", "P04"}
+    late = [
+        (who, due.isoformat(), at.isoformat())
+        for who, due, at in played.reminders
+        if at - due > timedelta(hours=1)
+    ]
+    assert late == []
+    assert "(due " not in played.text()
+    # And none was missed for want of being sent in time.
+    assert "现已标记为错过的提醒" not in played.text()
+
+
+def test_the_summary_counts_every_enrolled_patient(played: tuple[str, Path]) -> None:
+    text, _ = played
+    summary = _lines(text, re.escape("bot -> coordinator (中文): 试验汇总"))[-1]
+    enrolled = re.findall(r"意向性治疗分析.*全部入组 (\d+) 例", summary)
+    assert enrolled == ["3", "2", "5"]  # each arm, then everyone
+    # Intention to treat: every enrolled patient is in each denominator, never 0/0.
+    denominators: list[str] = []
+    counting = False
+    for line in summary.splitlines():
+        if "意向性治疗分析" in line:
+            counting = True
+        elif "敏感性分析" in line:
+            counting = False
+        elif counting:
+            denominators += re.findall(r"\d+/(\d+)（", line)
+    assert len(denominators) == 15
+    assert set(denominators) == {"3", "2", "5"}
 
 
 def test_demo_refuses_a_telegram_token_and_points_to_make_run(tmp_path: Path) -> None:
