@@ -614,7 +614,9 @@ def _strangers_check(bench: Bench, runner: asyncio.Runner, steps: list[Step]) ->
     _no_failures(bench, mark)
     assert changed_tables(before, snapshot(bench.engine)) == {}
     added = {(r.action, r.actor.split(":")[0]) for r in audit_since(bench.engine, mark.audit_seq)}
-    assert added <= {("access.refused", "telegram")}, added
+    # Refusals only: a stranger or former member named by their account, a withdrawn
+    # patient by their study ID (the trail knows who they were).
+    assert added <= {("access.refused", "telegram"), ("access.refused", "patient")}, added
 
 
 def _mixed_check(bench: Bench, runner: asyncio.Runner, steps: list[Step]) -> None:
