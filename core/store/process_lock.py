@@ -77,12 +77,12 @@ def acquire(
                 row = uow.session.get(ProcessLock, name, with_for_update=True)
                 if row is None:
                     return uow.add(
-                        ProcessLock(name=name, holder=holder, acquired_at=now, heartbeat_at=now),
+                        ProcessLock(job=name, holder=holder, acquired_at=now, heartbeat_at=now),
                         "process_lock.acquired",
                     )
                 live = now - row.heartbeat_at <= stale_after and not is_gone(row.holder)
                 if row.holder != holder and live:
-                    raise LockHeld(row.name, row.holder, row.heartbeat_at)
+                    raise LockHeld(row.job, row.holder, row.heartbeat_at)
                 action = (
                     "process_lock.acquired" if row.holder == holder else "process_lock.taken_over"
                 )
@@ -99,7 +99,7 @@ def heartbeat(engine: Engine, name: str, holder: str, now: datetime) -> bool:
     with engine.begin() as connection:
         result = connection.execute(
             update(ProcessLock)
-            .where(col(ProcessLock.name) == name, col(ProcessLock.holder) == holder)
+            .where(col(ProcessLock.job) == name, col(ProcessLock.holder) == holder)
             .values(heartbeat_at=now)
         )
     return bool(result.rowcount)

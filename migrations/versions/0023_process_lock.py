@@ -26,11 +26,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "process_lock",
-        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("job", sa.String(length=64), nullable=False),
         sa.Column("holder", sa.String(length=64), nullable=False),
         sa.Column("acquired_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_process_lock")),
+        sa.PrimaryKeyConstraint("job", name=op.f("pk_process_lock")),
     )
 
 

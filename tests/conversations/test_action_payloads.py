@@ -19,6 +19,7 @@ from bot.staff.adverse_events import AePayload
 from bot.staff.assessments import Cd20Payload, SledaiPayload
 from bot.staff.coordinator.enroll import EnrollRequest
 from bot.staff.coordinator.reschedule import RescheduleRequest
+from bot.staff.coordinator.team import RemoveRequest, RevokeRequest
 from bot.staff.coordinator.withdraw import WithdrawRequest
 from bot.staff.doses import DosePayload, VialPlan
 from bot.staff.labs import LabsPayload
@@ -97,6 +98,8 @@ EXAMPLES: dict[str, Any] = {
         "P01", "belimumab_mt", date(2026, 12, 1), "F", Decimal("62.5"), "zh_Hans", True
     ),
     "withdraw": WithdrawRequest("P01", "consent withdrawn"),
+    "staff_remove": RemoveRequest(3, "left the unit"),
+    "invite_revoke": RevokeRequest(7, "sent to the wrong person"),
     "reschedule": RescheduleRequest("P01", EventChoice.INFUSION, 3, date(2026, 12, 18), None),
 }
 

@@ -182,7 +182,7 @@ def _locks(url: str) -> list[tuple[str, str]]:
     engine = make_engine(url)
     try:
         with read_session(engine) as session:
-            return [(lock.name, lock.holder) for lock in session.exec(select(ProcessLock))]
+            return [(lock.job, lock.holder) for lock in session.exec(select(ProcessLock))]
     finally:
         engine.dispose()
 

@@ -11,6 +11,7 @@ from icalendar import Calendar
 from sqlmodel import col, func, select
 
 from bot.web.pages.html import HEADERS
+from core.protocol import load_protocol
 from core.schedule import Slot
 from core.store.db import read_session
 from core.store.models import (
@@ -247,7 +248,8 @@ async def test_the_schedule_and_the_calendar_file(pages_site: PagesSite) -> None
     calendar = Calendar.from_ical(data)
     events = calendar.walk("VEVENT")
     assert len(events) >= 7  # the infusions alone
-    assert all(str(event["UID"]).endswith("@lupus-trial-bot") for event in events)
+    domain = load_protocol().site.calendar_domain
+    assert all(str(event["UID"]).endswith("@" + domain) for event in events)
     assert "P01" not in data.decode()
 
 

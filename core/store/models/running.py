@@ -101,7 +101,7 @@ class EscalationNotice(SQLModel, table=True):
 class ProcessLock(SQLModel, table=True):
     """One process's claim to a job only one may do at a time: polling Telegram with a token.
 
-    ``name`` is the job (``telegram-polling:<bot id>``), ``holder`` the process
+    ``job`` is what the lock is for (``telegram-polling:<bot id>``), ``holder`` the process
     (``<host>-<pid>``). The holder refreshes ``heartbeat_at`` (real time, not the
     trial clock) while it runs; a lock whose heartbeat stopped longer ago than
     the takeover limit is taken over by the next process that asks
@@ -110,7 +110,7 @@ class ProcessLock(SQLModel, table=True):
 
     __tablename__ = "process_lock"
 
-    name: str = Field(sa_type=String(64), primary_key=True)
+    job: str = Field(sa_type=String(64), primary_key=True)
     holder: str = Field(sa_type=String(64))
     acquired_at: datetime = Field(sa_type=UtcDateTime())
     heartbeat_at: datetime = Field(sa_type=UtcDateTime())
