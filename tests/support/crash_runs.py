@@ -23,6 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine as DbEngine
 from sqlmodel import col, select
 
+from bot.demo.process import TrialClock
 from bot.escalations import URINE_NUDGE
 from bot.i18n import Translator
 from bot.views.reminder import render_reminder
@@ -39,7 +40,8 @@ ZONE = "Asia/Shanghai"
 async def start_bot(
     env: Mapping[str, str], log: Path, speed: str, *extra: str
 ) -> asyncio.subprocess.Process:
-    """``python -m bot run`` on a rehearsal clock at ``speed``; its stderr appended to ``log``."""
+    """``python -m bot run`` on a rehearsal clock at ``speed``; its stderr appended to ``log``;
+    its clock kept in :func:`clock_file` for the local server's flood limits."""
     with log.open("ab") as err:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -48,12 +50,27 @@ async def start_bot(
             "run",
             "--clock-speed",
             speed,
+            "--clock-file",
+            str(clock_file(log)),
             *extra,
             cwd=ROOT,
             env=dict(env),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=err,
         )
+
+
+def clock_file(log: Path) -> Path:
+    """Where the bot logging to ``log`` keeps its rehearsal clock (``--clock-file``)."""
+    return log.with_name("clock.json")
+
+
+def trial_seconds(log: Path, clock_start: str) -> Callable[[], float]:
+    """The bot's trial time in seconds, as its pacing counts them: the local server's flood
+    limits must run on it too, or a rehearsal at 14,400 times real time floods it."""
+    clock = TrialClock(datetime.fromisoformat(clock_start))
+    clock.follow(clock_file(log))
+    return clock.seconds
 
 
 async def wait_until(

@@ -31,7 +31,12 @@ from core.store.services import enroll_patient
 from core.store.uow import UnitOfWork
 from local_servers.telegram.server import LocalBotApi
 from tests.support.bot_harness import TOKEN
-from tests.support.crash_runs import all_handled, check_telegram_messages, run_killed_and_resumed
+from tests.support.crash_runs import (
+    all_handled,
+    check_telegram_messages,
+    run_killed_and_resumed,
+    trial_seconds,
+)
 from tests.support.scheduler_fakes import join, reminders
 
 # A real bot process killed and restarted against the local server (about 20 s).
@@ -84,7 +89,9 @@ async def test_sigkill_during_bursts_loses_nothing_and_repeats_only_by_the_polic
     migrate(url)
     db = make_engine(url)
     chats = _prepare(db)
-    api = LocalBotApi(flood_limits=True)
+    log = tmp_path / "bot.log"
+    seconds = trial_seconds(log, CLOCK_START)
+    api = LocalBotApi(flood_limits=True, clock=seconds, wall_clock=seconds)
     await api.start()
     for chat in chats:
         api.add_user(chat, first_name=f"Patient{chat}")
@@ -95,7 +102,6 @@ async def test_sigkill_during_bursts_loses_nothing_and_repeats_only_by_the_polic
         "DATABASE_URL": url,
         "WEB_PORT": "0",  # /healthz and /metrics on a port of its own
     }
-    log = tmp_path / "bot.log"
     try:
         await run_killed_and_resumed(
             env,

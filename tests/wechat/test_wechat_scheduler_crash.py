@@ -53,7 +53,12 @@ from local_servers.wechat import (
 )
 from local_servers.wechat.methods import SentMessage
 from tests.support.bot_harness import TOKEN
-from tests.support.crash_runs import all_handled, check_telegram_messages, run_killed_and_resumed
+from tests.support.crash_runs import (
+    all_handled,
+    check_telegram_messages,
+    run_killed_and_resumed,
+    trial_seconds,
+)
 from tests.support.scheduler_fakes import join, join_wechat, reminders
 from tests.support.wechat_world import free_port
 
@@ -202,7 +207,9 @@ async def test_sigkill_with_wechat_patients_loses_nothing_and_repeats_only_by_th
     for template in protocol.wechat.templates.values():
         wechat.register_template(template.template_id, list(template.fields))
     await wechat.start()
-    api = LocalBotApi(flood_limits=True)
+    log = tmp_path / "bot.log"
+    seconds = trial_seconds(log, CLOCK_START)
+    api = LocalBotApi(flood_limits=True, clock=seconds, wall_clock=seconds)
     await api.start()
     _prepare(db, wechat)
     with read_session(db) as session:
@@ -236,7 +243,6 @@ async def test_sigkill_with_wechat_patients_loses_nothing_and_repeats_only_by_th
         "WEB_PORT": str(port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
     }
-    log = tmp_path / "bot.log"
     try:
         await run_killed_and_resumed(
             env,
