@@ -12,6 +12,7 @@ from telegram import Bot
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
+from bot.backups import backup_job, backup_plan
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.channels.telegram.transport import TELEGRAM_PACE, TelegramTransport
 from bot.channels.wechat.api import WechatApi
@@ -32,6 +33,7 @@ from core.schedule import trial_zone
 from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
 from core.store.models import Channel, InviteRole
+from core.store.run_lock import running_on
 from core.store.schema import ensure_schema, holds_a_trial, where
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, SystemClock
@@ -95,6 +97,7 @@ def check_settings(settings: Settings) -> None:
         if settings.wechat() is not None:
             settings.page_key()  # WeChat reminders link to the patient's page, signed with it
         settings.wecom()
+        backup_plan(settings, trial_zone(settings.trial_timezone))
     except SettingError as exc:
         raise NotConfigured(str(exc)) from None
     # The patients' pages: their address and the key that signs their links.
@@ -396,15 +399,26 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
     :func:`check_database`).
     """
     preflight(settings, init=init)
+    # Held from before the database is opened until the bot has stopped, so a restore
+    # refuses to replace the database under a running bot (core.store.run_lock).
+    with running_on(settings.database_url):
+        _serve(settings, clock)
+
+
+def _serve(settings: Settings, clock: Clock | None) -> None:
     token = settings.telegram_bot_token
     assert token is not None  # preflight refused the run without one
     services = make_services(settings, clock)
     app = build_application(services, token, base_url=settings.telegram_base_url)
     wechat = attach_wechat(app, services, settings)
     wecom = wecom_channel(services, settings)
-    attach_engine(
-        app, build_engine(app, services, wechat, None if wecom is None else wecom.transport)
-    )
+    engine = build_engine(app, services, wechat, None if wecom is None else wecom.transport)
+    plan = backup_plan(settings, services.zone)
+    if plan is None:
+        log.warning("scheduled backups are off: set BACKUP_DIR to a folder to keep them in")
+    else:
+        engine.add_job(backup_job(services, settings.database_url, plan, engine.pacer.acquire))
+    attach_engine(app, engine)
     routes = web_routes(services, settings, wecom)
     if routes:
         attach_web(app, WebServer(routes, settings.web_host, settings.web_port))

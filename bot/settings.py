@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
     # Signs the links to patients' pages; derived from WECHAT_APP_SECRET when unset.
     page_secret: str | None = Field(default=None, alias="PAGE_SECRET")
+    # Scheduled backups (bot/backups.py): on when BACKUP_DIR is set. BACKUP_EVERY is a
+    # wall-clock time in the trial's time zone (daily) or an interval such as 6h or 30m.
+    backup_dir: Path | None = Field(default=None, alias="BACKUP_DIR")
+    backup_every: str = Field(default="03:00", alias="BACKUP_EVERY")
+    backup_keep: int = Field(default=14, alias="BACKUP_KEEP")
 
     def wechat(self) -> WeChatSettings | None:
         """The WeChat channel's settings, or None when it is off.
