@@ -83,7 +83,7 @@ def sqlite_file_problem(path: Path) -> str | None:
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
-        return f"{path} is not a readable SQLite database ({exc})"
+        return f"{path} fails SQLite's integrity check: {exc}"
     if result != ["ok"]:
         return f"{path} fails SQLite's integrity check: {'; '.join(result[:3])}"
     if "audit_record" not in tables:

@@ -132,7 +132,7 @@ def test_a_backup_failing_the_integrity_check_is_refused(
 
     assert code == 1
     assert "nothing was restored" in err
-    assert "integrity check" in err or "not a readable SQLite database" in err
+    assert "fails SQLite's integrity check" in err
     assert [_reminders(url)[i].status for i in sent] == [ReminderStatus.SENT] * 2
     assert not list(tmp_path.glob("trial.replaced-*"))
 
@@ -215,3 +215,22 @@ def test_a_reminder_already_repeated_is_not_repeated_again_after_a_restore(
             assert first.id not in [r.id for r in uncertain_to_repeat(uow.session)]
     finally:
         engine.dispose()
+
+
+def test_a_damaged_database_is_replaced_and_kept_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, backup = _trial(tmp_path)
+    database = tmp_path / "trial.db"
+    damaged = b"this disk went bad" * 100
+    database.write_bytes(damaged)
+
+    code, out, err = _restore(url, backup, monkeypatch, capsys)
+
+    assert code == 0, err
+    (kept,) = tmp_path.glob("trial.replaced-*.db")
+    assert kept.read_bytes() == damaged
+    # Its last moment unknown, every reminder due by the restore's own time is uncertain.
+    due = [r for r in _reminders(url).values() if r.due_at <= datetime.now(UTC)]
+    assert due and all(r.status == ReminderStatus.UNCERTAIN for r in due)
+    assert f"{len(due)} reminders due by" in out
