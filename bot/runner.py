@@ -18,6 +18,7 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.audit_key import audit_key
+from bot.backups import backup_job, backup_plan
 from bot.channels.telegram.app import ALLOWED_UPDATES, build_application
 from bot.channels.telegram.transport import TELEGRAM_PACE, TelegramTransport
 from bot.channels.wechat.api import WechatApi
@@ -42,6 +43,7 @@ from core.store.db import make_engine, read_session
 from core.store.invites import create_invite
 from core.store.models import Channel, InviteRole
 from core.store.process_lock import LockHeld, acquire, polling_lock_name, release
+from core.store.run_lock import running_on
 from core.store.schema import ensure_schema, holds_a_trial, where
 from core.store.uow import UnitOfWork
 from scheduler.clock import Clock, RehearsalClock, Stretch, SystemClock, pacing_time
@@ -111,6 +113,7 @@ def check_settings(settings: Settings) -> None:
         if settings.wechat() is not None:
             settings.page_key()  # WeChat reminders link to the patient's page, signed with it
         settings.wecom()
+        backup_plan(settings, trial_zone(settings.trial_timezone))
     except SettingError as exc:
         raise NotConfigured(str(exc)) from None
     # The patients' pages: their address and the key that signs their links.
@@ -559,6 +562,13 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
     and pages' routes.
     """
     preflight(settings, init=init)
+    # Held from before the database is opened until the bot has stopped, so a restore
+    # refuses to replace the database under a running bot (core.store.run_lock).
+    with running_on(settings.database_url):
+        _serve(settings, clock)
+
+
+def _serve(settings: Settings, clock: Clock | None) -> None:
     token = settings.bot_token()
     assert token is not None  # preflight refused the run without one
     services = make_services(settings, clock)
@@ -572,6 +582,11 @@ def run_bot(settings: Settings, clock: Clock | None = None, *, init: bool = Fals
         wechat = attach_wechat(app, services, settings)
         wecom = wecom_channel(services, settings)
         engine = build_engine(app, services, wechat, None if wecom is None else wecom.transport)
+        plan = backup_plan(settings, services.zone)
+        if plan is None:
+            log.warning("scheduled backups are off: set BACKUP_DIR to a folder to keep them in")
+        else:
+            engine.add_job(backup_job(services, settings.database_url, plan, engine.pacer.acquire))
         attach_engine(app, engine)
         health = build_health(app, services, engine, metrics, lock, options)
         attach_health(app, health)

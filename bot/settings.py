@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     page_secret: SecretStr | None = Field(default=None, alias="PAGE_SECRET")
     # Signs the audit chain's head (bot/audit_key.py); kept out of the database on purpose.
     audit_key: SecretStr | None = Field(default=None, alias="AUDIT_KEY")
+    # Scheduled backups (bot/backups.py): on when BACKUP_DIR is set. BACKUP_EVERY is a
+    # wall-clock time in the trial's time zone (daily) or an interval such as 6h or 30m.
+    backup_dir: Path | None = Field(default=None, alias="BACKUP_DIR")
+    backup_every: str = Field(default="03:00", alias="BACKUP_EVERY")
+    backup_keep: int = Field(default=14, alias="BACKUP_KEEP")
 
     def wechat(self) -> WeChatSettings | None:
         """The WeChat channel's settings, or None when it is off.

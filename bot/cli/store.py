@@ -1,10 +1,11 @@
-"""``python -m bot migrate | audit verify | backup``: looking after the database.
+"""``python -m bot migrate | audit verify | backup | restore``: looking after the database.
 
 Exit codes: 0 done; 1 the check or the operation failed (the audit trail
 does not verify, a clinical value differs from it, an anchor does not hold,
 ``migrate --check`` finds no trial or an older schema, the database cannot be
-opened); 2 a usage error (unknown revision, a backup of PostgreSQL, an
-existing backup file, ``--anchor`` without AUDIT_KEY).
+opened, a backup to restore fails its check, a bot is running); 2 a usage
+error (unknown revision, a backup or restore of PostgreSQL, an existing backup
+file, a missing one, ``--anchor`` without AUDIT_KEY).
 
 The store (SQLAlchemy, Alembic) is imported inside the commands, so the
 offline commands of ``python -m bot`` start without it.
@@ -168,6 +169,31 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return OK
 
 
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Put a checked backup in place of the SQLite database (core.store.restore).
+
+    Requirement: "a restored backup does not resend unmarked": reminders that
+    may have gone out after the backup become uncertain (one marked repeat).
+    """
+    from datetime import UTC, datetime
+
+    from core.store.restore import RestoreRefused, restore_sqlite
+
+    try:
+        done = restore_sqlite(settings.database_url, args.path, now=datetime.now(UTC))
+    except RestoreRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE if exc.usage else FAILED
+    print(f"restored {done.database} from {args.path}")
+    if done.replaced_copy is not None:
+        print(f"the database it replaced is kept at {done.replaced_copy}")
+    print(
+        f"{len(done.uncertain)} reminders due by {done.horizon.isoformat()} may have gone out "
+        "after the backup: each is sent once more, marked as a repeat, when the bot runs"
+    )
+    return OK
+
+
 def _cannot_open(url: str, exc: OperationalError) -> int:
     from bot.cli.common import database_refusal
 
@@ -213,3 +239,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     b = sub.add_parser("backup", help="copy the SQLite database consistently while the bot runs")
     b.add_argument("path", type=Path, metavar="PATH", help="the new backup file")
     b.set_defaults(func=cmd_backup)
+
+    r = sub.add_parser(
+        "restore",
+        help="put a checked SQLite backup in place of the database (the bot must be stopped)",
+    )
+    r.add_argument("path", type=Path, metavar="PATH", help="the backup file to restore")
+    r.set_defaults(func=cmd_restore)

@@ -32,7 +32,9 @@ from core.store.uow import UnitOfWork, table_of
 _S = ReminderStatus
 
 ALLOWED: Final[Mapping[ReminderStatus, frozenset[ReminderStatus]]] = {
-    _S.PENDING: frozenset({_S.SENDING, _S.CANCELLED, _S.SKIPPED, _S.MISSED, _S.PENDING}),
+    _S.PENDING: frozenset(
+        {_S.SENDING, _S.CANCELLED, _S.SKIPPED, _S.MISSED, _S.PENDING, _S.UNCERTAIN}
+    ),
     _S.SENDING: frozenset({_S.SENT, _S.FAILED, _S.PENDING, _S.UNCERTAIN, _S.SKIPPED, _S.MISSED}),
     _S.UNCERTAIN: frozenset({_S.PENDING}),
     _S.SENT: frozenset({_S.DELIVERED, _S.FAILED, _S.UNCERTAIN}),
@@ -54,6 +56,10 @@ ALLOWED: Final[Mapping[ReminderStatus, frozenset[ReminderStatus]]] = {
       (``reminder.rescheduled``).
     - ``-> pending``: its event moved and it takes the new, future time
       (``reminder.rescheduled``; the status itself does not change).
+    - ``-> uncertain``: the database was restored from a backup taken before
+      it went, so it may have reached the patient after the backup; the
+      uncertain policy's one marked repeat applies (``reminder.restored_uncertain``,
+      :mod:`core.store.restore`).
 
 ``sending``
     - ``-> sent``: the channel took it (``reminder.sent``).
@@ -64,7 +70,8 @@ ALLOWED: Final[Mapping[ReminderStatus, frozenset[ReminderStatus]]] = {
       handing it to its channel (``reminder.released``).
     - ``-> uncertain``: it may or may not have been delivered: a read timeout,
       or a worker that died after handing it to its channel
-      (``reminder.uncertain``).
+      (``reminder.uncertain``), or a restored backup caught it claimed
+      (``reminder.restored_uncertain``).
     - ``-> skipped``: the send-time re-check found it no longer relevant
       (``reminder.skipped``).
     - ``-> missed``: its time passed before it could be sent (``reminder.missed``).

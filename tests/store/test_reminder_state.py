@@ -42,12 +42,16 @@ EXPECTED: dict[tuple[ReminderStatus, ReminderStatus], str] = {
     (S.PENDING, S.SKIPPED): "bot.staff.clinical.mark_event_done",
     (S.PENDING, S.MISSED): "coordination._replace_reminders (new time past)",
     (S.PENDING, S.PENDING): "coordination._replace_reminders (new time future)",
+    (S.PENDING, S.UNCERTAIN): "restore.mark_restored_uncertain",
     (S.SENDING, S.SENT): "services.mark_reminder_sent",
     (S.SENDING, S.FAILED): "services.mark_reminder_failed (no retry)",
     (S.SENDING, S.PENDING): (
         "services.mark_reminder_failed (retry), outbox.release, services.release_never_handed"
     ),
-    (S.SENDING, S.UNCERTAIN): "outbox.mark_uncertain, services.mark_interrupted_uncertain",
+    (S.SENDING, S.UNCERTAIN): (
+        "outbox.mark_uncertain, services.mark_interrupted_uncertain, "
+        "restore.mark_restored_uncertain"
+    ),
     (S.SENDING, S.SKIPPED): "outbox.mark_skipped",
     (S.SENDING, S.MISSED): "outbox.mark_missed",
     (S.SENT, S.DELIVERED): "delivery.record_receipt (delivered)",
