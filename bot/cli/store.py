@@ -4,8 +4,8 @@ Exit codes: 0 done; 1 the check or the operation failed (the audit trail
 does not verify, a clinical value differs from it, an anchor does not hold,
 ``migrate --check`` finds no trial or an older schema, the database cannot be
 opened, a backup to restore fails its check, a bot is running); 2 a usage
-error (unknown revision, a backup or restore of PostgreSQL, an existing backup
-file, a missing one, ``--anchor`` without AUDIT_KEY).
+error (unknown revision, a backup of PostgreSQL, an existing backup file, a
+missing one, PostgreSQL's tools not on the PATH, ``--anchor`` without AUDIT_KEY).
 
 The store (SQLAlchemy, Alembic) is imported inside the commands, so the
 offline commands of ``python -m bot`` start without it.
@@ -170,17 +170,17 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    """Put a checked backup in place of the SQLite database (core.store.restore).
+    """Put a checked backup in place of the trial's database (core.store.restore).
 
     Requirement: "a restored backup does not resend unmarked": reminders that
     may have gone out after the backup become uncertain (one marked repeat).
     """
     from datetime import UTC, datetime
 
-    from core.store.restore import RestoreRefused, restore_sqlite
+    from core.store.restore import RestoreRefused, restore
 
     try:
-        done = restore_sqlite(settings.database_url, args.path, now=datetime.now(UTC))
+        done = restore(settings.database_url, args.path, now=datetime.now(UTC))
     except RestoreRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE if exc.usage else FAILED

@@ -1,14 +1,18 @@
-"""``python -m bot restore PATH``: put a checked backup in place of the SQLite database.
+"""``python -m bot restore PATH``: put a checked backup in place of the trial's database.
 
 What a restore does, in order:
 
-1. refuses a database that is not a SQLite file (PostgreSQL: ``pg_restore``),
-   a backup that fails its check (``PRAGMA integrity_check``, the audit
-   chain: :func:`core.store.backups.sqlite_file_problem`), and a database a
-   bot is running on (:mod:`core.store.run_lock`);
-2. keeps a consistent copy of the database it replaces, beside it
-   (``trial.replaced-20261205T101500Z.db``);
-3. copies the backup in (SQLite's backup API) and brings its schema to head;
+1. refuses a backup that fails its check (SQLite: ``PRAGMA integrity_check``
+   and the audit chain, :func:`core.store.backups.sqlite_file_problem`;
+   PostgreSQL: the dump restored into a scratch database and its chain
+   walked, :func:`core.store.backups.dump_problem`), and a database a bot is
+   running on (:mod:`core.store.run_lock`);
+2. keeps a consistent copy of the database it replaces: beside a SQLite file
+   (``trial.replaced-20261205T101500Z.db``), beside the dump for PostgreSQL
+   (``trial.replaced-20261205T101500Z.dump``, made with ``pg_dump``);
+3. copies the backup in (SQLite's backup API; for PostgreSQL the schema is
+   emptied and the dump loaded with ``pg_restore``) and brings its schema to
+   head;
 4. marks the reminders that may have gone out after the backup was taken,
    audited with the restore itself.
 
@@ -39,7 +43,13 @@ from sqlmodel import Session, col, select
 
 from core.store import reminder_state
 from core.store.audit import SYSTEM
-from core.store.backups import sqlite_file_problem
+from core.store.backups import (
+    dump_postgres,
+    dump_problem,
+    load_dump,
+    pg_dump_available,
+    sqlite_file_problem,
+)
 from core.store.db import BackupError, backup_sqlite, make_engine, normalise_url, sqlite_path
 from core.store.models import AuditRecord, Reminder, ReminderStatus
 from core.store.run_lock import nobody_running
@@ -72,6 +82,86 @@ class Restored:
     uncertain: tuple[int, ...]
 
 
+def restore(url: str | URL, backup: Path, *, now: datetime) -> Restored:
+    """Replace the database at ``url`` with ``backup``: a SQLite file or a ``pg_dump``."""
+    if normalise_url(url).get_backend_name() == "postgresql":
+        return restore_postgres(url, backup, now=now)
+    return restore_sqlite(url, backup, now=now)
+
+
+def restore_postgres(url: str | URL, backup: Path, *, now: datetime) -> Restored:
+    """Replace the PostgreSQL database at ``url`` with the ``pg_dump`` file ``backup``
+    (see the module's steps); ``now`` as for :func:`restore_sqlite`."""
+    parsed = normalise_url(url)
+    if not pg_dump_available():
+        raise RestoreRefused(
+            "pg_dump and pg_restore are not on the PATH: install PostgreSQL's client tools",
+            usage=True,
+        )
+    if not backup.is_file():
+        raise RestoreRefused(f"there is no backup file at {backup}", usage=True)
+    problem = dump_problem(parsed, backup)
+    if problem is not None:
+        raise RestoreRefused(f"{problem}; nothing was restored")
+    with nobody_running(parsed) as free:
+        if not free:
+            raise RestoreRefused(
+                f"a bot is running on the database {parsed.database}: stop it (python -m bot "
+                "run) before restoring; nothing was restored"
+            )
+        horizon = _last_recorded_at(parsed) or now
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        copy = _free_name(backup.with_name(f"{parsed.database}.replaced-{stamp}.dump"))
+        try:
+            dump_postgres(parsed, copy)
+        except BackupError as exc:
+            raise RestoreRefused(f"{exc}; nothing was restored") from None
+        try:
+            load_dump(parsed, backup)
+        except BackupError as exc:
+            raise RestoreRefused(
+                f"{exc}; the database as it was before the restore is kept at {copy} "
+                f"(pg_restore it to go back)"
+            ) from None
+        ensure_schema(parsed)
+        ids = _mark_and_record(parsed, backup, copy, horizon, now, str(parsed.database))
+    return Restored(Path(str(parsed.database)), copy, horizon, tuple(ids))
+
+
+def _free_name(path: Path) -> Path:
+    n = 1
+    candidate = path
+    while candidate.exists():  # two restores within a second keep both copies
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
+
+
+def _mark_and_record(
+    url: URL, backup: Path, copy: Path | None, horizon: datetime, now: datetime, name: str
+) -> list[int]:
+    """Step 4: the reminders that may have gone after the backup, and the restore itself,
+    in one audited transaction."""
+    engine = make_engine(url)
+    try:
+        with UnitOfWork(engine, SYSTEM, now, f"restore from {backup}") as uow:
+            ids = mark_restored_uncertain(uow, horizon)
+            uow.audit(
+                "database.restored",
+                "database",
+                name,
+                after={
+                    "backup": str(backup),
+                    "replaced_copy": None if copy is None else str(copy),
+                    "horizon": horizon,
+                    "uncertain": ids,
+                },
+            )
+    finally:
+        engine.dispose()
+    return ids
+
+
 def restore_sqlite(url: str | URL, backup: Path, *, now: datetime) -> Restored:
     """Replace the SQLite database at ``url`` with ``backup`` (see the module's steps).
 
@@ -81,11 +171,7 @@ def restore_sqlite(url: str | URL, backup: Path, *, now: datetime) -> Restored:
     parsed = normalise_url(url)
     target = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
     if target is None:
-        raise RestoreRefused(
-            "restore puts a backup in place of a SQLite database file; restore PostgreSQL with "
-            "pg_restore (e.g. pg_restore --clean --dbname=DBNAME trial.dump)",
-            usage=True,
-        )
+        raise RestoreRefused("restore needs a SQLite database file or PostgreSQL", usage=True)
     if not backup.is_file():
         raise RestoreRefused(f"there is no backup file at {backup}", usage=True)
     if target.exists() and backup.resolve() == target.resolve():
@@ -103,23 +189,7 @@ def restore_sqlite(url: str | URL, backup: Path, *, now: datetime) -> Restored:
         copy = _keep_replaced(parsed, target, now) if target.exists() else None
         _copy_in(backup, target)
         ensure_schema(parsed)
-        engine = make_engine(parsed)
-        try:
-            with UnitOfWork(engine, SYSTEM, now, f"restore from {backup}") as uow:
-                ids = mark_restored_uncertain(uow, horizon)
-                uow.audit(
-                    "database.restored",
-                    "database",
-                    target.name,
-                    after={
-                        "backup": str(backup),
-                        "replaced_copy": None if copy is None else str(copy),
-                        "horizon": horizon,
-                        "uncertain": ids,
-                    },
-                )
-        finally:
-            engine.dispose()
+        ids = _mark_and_record(parsed, backup, copy, horizon, now, target.name)
     return Restored(target, copy, horizon, tuple(ids))
 
 
@@ -146,7 +216,11 @@ def _last_recorded(database: Path) -> datetime | None:
     """The instant of the newest audit record of the database being replaced, if readable."""
     if not database.is_file():
         return None
-    engine = make_engine(f"sqlite:///{database}")
+    return _last_recorded_at(f"sqlite:///{database}")
+
+
+def _last_recorded_at(url: str | URL) -> datetime | None:
+    engine = make_engine(url)
     try:
         with Session(engine) as session:
             last = session.exec(select(func.max(AuditRecord.at))).one()

@@ -1,13 +1,12 @@
-"""Whether a bot is running on a database: a lock file beside a SQLite database.
+"""Whether a bot is running on a database: a lock only a running process can hold.
 
-``python -m bot run`` holds a *shared* lock on ``<database>.running`` for as
-long as it runs (several bots may share one database); a restore asks for an
-*exclusive* one without waiting and refuses while any bot holds the shared
-lock. The operating system drops the lock when the process ends, however it
-ends (SIGKILL included), so a crashed bot never blocks a restore.
-
-PostgreSQL has no file to lock; a restore of PostgreSQL is pg_restore's and
-not this bot's (:mod:`core.store.restore`), so only SQLite needs the lock.
+``python -m bot run`` holds a *shared* lock for as long as it runs (several
+bots may share one database); a restore asks for an *exclusive* one without
+waiting and refuses while any bot holds the shared lock. On SQLite it is a
+lock on the file ``<database>.running``; on PostgreSQL a session advisory
+lock of the database, held by a connection of its own. Either is dropped
+when the process ends, however it ends (SIGKILL included), so a crashed bot
+never blocks a restore.
 """
 
 from __future__ import annotations
@@ -17,9 +16,45 @@ import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from core.store.db import normalise_url, sqlite_path
+from core.store.db import make_engine, normalise_url, sqlite_path
+
+# The advisory lock's key on PostgreSQL: any constant, the same in every process.
+_PG_KEY = 0x7472_6961_6C62_6F74  # "trialbot"
+
+
+def _is_postgres(url: str | URL) -> bool:
+    return normalise_url(url).get_backend_name() == "postgresql"
+
+
+@contextlib.contextmanager
+def _pg_lock(url: str | URL, exclusive: bool) -> Iterator[bool]:
+    """Hold PostgreSQL's advisory lock on a connection of its own while the block runs;
+    yields False when an exclusive lock could not be had at once."""
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as connection:
+            if exclusive:
+                got = bool(
+                    connection.execute(
+                        text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_KEY}
+                    ).scalar_one()
+                )
+            else:
+                connection.execute(text("SELECT pg_advisory_lock_shared(:k)"), {"k": _PG_KEY})
+                got = True
+            connection.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    unlock = "pg_advisory_unlock" if exclusive else "pg_advisory_unlock_shared"
+                    connection.execute(text(f"SELECT {unlock}(:k)"), {"k": _PG_KEY})
+                    connection.commit()
+    finally:
+        engine.dispose()
 
 
 def lock_path(url: str | URL) -> Path | None:
@@ -34,6 +69,10 @@ def lock_path(url: str | URL) -> Path | None:
 @contextlib.contextmanager
 def running_on(url: str | URL) -> Iterator[None]:
     """Hold the shared "a bot runs here" lock while the block runs."""
+    if _is_postgres(url):
+        with _pg_lock(url, exclusive=False):
+            yield
+        return
     path = lock_path(url)
     if path is None:
         yield
@@ -54,6 +93,10 @@ def nobody_running(url: str | URL) -> Iterator[bool]:
     A bot that starts meanwhile waits for the block to end (its shared lock
     waits for this exclusive one).
     """
+    if _is_postgres(url):
+        with _pg_lock(url, exclusive=True) as free:
+            yield free
+        return
     path = lock_path(url)
     if path is None:
         yield True

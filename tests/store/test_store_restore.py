@@ -2,7 +2,7 @@
 
 A restore changes nothing when it refuses: a backup that fails SQLite's
 integrity check, one whose audit chain is broken, a database a bot runs on,
-a PostgreSQL database, a file that is not there. When it restores, the
+a dump that does not load, a file that is not there. When it restores, the
 replaced database is kept beside it, the restore is in the audit trail, and
 only the reminders that may have gone out after the backup are uncertain.
 """
@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import URL
 from sqlmodel import col, select
 
 from bot import cli
 from core.protocol import load_protocol
 from core.store.audit import verify_chain
+from core.store.backups import dump_postgres, pg_dump_available
 from core.store.db import backup_sqlite, make_engine, read_session
 from core.store.migrate import migrate
 from core.store.models import AuditRecord, Reminder, ReminderStatus
@@ -171,16 +173,12 @@ def test_a_restore_over_a_running_bot_is_refused(
     assert code == 0, err
 
 
-def test_a_missing_backup_and_a_postgresql_database_are_usage_errors(
+def test_a_missing_backup_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, _ = _trial(tmp_path)
     code, _, err = _restore(url, tmp_path / "no-such.db", monkeypatch, capsys)
     assert code == 2 and "there is no backup file at" in err
-
-    pg = "postgresql://postgres@127.0.0.1:5432/test"
-    code, _, err = _restore(pg, tmp_path / "backup.db", monkeypatch, capsys)
-    assert code == 2 and "pg_restore" in err
 
 
 def test_a_reminder_already_repeated_is_not_repeated_again_after_a_restore(
@@ -234,3 +232,68 @@ def test_a_damaged_database_is_replaced_and_kept_as_it_was(
     due = [r for r in _reminders(url).values() if r.due_at <= datetime.now(UTC)]
     assert due and all(r.status == ReminderStatus.UNCERTAIN for r in due)
     assert f"{len(due)} reminders due by" in out
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_postgresql_dump_is_restored_and_what_went_after_it_is_uncertain(
+    pg_database: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """PostgreSQL too: the dump checked, the database kept as a dump beside it, loaded with
+    pg_restore, and the reminders that went after the dump was taken uncertain."""
+    if not pg_dump_available():
+        pytest.skip("pg_dump and pg_restore are not on the PATH")
+    url = pg_database.render_as_string(hide_password=False)
+    migrate(url)
+    engine = make_engine(url)
+    enroll(engine, load_protocol(), now=NOW)
+    engine.dispose()
+    backup = tmp_path / "trial.dump"
+    dump_postgres(url, backup)
+    sent, last = _send_first(url, 3)
+
+    # A bot running on the database: refused, nothing changed.
+    with running_on(url):
+        code, _, err = _restore(url, backup, monkeypatch, capsys)
+    assert code == 1 and "a bot is running" in err
+    assert [_reminders(url)[i].status for i in sent] == [ReminderStatus.SENT] * 3
+
+    code, out, err = _restore(url, backup, monkeypatch, capsys)
+    assert code == 0, err
+    after = _reminders(url)
+    assert [after[i].status for i in sent] == [ReminderStatus.UNCERTAIN] * 3
+    later = [r for r in after.values() if r.due_at > last]
+    assert later and all(r.status == ReminderStatus.PENDING for r in later)
+    (kept,) = tmp_path.glob(f"{pg_database.database}.replaced-*.dump")
+    assert str(kept) in out
+    engine = make_engine(url)
+    try:
+        with read_session(engine) as session:
+            assert verify_chain(session) is None
+            record = session.exec(
+                select(AuditRecord).where(AuditRecord.action == "database.restored")
+            ).one()
+            assert record.reason == f"restore from {backup}"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_dump_that_does_not_restore_is_refused(
+    pg_database: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if not pg_dump_available():
+        pytest.skip("pg_dump and pg_restore are not on the PATH")
+    url = pg_database.render_as_string(hide_password=False)
+    migrate(url)
+    damaged = tmp_path / "trial.dump"
+    damaged.write_bytes(b"PGDMP not really a dump")
+    code, _, err = _restore(url, damaged, monkeypatch, capsys)
+    assert code == 1 and "nothing was restored" in err
+    assert not list(tmp_path.glob("*.replaced-*"))

@@ -151,3 +151,18 @@ POSTGRES_ONLY = pytest.mark.parametrize(
     [pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])],
     indirect=True,
 )
+
+
+@pytest.fixture
+def pg_database(pg_admin: Engine) -> Iterator[URL]:
+    """A database of its own on the test server (pg_dump dumps a whole database)."""
+    name = f"backup_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(pg_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield pg_url().set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

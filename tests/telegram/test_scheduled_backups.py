@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL
 
 from bot.backups import (
     FAILED_CHECK,
@@ -42,7 +39,7 @@ from scheduler.clock import FakeClock
 from scheduler.engine import Engine as ReminderEngine
 from scheduler.jobs import daily_at
 from tests.support.bot_harness import World
-from tests.support.store_fixtures import enroll, pg_url
+from tests.support.store_fixtures import enroll
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -166,21 +163,6 @@ def test_backup_every_reads_a_daily_time_or_an_interval_and_refuses_the_rest() -
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_database(pg_admin: Engine) -> Iterator[URL]:
-    """A database of its own on the test server (pg_dump dumps a whole database)."""
-    name = f"backup_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield pg_url().set(database=name)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.postgres
