@@ -41,7 +41,6 @@ from core.store.audit import (
     sha256_hex,
     to_json_value,
 )
-from core.store.models import AuditRecord
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +126,9 @@ class UnitOfWork:
         before: Mapping[str, object] | None = None,
         after: Mapping[str, object] | None = None,
         reason: str | None = None,
-    ) -> AuditRecord:
-        """Append an audit record for a change made in this unit of work."""
-        record = append(
+    ) -> int:
+        """Append an audit record for a change made in this unit of work; its sequence number."""
+        seq = append(
             self.session,
             at=self.now,
             actor=self.actor,
@@ -140,8 +139,8 @@ class UnitOfWork:
             after=None if after is None else canonical_json(after),
             reason=reason if reason is not None else self.reason,
         )
-        log.debug("audit %d %s %s:%s", record.seq, action, entity, entity_key)
-        return record
+        log.debug("audit %d %s %s:%s", seq, action, entity, entity_key)
+        return seq
 
     def audit_many(self, entries: Sequence[Entry]) -> None:
         """Append several audit records at once, in order (one INSERT for all).
