@@ -5,8 +5,10 @@ reminders in small batches (``pending -> sending``, ``FOR UPDATE SKIP LOCKED``
 on PostgreSQL) and hands each one to :class:`SendStep`, which re-checks it
 (:func:`scheduler.policy.decide`: skip, miss, defer for the quiet hours, or
 send), waits for the :class:`~scheduler.pacing.Pacer`, sends through the bot's
-:class:`~scheduler.ports.Sender`, and records the outcome in a new unit of work
-per reminder (no transaction is held across a network call):
+:class:`~scheduler.ports.Sender`, and records the outcome in a unit of work
+that commits before the step goes on (no transaction is held across a network
+call; changes of several reminders queued at once share one,
+:mod:`scheduler.recording`):
 
 ==========================  =================================================
 at send time                state
@@ -79,6 +81,7 @@ from scheduler.ports import (
     ReminderRejected,
     Undeliverable,
 )
+from scheduler.recording import GroupRecorder
 from scheduler.run_report import Outcome, RunReport
 
 if TYPE_CHECKING:
@@ -90,7 +93,7 @@ BLOCKED_REASON = "patient blocked the bot (403)"
 
 
 class SendStep:
-    """One reminder at a time, each outcome recorded in a unit of work of its own.
+    """One reminder at a time, each change committed before the step goes on.
 
     Reads the engine's parts (clock, sender, pacer, options) as they are at
     each call, so a sender swapped after the engine was built is the one used.
@@ -98,6 +101,8 @@ class SendStep:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The clock is read when a group commits: the engine's clock as it is then.
+        self._recorder = GroupRecorder(engine.db, lambda: self.engine.clock.now(), _claimed)
 
     async def process(self, reminder_id: int, report: RunReport) -> Outcome:
         """Re-check, pace, send and record one claimed reminder; its id goes into ``report``.
@@ -112,7 +117,7 @@ class SendStep:
             return outcome
         reminder, patient, event = found
         if self.engine.stopping:
-            self._record(reminder_id, "stopping", _release)
+            await self._record(reminder_id, "stopping", _release)
             report.released.append(reminder_id)
             return outcome
         now = self.engine.clock.now()
@@ -120,16 +125,16 @@ class SendStep:
             reminder, patient, event, now, self.engine.options.policy, grace=self.engine.grace()
         )
         if isinstance(verdict, Skip):
-            self._record(reminder_id, verdict.reason, _skip(verdict.reason))
+            await self._record(reminder_id, verdict.reason, _skip(verdict.reason))
             report.skipped.append(reminder_id)
             log.info("reminder %d skipped: %s", reminder_id, verdict.reason)
             return outcome
         if isinstance(verdict, Miss):
             if reminder.is_repeat:
-                self._record(reminder_id, verdict.reason, _uncertain(verdict.reason))
+                await self._record(reminder_id, verdict.reason, _uncertain(verdict.reason))
                 report.uncertain.append(reminder_id)
             else:
-                self._record(reminder_id, verdict.reason, _missed(verdict.reason))
+                await self._record(reminder_id, verdict.reason, _missed(verdict.reason))
                 report.missed.append(
                     MissedReminder(
                         reminder_id,
@@ -143,7 +148,7 @@ class SendStep:
             log.warning("reminder %d for %s missed: %s", reminder_id, patient.study_id, verdict)
             return outcome
         if isinstance(verdict, Defer):
-            self._record(reminder_id, "quiet hours", _retry("quiet hours", verdict.until))
+            await self._record(reminder_id, "quiet hours", _retry("quiet hours", verdict.until))
             report.deferred.append(reminder_id)
             return outcome
 
@@ -154,18 +159,18 @@ class SendStep:
         lane = patient.preferred_channel
         await self.engine.pacer.acquire(chat_id, lane)
         if self.engine.stopping:  # stopped while waiting for the pacer
-            self._record(reminder_id, "stopping", _release)
+            await self._record(reminder_id, "stopping", _release)
             report.released.append(reminder_id)
             return outcome
         # Recorded before the send leaves: after a crash, a claim without it is given
         # back to be sent as usual, one with it may have arrived (the uncertain policy).
-        self._record(reminder_id, "handed to its channel", outbox.mark_handed)
+        await self._record(reminder_id, "handed to its channel", outbox.mark_handed)
         try:
             message_id = await self.engine.sender.send(reminder_id, repeat=reminder.is_repeat)
         except NotDelivered as exc:
             if exc.retry_after:
                 self.engine.pacer.pause_chat(chat_id, exc.retry_after, lane)
-            self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
+            await self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
             report.retrying.append(reminder_id)
         except MaybeDelivered as exc:
             if self._maybe_delivered(reminder_id, exc.reason):
@@ -178,20 +183,20 @@ class SendStep:
             if newly:
                 outcome.alerts.append(PatientUnreachable(patient.study_id))
         except Rejected as exc:
-            self._record(reminder_id, exc.reason, _failed(exc.reason))
+            await self._record(reminder_id, exc.reason, _failed(exc.reason))
             report.failed.append(reminder_id)
             outcome.alerts.append(ReminderRejected(reminder_id, patient.study_id, exc.reason))
             log.error("reminder %d refused by its channel: %s", reminder_id, exc.reason)
         except Undeliverable as exc:
-            self._record(reminder_id, exc.reason, _skip(exc.reason))
+            await self._record(reminder_id, exc.reason, _skip(exc.reason))
             report.skipped.append(reminder_id)
         except Exception as exc:
             # Nothing says it was delivered; the usefulness limit bounds the retries.
             log.exception("reminder %d: unexpected failure while sending", reminder_id)
-            self._retry_later(reminder_id, reminder.attempts, type(exc).__name__, None)
+            await self._retry_later(reminder_id, reminder.attempts, type(exc).__name__, None)
             report.retrying.append(reminder_id)
         else:
-            self._record(
+            await self._record(
                 reminder_id,
                 "sent",
                 lambda uow, r: mark_reminder_sent(uow, r, message_id=message_id),
@@ -199,12 +204,12 @@ class SendStep:
             report.sent.append(reminder_id)
         return outcome
 
-    def _retry_later(
+    async def _retry_later(
         self, reminder_id: int, attempts: int, reason: str, retry_after: float | None
     ) -> None:
         delay = self.engine.options.backoff.delay(attempts, retry_after)
         retry_at = self.engine.clock.now() + trial_span(self.engine.clock, delay)
-        self._record(reminder_id, reason, _retry(reason, retry_at))
+        await self._record(reminder_id, reason, _retry(reason, retry_at))
         log.warning(
             "reminder %d not delivered (%s); retry in %.1f s (attempt %d)",
             reminder_id,
@@ -235,9 +240,8 @@ class SendStep:
             log.warning("patient %s blocked the bot; their reminders stop", newly.study_id)
         return newly is not None
 
-    def _record(self, reminder_id: int, reason: str, change: _Change) -> None:
-        with self._uow(self.engine.clock.now(), reason) as uow:
-            change(uow, _claimed(uow, reminder_id))
+    async def _record(self, reminder_id: int, reason: str, change: _Change) -> None:
+        await self._recorder.record(reminder_id, reason, change)
 
     def _uow(self, now: datetime, reason: str | None = None) -> UnitOfWork:
         return UnitOfWork(self.engine.db, SYSTEM, now, reason)

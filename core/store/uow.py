@@ -19,7 +19,8 @@ inside the block is the latest committed version. For reading only, use
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -116,6 +117,21 @@ class UnitOfWork:
         finally:
             session.close()
             self._session = None
+
+    @contextmanager
+    def acting_as(self, actor: str, reason: str | None = None) -> Iterator[Self]:
+        """Within the block, changes are recorded as ``actor``'s, for ``reason``.
+
+        For one transaction holding the changes of two parties: a WeChat push
+        stored for the account that sent it, and the delivery receipt it
+        carries applied by the bot (``system``), each audited as its own.
+        """
+        saved = self.actor, self.reason
+        self.actor, self.reason = check_actor(actor), reason
+        try:
+            yield self
+        finally:
+            self.actor, self.reason = saved
 
     def audit(
         self,
