@@ -35,12 +35,12 @@ from core.store.models import (
     Channel,
     Patient,
     PatientStatus,
-    PlannedEventRow,
     Reminder,
     Staff,
     StaffRole,
 )
 from core.store.services import active_staff, patient_by_study_id
+from scheduler.outbox import reminder_context
 from scheduler.ports import (
     Alert,
     PatientReachable,
@@ -155,13 +155,10 @@ class Router:
         longer active).
         """
         with read_session(self.services.engine) as session:
-            reminder = session.get(Reminder, reminder_id)
-            if reminder is None:
+            found = reminder_context(session, reminder_id)
+            if found is None:
                 raise Undeliverable(f"no reminder {reminder_id}")
-            event = session.get(PlannedEventRow, reminder.event_id)
-            patient = session.get(Patient, reminder.patient_id)
-            assert event is not None
-            assert patient is not None
+            reminder, patient, event = found
             reach = reach_of(session, patient)
         if reach is None:
             raise Undeliverable(f"patient {patient.study_id} has not joined the bot")

@@ -83,7 +83,8 @@ def web_routes(
     ``/enroll ... wechat`` and ``/channel``).
     WeChat's delivery receipts are recorded by
     :func:`bot.channels.wechat.receipts.receipt_handler`, which the WeChat
-    callback calls with each TEMPLATESENDJOBFINISH push.
+    callback calls with each TEMPLATESENDJOBFINISH push (most are recorded in
+    the transaction that stores the push).
     """
     routes: list[WebRoute] = []
 
@@ -96,7 +97,11 @@ def web_routes(
     # --- WeChat: the callback, its file links (the channel starts with the server) -------
     wechat = settings.wechat()
     if wechat is not None:
-        routes += WechatChannel(services, wechat, on_receipt=receipt_handler(services)).routes()
+        on_receipt, settle_receipt = receipt_handler(services)
+        channel = WechatChannel(
+            services, wechat, on_receipt=on_receipt, settle_receipt=settle_receipt
+        )
+        routes += channel.routes()
 
     # --- WeCom: the staff's callback (the channel starts with the server) ----------------
     if wecom is None:

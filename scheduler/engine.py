@@ -10,9 +10,11 @@ or misfires: the next refill finds the row still ``pending``. At start-up
 the window is rebuilt from the table.
 
 Draining (:meth:`Engine.run_due`): claim due reminders in small batches
-(``pending -> sending``, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and hand
+(``pending -> sending``, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), topped up
+to ``batch_size`` claims once half of them are done (a patient's reminders
+still in due order), so each channel's pacer always has one waiting; and hand
 each one to the send step (:mod:`scheduler.sending`: re-check, pace, send,
-record the outcome in a unit of work of its own; the table of outcomes and the
+record the outcome before going on; the table of outcomes and the
 uncertain policy are there). What a drain did comes back as a
 :class:`~scheduler.run_report.RunReport`.
 
@@ -45,6 +47,7 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine as DbEngine
@@ -104,8 +107,8 @@ class EngineOptions:
     ``window``: trial time armed ahead at each refill. ``refill_every``:
     real seconds between refills at most (each refill also drains what is
     due and finds other hosts' abandoned claims). ``batch_size``: reminders
-    claimed at once (a crash leaves at most this many ``uncertain`` per
-    worker). ``claim_lease``: real seconds after which another host's
+    claimed and not done at most (a crash leaves at most this many
+    ``uncertain`` per worker). ``claim_lease``: real seconds after which another host's
     claim is taken as abandoned. ``clock_save_every``: real seconds between
     saves of the rehearsal clock's position (for ``--resume``).
     """
@@ -117,6 +120,24 @@ class EngineOptions:
     batch_size: int = 10
     claim_lease: float = 600.0
     clock_save_every: float = 2.0
+
+
+class _InFlight:
+    """How many claimed reminders of a drain are not done yet; a way to wait for fewer."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = asyncio.Event()
+
+    def done(self, count: int) -> None:
+        if count:
+            self.count -= count
+            self._changed.set()
+
+    async def until_at_most(self, count: int) -> None:
+        while self.count > count:
+            self._changed.clear()
+            await self._changed.wait()
 
 
 class Engine:
@@ -163,6 +184,8 @@ class Engine:
         self._step = SendStep(self)
         # Real time of the last refill that went through: the health check's "engine ticks".
         self.last_tick: datetime | None = None
+        # Each patient's latest run of sends: their next batch's reminders go after it.
+        self._tails: dict[int, asyncio.Task[RunReport]] = {}
 
     # --- hooks -------------------------------------------------------------------------
 
@@ -390,15 +413,30 @@ class Engine:
         report = RunReport()
         async with self._lock:
             with self._sending():
-                while not self._stopping:
-                    now = self.clock.now()
-                    with self._uow(now) as uow:
-                        claimed = claim_due_reminders(
-                            uow, limit=self.options.batch_size, worker=self.worker, now=now
-                        )
-                    if not claimed:
-                        break
-                    report.merge(await self._send_batch(claimed))
+                window = _InFlight()
+                runs: list[asyncio.Task[RunReport]] = []
+                results: list[RunReport | BaseException] = []
+                try:
+                    while not self._stopping:
+                        room = self.options.batch_size - window.count
+                        now = self.clock.now()
+                        with self._uow(now) as uow:
+                            claimed = claim_due_reminders(
+                                uow, limit=room, worker=self.worker, now=now
+                            )
+                        if not claimed and window.count == 0:
+                            break
+                        runs.extend(self._send_batch(claimed, window))
+                        # Topped up once half the claims are done; the rest are still waiting
+                        # for the pacer, so each channel goes on at its pace meanwhile.
+                        await window.until_at_most(self.options.batch_size // 2 if claimed else 0)
+                finally:
+                    # Every run is seen through, after an error too: none is abandoned mid-send.
+                    results = await asyncio.gather(*runs, return_exceptions=True)
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
+                    report.merge(result)
                 self._hold_next()
         if not self._stopping:
             if not jobs_in_background:
@@ -409,24 +447,49 @@ class Engine:
             await self._alert(RemindersMissed(tuple(report.missed)))
         return report
 
-    async def _send_batch(self, claimed: Iterable[Reminder]) -> RunReport:
-        """Each patient's reminders in due order; different patients at the same time."""
+    def _send_batch(
+        self, claimed: Iterable[Reminder], window: _InFlight
+    ) -> list[asyncio.Task[RunReport]]:
+        """Each patient's reminders in due order; different patients at the same time.
+
+        A patient's reminders wait for those of theirs claimed earlier and still going.
+        """
         by_patient: dict[int, list[int]] = {}
         for reminder in claimed:
             assert reminder.id is not None
             by_patient.setdefault(reminder.patient_id, []).append(reminder.id)
-        reports = await asyncio.gather(*(self._send_in_order(ids) for ids in by_patient.values()))
-        total = RunReport()
-        for one in reports:
-            total.merge(one)
-        return total
+            window.count += 1
+        runs: list[asyncio.Task[RunReport]] = []
+        for patient_id, ids in by_patient.items():
+            after = self._tails.get(patient_id)
+            run = asyncio.create_task(self._send_in_order(ids, after, window))
+            self._tails[patient_id] = run
+            run.add_done_callback(partial(self._forget_tail, patient_id))
+            runs.append(run)
+        return runs
 
-    async def _send_in_order(self, ids: list[int]) -> RunReport:
+    def _forget_tail(self, patient_id: int, run: asyncio.Task[RunReport]) -> None:
+        if self._tails.get(patient_id) is run:
+            del self._tails[patient_id]
+
+    async def _send_in_order(
+        self, ids: list[int], after: asyncio.Task[RunReport] | None, window: _InFlight
+    ) -> RunReport:
         report = RunReport()
-        for reminder_id in ids:
-            outcome = await self._step.process(reminder_id, report)
-            for alert in outcome.alerts:
-                await self._alert(alert)
+        done = 0
+        try:
+            if after is not None:
+                await asyncio.wait([after])  # its outcome is reported by its own run
+            for reminder_id in ids:
+                try:
+                    outcome = await self._step.process(reminder_id, report)
+                finally:
+                    done += 1
+                    window.done(1)
+                for alert in outcome.alerts:
+                    await self._alert(alert)
+        finally:
+            window.done(len(ids) - done)  # those never reached (an error)
         return report
 
     def grace(self) -> timedelta:

@@ -194,15 +194,18 @@ def next_sendable(session: Session, after: datetime) -> datetime | None:
 def reminder_context(
     session: Session, reminder_id: int
 ) -> tuple[Reminder, Patient, PlannedEventRow] | None:
-    """A reminder with its patient and event (None if the reminder is gone)."""
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None:
-        return None
-    patient = session.get(Patient, reminder.patient_id)
-    event = session.get(PlannedEventRow, reminder.event_id)
-    assert patient is not None
-    assert event is not None
-    return reminder, patient, event
+    """A reminder with its patient and event (None if the reminder is gone).
+
+    One query, not a ``get`` each: every send reads it (the re-check, then
+    the rendering), and the statement's overhead is most of the cost.
+    """
+    query = (
+        select(Reminder, Patient, PlannedEventRow)
+        .join(Patient, col(Patient.id) == col(Reminder.patient_id))
+        .join(PlannedEventRow, col(PlannedEventRow.id) == col(Reminder.event_id))
+        .where(Reminder.id == reminder_id)
+    )
+    return session.exec(query).first()
 
 
 # --- for the metrics ---------------------------------------------------------------

@@ -8,8 +8,9 @@ send), waits for the :class:`~scheduler.pacing.Pacer`, re-checks it again on
 the row as it is then (a wait for pacing or for a chat paused by Telegram's
 ``retry_after`` may run into the quiet hours or past the reminder's use),
 sends through the bot's :class:`~scheduler.ports.Sender`, and records the
-outcome in a new unit of work per reminder (no transaction is held across a
-network call). A back-off needs no second check: the retry is claimed anew
+outcome in a unit of work that commits before the step goes on (no
+transaction is held across a network call; changes of several reminders
+queued at once share one, :mod:`scheduler.recording`). A back-off needs no second check: the retry is claimed anew
 and re-checked like any due reminder.
 
 ==========================  =================================================
@@ -93,6 +94,7 @@ from scheduler.ports import (
     ReminderRejected,
     Undeliverable,
 )
+from scheduler.recording import GroupRecorder
 from scheduler.run_report import Outcome, RunReport
 
 if TYPE_CHECKING:
@@ -104,7 +106,7 @@ BLOCKED_REASON = "patient blocked the bot (403)"
 
 
 class SendStep:
-    """One reminder at a time, each outcome recorded in a unit of work of its own.
+    """One reminder at a time, each change committed before the step goes on.
 
     Reads the engine's parts (clock, sender, pacer, options) as they are at
     each call, so a sender swapped after the engine was built is the one used.
@@ -112,6 +114,8 @@ class SendStep:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The clock is read when a group commits: the engine's clock as it is then.
+        self._recorder = GroupRecorder(engine.db, lambda: self.engine.clock.now(), _claimed)
 
     async def process(self, reminder_id: int, report: RunReport) -> Outcome:
         """Re-check, pace, re-check, send and record one claimed reminder; its id goes into
@@ -121,7 +125,7 @@ class SendStep:
         unit of work has committed.
         """
         outcome = Outcome()
-        found = self._checked(reminder_id, report)
+        found = await self._checked(reminder_id, report)
         if found is None:
             return outcome
         reminder, patient = found
@@ -134,7 +138,7 @@ class SendStep:
         # The wait (pacing, or a chat paused by Telegram's retry_after) may have run into the
         # quiet hours or past the reminder's use, or the patient may have answered meanwhile:
         # what was true before it decides nothing.
-        found = self._checked(reminder_id, report)
+        found = await self._checked(reminder_id, report)
         if found is None:
             return outcome
         reminder, patient = found
@@ -143,13 +147,13 @@ class SendStep:
         # Recorded before the send leaves: after a crash, a claim without it is given
         # back to be sent as usual, one with it may have arrived (the uncertain policy).
         # For a patient who blocked the bot it is also the day's one trial.
-        self._record(reminder_id, "handed to its channel", outbox.mark_handed)
+        await self._record(reminder_id, "handed to its channel", outbox.mark_handed)
         try:
             message_id = await self.engine.sender.send(reminder_id, repeat=reminder.is_repeat)
         except NotDelivered as exc:
             if exc.retry_after:
                 self.engine.pacer.pause_chat(chat_id, exc.retry_after, lane)
-            self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
+            await self._retry_later(reminder_id, reminder.attempts, exc.reason, exc.retry_after)
             report.retrying.append(reminder_id)
         except MaybeDelivered as exc:
             self._uncertain_outcome(reminder_id, exc.reason, report)
@@ -159,19 +163,19 @@ class SendStep:
             if newly:
                 outcome.alerts.append(PatientUnreachable(patient.study_id))
         except Rejected as exc:
-            self._record(reminder_id, exc.reason, _failed(exc.reason))
+            await self._record(reminder_id, exc.reason, _failed(exc.reason))
             report.failed.append(reminder_id)
             outcome.alerts.append(ReminderRejected(reminder_id, patient.study_id, exc.reason))
             log.error("reminder %d refused by its channel: %s", reminder_id, exc.reason)
         except Undeliverable as exc:
-            self._record(reminder_id, exc.reason, _skip(exc.reason))
+            await self._record(reminder_id, exc.reason, _skip(exc.reason))
             report.skipped.append(reminder_id)
         except Exception as exc:
             # Nothing says it did not arrive: only a certain failure is sent again as new.
             log.exception("reminder %d: unexpected failure while sending", reminder_id)
             self._uncertain_outcome(reminder_id, type(exc).__name__, report)
         else:
-            self._record(
+            await self._record(
                 reminder_id,
                 "sent",
                 lambda uow, r: mark_reminder_sent(uow, r, message_id=message_id),
@@ -185,7 +189,9 @@ class SendStep:
                 outcome.alerts.append(PatientReachable(patient.study_id))
         return outcome
 
-    def _checked(self, reminder_id: int, report: RunReport) -> tuple[Reminder, Patient] | None:
+    async def _checked(
+        self, reminder_id: int, report: RunReport
+    ) -> tuple[Reminder, Patient] | None:
         """The send-time re-check on the reminder as it is now; None if it was settled
         without a send (stopping, skipped, missed, deferred), else the reminder and patient."""
         with read_session(self.engine.db) as session:
@@ -200,7 +206,7 @@ class SendStep:
                 else None
             )
         if self.engine.stopping:
-            self._record(reminder_id, "stopping", _release)
+            await self._record(reminder_id, "stopping", _release)
             report.released.append(reminder_id)
             return None
         now = self.engine.clock.now()
@@ -214,17 +220,17 @@ class SendStep:
             last_tried=last_tried,
         )
         if isinstance(verdict, Skip):
-            self._record(reminder_id, verdict.reason, _skip(verdict.reason))
+            await self._record(reminder_id, verdict.reason, _skip(verdict.reason))
             report.skipped.append(reminder_id)
             log.info("reminder %d skipped: %s", reminder_id, verdict.reason)
             return None
         if isinstance(verdict, Miss):
             if reminder.is_repeat:
                 # The original may have arrived: never called missed.
-                self._record(reminder_id, verdict.reason, _uncertain(verdict.reason))
+                await self._record(reminder_id, verdict.reason, _uncertain(verdict.reason))
                 report.uncertain.append(reminder_id)
             else:
-                self._record(reminder_id, verdict.reason, _missed(verdict.reason))
+                await self._record(reminder_id, verdict.reason, _missed(verdict.reason))
                 report.missed.append(
                     MissedReminder(
                         reminder_id,
@@ -238,7 +244,7 @@ class SendStep:
             log.warning("reminder %d for %s missed: %s", reminder_id, patient.study_id, verdict)
             return None
         if isinstance(verdict, Defer):
-            self._record(reminder_id, "quiet hours", _retry("quiet hours", verdict.until))
+            await self._record(reminder_id, "quiet hours", _retry("quiet hours", verdict.until))
             report.deferred.append(reminder_id)
             return None
         return reminder, patient
@@ -249,12 +255,12 @@ class SendStep:
         else:
             report.uncertain.append(reminder_id)
 
-    def _retry_later(
+    async def _retry_later(
         self, reminder_id: int, attempts: int, reason: str, retry_after: float | None
     ) -> None:
         delay = self.engine.options.backoff.delay(attempts, retry_after)
         retry_at = self.engine.clock.now() + timedelta(seconds=delay)
-        self._record(reminder_id, reason, _retry(reason, retry_at))
+        await self._record(reminder_id, reason, _retry(reason, retry_at))
         log.warning(
             "reminder %d not delivered (%s); retry in %.1f s (attempt %d)",
             reminder_id,
@@ -294,9 +300,8 @@ class SendStep:
             log.warning("patient %s blocked the bot; their reminders stop", newly.study_id)
         return newly is not None
 
-    def _record(self, reminder_id: int, reason: str, change: _Change) -> None:
-        with self._uow(self.engine.clock.now(), reason) as uow:
-            change(uow, _claimed(uow, reminder_id))
+    async def _record(self, reminder_id: int, reason: str, change: _Change) -> None:
+        await self._recorder.record(reminder_id, reason, change)
 
     def _uow(self, now: datetime, reason: str | None = None) -> UnitOfWork:
         return UnitOfWork(self.engine.db, SYSTEM, now, reason)

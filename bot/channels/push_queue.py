@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from bot.context import Services
 from core.store.audit import SYSTEM
@@ -31,6 +34,17 @@ STOP_WAIT_S = 5.0
 Handler = Callable[[str], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A push handled in the transaction that stored it; ``then`` runs once that committed
+    (an alert it calls for), as pushes handled in the background do."""
+
+    then: Callable[[], Coroutine[Any, Any, None]] | None = None
+
+
+Settle = Callable[[UnitOfWork], Settled | None]
+
+
 class PushQueue:
     """Stores pushes of one channel and hands each stored push's XML to ``handle``."""
 
@@ -43,16 +57,38 @@ class PushQueue:
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._submitted: set[int] = set()
 
-    def store(self, key: str, account: str, body: str) -> bool:
-        """Store a push and start handling it; False for a repeat (handled once already)."""
+    def store(self, key: str, account: str, body: str, settle: Settle | None = None) -> bool:
+        """Store a push and start handling it; False for a repeat (handled once already).
+
+        ``settle`` may handle the push in the transaction that stores it (see
+        :class:`Settled`); if it does not, the push is handled in the background.
+        """
         actor = person_key(self.channel, account)
         what = f"{self.channel.value} push"
+        settled: list[Settled] = []
+
+        def run_settle(uow: UnitOfWork) -> bool:
+            assert settle is not None
+            outcome = settle(uow)
+            if outcome is not None:
+                settled.append(outcome)
+            return outcome is not None
+
         with UnitOfWork(self.services.engine, actor, self.services.clock.now(), what) as uow:
-            stored = receive_push(uow, key, account, body)
+            stored = receive_push(
+                uow, key, account, body, settle=None if settle is None else partial(run_settle, uow)
+            )
         if stored is None:
             return False
-        self._submit(StoredPush(stored, account, body))
+        if not settled:
+            self._submit(StoredPush(stored, account, body))
+        elif settled[0].then is not None:
+            self._track(asyncio.get_running_loop().create_task(settled[0].then()))
         return True
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _submit(self, push: StoredPush) -> None:
         if push.id in self._submitted:

@@ -187,17 +187,31 @@ def lock_head(session: Session) -> AuditHead:
     write transaction is already exclusive). The first append of a new
     database inserts the head with ``ON CONFLICT DO NOTHING`` so two first
     writers cannot both create it.
+
+    The head is locked once per transaction: later calls in the same
+    transaction return the row already locked (a lock is held until the
+    transaction ends, savepoints or not), without a query. A savepoint rolled
+    back expires the head, so it is read again then, as the savepoint left it.
     """
+    transaction = session.get_transaction()
+    held = session.info.get(_HEAD_KEY)
+    if held is not None and transaction is not None and held[0] is transaction:
+        return cast(AuditHead, held[1])
     query = select(AuditHead).where(AuditHead.id == 1).with_for_update()
     head = session.exec(query).first()
-    if head is not None:
-        return head
-    values = {"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(postgresql.insert(AuditHead).values(values).on_conflict_do_nothing())
-    else:
-        session.execute(sqlite.insert(AuditHead).values(values).on_conflict_do_nothing())
-    return session.exec(query.execution_options(populate_existing=True)).one()
+    if head is None:
+        values = {"id": 1, "last_seq": 0, "last_hash": GENESIS_HASH}
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(postgresql.insert(AuditHead).values(values).on_conflict_do_nothing())
+        else:
+            session.execute(sqlite.insert(AuditHead).values(values).on_conflict_do_nothing())
+        head = session.exec(query.execution_options(populate_existing=True)).one()
+    # Keyed by the transaction: a later transaction of the same session locks anew.
+    session.info[_HEAD_KEY] = (session.get_transaction(), head)
+    return head
+
+
+_HEAD_KEY = "core.store.audit.head"
 
 
 def append(
@@ -211,32 +225,32 @@ def append(
     before: str | None = None,
     after: str | None = None,
     reason: str | None = None,
-) -> AuditRecord:
-    """Append one record to the chain in the session's transaction.
+) -> int:
+    """Append one record to the chain in the session's transaction; its sequence number.
 
     ``before`` and ``after`` are canonical JSON text (see
     :func:`canonical_json`) or None.
     """
     head = lock_head(session)
-    record = AuditRecord(
-        seq=head.last_seq + 1,
-        at=at,
-        actor=check_actor(actor),
-        action=action,
-        entity=entity,
-        entity_key=entity_key,
-        before=before,
-        after=after,
-        reason=reason,
-        prev_hash=head.last_hash,
-        hash="",
+    entry = Entry(action, entity, entity_key, before, after, reason)
+    seq, prev_hash = head.last_seq + 1, head.last_hash
+    digest = _fields_hash(seq, to_json_value(at), check_actor(actor), entry, prev_hash)
+    # A Core INSERT, not an ORM object: the record is never read back in this
+    # transaction, and the ORM's bookkeeping cost more than the insert itself.
+    # The head's new values go out with the session's next flush (at the latest
+    # its commit); until then this transaction alone sees the head.
+    session.execute(
+        insert(_record_table()), {**_fields(seq, at, actor, entry, prev_hash), "hash": digest}
     )
-    record.hash = record_hash(record)
-    session.add(record)
-    head.last_seq = record.seq
-    head.last_hash = record.hash
-    session.flush()
-    return record
+    head.last_seq = seq
+    head.last_hash = digest
+    return seq
+
+
+def _record_table() -> Table:
+    table = sa_inspect(AuditRecord).local_table
+    assert isinstance(table, Table)
+    return table
 
 
 def append_many(session: Session, *, at: datetime, actor: str, entries: Sequence[Entry]) -> int:
@@ -258,9 +272,7 @@ def append_many(session: Session, *, at: datetime, actor: str, entries: Sequence
         digest = _fields_hash(seq, at_json, actor, entry, prev_hash)
         rows.append({**_fields(seq, at, actor, entry, prev_hash), "hash": digest})
         prev_hash = digest
-    table = sa_inspect(AuditRecord).local_table
-    assert isinstance(table, Table)
-    session.execute(insert(table), rows)
+    session.execute(insert(_record_table()), rows)
     head.last_seq = seq
     head.last_hash = prev_hash
     session.flush()

@@ -19,7 +19,8 @@ inside the block is the latest committed version. For reading only, use
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -41,7 +42,6 @@ from core.store.audit import (
     sha256_hex,
     to_json_value,
 )
-from core.store.models import AuditRecord
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,21 @@ class UnitOfWork:
             session.close()
             self._session = None
 
+    @contextmanager
+    def acting_as(self, actor: str, reason: str | None = None) -> Iterator[Self]:
+        """Within the block, changes are recorded as ``actor``'s, for ``reason``.
+
+        For one transaction holding the changes of two parties: a WeChat push
+        stored for the account that sent it, and the delivery receipt it
+        carries applied by the bot (``system``), each audited as its own.
+        """
+        saved = self.actor, self.reason
+        self.actor, self.reason = check_actor(actor), reason
+        try:
+            yield self
+        finally:
+            self.actor, self.reason = saved
+
     def audit(
         self,
         action: str,
@@ -127,9 +142,9 @@ class UnitOfWork:
         before: Mapping[str, object] | None = None,
         after: Mapping[str, object] | None = None,
         reason: str | None = None,
-    ) -> AuditRecord:
-        """Append an audit record for a change made in this unit of work."""
-        record = append(
+    ) -> int:
+        """Append an audit record for a change made in this unit of work; its sequence number."""
+        seq = append(
             self.session,
             at=self.now,
             actor=self.actor,
@@ -140,8 +155,8 @@ class UnitOfWork:
             after=None if after is None else canonical_json(after),
             reason=reason if reason is not None else self.reason,
         )
-        log.debug("audit %d %s %s:%s", record.seq, action, entity, entity_key)
-        return record
+        log.debug("audit %d %s %s:%s", seq, action, entity, entity_key)
+        return seq
 
     def audit_many(self, entries: Sequence[Entry]) -> None:
         """Append several audit records at once, in order (one INSERT for all).

@@ -2,7 +2,9 @@
 
 Pushes (docs/wechat-oa/callbacks.md §4.4, §4.5): each is stored once under
 the key a retry repeats, before WeChat is answered; it is handled
-afterwards, and its text is dropped once handled. The audit trail names a
+afterwards, and its text is dropped once handled. A push that can be handled
+at once (a delivery receipt for a reminder already ``sent``) is handled in
+the transaction that stores it, and stored handled. The audit trail names a
 push by its key and account, never its content (a patient's own words are
 kept where they become a report, not here). Handled pushes are kept a day
 (:data:`PUSH_KEYS_KEPT`) so a late retry is still recognised, then deleted.
@@ -15,7 +17,8 @@ account's latest menu when WeChat drops the id.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,6 +27,8 @@ from sqlmodel import Session, col, select
 
 from core.store.models import WechatMenu, WechatPush
 from core.store.uow import UnitOfWork, table_of
+
+log = logging.getLogger(__name__)
 
 # callbacks.md §4.5 asks for "at least a few minutes"; a day also covers a
 # bot that was down while WeChat retried.
@@ -54,28 +59,58 @@ class MenuOption:
 WECOM_KEY_PREFIX = "wecom:"
 
 
-def receive_push(uow: UnitOfWork, dedupe_key: str, account: str, body: str) -> int | None:
+def receive_push(
+    uow: UnitOfWork,
+    dedupe_key: str,
+    account: str,
+    body: str,
+    *,
+    settle: Callable[[], bool] | None = None,
+) -> int | None:
     """Store a push unless its key is stored already; its row id, or None for a repeat.
 
     Handled pushes older than :data:`PUSH_KEYS_KEPT` are deleted in the same
     transaction (one audit record for however many).
+
+    ``settle``, when given, is called once the push is known to be new, in a
+    savepoint of this transaction: True if it handled the push there and then
+    (a delivery receipt applied to its reminder), and the push is stored
+    handled, without its text, in one transaction instead of three. False, or
+    an exception (the savepoint rolled back, nothing of it kept), leaves the
+    push stored to be handled as usual.
     """
     session = uow.session
     seen = session.exec(select(WechatPush.id).where(WechatPush.dedupe_key == dedupe_key)).first()
     if seen is not None:
         return None
     _forget_old(uow)
-    push = WechatPush(dedupe_key=dedupe_key, account=account, received_at=uow.now, body=body)
+    handled = settle is not None and _settled(uow, settle)
+    push = WechatPush(
+        dedupe_key=dedupe_key,
+        account=account,
+        received_at=uow.now,
+        body=None if handled else body,
+        handled_at=uow.now if handled else None,
+    )
     session.add(push)
     session.flush()
     assert push.id is not None
-    uow.audit(
-        "wechat.push.received",
-        table_of(WechatPush).name,
-        str(push.id),
-        after={"dedupe_key": dedupe_key, "account": account},
-    )
+    after: dict[str, object] = {"dedupe_key": dedupe_key, "account": account}
+    if handled:
+        after["handled_at"] = uow.now.isoformat()
+    uow.audit("wechat.push.received", table_of(WechatPush).name, str(push.id), after=after)
     return push.id
+
+
+def _settled(uow: UnitOfWork, settle: Callable[[], bool]) -> bool:
+    try:
+        with uow.session.begin_nested():
+            return settle()
+    except Exception:
+        # The push itself must still be stored (WeChat is answered "success"); the
+        # usual handling, in the background, retries what failed here.
+        log.exception("a push could not be handled as it was stored; it is handled after")
+        return False
 
 
 def _forget_old(uow: UnitOfWork) -> None:

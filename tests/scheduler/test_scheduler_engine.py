@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -280,6 +281,37 @@ async def test_a_burst_on_two_channels_is_paced_per_channel(
     # 20 Telegram sends at 28 a second after a burst of 3; sharing one budget would take
     # (40 - 3) / 28 = 1.3 s.
     assert mono() - before == pytest.approx((20 - 3) / 28, abs=0.01)
+
+
+@dataclass
+class SlowSender(FakeSender):
+    """A channel that takes ``latency`` real seconds (on the fake clock) to answer a send."""
+
+    mono: FakeMonotonic = field(default_factory=FakeMonotonic)
+    latency: float = 0.15
+
+    async def send(self, reminder_id: int, *, repeat: bool) -> int:
+        await self.mono.sleep(self.latency)
+        return await super().send(reminder_id, repeat=repeat)
+
+
+@pytest.mark.slow
+async def test_a_slow_channel_answer_does_not_slow_a_burst_below_its_pace(
+    engine: DbEngine, protocol: Protocol
+) -> None:
+    """Claims are topped up as sends finish: the pacer never waits for a batch's last answer."""
+    for i in range(40):
+        _enrolled(engine, protocol, f"P{i:02d}", chat=600 + i)
+    first = reminders(engine)[0].due_at  # every patient's first reminder, the same instant
+    mono = FakeMonotonic()
+    sender = SlowSender(mono=mono)
+    eng, _, _ = make_engine(engine, FakeClock(first), sender, monotonic=mono)
+    before = mono()
+    await eng.run_due()
+    assert len(sender.delivered) == 40
+    # 28 a second after a burst of 3, and the last answer; batch by batch, each batch's
+    # last answer (150 ms, more than the pacer can make up) stopped Telegram's sends.
+    assert mono() - before == pytest.approx((40 - 3) / 28 + 0.15, abs=0.01)
 
 
 async def test_a_read_timeout_gets_exactly_one_repeat(engine: DbEngine, protocol: Protocol) -> None:

@@ -10,17 +10,20 @@ from collections.abc import Callable
 
 import aiohttp
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.channels.wechat.xml import DeliveryStatus, TemplateSendJobFinishEvent
 from core.store.audit import SYSTEM
 from core.store.db import read_session
-from core.store.models import PatientReport, WechatPush
+from core.store.models import AuditRecord, PatientReport, ReminderStatus, WechatPush
+from core.store.services import claim_due_reminders, mark_reminder_sent
 from core.store.uow import UnitOfWork
 from core.store.wechat import receive_push
 from local_servers.common import crypto
 from local_servers.wechat.pushes import push_xml
+from scheduler.outbox import mark_handed
 from tests.support.db_state import snapshot
+from tests.support.scheduler_fakes import reminder, reminders
 from tests.support.wechat_world import WechatWorld, shown
 
 pytestmark = pytest.mark.e2e
@@ -168,6 +171,51 @@ async def test_receipts_go_to_the_receipt_handler_each_once(wx: WechatWorld) -> 
         (big, DeliveryStatus.SUCCESS),
         (big + 1, DeliveryStatus.USER_BLOCK),
     ]
+
+
+async def test_a_receipt_for_a_sent_reminder_is_recorded_before_wechat_is_answered(
+    wx: WechatWorld,
+) -> None:
+    wx.tg.enroll("P05")
+    openid = await wx.join("P05")
+    patient_id = wx.tg.patient("P05").id
+    pending = [
+        r for r in reminders(wx.services.engine, patient_id) if r.status == ReminderStatus.PENDING
+    ]
+    first = min(pending, key=lambda r: r.due_at)
+    msg_id = 3_662_956_322_040_938_777
+    with UnitOfWork(wx.services.engine, SYSTEM, first.due_at) as uow:
+        (claimed,) = claim_due_reminders(uow, limit=1, worker="testhost-1", now=first.due_at)
+        mark_reminder_sent(uow, mark_handed(uow, claimed), message_id=msg_id)
+    xml = push_xml(
+        [
+            ("ToUserName", wx.wechat.world.account),
+            ("FromUserName", openid),
+            ("CreateTime", int(wx.wechat.world.now())),
+            ("MsgType", "event"),
+            ("Event", "TEMPLATESENDJOBFINISH"),
+            ("MsgID", msg_id),
+            ("Status", "success"),
+        ]
+    )
+    record = await wx.wechat.pusher.push("TEMPLATESENDJOBFINISH", openid, xml)
+    assert record.acked
+    # Answered: the reminder is already delivered and the push handled, in one transaction.
+    assert reminder(wx.services.engine, first.id).status == ReminderStatus.DELIVERED
+    with read_session(wx.services.engine) as session:
+        (push,) = session.exec(
+            select(WechatPush).where(col(WechatPush.dedupe_key).contains("receipt"))
+        ).all()
+        assert push.handled_at is not None and push.body is None
+        trail = session.exec(
+            select(AuditRecord).order_by(col(AuditRecord.seq).desc()).limit(2)
+        ).all()
+    assert [(r.action, r.actor, r.reason) for r in reversed(trail)] == [
+        ("reminder.delivered", SYSTEM, "WeChat delivery receipt"),
+        ("wechat.push.received", f"wechat:{openid}", "wechat push"),
+    ]
+    await wx.settled()
+    assert reminder(wx.services.engine, first.id).status == ReminderStatus.DELIVERED
 
 
 async def test_a_push_stored_before_a_stop_is_handled_after_the_restart(wx: WechatWorld) -> None:

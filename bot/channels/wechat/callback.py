@@ -34,11 +34,13 @@ from collections.abc import Callable
 from aiohttp import web
 
 from bot.channels import wxcrypto
-from bot.channels.push_queue import PushQueue
+from bot.channels.push_queue import PushQueue, Settle, Settled
 from bot.channels.wechat import xml as wx
 from bot.channels.wechat.adapter import WechatAdapter
+from bot.channels.wechat.receipts import SettleReceipt
 from bot.settings import WeChatSettings
 from core.store.models import Channel
+from core.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,15 @@ def push_key(push: wx.Inbound) -> str:
     return f"{base}:{hashlib.sha256(detail.encode()).hexdigest()[:16]}"
 
 
+def _receipt_settler(settle: SettleReceipt, event: wx.TemplateSendJobFinishEvent) -> Settle:
+    """A delivery receipt recorded in the transaction storing its push, when it can be."""
+
+    def run(uow: UnitOfWork) -> Settled | None:
+        return settle(uow, event)
+
+    return run
+
+
 def _refused(check: str) -> web.Response:
     log.warning("WeChat callback refused: %s", check)
     return web.Response(status=403, text="forbidden")
@@ -99,8 +110,10 @@ class WechatCallback:
         *,
         wall_clock: Callable[[], float] = time.time,
         max_skew_s: float = wxcrypto.DEFAULT_MAX_SKEW_S,
+        settle_receipt: SettleReceipt | None = None,
     ) -> None:
         self.adapter = adapter
+        self.settle_receipt = settle_receipt
         self.token = settings.token
         self.app_id = settings.app_id
         self.key = wxcrypto.aes_key(settings.encoding_aes_key)
@@ -171,7 +184,10 @@ class WechatCallback:
         return web.Response(text=wxcrypto.SUCCESS)
 
     def _store(self, push: wx.Inbound, body: str) -> None:
-        if not self.queue.store(push_key(push), push.from_user, body):
+        settle: Settle | None = None
+        if isinstance(push, wx.TemplateSendJobFinishEvent) and self.settle_receipt is not None:
+            settle = _receipt_settler(self.settle_receipt, push)
+        if not self.queue.store(push_key(push), push.from_user, body, settle):
             log.info("WeChat push repeated (%s); handled once", type(push).__name__)
 
     async def _handle(self, body: str) -> None:

@@ -22,6 +22,7 @@ from bot.channels.wechat.files import FILES_PATH, FileLinks
 from bot.channels.wechat.join_codes import WechatJoinCodes
 from bot.channels.wechat.menu import menu_buttons
 from bot.channels.wechat.outcomes import Outcome, WechatApiError
+from bot.channels.wechat.receipts import SettleReceipt
 from bot.context import Services
 from bot.conversations.dispatch import Conversations
 from bot.conversations.feature import Feature
@@ -43,6 +44,7 @@ class WechatChannel:
         settings: WeChatSettings,
         *,
         on_receipt: OnReceipt = ignore_receipt,
+        settle_receipt: SettleReceipt | None = None,
         features: Sequence[Feature] = FEATURES,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -53,7 +55,9 @@ class WechatChannel:
         self.adapter = WechatAdapter(
             Conversations(services, features), self.api, self.files, on_receipt=on_receipt
         )
-        self.callback = WechatCallback(self.adapter, settings, wall_clock=wall_clock)
+        self.callback = WechatCallback(
+            self.adapter, settings, wall_clock=wall_clock, settle_receipt=settle_receipt
+        )
         services.join_codes[Channel.WECHAT] = WechatJoinCodes(self.api, services.clock)
 
     def routes(self) -> list[WebRoute]:

@@ -39,6 +39,7 @@ import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from bot.channels.push_queue import Settled
 from bot.channels.wechat.xml import DeliveryStatus, TemplateSendJobFinishEvent
 from bot.context import Services
 from core.store.audit import SYSTEM
@@ -62,6 +63,7 @@ LOOK_AGAIN_AFTER = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 REASON = "WeChat delivery receipt"
 
 OnReceipt = Callable[[TemplateSendJobFinishEvent], Awaitable[None]]
+SettleReceipt = Callable[[UnitOfWork, TemplateSendJobFinishEvent], Settled | None]
 
 
 class _Found(enum.Enum):
@@ -97,42 +99,72 @@ class ReceiptHandler:
         if found is _Found.NOT_YET:
             log.warning("WeChat receipt for message %d: no reminder went out as it", event.msg_id)
         elif found is _Found.UNREACHABLE and study_id is not None:
-            assert self.services.router is not None
-            await self.services.router.alert(PatientUnreachable(study_id))
+            await self._alert(PatientUnreachable(study_id))
         elif found is _Found.REACHABLE and study_id is not None:
-            assert self.services.router is not None
-            await self.services.router.alert(PatientReachable(study_id))
+            await self._alert(PatientReachable(study_id))
+
+    def settle(self, uow: UnitOfWork, event: TemplateSendJobFinishEvent) -> Settled | None:
+        """Record the receipt in the transaction storing its push; None if not yet possible.
+
+        Most receipts name a reminder already ``sent``: recorded here, the
+        push is stored handled at once (one transaction, not three). One that
+        overtook its send's recording is left to :meth:`on_receipt`, which
+        looks again. A patient who has just become unreachable (or reachable again) is alerted once
+        the transaction has committed.
+        """
+        with uow.acting_as(SYSTEM, REASON):
+            found, study_id = self._apply(uow, event, RECEIPTS[event.status])
+        if found is _Found.NOT_YET:
+            return None
+        if found is _Found.UNREACHABLE and study_id is not None:
+            gone = PatientUnreachable(study_id)
+            return Settled(then=lambda: self._alert(gone))
+        if found is _Found.REACHABLE and study_id is not None:
+            back = PatientReachable(study_id)
+            return Settled(then=lambda: self._alert(back))
+        return Settled()
+
+    async def _alert(self, alert: PatientUnreachable | PatientReachable) -> None:
+        assert self.services.router is not None
+        await self.services.router.alert(alert)
 
     def _record(
         self, event: TemplateSendJobFinishEvent, receipt: Receipt
     ) -> tuple[_Found, str | None]:
         services = self.services
         with UnitOfWork(services.engine, SYSTEM, services.clock.now(), REASON) as uow:
-            patient = patient_by_account(uow.session, Channel.WECHAT, event.from_user)
-            if patient is None or patient.id is None:
-                log.info("WeChat receipt for message %d from no patient's account", event.msg_id)
-                return _Found.DONE, None
-            reminder = reminder_by_message(uow.session, patient.id, event.msg_id, for_update=True)
-            if reminder is None:
-                return _Found.NOT_YET, patient.study_id
-            if not record_receipt(uow, reminder, receipt, event.raw_status):
-                return _Found.DONE, patient.study_id
-            log.info(
-                "reminder %s for %s: %s (WeChat: %s)",
-                reminder.id,
-                patient.study_id,
-                receipt.value,
-                event.raw_status,
-            )
-            if receipt is Receipt.REFUSED and outbox.mark_unreachable(uow, patient.id):
-                log.warning("patient %s refuses the account's messages", patient.study_id)
-                return _Found.UNREACHABLE, patient.study_id
-            if receipt is Receipt.DELIVERED and outbox.mark_reachable(uow, patient.id):
-                log.info("patient %s gets the account's messages again", patient.study_id)
-                return _Found.REACHABLE, patient.study_id
+            return self._apply(uow, event, receipt)
+
+    def _apply(
+        self, uow: UnitOfWork, event: TemplateSendJobFinishEvent, receipt: Receipt
+    ) -> tuple[_Found, str | None]:
+        patient = patient_by_account(uow.session, Channel.WECHAT, event.from_user)
+        if patient is None or patient.id is None:
+            log.info("WeChat receipt for message %d from no patient's account", event.msg_id)
+            return _Found.DONE, None
+        reminder = reminder_by_message(uow.session, patient.id, event.msg_id, for_update=True)
+        if reminder is None:
+            return _Found.NOT_YET, patient.study_id
+        if not record_receipt(uow, reminder, receipt, event.raw_status):
+            return _Found.DONE, patient.study_id
+        log.info(
+            "reminder %s for %s: %s (WeChat: %s)",
+            reminder.id,
+            patient.study_id,
+            receipt.value,
+            event.raw_status,
+        )
+        if receipt is Receipt.REFUSED and outbox.mark_unreachable(uow, patient.id):
+            log.warning("patient %s refuses the account's messages", patient.study_id)
+            return _Found.UNREACHABLE, patient.study_id
+        if receipt is Receipt.DELIVERED and outbox.mark_reachable(uow, patient.id):
+            log.info("patient %s gets the account's messages again", patient.study_id)
+            return _Found.REACHABLE, patient.study_id
         return _Found.DONE, patient.study_id
 
 
-def receipt_handler(services: Services) -> OnReceipt:
-    """What the WeChat callback calls with each TEMPLATESENDJOBFINISH event."""
-    return ReceiptHandler(services).on_receipt
+def receipt_handler(services: Services) -> tuple[OnReceipt, SettleReceipt]:
+    """What the WeChat callback calls with each TEMPLATESENDJOBFINISH event: ``settle``
+    as it stores the push, ``on_receipt`` afterwards if that could not record it."""
+    handler = ReceiptHandler(services)
+    return handler.on_receipt, handler.settle
