@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -130,23 +131,32 @@ def check_settings(settings: Settings) -> None:
             raise NotConfigured(str(exc)) from None
 
 
-def attach_web(app: Application, server: WebServer) -> None:  # type: ignore[type-arg]
-    """Serve HTTP while the Application runs: started after it initialises, stopped first."""
+def _alongside(
+    app: Application,  # type: ignore[type-arg]
+    start: Callable[[], Awaitable[None]],
+    stop: Callable[[], Awaitable[None]],
+) -> None:
+    """Run a part while the Application runs: started after it initialises, stopped first."""
     before_init = app.post_init
     before_stop = app.post_stop
 
     async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         if before_init is not None:
             await before_init(application)
-        await server.start()
+        await start()
 
     async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
-        await server.stop()
+        await stop()
         if before_stop is not None:
             await before_stop(application)
 
     app.post_init = post_init
     app.post_stop = post_stop
+
+
+def attach_web(app: Application, server: WebServer) -> None:  # type: ignore[type-arg]
+    """Serve HTTP while the Application runs."""
+    _alongside(app, server.start, server.stop)
 
 
 def is_local(base_url: str | None) -> bool:
@@ -516,22 +526,8 @@ def take_polling_lock(services: Services, token: str, options: HealthOptions) ->
 
 
 def attach_health(app: Application, health: Health) -> None:  # type: ignore[type-arg]
-    """Beat while the Application runs: started after it initialises, stopped when it stops."""
-    before_init = app.post_init
-    before_stop = app.post_stop
-
-    async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-        if before_init is not None:
-            await before_init(application)
-        await health.start()
-
-    async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
-        await health.stop()
-        if before_stop is not None:
-            await before_stop(application)
-
-    app.post_init = post_init
-    app.post_stop = post_stop
+    """Beat while the Application runs."""
+    _alongside(app, health.start, health.stop)
 
 
 def build_health(

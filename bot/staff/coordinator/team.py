@@ -100,34 +100,10 @@ def _team_text(ctx: Ctx) -> str:
     with read_session(ctx.services.engine) as session:
         the_team = team(session, now)
     lines = [t._("Study team: {count} with access.", count=len(the_team.active))]
-    for member in the_team.active:
-        staff = member.staff
-        last = member.last_action
-        lines.append(
-            t._(
-                "S{id} {role}: joined {joined}, last active {last}; {accounts}",
-                id=staff.id,
-                role=t._(ROLE_NAMES[staff.role.value]),
-                joined=t.date(staff.created_at.astimezone(t.zone).date()),
-                last=t.datetime(last) if last is not None else t._("never"),
-                accounts=_accounts(t, member),
-            )
-        )
+    lines += [_member_line(t, member) for member in the_team.active]
     if the_team.ended:
         lines.append(t._("Access ended:"))
-        for member in the_team.ended:
-            staff = member.staff
-            ended = member.ended_at
-            lines.append(
-                t._(
-                    "S{id} {role}: joined {joined}, access ended {ended}; {accounts}",
-                    id=staff.id,
-                    role=t._(ROLE_NAMES[staff.role.value]),
-                    joined=t.date(staff.created_at.astimezone(t.zone).date()),
-                    ended=t.datetime(ended) if ended is not None else t._("date not recorded"),
-                    accounts=_accounts(t, member),
-                )
-            )
+        lines += [_member_line(t, member) for member in the_team.ended]
     if the_team.open_invites:
         lines.append(t._("Invitations not yet used:"))
         lines += [_invite_line(t, invite) for invite in the_team.open_invites]
@@ -138,6 +114,32 @@ def _team_text(ctx: Ctx) -> str:
         )
     )
     return "\n".join(lines)
+
+
+def _member_line(t: Translator, member: Member) -> str:
+    staff = member.staff
+    role = t._(ROLE_NAMES[staff.role.value])
+    joined = t.date(staff.created_at.astimezone(t.zone).date())
+    accounts = _accounts(t, member)
+    if staff.active:
+        last = member.last_action
+        return t._(
+            "S{id} {role}: joined {joined}, last active {last}; {accounts}",
+            id=staff.id,
+            role=role,
+            joined=joined,
+            last=t.datetime(last) if last is not None else t._("never"),
+            accounts=accounts,
+        )
+    ended = member.ended_at
+    return t._(
+        "S{id} {role}: joined {joined}, access ended {ended}; {accounts}",
+        id=staff.id,
+        role=role,
+        joined=joined,
+        ended=t.datetime(ended) if ended is not None else t._("date not recorded"),
+        accounts=accounts,
+    )
 
 
 def _invite_line(t: Translator, invite: Invite) -> str:
