@@ -291,20 +291,6 @@ async def test_a_web_port_in_use_stops_the_bot_with_one_line(tmp_path: Path) -> 
     )
 
 
-async def _rehearsal(env: dict[str, str], *clock_args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        *clock_args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
 async def _saved_position(url: str) -> datetime:
     """The rehearsal clock's resume point, once the running bot has saved one."""
     from core.store.db import make_engine, read_session
@@ -358,7 +344,7 @@ async def test_resume_continues_from_the_saved_trial_time_after_a_command_ran_be
     clock_file = tmp_path / "clock.json"
     start = "2026-03-02T09:00:00+08:00"  # months before the real date these tests run on
     try:
-        bot = await _rehearsal(env, "--init", "--clock-start", start, "--clock-speed", "3600")
+        bot = await _start_bot(env, "--init", "--clock-start", start, "--clock-speed", "3600")
         first = await _saved_position(url)
         await api.wait_until(lambda: api.waiting_polls > 0, timeout=60)  # running: Ctrl-C
         bot.send_signal(signal.SIGINT)
@@ -375,7 +361,7 @@ async def test_resume_continues_from_the_saved_trial_time_after_a_command_ran_be
         assert code == 0, err
         assert out.startswith("https://t.me/site_bot?start=")
 
-        bot = await _rehearsal(env, "--resume", "--clock-file", str(clock_file))
+        bot = await _start_bot(env, "--resume", "--clock-file", str(clock_file))
         try:
             async with asyncio.timeout(60):
                 while not clock_file.exists():
