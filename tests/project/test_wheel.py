@@ -116,6 +116,8 @@ def _env(elsewhere: Path, api: LocalBotApi) -> dict[str, str]:
         TELEGRAM_BASE_URL=api.base_url,
         DATABASE_URL=f"sqlite:///{elsewhere / 'trial.db'}",
         PYTHONUNBUFFERED="1",
+        # Its own free port: tests beside it run bots too, and 8080 can only be had once.
+        WEB_PORT="0",
     )
     return env
 
@@ -173,8 +175,12 @@ async def test_the_installed_bot_runs_from_another_folder(venv: Path, tmp_path: 
             welcome = await api.wait_for_message(42, timeout=60)
             assert "欢迎以" in welcome.shown and "加入研究团队" in welcome.shown
         finally:
-            bot.send_signal(signal.SIGINT)
+            ended_early = bot.returncode is not None
+            if not ended_early:
+                bot.send_signal(signal.SIGINT)
             _, stderr = await asyncio.wait_for(bot.communicate(), timeout=30)
+            if ended_early:
+                raise AssertionError("the bot ended on its own:\n" + stderr.decode()[-2000:])
         assert bot.returncode == 0, stderr.decode()[-2000:]
         assert (elsewhere / "trial.db").exists()
         assert not api.violations

@@ -126,6 +126,7 @@ async def test_reminders_sent_after_the_backup_come_once_more_marked_after_a_res
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_BASE_URL": api.base_url,
         "DATABASE_URL": url,
+        "WEB_PORT": "0",  # /healthz on a port of its own: other tests run bots beside it
     }
     log = tmp_path / "bot.log"
     try:
