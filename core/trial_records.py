@@ -17,7 +17,9 @@ from core.schedule import EventKind
 
 @dataclass(frozen=True, slots=True)
 class PatientRecord:
-    """A patient as enrolled: study ID, arm, day 0, sex, weight at enrollment, status."""
+    """A patient as enrolled: study ID, arm, day 0, sex, weight at enrollment, status,
+    year of birth and informed-consent date (None for patients enrolled before they were
+    asked), and the day and reason of a withdrawal."""
 
     id: int
     study_id: str
@@ -27,6 +29,19 @@ class PatientRecord:
     weight_kg: str
     language: str
     status: str
+    birth_year: int | None = None
+    consent_date: date | None = None
+    withdrawn_on: date | None = None
+    withdrawal_reason: str | None = None
+
+    @property
+    def age(self) -> int | None:
+        """Age in years at day 0, from the year of birth alone: enrollment asks for the
+        year, not the date (less identifying), so the age is day 0's year minus it, a
+        year too high for a patient whose birthday falls after day 0 in that year."""
+        if self.birth_year is None:
+            return None
+        return self.day0.year - self.birth_year
 
     @property
     def withdrawn(self) -> bool:
@@ -48,6 +63,8 @@ class EventRecord:
     status: str
     actual_date: date | None = None
     deviation_reason: str | None = None
+    #: Why a coordinator marked the visit missed (``status == "missed"``).
+    missed_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +149,10 @@ class AdverseEventRecord:
     relatedness: str | None = None
     action: str | None = None
     outcome: str | None = None
+    end_date: date | None = None
+    #: Relatedness per study drug, (drug, assessment) pairs sorted by drug: drugs are
+    #: belimumab, mmf, tacrolimus, methylprednisolone; assessments as in core.adverse_events.
+    related_to: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def serious(self) -> bool:

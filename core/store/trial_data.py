@@ -78,6 +78,7 @@ def load_trial_data(
             weight_kg=p.weight_kg,
             language=p.language.value,
             status=p.status.value,
+            withdrawal_reason=p.withdrawn_reason,
         )
         for p in patient_rows
     )
