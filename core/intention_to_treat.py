@@ -58,11 +58,13 @@ from core.statistics import Proportion, proportion
 
 __all__ = [
     "Completers",
+    "EndpointCategory",
     "IntentionToTreat",
     "Missing",
     "MissingReason",
     "PatientOutcome",
     "completers",
+    "endpoint_category",
     "intention_to_treat",
     "missing_reason",
     "patient_outcome",
@@ -159,6 +161,39 @@ def patient_outcome(
         return PatientOutcome(study_id, None, None, reason)
     week24 = result.week24 if reason is None else None
     return PatientOutcome(study_id, week24, result.cumulative_cr, reason)
+
+
+class EndpointCategory(StrEnum):
+    """Where a patient stands at the week-24 endpoint: the rows of the ITT count."""
+
+    RESPONDER = "responder"
+    NON_RESPONDER = "non_responder"
+    NOT_EVALUABLE = "not_evaluable"
+    WITHDRAWN = "withdrawn"
+    NOT_YET = "not_yet_at_endpoint"
+
+
+_CATEGORY_OF_MISSING: dict[MissingReason, EndpointCategory] = {
+    MissingReason.INCOMPLETE: EndpointCategory.NOT_EVALUABLE,
+    MissingReason.NO_RESULTS: EndpointCategory.NOT_EVALUABLE,
+    MissingReason.WITHDRAWN: EndpointCategory.WITHDRAWN,
+    MissingReason.WITHDRAWN_UNASSESSED: EndpointCategory.WITHDRAWN,
+    MissingReason.NOT_YET: EndpointCategory.NOT_YET,
+}
+
+
+def endpoint_category(outcome: PatientOutcome) -> EndpointCategory:
+    """The patient's category at week 24: a responder (CR or PR at week 24, ORR,
+    docs/clinical-facts.md §3), a non-responder (NR), or, without a week-24 class,
+    not evaluable (panel incomplete or missing), withdrawn, or not yet at week 24;
+    the last three count as non-responders by intention to treat (module docstring).
+    A patient who withdrew after a week-24 class keeps the class's category."""
+    if outcome.week24 in (ResponseClass.CR, ResponseClass.PR):
+        return EndpointCategory.RESPONDER
+    if outcome.week24 is ResponseClass.NR:
+        return EndpointCategory.NON_RESPONDER
+    reason = outcome.missing if outcome.missing is not None else MissingReason.INCOMPLETE
+    return _CATEGORY_OF_MISSING[reason]
 
 
 def _grouped(pairs: Iterable[tuple[MissingReason, str]]) -> tuple[Missing, ...]:

@@ -5,7 +5,9 @@ and the CSV files it holds (``labs.csv``, ``dm.csv``, ``ex.csv``, ``lb.csv``,
 ``ae.csv``), from the database at ``DATABASE_URL``. ``labs.csv`` is what
 ``python -m bot endpoints --labs DIR/labs.csv`` reads back. The workbook's
 response figures are as of today in the trial's time zone, or ``--today``
-(to reproduce an earlier export).
+(to reproduce an earlier export). The workbook's ``about`` sheet gives the
+export time (now), the cut-off (that day), the protocol file's and the bot's
+versions.
 
 Exit codes: 0 written; 1 the database cannot be read.
 """
@@ -48,8 +50,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     endpoints = derive_trial_endpoints(data, protocol.response_options())
-    today = args.today or trial_today(datetime.now(UTC), zone)
-    files = build_export(data, endpoints, protocol, zone, today)
+    now = datetime.now(UTC)
+    today = args.today or trial_today(now, zone)
+    files = build_export(data, endpoints, protocol, zone, today, now)
     directory: Path = args.directory
     for path in write_export(directory, files):
         print(path)

@@ -121,11 +121,12 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
     if args:
         raise RuleError(N_("/export takes no arguments."))
     services = ctx.services
+    now = ctx.now()
     today = ctx.today()
 
     def build() -> tuple[bytes, bytes, int]:
         data, endpoints = load_outputs(services, events=True)
-        files = build_export(data, endpoints, services.protocol, services.zone, today)
+        files = build_export(data, endpoints, services.protocol, services.zone, today, now)
         return files.workbook, files.archive, len(data.patients)
 
     workbook, archive, patients = await asyncio.to_thread(build)

@@ -17,20 +17,23 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bot.outputs.summary import trial_summary
 from bot.texts import ARM_NAMES
 from core.endpoints import COLUMNS, PatientEndpoints
 from core.protocol import Protocol
-from core.tables.cells import Table
+from core.tables.cells import Cell, Table, number_format, plain
 from core.tables.lab_file import long_lab_rows
 from core.tables.sdtm import SdtmOptions, sdtm_tables
-from core.tables.workbook import workbook_tables
+from core.tables.workbook import ExportInfo, workbook_tables
 from core.trial_records import TrialData
 
 __all__ = [
@@ -84,9 +87,49 @@ def _deterministic_zip(members: Sequence[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
+# The package's name in pyproject.toml: the about sheet's bot version.
+PACKAGE = "lupus-trial-bot"
+# Column widths in characters: wide enough for the longest value, but a long
+# description or verbatim text does not push the next columns off the screen.
+MAX_WIDTH = 60
+_PADDING = 2
+
+
+def bot_version() -> str:
+    """The installed package's version (``unknown`` when run from a bare checkout)."""
+    try:
+        return version(PACKAGE)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _shown(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+    if isinstance(value, Decimal):
+        return plain(value)
+    return str(value)
+
+
+def _display_width(text: str) -> int:
+    # Chinese characters take two columns of a spreadsheet's default font.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _column_widths(table: Table) -> list[int]:
+    widths = [_display_width(name) for name in table.columns]
+    for row in table.rows:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], _display_width(_shown(value)))
+    return [min(width + _PADDING, MAX_WIDTH) for width in widths]
+
+
 def _workbook_bytes(tables: Sequence[Table]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
     from openpyxl.writer.excel import ExcelWriter
 
     book = Workbook()
@@ -101,10 +144,14 @@ def _workbook_bytes(tables: Sequence[Table]) -> bytes:
             sheet.append(list(row))
         for row_cells in sheet.iter_rows(min_row=2):
             for cell in row_cells:
-                if isinstance(cell.value, datetime):
-                    cell.number_format = "yyyy-mm-dd hh:mm"
-                elif isinstance(cell.value, date):
-                    cell.number_format = "yyyy-mm-dd"
+                # Numbers stay numbers; the format shows the digits they were entered with.
+                shown_as = number_format(cell.value)
+                if shown_as is not None:
+                    cell.number_format = shown_as
+        for i, width in enumerate(_column_widths(table), start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = width
+        last = get_column_letter(len(table.columns))
+        sheet.auto_filter.ref = f"A1:{last}{len(table.rows) + 1}"
         sheet.freeze_panes = "A2"
     book.properties.creator = "lupus-trial-bot"
     book.properties.created = FIXED_TIME
@@ -124,9 +171,12 @@ def build_export(
     protocol: Protocol,
     zone: tzinfo,
     today: date,
+    exported_at: datetime,
 ) -> ExportFiles:
     """Every export file for ``data`` (endpoints from ``derive_trial_endpoints``), the
-    response figures as of ``today``."""
+    response figures and visit outcomes as of ``today`` (the data cut-off);
+    ``exported_at`` (aware, from the caller's clock) is the export time the workbook's
+    ``about`` sheet gives. The CSV files do not depend on it."""
     labs = long_lab_rows(data)
     csvs: dict[str, bytes] = {
         LABS_CSV: _csv_bytes(COLUMNS, [[row[c] for c in COLUMNS] for row in labs])
@@ -140,7 +190,14 @@ def build_export(
         csvs[f"{table.name.lower()}.csv"] = _csv_bytes(table.columns, rows)
     archive = _deterministic_zip([(name, csvs[name]) for name in CSV_NAMES])
     summary = trial_summary(data, endpoints, protocol, today)
-    workbook = _workbook_bytes(workbook_tables(data, endpoints, zone, summary))
+    info = ExportInfo(
+        exported_at=exported_at,
+        cut_off=today,
+        protocol_version=protocol.version,
+        bot_version=bot_version(),
+        arm_names={arm: ARM_NAMES.get(arm, arm) for arm in protocol.arms},
+    )
+    workbook = _workbook_bytes(workbook_tables(data, endpoints, zone, summary, info))
     return ExportFiles(workbook, archive, csvs)
 
 

@@ -12,39 +12,72 @@ The response endpoints are counted as ``/summary`` counts them
 (:mod:`core.intention_to_treat`): the ``summary`` sheet has, per arm and
 overall, the intention-to-treat figures (every enrolled patient in the
 denominator) and the completers-only sensitivity analysis, each with its
-exact 95% interval; the ``endpoints`` sheet has one row per enrolled patient
-and, for a patient without a week-24 class (a non-responder by intention to
-treat), the reason.
+exact 95% interval; the ``endpoints`` sheet has one row per enrolled patient,
+their category (responder, non-responder, not evaluable, withdrawn, not yet at
+week 24) and, for a patient without a week-24 class (a non-responder by
+intention to treat), the reason.
+
+A visit's outcome (attended, missed, not done, overdue, planned, cancelled) is
+as of the data cut-off (:mod:`core.visits`). The ``codebook`` sheet describes
+every column and coded value (:mod:`core.tables.codebook`); the ``about`` sheet
+gives the export time, the cut-off, the protocol file's and the bot's versions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, tzinfo
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
 from core.endpoints import PatientEndpoints
-from core.intention_to_treat import MissingReason
+from core.intention_to_treat import MissingReason, endpoint_category
 from core.messages import RuleError
 from core.renal_panel import CASTS, RENAL_ANALYTES
 from core.response import ClauseKey
 from core.schedule import EventKind
 from core.statistics import Proportion
-from core.tables.cells import Cell, Table, coded_term, decimal_or_none, local_minute
+from core.tables.cells import (
+    Cell,
+    Table,
+    coded_term,
+    decimal_or_none,
+    local_minute,
+    number_or_text,
+)
+from core.tables.codebook import CODEBOOK, ColumnDoc
 from core.tables.lab_file import renal_weeks
 from core.tables.sdtm import sdtm_study_day
 from core.trial_records import SERIOUSNESS_FLAGS, LabRecord, PatientRecord, TrialData
 from core.trial_summary import GroupSummary, TrialSummary
 from core.units import Analyte, canonical, parse_quantity
+from core.visits import visit_outcome
 
-__all__ = ["WORKBOOK_SHEETS", "workbook_tables"]
+__all__ = ["RELATEDNESS_DRUGS", "WORKBOOK_SHEETS", "ExportInfo", "workbook_tables"]
+
+#: The study drugs an adverse event's relatedness is judged against, one column each
+#: (:attr:`core.trial_records.AdverseEventRecord.related_to`).
+RELATEDNESS_DRUGS: Final = ("belimumab", "mmf", "tacrolimus", "methylprednisolone")
 
 
 WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        "patients": ("study_id", "arm", "day0", "sex", "weight_kg", "language", "status"),
+        "patients": (
+            "study_id",
+            "arm",
+            "day0",
+            "sex",
+            "weight_kg",
+            "language",
+            "status",
+            "birth_year",
+            "age",
+            "consent_date",
+            "withdrawn_on",
+            "withdrawal_reason",
+        ),
         "visits": (
             "study_id",
             "event",
@@ -55,8 +88,10 @@ WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "window_days_before",
             "window_days_after",
             "status",
+            "outcome",
             "actual_date",
             "deviation_reason",
+            "missed_reason",
         ),
         "doses": ("study_id", "drug", "amount", "unit", "date", "study_day", "week", "weight_kg"),
         "labs": (
@@ -97,9 +132,11 @@ WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "serious",
             *SERIOUSNESS_FLAGS,
             "onset_date",
-            "relatedness",
-            "action",
+            "end_date",
             "outcome",
+            "action",
+            "relatedness",
+            *(f"related_{drug}" for drug in RELATEDNESS_DRUGS),
         ),
         "responses": (
             "study_id",
@@ -113,6 +150,7 @@ WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "endpoints": (
             "study_id",
             "arm",
+            "category",
             "week24_class",
             "cumulative_class",
             "cumulative_cr",
@@ -133,6 +171,8 @@ WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "as_of",
             "note",
         ),
+        "codebook": ("sheet", "column", "description", "type", "unit", "codes"),
+        "about": ("item", "value"),
     }
 )
 
@@ -186,14 +226,29 @@ def patients_sheet(data: TrialData) -> Table:
     return _table(
         "patients",
         (
-            (p.study_id, p.arm, p.day0, p.sex, Decimal(p.weight_kg), p.language, p.status)
+            (
+                p.study_id,
+                p.arm,
+                p.day0,
+                p.sex,
+                Decimal(p.weight_kg),
+                p.language,
+                p.status,
+                p.birth_year,
+                p.age,
+                p.consent_date,
+                p.withdrawn_on,
+                p.withdrawal_reason,
+            )
             for p in sorted(data.patients, key=lambda p: p.study_id)
         ),
     )
 
 
-def visits_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Table:
-    """Every scheduled event but the daily oral doses, with its window, status and deviation."""
+def visits_sheet(data: TrialData, patients: Mapping[int, PatientRecord], cut_off: date) -> Table:
+    """Every scheduled event but the daily oral doses, with its window, stored status, what
+    became of it as of the data cut-off (:func:`core.visits.visit_outcome`), and why a
+    missed one was missed."""
     events = sorted(
         (e for e in data.events if e.kind is not EventKind.ORAL_DOSE),
         key=lambda e: (patients[e.patient_id].study_id, e.target_date, e.kind.value, e.number),
@@ -211,8 +266,10 @@ def visits_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Tabl
                 e.window_before,
                 e.window_after,
                 e.status,
+                visit_outcome(e, cut_off).value,
                 e.actual_date,
                 e.deviation_reason,
+                e.missed_reason,
             )
             for e in events
         ),
@@ -256,10 +313,10 @@ def labs_sheet(data: TrialData, patients: Mapping[int, PatientRecord], zone: tzi
                 patients[lab.patient_id].study_id,
                 lab.week,
                 lab.analyte,
-                f"<{lab.value}" if lab.below_limit else lab.value,
+                f"<{lab.value}" if lab.below_limit else number_or_text(lab.value),
                 lab.unit,
-                lab.ref_low,
-                lab.ref_high,
+                number_or_text(lab.ref_low),
+                number_or_text(lab.ref_high),
                 lab.ref_unit,
                 _flag(lab.uti),
                 local_minute(lab.collected_at, zone),
@@ -322,13 +379,15 @@ def cd20_sheet(data: TrialData, patients: Mapping[int, PatientRecord], zone: tzi
 
 
 def adverse_events_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Table:
-    """Every adverse event, its CTCAE term when coded, and one column per seriousness criterion."""
+    """Every adverse event, its CTCAE term when coded, one column per seriousness criterion,
+    and its relatedness to the study treatment overall and to each study drug."""
     rows: list[Row] = []
     for ae in sorted(
         data.adverse_events,
         key=lambda a: (patients[a.patient_id].study_id, a.onset_date, a.id),
     ):
         term = coded_term(ae)
+        per_drug = dict(ae.related_to)
         rows.append(
             (
                 patients[ae.patient_id].study_id,
@@ -342,9 +401,11 @@ def adverse_events_sheet(data: TrialData, patients: Mapping[int, PatientRecord])
                 _flag(ae.serious),
                 *(_flag(flag in ae.criteria) for flag in SERIOUSNESS_FLAGS),
                 ae.onset_date,
-                ae.relatedness,
-                ae.action,
+                ae.end_date,
                 ae.outcome,
+                ae.action,
+                ae.relatedness,
+                *(per_drug.get(drug) for drug in RELATEDNESS_DRUGS),
             )
         )
     return _table("adverse_events", rows)
@@ -377,8 +438,9 @@ def responses_sheet(data: TrialData, endpoints: Mapping[str, PatientEndpoints]) 
 def endpoints_sheet(
     data: TrialData, endpoints: Mapping[str, PatientEndpoints], summary: TrialSummary
 ) -> Table:
-    """Each enrolled patient's week-24 and cumulative endpoint classes, the weeks assessed,
-    and why a patient without a week-24 class has none (counted as a non-responder)."""
+    """Every enrolled patient: their category at week 24 (:func:`endpoint_category`), week-24
+    and cumulative endpoint classes, the weeks assessed, and why a patient without a
+    week-24 class has none (counted as a non-responder)."""
     arm_of = {p.study_id: p.arm for p in data.patients}
     week = summary.endpoint_week
     rows: list[Row] = []
@@ -389,11 +451,12 @@ def endpoints_sheet(
             (
                 outcome.study_id,
                 arm_of.get(outcome.study_id),
+                endpoint_category(outcome).value,
                 r.week24.value if r and r.week24 else None,
                 r.cumulative.value if r and r.cumulative else None,
                 _flag(r.cumulative_cr) if r else None,
                 r.cumulative_week if r else None,
-                " ".join(str(w) for w in r.weeks) if r else "",
+                " ".join(str(w) for w in r.weeks) if r else None,
                 _missing_label(outcome.missing, week) if outcome.missing else None,
             )
         )
@@ -452,21 +515,72 @@ def summary_sheet(summary: TrialSummary) -> Table:
     return _table("summary", rows)
 
 
+def _codes(doc: ColumnDoc, arm_names: Mapping[str, str]) -> str | None:
+    codes = [*doc.codes, *(arm_names.items() if doc.arm_codes else ())]
+    return "; ".join(f"{code} = {meaning}" for code, meaning in codes) or None
+
+
+def codebook_sheet(arm_names: Mapping[str, str]) -> Table:
+    """Every column of every sheet, in sheet order (:data:`core.tables.codebook.CODEBOOK`):
+    what it holds, its kind, its unit and its codes (the arms: ``arm_names``, the
+    protocol file's arms with their names)."""
+    rows: list[Row] = []
+    for sheet, columns in WORKBOOK_SHEETS.items():
+        for column in columns:
+            doc = CODEBOOK[sheet][column]
+            rows.append(
+                (sheet, column, doc.description, doc.kind, doc.unit, _codes(doc, arm_names))
+            )
+    return _table("codebook", rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportInfo:
+    """What the ``about`` sheet says: when the export was made (an aware instant, from the
+    caller's clock, so the same instant gives the same workbook), the data cut-off, the
+    protocol file's version and the bot's version; and the arms' names for the codebook."""
+
+    exported_at: datetime
+    cut_off: date
+    protocol_version: str
+    bot_version: str
+    arm_names: Mapping[str, str]
+
+
+def about_sheet(info: ExportInfo, zone: tzinfo) -> Table:
+    """When and from what the workbook was made, one item a row."""
+    utc = info.exported_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    local = info.exported_at.astimezone(zone).replace(tzinfo=None, microsecond=0)
+    return _table(
+        "about",
+        (
+            ("exported_at_utc", utc),
+            ("exported_at_local", local),
+            ("time_zone", str(zone)),
+            ("data_cut_off", info.cut_off),
+            ("protocol_version", info.protocol_version),
+            ("bot_version", info.bot_version),
+        ),
+    )
+
+
 def workbook_tables(
     data: TrialData,
     endpoints: Mapping[str, PatientEndpoints],
     zone: tzinfo,
     summary: TrialSummary,
+    info: ExportInfo,
 ) -> tuple[Table, ...]:
     """The workbook's sheets (:data:`WORKBOOK_SHEETS`), in that order.
 
     ``endpoints`` comes from :func:`core.tables.lab_file.derive_trial_endpoints`,
-    ``summary`` from :func:`core.trial_summary.summarize` over the same data.
+    ``summary`` from :func:`core.trial_summary.summarize` over the same data, as of
+    ``info.cut_off``.
     """
     patients = {p.id: p for p in data.patients}
     return (
         patients_sheet(data),
-        visits_sheet(data, patients),
+        visits_sheet(data, patients, info.cut_off),
         doses_sheet(data, patients),
         labs_sheet(data, patients, zone),
         sledai_sheet(data, patients),
@@ -475,4 +589,6 @@ def workbook_tables(
         responses_sheet(data, endpoints),
         endpoints_sheet(data, endpoints, summary),
         summary_sheet(summary),
+        codebook_sheet(info.arm_names),
+        about_sheet(info, zone),
     )

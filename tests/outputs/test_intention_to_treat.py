@@ -29,7 +29,7 @@ from core.tables.lab_file import derive_trial_endpoints
 from core.tables.workbook import WORKBOOK_SHEETS
 from tests.support.bot_harness import World
 from tests.support.itt_seed import seed_itt_trial
-from tests.support.outputs_seed import SHANGHAI, TODAY
+from tests.support.outputs_seed import NOW, SHANGHAI, TODAY
 from tests.support.pages import read_all_pages
 
 # Group title -> the lines that follow it, up to SLEDAI-2K (stripped of their indent).
@@ -212,7 +212,7 @@ def test_workbook_has_the_itt_figures_and_the_reasons(protocol: Protocol, tmp_pa
         data = load_trial_data(session, SHANGHAI, events=True)
     engine.dispose()
     endpoints = derive_trial_endpoints(data, protocol.response_options())
-    files = build_export(data, endpoints, protocol, SHANGHAI, TODAY)
+    files = build_export(data, endpoints, protocol, SHANGHAI, TODAY, NOW)
     book = load_workbook(io.BytesIO(files.workbook))
 
     figures = {(r["group"], r["analysis"], r["endpoint"]): r for r in _rows(book, "summary")}

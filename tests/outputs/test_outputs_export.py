@@ -65,7 +65,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> Ex
     with read_session(engine) as session:
         data = load_trial_data(session, SHANGHAI, events=True)
     endpoints = derive_trial_endpoints(data, protocol.response_options())
-    files = build_export(data, endpoints, protocol, SHANGHAI, TODAY)
+    files = build_export(data, endpoints, protocol, SHANGHAI, TODAY, NOW)
     return Exported(engine, db, data, endpoints, files)
 
 
@@ -94,6 +94,8 @@ def test_workbook_has_every_sheet_and_column(exported: Exported) -> None:
         "responses",
         "endpoints",
         "summary",
+        "codebook",
+        "about",
     ]
     for name, columns in WORKBOOK_SHEETS.items():
         header = [cell.value for cell in book[name][1]]
@@ -117,6 +119,7 @@ def test_workbook_has_every_sheet_and_column(exported: Exported) -> None:
 
 
 def test_workbook_keeps_values_as_entered(exported: Exported) -> None:
+    """A number is a numeric cell showing the digits entered (0.30, not 0.3); text stays."""
     book = load_workbook(io.BytesIO(exported.files.workbook))
     labs = [
         dict(zip(WORKBOOK_SHEETS["labs"], row, strict=True))
@@ -127,7 +130,13 @@ def test_workbook_keeps_values_as_entered(exported: Exported) -> None:
         for r in labs
         if r["study_id"] == "P01" and r["week"] == 12 and r["analyte"] == "urine_protein_24h"
     )
-    assert protein["value"] == "0.30"
+    assert protein["value"] == 0.3
+    cell = next(
+        row[3]
+        for row in book["labs"].iter_rows(min_row=2)
+        if (row[0].value, row[1].value, row[2].value) == ("P01", 12, "urine_protein_24h")
+    )
+    assert (cell.data_type, cell.number_format) == ("n", "0.00")
     assert protein["unit"] == "g/24h"
     assert protein["collected"] == datetime(2026, 8, 24, 8, 0)
     patients = list(book["patients"].iter_rows(min_row=2, values_only=True))
@@ -136,11 +145,11 @@ def test_workbook_keeps_values_as_entered(exported: Exported) -> None:
     responses = list(book["responses"].iter_rows(min_row=2, values_only=True))
     assert responses[0][:4] == ("P01", "belimumab_mt", 12, "CR")
     endpoints = {row[0]: row for row in book["endpoints"].iter_rows(min_row=2, values_only=True)}
-    assert endpoints["P01"][2:6] == ("PR", "CR", "yes", 12)
-    assert endpoints["P01"][7] is None
-    assert endpoints["P05"][7] == "week-24 panel incomplete"
-    assert endpoints["P06"][7] == "not yet at week 24"
-    assert endpoints["P07"][7] == "withdrawn before any assessment"
+    assert endpoints["P01"][2:7] == ("responder", "PR", "CR", "yes", 12)
+    assert endpoints["P01"][8] is None
+    assert endpoints["P05"][8] == "week-24 panel incomplete"
+    assert endpoints["P06"][8] == "not yet at week 24"
+    assert endpoints["P07"][8] == "withdrawn before any assessment"
 
 
 REQUIRED = {
@@ -284,7 +293,7 @@ def test_no_telegram_ids_names_or_actors_in_any_file(exported: Exported) -> None
 
 
 def test_exports_are_identical_for_the_same_data(exported: Exported, protocol: Protocol) -> None:
-    again = build_export(exported.data, exported.endpoints, protocol, SHANGHAI, TODAY)
+    again = build_export(exported.data, exported.endpoints, protocol, SHANGHAI, TODAY, NOW)
     assert again.workbook == exported.files.workbook
     assert again.archive == exported.files.archive
     with zipfile.ZipFile(io.BytesIO(exported.files.archive)) as z:
@@ -324,6 +333,13 @@ def test_lab_file_reads_as_the_bot_reads_the_store(exported: Exported, protocol:
         }
 
 
+def sheet_values(workbook: bytes) -> dict[str, list[tuple[object, ...]]]:
+    book = load_workbook(io.BytesIO(workbook))
+    return {
+        name: list(book[name].iter_rows(min_row=2, values_only=True)) for name in book.sheetnames
+    }
+
+
 def run_bot(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TRIAL_TIMEZONE": "Asia/Shanghai"}
     return subprocess.run(
@@ -348,7 +364,16 @@ def test_round_trip_export_then_endpoints_equals_the_summary(
     assert written.returncode == 0, written.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(["trial.xlsx", "csv.zip", *CSV_NAMES])
     assert (out / "csv.zip").read_bytes() == exported.files.archive
-    assert (out / "trial.xlsx").read_bytes() == exported.files.workbook
+    # The same workbook but for the export time in `about` (the command's clock is now).
+    by_command = sheet_values((out / "trial.xlsx").read_bytes())
+    by_test = sheet_values(exported.files.workbook)
+    assert by_command.keys() == by_test.keys()
+    for name in by_test:
+        if name != "about":
+            assert by_command[name] == by_test[name], name
+    about = {row[0]: row[1] for row in by_command["about"]}
+    assert about["data_cut_off"] == datetime(2026, 11, 30)
+    assert isinstance(about["exported_at_utc"], datetime)
 
     derived = run_bot("endpoints", "--labs", str(out / "labs.csv"), "--json", database=exported.db)
     assert derived.returncode == 0, derived.stderr
@@ -419,7 +444,7 @@ async def test_export_sends_the_workbook_and_the_archive(world: World, protocol:
     with read_session(world.services.engine) as session:
         data = load_trial_data(session, world.services.zone, events=True)
     endpoints = derive_trial_endpoints(data, protocol.response_options())
-    files = build_export(data, endpoints, protocol, world.services.zone, TODAY)
+    files = build_export(data, endpoints, protocol, world.services.zone, TODAY, world.clock.now())
     assert workbook.document.data == files.workbook
     assert archive.document.data == files.archive
     with read_session(world.services.engine) as session:
