@@ -5,12 +5,17 @@
 endpoints --labs`` reads) and the SDTM-style datasets ``dm.csv``, ``ex.csv``,
 ``lb.csv``, ``ae.csv``. Study IDs only: no names, no Telegram ids.
 
-The workbook's ``summary`` sheet and the ``endpoints`` sheet's reasons are as
-of the export's day (a patient not yet at week 24 is listed so, the figures
-marked interim). The same database on the same day always gives
-byte-identical files: rows are sorted, the workbook's document dates and
-every archive member's timestamp are fixed (:data:`FIXED_TIME`), so two
-exports can be compared with a checksum.
+The workbook's ``summary`` sheet, the ``endpoints`` sheet's reasons and the
+visits' outcomes are as of the export's day, the data cut-off (a patient not
+yet at week 24 is listed so, the figures marked interim). Numbers are numeric
+cells shown with the digits they have (:func:`core.tables.cells.number_format`);
+every sheet has a bold frozen header, a filter over its rows and columns sized
+to their content (capped). The ``about`` sheet gives the export time the
+caller passes (its clock), so the same database exported on the same day at
+the same time gives byte-identical files: rows are sorted, the workbook's
+document dates and every archive member's timestamp are fixed
+(:data:`FIXED_TIME`), so two exports can be compared with a checksum; the CSV
+files do not depend on the export time at all.
 """
 
 from __future__ import annotations

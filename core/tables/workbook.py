@@ -549,6 +549,9 @@ class ExportInfo:
 
 def about_sheet(info: ExportInfo, zone: tzinfo) -> Table:
     """When and from what the workbook was made, one item a row."""
+    if info.exported_at.tzinfo is None:
+        # A naive time would be read in the machine's zone: not the same workbook everywhere.
+        raise ValueError("the export time must carry its time zone")
     utc = info.exported_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
     local = info.exported_at.astimezone(zone).replace(tzinfo=None, microsecond=0)
     return _table(
