@@ -39,6 +39,7 @@ AE_COLUMNS: Final = (
     "AETERM",
     "AEDECOD",
     "AEBODSYS",
+    "AESOC",
     "AESER",
     "AEACN",
     "AEREL",
@@ -191,6 +192,8 @@ def _ae_row(
         "AETERM": ae.verbatim,
         "AEDECOD": term.term_en if term else None,
         "AEBODSYS": term.soc_en if term else None,
+        # CTCAE v5.0 terms sit under one MedDRA system organ class: the primary one.
+        "AESOC": term.soc_en if term else None,
         "AESER": yn(ae.serious),
         "AEACN": _ct(AEACN_TERMS, ae.action),
         "AEREL": ae_relationship(ae),

@@ -96,6 +96,7 @@ RS_COLUMNS: Final = (
     "RSSTAT",
     "RSREASND",
     "RSDRVFL",
+    "RSEVAL",
     "VISITNUM",
     "VISIT",
     "RSDTC",
@@ -429,7 +430,9 @@ def rs_rows(
 
     Rule: the classes and clauses are :func:`core.response.classify`'s (via the endpoints
     derived from the lab file, as the workbook shows them); a clause that cannot be
-    evaluated has RSSTAT "NOT DONE"; RSGRPID ties a week's rows; RSDTC is the latest
+    evaluated has RSSTAT "NOT DONE"; every row is derived by the bot from the entered
+    results (RSDRVFL Y, RSEVAL empty: no evaluator judged it); RSGRPID ties a week's
+    rows; RSDTC is the latest
     collection time of that week's renal results. Source: docs/registry-record.txt
     (outcome measures); CDISC SDTMIG v3.4 RS.
     """
@@ -465,6 +468,7 @@ def _assessment_rows(
         "VISIT": visit_name,
         "RSDTC": moment,
         "RSDY": None if moment is None else sdtm_study_day(patient.day0, moment.date()),
+        "RSDRVFL": "Y",
     }
     overall: Row = {
         **common,
@@ -472,6 +476,5 @@ def _assessment_rows(
         "RSTEST": "Overall Response",
         "RSORRES": assessment.cls.value,
         "RSSTRESC": assessment.cls.value,
-        "RSDRVFL": "Y",
     }
     return [overall, *({**common, **_clause_row(c)} for c in assessment.clauses)]
