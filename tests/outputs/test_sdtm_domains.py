@@ -8,6 +8,7 @@ relatedness), so each mapping is tested whatever the store fills in.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +18,7 @@ from core.renal_panel import casts_row
 from core.schedule import EventKind
 from core.tables.cells import Table
 from core.tables.sdtm import SDTM_DOMAINS, SdtmOptions, sdtm_tables
+from core.tables.sdtm.events import withdrawal_term
 from core.tables.sdtm.findings import normal_range_indicator, standard_precision
 from core.trial_records import (
     AdverseEventRecord,
@@ -307,6 +309,31 @@ def test_ds_consent_and_withdrawal_with_reason_and_no_randomization() -> None:
         ),
     ]
     assert all(r["DSDECOD"] != "RANDOMIZED" for r in rows("DS"))
+
+
+@pytest.mark.parametrize(
+    ("reason", "term"),
+    [
+        ("moved to another city", "WITHDRAWAL BY SUBJECT"),
+        (None, "WITHDRAWAL BY SUBJECT"),
+        ("severe adverse event: sepsis", "ADVERSE EVENT"),
+        ("失访", "LOST TO FOLLOW-UP"),
+        ("怀孕", "PREGNANCY"),
+        ("investigator decision", "PHYSICIAN DECISION"),
+    ],
+)
+def test_withdrawal_reason_in_ct(reason: str | None, term: str) -> None:
+    assert withdrawal_term(reason) == term
+
+
+def test_ds_completed_on_the_last_dose_or_visit() -> None:
+    done = replace(P2, status="completed")
+    data = replace(DATA, patients=(P1, done))
+    ds = next(t for t in sdtm_tables(data, SdtmOptions(STUDY), UTC) if t.name == "DS")
+    completed = [
+        r for r in as_dicts(ds) if r["DSCAT"] == "DISPOSITION EVENT" and "P02" in r["USUBJID"]
+    ]
+    assert [(r["DSDECOD"], r["DSSTDTC"]) for r in completed] == [("COMPLETED", "2026-06-02")]
 
 
 def test_sv_attended_missed_not_done_and_cancelled_visits() -> None:

@@ -24,10 +24,12 @@ __all__ = [
     "DS_COLUMNS",
     "SUPPAE_COLUMNS",
     "SUPPAE_DRUGS",
+    "WITHDRAWAL_TERMS",
     "ae_relationship",
     "ae_rows",
     "ds_rows",
     "suppae_rows",
+    "withdrawal_term",
 ]
 
 AE_COLUMNS: Final = (
@@ -242,6 +244,31 @@ def suppae_rows(ae_table_rows: list[Row], data: TrialData, study: str) -> list[R
     return out
 
 
+# Words in a typed withdrawal reason (English or Chinese) -> the CDISC CT term of
+# NCOMPLT (C66727) it names; first match in this order wins. A reason naming none
+# of them is the patient's own decision (the /withdraw default): a choice.
+WITHDRAWAL_TERMS: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
+    (("death", "died", "死亡"), "DEATH"),
+    (("adverse event", "side effect", "不良事件", "不良反应", "副作用"), "ADVERSE EVENT"),
+    (("lost to follow", "lost contact", "失访", "失联"), "LOST TO FOLLOW-UP"),
+    (("pregnan", "妊娠", "怀孕"), "PREGNANCY"),
+    (("lack of efficacy", "no response", "not effective", "无效", "疗效不佳"), "LACK OF EFFICACY"),
+    (("protocol deviation", "protocol violation", "违反方案", "方案偏离"), "PROTOCOL DEVIATION"),
+    (("physician", "investigator", "doctor", "医生", "研究者"), "PHYSICIAN DECISION"),
+    (("sponsor", "申办"), "STUDY TERMINATED BY SPONSOR"),
+)
+
+
+def withdrawal_term(reason: str | None) -> str:
+    """DSDECOD of a withdrawal from its typed reason (:data:`WITHDRAWAL_TERMS`), else
+    WITHDRAWAL BY SUBJECT. Source: CDISC CT NCOMPLT (C66727); SDTMIG v3.4 DS."""
+    folded = (reason or "").casefold()
+    for words, term in WITHDRAWAL_TERMS:
+        if any(word in folded for word in words):
+            return term
+    return "WITHDRAWAL BY SUBJECT"
+
+
 def ds_rows(data: TrialData, usubjid: Mapping[int, str]) -> list[Row]:
     """DS: informed consent, then completion or withdrawal, per subject.
 
@@ -249,8 +276,8 @@ def ds_rows(data: TrialData, usubjid: Mapping[int, str]) -> list[Row]:
     consent date; no RANDOMIZED milestone, because the registry's allocation is "NA"
     (docs/registry-record.txt: the control group is concurrent patients, not a
     randomised arm) and the assignment is DM's ARM; a withdrawn patient gets a
-    DISPOSITION EVENT WITHDRAWAL BY SUBJECT (CT C66727) on the day withdrawn with
-    the reason recorded as DSTERM, a patient whose status is completed gets COMPLETED
+    DISPOSITION EVENT on the day withdrawn, the reason recorded as DSTERM and its CT
+    term (NCOMPLT, C66727) as DSDECOD (:func:`withdrawal_term`), a patient whose status is completed gets COMPLETED
     on their last recorded dose or visit. A patient still on study has no disposition
     event yet.
     """
@@ -279,7 +306,7 @@ def ds_rows(data: TrialData, usubjid: Mapping[int, str]) -> list[Row]:
                 {
                     "USUBJID": usubjid[p.id],
                     "DSTERM": reason or "WITHDRAWAL BY SUBJECT",
-                    "DSDECOD": "WITHDRAWAL BY SUBJECT",
+                    "DSDECOD": withdrawal_term(reason),
                     "DSCAT": "DISPOSITION EVENT",
                     "EPOCH": "TREATMENT",
                     "DSSTDTC": p.withdrawn_on,
