@@ -1,8 +1,9 @@
 """``python -m bot export DIR``: the statistician's files from the command line.
 
 Writes into DIR the same files ``/export`` sends: ``trial.xlsx``, ``csv.zip``
-and the CSV files it holds (``labs.csv``, ``dm.csv``, ``ex.csv``, ``lb.csv``,
-``ae.csv``), from the database at ``DATABASE_URL``. ``labs.csv`` is what
+and the CSV files it holds (``labs.csv`` and the SDTM-style ``dm.csv``, ``ds.csv``,
+``sv.csv``, ``ex.csv``, ``ae.csv``, ``suppae.csv``, ``lb.csv``, ``qs.csv``,
+``rs.csv``), from the database at ``DATABASE_URL``. ``labs.csv`` is what
 ``python -m bot endpoints --labs DIR/labs.csv`` reads back. The workbook's
 response figures are as of today in the trial's time zone, or ``--today``
 (to reproduce an earlier export). The workbook's ``about`` sheet gives the

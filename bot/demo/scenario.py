@@ -688,7 +688,7 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
         f"Outputs in {output}/:\n"
         f"  transcript.txt   the whole conversation\n"
         f"  trial.xlsx       the export workbook\n"
-        f"  csv.zip, csv/    the CSV files (labs.csv, DM, EX, LB, AE)\n"
+        f"  csv.zip, csv/    the CSV files (labs.csv, SDTM DM to RS)\n"
         f"  plots/           proteinuria.png, swimmer.png\n"
         f"  bot.log          the bot's own log\n"
         f"  wechat.log       the local WeChat server's log\n"

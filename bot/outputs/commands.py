@@ -164,7 +164,7 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
         names[1],
         t._(
             "CSV files: labs.csv (the long-format lab file that python -m bot endpoints "
-            "reads) and the SDTM-style datasets DM, EX, LB and AE."
+            "reads) and the SDTM-style datasets DM, DS, SV, EX, AE, SUPPAE, LB, QS and RS."
         ),
     )
 

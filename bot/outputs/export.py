@@ -2,8 +2,10 @@
 
 ``trial.xlsx`` has one sheet per table (:data:`core.tables.workbook.WORKBOOK_SHEETS`);
 ``csv.zip`` holds ``labs.csv`` (the long-format lab file ``python -m bot
-endpoints --labs`` reads) and the SDTM-style datasets ``dm.csv``, ``ex.csv``,
-``lb.csv``, ``ae.csv``. Study IDs only: no names, no Telegram ids.
+endpoints --labs`` reads) and the SDTM-style datasets (:data:`SDTM_CSV_NAMES`:
+DM, DS, SV, EX, AE, SUPPAE, LB, QS, RS). Study IDs only: no names, no Telegram ids.
+The export's day is the data cut-off: a planned visit whose window closed by
+then with nothing recorded is "not done" in SV, as everywhere else.
 
 The workbook's ``summary`` sheet, the ``endpoints`` sheet's reasons and the
 visits' outcomes are as of the export's day, the data cut-off (a patient not
@@ -37,7 +39,7 @@ from core.endpoints import COLUMNS, PatientEndpoints
 from core.protocol import Protocol
 from core.tables.cells import Cell, Table, number_format, plain
 from core.tables.lab_file import long_lab_rows
-from core.tables.sdtm import SdtmOptions, sdtm_tables
+from core.tables.sdtm import SDTM_DOMAINS, SdtmOptions, sdtm_tables
 from core.tables.workbook import ExportInfo, workbook_tables
 from core.trial_records import TrialData
 
@@ -45,6 +47,7 @@ __all__ = [
     "CSV_NAMES",
     "FIXED_TIME",
     "LABS_CSV",
+    "SDTM_CSV_NAMES",
     "WORKBOOK_NAME",
     "ZIP_NAME",
     "ExportFiles",
@@ -55,7 +58,8 @@ __all__ = [
 WORKBOOK_NAME = "trial.xlsx"
 ZIP_NAME = "csv.zip"
 LABS_CSV = "labs.csv"
-CSV_NAMES = (LABS_CSV, "dm.csv", "ex.csv", "lb.csv", "ae.csv")
+SDTM_CSV_NAMES = tuple(f"{domain.lower()}.csv" for domain in SDTM_DOMAINS)
+CSV_NAMES = (LABS_CSV, *SDTM_CSV_NAMES)
 # Archive member times and the workbook's created/modified dates: fixed, so the
 # same data gives the same bytes (ZIP's earliest representable time).
 FIXED_TIME = datetime(1980, 1, 1)  # noqa: DTZ001 (openpyxl writes naive UTC)
@@ -190,7 +194,7 @@ def build_export(
         study_id=protocol.trial.registry_id,
         arm_names={arm: ARM_NAMES.get(arm, arm) for arm in protocol.arms},
     )
-    for table in sdtm_tables(data, options, zone):
+    for table in sdtm_tables(data, options, zone, cutoff=today, endpoints=endpoints):
         rows = [[str(value) for value in row] for row in table.rows]
         csvs[f"{table.name.lower()}.csv"] = _csv_bytes(table.columns, rows)
     archive = _deterministic_zip([(name, csvs[name]) for name in CSV_NAMES])

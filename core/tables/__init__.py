@@ -10,5 +10,5 @@ gives the same files. Study IDs only: no Telegram id, no name, no actor.
 - :mod:`core.tables.lab_file`: the long-format lab file and the endpoints
   derived from it;
 - :mod:`core.tables.workbook`: the workbook, one function per sheet;
-- :mod:`core.tables.sdtm`: SDTM-style DM, EX, LB and AE datasets.
+- :mod:`core.tables.sdtm`: SDTM-style DM, DS, SV, EX, AE, SUPPAE, LB, QS and RS datasets.
 """

@@ -301,6 +301,26 @@ def test_exports_are_identical_for_the_same_data(exported: Exported, protocol: P
         assert all(z.read(name) == exported.files.csvs[name] for name in CSV_NAMES)
 
 
+def test_the_archive_holds_the_lab_file_and_every_sdtm_domain(exported: Exported) -> None:
+    with zipfile.ZipFile(io.BytesIO(exported.files.archive)) as z:
+        assert z.namelist() == [
+            "labs.csv",
+            "dm.csv",
+            "ds.csv",
+            "sv.csv",
+            "ex.csv",
+            "ae.csv",
+            "suppae.csv",
+            "lb.csv",
+            "qs.csv",
+            "rs.csv",
+        ]
+    rs = csv_rows(exported.files, "rs.csv")
+    assert {r["RSTESTCD"] for r in rs} >= {"OVRLRESP", "CRPROT", "PRCREAT"}
+    qs = csv_rows(exported.files, "qs.csv")
+    assert any(r["QSTESTCD"] == "SL2KTOT" for r in qs)
+
+
 def test_lab_file_has_the_endpoint_columns_and_readable_units(exported: Exported) -> None:
     rows = csv_rows(exported.files, "labs.csv")
     assert list(rows[0]) == list(COLUMNS)
