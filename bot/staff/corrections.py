@@ -120,7 +120,11 @@ def _ae_number(word: str) -> int | None:
 
 async def run(ctx: Ctx, args: list[str]) -> None:
     if not args:
-        raise RuleError(N_("Name what to correct: AE and its number, or a study ID and a week."))
+        # The bare command has no guided flow: it says what it takes.
+        t = ctx.t
+        what = t._("Name what to correct: AE and its number, or a study ID and a week.")
+        await ctx.reply(t._("{reason}\nExpected: {usage}", reason=what, usage=t._(USAGE)))
+        return
     ae_id = _ae_number(args[0])
     if ae_id is not None:
         await _propose_ae(ctx, ae_id, args[1:])
