@@ -221,3 +221,21 @@ async def test_a_refused_confirm_stores_nothing(world: World) -> None:
     assert "The correction changes nothing" in answer.shown
     changed = changed_tables(state, snapshot(world.services.engine))
     assert set(changed) <= {"pending_action"}
+
+
+async def test_a_term_is_coded_again_and_an_uncoded_one_kept_as_typed(world: World) -> None:
+    world.enroll("P01")
+    nurse = await member(world, "nurse", "en")
+    world.clock.set(NOW)
+    await confirm(world, nurse, await world.say(nurse, "/ae P01 headache G2"))
+    preview = await world.say(nurse, "/correct AE1 term=pneumonia reason=wrong term")
+    assert "  Term: Headache → Lung infection" in preview.shown.splitlines()
+    await confirm(world, nurse, preview)
+    event = rows(world, AdverseEvent)[0]
+    assert (event.term, event.verbatim, event.coded) == ("lung_infection", "pneumonia", True)
+
+    preview = await world.say(nurse, "/correct AE1 term=odd feeling reason=as the patient said")
+    assert '  Term: Lung infection → "odd feeling" (uncoded)' in preview.shown.splitlines()
+    await confirm(world, nurse, preview)
+    event = rows(world, AdverseEvent)[0]
+    assert (event.term, event.verbatim, event.coded) == (None, "odd feeling", False)
