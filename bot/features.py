@@ -19,6 +19,7 @@ from bot.staff import (
     adverse_events,
     assessments,
     commands,
+    corrections,
     doses,
     labs,
     link,
@@ -60,6 +61,7 @@ FEATURES: list[Feature] = [
     labs.FEATURE,
     doses.FEATURE,
     assessments.FEATURE,
+    corrections.FEATURE,
     reports.FEATURE,
     status.FEATURE,
     # Coordinators and investigators: summaries, plots, exports.

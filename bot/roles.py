@@ -50,6 +50,8 @@ COMMANDS: Final[MappingProxyType[str, Audience]] = MappingProxyType(
         "weight": frozenset(STAFF),
         "sledai": frozenset(STAFF),
         "cd20": frozenset(STAFF),
+        # Correcting a stored value, with its reason (audited).
+        "correct": frozenset(STAFF),
         # The trial at a glance: coordinators; patient reports and their triage: all staff.
         "status": frozenset({Role.COORDINATOR}),
         "reports": frozenset(STAFF),

@@ -10,8 +10,9 @@ rows for that:
   serum creatinine): the registry's CR and PR definitions need all of them
   (docs/clinical-facts.md §3);
 - rows are given in the order they were entered; a later row of the same
-  analyte replaces an earlier one (a correction: stored rows are never
-  changed, so the audit trail keeps both);
+  analyte replaces an earlier one (a result entered again with ``/labs``);
+  ``/correct`` instead changes the latest row in place, its audit record
+  keeping the old value and the reason (:mod:`core.store.corrections`);
 - values come back exactly as stored (the entered text and its unit), so the
   response rules compare the numbers staff typed.
 

@@ -39,6 +39,7 @@ COMMAND_HELP: dict[str, str] = {
     "weight": N_("update a patient's weight"),
     "sledai": N_("enter a SLEDAI-2K assessment"),
     "cd20": N_("enter a CD20 B-cell count"),
+    "correct": N_("correct a stored AE or lab value, with the reason"),
     "status": N_("the trial at a glance, or one patient: /status P01"),
     "reports": N_("patient reports waiting for triage"),
     "triage": N_("turn a patient report into an adverse event, or close it"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -113,6 +114,9 @@ OPTION_KEYS = {
     "日期": "date",
 }
 
+# The keys that name a result (every key but the collection's uti= and date=).
+RESULT_KEYS = {word: key for word, key in OPTION_KEYS.items() if key not in {"uti", "date"}}
+
 # Which analyte each key stores (lab_result.analyte, as in the lab file export).
 ANALYTE_OF_KEY: dict[str, Analyte] = {
     "protein": Analyte.URINE_PROTEIN_24H,
@@ -140,16 +144,20 @@ def analyte_label(t: Translator, analyte: str) -> str:
 def result_text(t: Translator, row: LabValue) -> str:
     """One result as entered: "Serum creatinine: 69 µmol/L"."""
     label = analyte_label(t, row.analyte)
+    return t._("{analyte}: {value}", analyte=label, value=result_value_text(t, row))
+
+
+def result_value_text(t: Translator, row: LabValue) -> str:
+    """A result's value as entered, without its name: "69 µmol/L (upper limit 73 µmol/L)"."""
     if row.analyte == CASTS:
-        casts = CASTS_NAMES[row.unit]
-        return t._("{analyte}: {value}", analyte=label, value=t._(casts))
+        return t._(CASTS_NAMES[row.unit])
     value = quantity_text(t, Quantity(row.value, Unit(row.unit)))
     if row.below_limit:
         value = t._("below {limit}", limit=value)
     if row.ref_high is not None and row.ref_unit is not None:
         uln = quantity_text(t, Quantity(row.ref_high, Unit(row.ref_unit)))
-        return t._("{analyte}: {value} (upper limit {uln})", analyte=label, value=value, uln=uln)
-    return t._("{analyte}: {value}", analyte=label, value=value)
+        return t._("{value} (upper limit {uln})", value=value, uln=uln)
+    return value
 
 
 def below_detection_limit(analyte: Analyte, text: str) -> tuple[str, bool]:
@@ -189,17 +197,13 @@ def default_uln_text(ctx: Ctx, sex: Sex) -> str:
     )
 
 
-# --- the one-message form ---------------------------------------------------------------
+def results_from_options(options: Mapping[str, tuple[str, ...]]) -> list[LabValue]:
+    """The results typed as ``key=value`` (keys of :data:`RESULT_KEYS`): the one reading
+    of result values, for ``/labs`` and ``/correct``.
 
-
-async def run(ctx: Ctx, args: list[str]) -> None:
-    patient = patient_for_entry(ctx, args)
-    assert patient.id is not None
-    if len(args) < 2:
-        raise RuleError(N_("After the study ID, give the week, for example w24."))
-    week = parse_week(args[1], last_week=last_week(ctx))
-    words, reason = split_reason(args[2:])
-    options = parse_options(words, OPTION_KEYS)
+    Each value is read by :func:`core.units.parse_quantity` (units as typed, impossible
+    values refused naming the range); ``scr_uln=`` belongs to a ``scr=`` given with it.
+    """
     results: list[LabValue] = []
     for key, analyte in ANALYTE_OF_KEY.items():
         if key in options:
@@ -217,6 +221,21 @@ async def run(ctx: Ctx, args: list[str]) -> None:
             )
         uln = parse_quantity(Analyte.SERUM_CREATININE, options["scr_uln"][0])
         results[at] = replace(results[at], ref_high=uln.value, ref_unit=uln.unit.value)
+    return results
+
+
+# --- the one-message form ---------------------------------------------------------------
+
+
+async def run(ctx: Ctx, args: list[str]) -> None:
+    patient = patient_for_entry(ctx, args)
+    assert patient.id is not None
+    if len(args) < 2:
+        raise RuleError(N_("After the study ID, give the week, for example w24."))
+    week = parse_week(args[1], last_week=last_week(ctx))
+    words, reason = split_reason(args[2:])
+    options = parse_options(words, OPTION_KEYS)
+    results = results_from_options(options)
     uti = parse_yes_no(options["uti"][0]) if "uti" in options else False
     if not results:
         raise RuleError(N_("Give at least one result, for example protein=0.25g/24h."))
@@ -352,15 +371,24 @@ def store(ctx: Ctx, uow: UnitOfWork, payload: LabsPayload) -> Stored:
 def response_text(t: Translator, stored: Stored) -> str:
     """The week's class and each clause, in one reader's language."""
     assert stored.assessment is not None
+    return panel_response_text(
+        t, stored.study_id, stored.week, stored.assessment, stored.has_baseline
+    )
+
+
+def panel_response_text(
+    t: Translator, study_id: str, week: int, assessment: Assessment, has_baseline: bool
+) -> str:
+    """A complete week's class and each clause (after ``/labs`` and ``/correct``)."""
     lines = [
         t._(
             "Renal panel of {study_id}, week {week}, is complete. Response:",
-            study_id=stored.study_id,
-            week=stored.week,
+            study_id=study_id,
+            week=week,
         )
     ]
-    lines += assessment_lines(t, stored.assessment)
-    if not stored.has_baseline:
+    lines += assessment_lines(t, assessment)
+    if not has_baseline:
         lines.append(
             t._(
                 "There is no baseline (week 0) panel yet, so the partial-response clauses "
