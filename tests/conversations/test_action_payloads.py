@@ -21,6 +21,7 @@ from bot.staff.coordinator.enroll import EnrollRequest
 from bot.staff.coordinator.reschedule import RescheduleRequest
 from bot.staff.coordinator.team import RemoveRequest, RevokeRequest
 from bot.staff.coordinator.withdraw import WithdrawRequest
+from bot.staff.corrections import AeCorrection, LabCorrection
 from bot.staff.doses import DosePayload, VialPlan
 from bot.staff.labs import LabsPayload
 from bot.staff.reports import ClosePayload, TriageAePayload
@@ -29,6 +30,7 @@ from core.adverse_events import Seriousness
 from core.entry_syntax import Relatedness
 from core.rescheduling import EventChoice
 from core.store.clinical import AdverseEventEntry, LabValue, SledaiItem
+from core.store.corrections import AdverseEventChange, LabFix
 from core.store.models import ActionStatus, Cd20Unit, Drug, Patient, PendingAction
 from core.store.uow import UnitOfWork
 from tests.support.bot_harness import World
@@ -101,6 +103,22 @@ EXAMPLES: dict[str, Any] = {
     "staff_remove": RemoveRequest(3, "left the unit"),
     "invite_revoke": RevokeRequest(7, "sent to the wrong person"),
     "reschedule": RescheduleRequest("P01", EventChoice.INFUSION, 3, date(2026, 12, 18), None),
+    "correct_ae": AeCorrection(
+        12,
+        "P01",
+        AdverseEventChange(grade=2, onset=date(2026, 12, 19), verbatim="皮疹", term=None),
+        "抄写错误",
+    ),
+    "correct_labs": LabCorrection(
+        1,
+        "P01",
+        12,
+        (
+            LabFix(5, LabValue("serum_creatinine", Decimal("71.0"), "umol/L")),
+            LabFix(6, LabValue("urine_protein_24h", Decimal("2.5E-1"), "g/24h")),
+        ),
+        "transcription",
+    ),
 }
 
 
