@@ -320,6 +320,10 @@ def test_ds_consent_and_withdrawal_with_reason_and_no_randomization() -> None:
         ("失访", "LOST TO FOLLOW-UP"),
         ("怀孕", "PREGNANCY"),
         ("investigator decision", "PHYSICIAN DECISION"),
+        # A word is matched where a word starts: "studied" does not say "died".
+        ("has studied the leaflet and prefers to stop", "WITHDRAWAL BY SUBJECT"),
+        ("Patient died of sepsis", "DEATH"),
+        ("pregnancy confirmed", "PREGNANCY"),
     ],
 )
 def test_withdrawal_reason_in_ct(reason: str | None, term: str) -> None:

@@ -7,6 +7,7 @@ assignment (Allocation: NA).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from types import MappingProxyType
@@ -264,9 +265,18 @@ def withdrawal_term(reason: str | None) -> str:
     WITHDRAWAL BY SUBJECT. Source: CDISC CT NCOMPLT (C66727); SDTMIG v3.4 DS."""
     folded = (reason or "").casefold()
     for words, term in WITHDRAWAL_TERMS:
-        if any(word in folded for word in words):
+        if any(_names(folded, word) for word in words):
             return term
     return "WITHDRAWAL BY SUBJECT"
+
+
+def _names(reason: str, word: str) -> bool:
+    """Whether ``reason`` holds ``word``: an English word only where a word starts
+    ("died" is not in "studied", "pregnan" is in "pregnancy"); Chinese has no spaces,
+    so anywhere."""
+    if not word.isascii():
+        return word in reason
+    return re.search(r"(?<![a-z])" + re.escape(word), reason) is not None
 
 
 def ds_rows(data: TrialData, usubjid: Mapping[int, str]) -> list[Row]:
