@@ -19,6 +19,12 @@ Choices (the facts are silent; the lead may move them to the protocol file):
 - The weight uses the plausible weight range of :mod:`core.units`
   (25-250 kg, inclusive) and is checked again by
   :func:`core.dosing.check_weight`.
+- The year of birth must give an age at day 0 of 18 to 100 years, inclusive
+  (:data:`AGE_AT_DAY0`): docs/registry-record.txt and docs/clinical-facts.md
+  state no age range, so these bounds only catch typos (an adult trial, and
+  no one over 100); a site with a stated range sets it here.
+- The informed-consent date may not lie after day 0 (consent comes before any
+  study treatment) nor after today (it has already been obtained).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from core.units import DEFAULT_RANGES, Analyte, Unit, parse_quantity
 from core.vocabulary import Language, Sex, language_from_word, sex_from_word
 
 STUDY_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,16}")
+_YEAR: Final = re.compile(r"[0-9]{4}")
 
 _YES: Final = frozenset({"yes", "y", "true", "on", "1", "是"})
 _NO: Final = frozenset({"no", "n", "false", "off", "0", "否"})
@@ -107,6 +114,73 @@ def check_day0(day0: date, today: date, limits: Day0Limits = Day0Limits()) -> da
             latest=latest.isoformat(),
         )
     return day0
+
+
+@dataclass(frozen=True, slots=True)
+class AgeRange:
+    """The ages at day 0 (in whole years, both inclusive) a year of birth may give."""
+
+    youngest: int = 18
+    oldest: int = 100
+
+
+AGE_AT_DAY0: Final = AgeRange()
+
+
+def parse_birth_year(text: str, day0: date, ages: AgeRange = AGE_AT_DAY0) -> int:
+    """A year of birth, four digits, giving an age at day 0 within ``ages`` (18-100).
+
+    The age is day 0's year minus the year of birth, as
+    :attr:`core.trial_records.PatientRecord.age` computes it. Rule (a choice, see
+    the module docstring): docs/registry-record.txt states no age range, so the
+    bounds only refuse likely typos.
+    """
+    word = _word(text)
+    if _YEAR.fullmatch(word) is None:
+        raise RuleError(
+            N_("{text} is not a year of birth: write four digits, for example 1984."), text=text
+        )
+    year = int(word)
+    age = day0.year - year
+    if not ages.youngest <= age <= ages.oldest:
+        raise RuleError(
+            N_(
+                "Born in {year}, the patient would be {age} at day 0; "
+                "the age at day 0 must be between {youngest} and {oldest}."
+            ),
+            year=year,
+            age=age,
+            youngest=ages.youngest,
+            oldest=ages.oldest,
+        )
+    return year
+
+
+def check_consent_date(consent: date, day0: date, today: date) -> date:
+    """Return the informed-consent date unless it is after day 0 or after ``today``.
+
+    Rule: consent is obtained before any study procedure, so it lies on or before
+    day 0 (the first day of the methylprednisolone pulse, docs/clinical-facts.md §1),
+    and it has already happened when the patient is enrolled. ``today`` is the
+    trial time zone's date. SOURCE: ICH E6 (consent before participation); refusing
+    a consent date after today is our choice (README, /enroll).
+    """
+    if consent > day0:
+        raise RuleError(
+            N_(
+                "The consent date {consent} is after day 0 ({day0}): "
+                "consent is obtained on or before day 0."
+            ),
+            consent=consent.isoformat(),
+            day0=day0.isoformat(),
+        )
+    if consent > today:
+        raise RuleError(
+            N_("The consent date {consent} is in the future; enter a date up to today ({today})."),
+            consent=consent.isoformat(),
+            today=today.isoformat(),
+        )
+    return consent
 
 
 def parse_arm(text: str, arms: Sequence[str]) -> str:

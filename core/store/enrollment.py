@@ -87,7 +87,9 @@ class Newcomer:
     """One patient to enroll, as entered by the coordinator.
 
     ``weight_kg`` is the text entered (validated as a decimal number; stored
-    exactly).
+    exactly). ``birth_year`` and ``consent_date`` are checked by the caller
+    (:func:`core.enrollment.parse_birth_year`, :func:`core.enrollment.check_consent_date`);
+    None stores NULL, as for patients enrolled before they were asked.
     """
 
     study_id: str
@@ -98,6 +100,8 @@ class Newcomer:
     language: Language | str
     timezone: str
     daily_dose_reminders: bool
+    birth_year: int | None = None
+    consent_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +212,8 @@ def enroll_patient(
     language: Language | str,
     timezone: str,
     daily_dose_reminders: bool,
+    birth_year: int | None = None,
+    consent_date: date | None = None,
     now: datetime | None = None,
 ) -> Patient:
     """Enroll a patient: the patient, the plan's events and every reminder, in one transaction.
@@ -223,7 +229,16 @@ def enroll_patient(
     bad values raise before anything is written.
     """
     newcomer = Newcomer(
-        study_id, arm, day0, sex, weight_kg, language, timezone, daily_dose_reminders
+        study_id,
+        arm,
+        day0,
+        sex,
+        weight_kg,
+        language,
+        timezone,
+        daily_dose_reminders,
+        birth_year,
+        consent_date,
     )
     (patient_id,) = enroll_patients(uow, protocol, [newcomer], now=now)
     patient = uow.session.get(Patient, patient_id)
@@ -263,9 +278,17 @@ def enroll_patients(
     patient_ids = allocate_ids(connection, patient_table, len(patients))
     for (p, _), pid in zip(patients, patient_ids, strict=True):
         p.id = pid
+    # A column no newcomer gives a value (the year of birth and consent date of a
+    # cohort enrolled without them) is left out: NULL either way, and the INSERT
+    # names only what is stored, so it also runs on a schema from before that column.
+    given = [
+        c.key
+        for c in patient_table.columns
+        if any(getattr(p, c.key) is not None for p, _ in patients)
+    ]
     connection.execute(
         patient_table.insert(),
-        [{c.key: getattr(p, c.key) for c in patient_table.columns} for p, _ in patients],
+        [{key: getattr(p, key) for key in given} for p, _ in patients],
     )
 
     order = sorted(
@@ -334,6 +357,8 @@ def _patient(protocol: Protocol, n: Newcomer, moment: datetime) -> tuple[Patient
         daily_dose_reminders=n.daily_dose_reminders,
         status=PatientStatus.ACTIVE,
         created_at=moment,
+        birth_year=n.birth_year,
+        consent_date=n.consent_date,
     )
     return patient, rows
 

@@ -78,6 +78,8 @@ def load_trial_data(
             weight_kg=p.weight_kg,
             language=p.language.value,
             status=p.status.value,
+            birth_year=p.birth_year,
+            consent_date=p.consent_date,
             withdrawal_reason=p.withdrawn_reason,
         )
         for p in patient_rows

@@ -24,7 +24,7 @@ from sqlmodel import SQLModel
 import core.store.models  # noqa: F401  (registers the tables)
 from core.protocol import Protocol
 from core.store.db import make_engine, normalise_url, read_session, safe_url
-from core.store.services import enroll_patient
+from core.store.services import Newcomer, enroll_patients
 from core.store.uow import UnitOfWork
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -121,22 +121,24 @@ def enroll(
     now: datetime = BEFORE_PLAN,
     arm: str = "belimumab_mt",
 ) -> int:
-    """Enroll one patient in its own unit of work; return the patient's id."""
+    """Enroll one patient in its own unit of work; return the patient's id.
+
+    The patient is not read back, so this also runs on a database migrated to an
+    earlier revision (the migration tests enroll before upgrading).
+    """
+    newcomer = Newcomer(
+        study_id=study_id,
+        arm=arm,
+        day0=DAY0,
+        sex="F",
+        weight_kg="62.5",
+        language="zh_Hans",
+        timezone="Asia/Shanghai",
+        daily_dose_reminders=daily,
+    )
     with UnitOfWork(engine, "staff:1", now) as uow:
-        patient = enroll_patient(
-            uow,
-            protocol,
-            study_id=study_id,
-            arm=arm,
-            day0=DAY0,
-            sex="F",
-            weight_kg="62.5",
-            language="zh_Hans",
-            timezone="Asia/Shanghai",
-            daily_dose_reminders=daily,
-        )
-    assert patient.id is not None
-    return patient.id
+        (patient_id,) = enroll_patients(uow, protocol, [newcomer])
+    return patient_id
 
 
 def count(engine: Engine, model: type[SQLModel]) -> int:

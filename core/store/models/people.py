@@ -81,6 +81,9 @@ class Patient(SQLModel, table=True):
     daily_dose_reminders: bool = False
     withdrawn_reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(sa_type=UtcDateTime())
+    # Asked at enrollment since revision 0026; None for patients enrolled before.
+    birth_year: int | None = None
+    consent_date: date | None = None
 
 
 def study_id_is(study_id: str) -> ColumnElement[bool]:
