@@ -127,6 +127,13 @@ class AgeRange:
 AGE_AT_DAY0: Final = AgeRange()
 
 
+def age_at_day0(birth_year: int, day0: date) -> int:
+    """Age in whole years at day 0 from the year of birth alone: day 0's year minus it
+    (as :attr:`core.trial_records.PatientRecord.age`; a year too high when the birthday
+    falls after day 0 in that year)."""
+    return day0.year - birth_year
+
+
 def parse_birth_year(text: str, day0: date, ages: AgeRange = AGE_AT_DAY0) -> int:
     """A year of birth, four digits, giving an age at day 0 within ``ages`` (18-100).
 
@@ -141,7 +148,7 @@ def parse_birth_year(text: str, day0: date, ages: AgeRange = AGE_AT_DAY0) -> int
             N_("{text} is not a year of birth: write four digits, for example 1984."), text=text
         )
     year = int(word)
-    age = day0.year - year
+    age = age_at_day0(year, day0)
     if not ages.youngest <= age <= ages.oldest:
         raise RuleError(
             N_(

@@ -54,14 +54,16 @@ P04 = Person("P04", 204, "en", staff=False)
 P05 = Person("P05", 0, "zh_Hans", staff=False, openid="o_demo_P05_" + "x" * 17)
 PEOPLE = (COORDINATOR, P01, P02, P03, P04)  # on Telegram
 TELEGRAM_PATIENTS = (P01, P02, P03, P04)
-# Study ID -> (arm, sex, weight, language word typed in /enroll)
+# Study ID -> (arm, sex, weight, language word, year of birth typed in /enroll)
 ENROLMENT = {
-    P01: ("belimumab_mt", "F", "62kg", "zh"),
-    P02: ("belimumab_mt", "F", "55kg", "en"),
-    P03: ("mt_only", "M", "70kg", "zh"),
-    P04: ("mt_only", "F", "58kg", "en"),
-    P05: ("belimumab_mt", "F", "55kg", "zh"),
+    P01: ("belimumab_mt", "F", "62kg", "zh", 1984),
+    P02: ("belimumab_mt", "F", "55kg", "en", 1991),
+    P03: ("mt_only", "M", "70kg", "zh", 1979),
+    P04: ("mt_only", "F", "58kg", "en", 1996),
+    P05: ("belimumab_mt", "F", "55kg", "zh", 1988),
 }
+# Every demo patient signed the informed consent on the demo's first day.
+CONSENT = T0.date()
 # Labs: docs/clinical-facts.md §3's example (P01 reaches CR) and a partial response (P03).
 BASELINE_LABS = {
     P01: "protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=2.4g/dL scr=0.90mg/dL",

@@ -48,6 +48,7 @@ from bot.channels.wechat.callback import CALLBACK_PATH
 from bot.channels.wecom.callback import CALLBACK_PATH as WECOM_CALLBACK_PATH
 from bot.demo.cast import (
     BASELINE_LABS,
+    CONSENT,
     COORDINATOR,
     DAY0,
     ENROLMENT,
@@ -413,9 +414,11 @@ class Demo:
         await self.expect(person, "the welcome to the study team")
 
     async def enroll_and_join(self, patient: Person) -> None:
-        arm, sex, weight, lang = ENROLMENT[patient]
+        arm, sex, weight, lang, born = ENROLMENT[patient]
         await self.send(
-            COORDINATOR, f"/enroll {patient.label} {arm} {DAY0.isoformat()} {sex} {weight} {lang}"
+            COORDINATOR,
+            f"/enroll {patient.label} {arm} {DAY0.isoformat()} {sex} {weight} {lang}"
+            f" born={born} consent={CONSENT.isoformat()}",
         )
         await self.confirm(COORDINATOR, f"enrolling {patient.label}")
         token = await self.link_token(COORDINATOR, f"{patient.label}'s join link")
@@ -428,11 +431,12 @@ class Demo:
     async def enroll_and_join_on_wechat(self, patient: Person) -> None:
         """Enrolled on WeChat: the coordinator gets a QR code, the patient scans it in
         WeChat, follows the hospital's account and chooses a language from its menu."""
-        arm, sex, weight, lang = ENROLMENT[patient]
+        arm, sex, weight, lang, born = ENROLMENT[patient]
         assert patient.openid is not None
         await self.send(
             COORDINATOR,
-            f"/enroll {patient.label} {arm} {DAY0.isoformat()} {sex} {weight} {lang} wechat",
+            f"/enroll {patient.label} {arm} {DAY0.isoformat()} {sex} {weight} {lang}"
+            f" 出生={born} 知情同意={CONSENT.isoformat()} wechat",
         )
         await self.confirm(COORDINATOR, f"enrolling {patient.label}")
         await self.expect(COORDINATOR, f"{patient.label}'s QR code", lambda m: m.photo is not None)

@@ -97,7 +97,15 @@ EXAMPLES: dict[str, Any] = {
     ),
     "weight": WeightPayload(1, "P01", Decimal("61.50")),
     "enroll": EnrollRequest(
-        "P01", "belimumab_mt", date(2026, 12, 1), "F", Decimal("62.5"), "zh_Hans", True
+        "P01",
+        "belimumab_mt",
+        date(2026, 12, 1),
+        "F",
+        Decimal("62.5"),
+        "zh_Hans",
+        True,
+        1984,
+        date(2026, 11, 28),
     ),
     "withdraw": WithdrawRequest("P01", "consent withdrawn"),
     "staff_remove": RemoveRequest(3, "left the unit"),

@@ -57,7 +57,10 @@ STRANGER_MARK = {EN: "open the invitation link", ZH: "邀请链接"}
 # Reminders: 2 per infusion, 3 per collection, 1 per visit day -> 42.
 BELIMUMAB_APPOINTMENTS = 28
 BELIMUMAB_REMINDERS = 42
-ENROLL_EXAMPLE = "/enroll P01 belimumab_mt 2026-12-01 F 62kg zh"
+ENROLL_EXAMPLE = "/enroll P01 belimumab_mt 2026-12-01 F 62kg zh born=1984 consent=2026-11-28"
+ENROLL_EXAMPLE_ZH = (
+    "/enroll P01 belimumab_mt 2026-12-01 女 62公斤 中文 出生年=1984 知情同意=2026-11-28"
+)
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -145,12 +148,16 @@ async def test_enroll_example_stores_only_on_confirm_and_its_link_joins(
         assert "female" in text
         assert f"{BELIMUMAB_APPOINTMENTS} study visits and infusions" in text
         assert f"{BELIMUMAB_REMINDERS} reminders" in text
+        assert "Born: 1984 (age 42 at day 0)" in text
+        assert "Informed consent: Sat, Nov 28, 2026" in text
     else:
         assert "贝利尤单抗联合多靶点治疗" in text
         assert "2026年12月1日" in text
         assert "女" in text
         assert f"{BELIMUMAB_APPOINTMENTS} 次研究访视和输注" in text
         assert f"{BELIMUMAB_REMINDERS} 条提醒" in text
+        assert "出生年份：1984（第 0 天时 42 岁）" in text
+        assert "知情同意：2026年11月28日" in text
     # 10 mg/kg x 62 kg = 620 mg: 400 + 120 + 120 mg, 7.75 mL at 80 mg/mL.
     assert "620" in text and "400 mg + 120 mg + 120 mg" in text and "7.75" in text
     assert patient_or_none(world, "P01") is None
@@ -167,6 +174,10 @@ async def test_enroll_example_stores_only_on_confirm_and_its_link_joins(
     assert (patient.weight_kg, patient.language.value) == ("62", "zh_Hans")
     assert patient.timezone == "Asia/Shanghai"
     assert patient.daily_dose_reminders is False
+    assert (patient.birth_year, patient.consent_date) == (1984, date(2026, 11, 28))
+    (enrolled,) = rows(world, AuditRecord, AuditRecord.action == "patient.enrolled")
+    assert '"birth_year":1984' in (enrolled.after or "")
+    assert '"consent_date":"2026-11-28"' in (enrolled.after or "")
     events = rows(world, PlannedEventRow, PlannedEventRow.patient_id == patient.id)
     reminders = rows(world, Reminder, Reminder.patient_id == patient.id)
     assert len(reminders) == BELIMUMAB_REMINDERS
@@ -196,6 +207,29 @@ async def test_enroll_example_stores_only_on_confirm_and_its_link_joins(
     assert "请选择语言" in ask.shown
     joined = patient_or_none(world, "P01")
     assert joined is not None and world.telegram_user_of(joined) == newcomer
+
+
+@LANGS
+@pytest.mark.parametrize(
+    "command",
+    [
+        ENROLL_EXAMPLE_ZH,
+        "/enroll P01 belimumab_mt 2026-12-01 F 62kg zh 出生=1984 同意=2026-11-28",
+        "/enroll P01 belimumab_mt 2026-12-01 F 62kg zh ＢＯＲＮ＝１９８４ Consent=11-28",
+    ],
+)
+async def test_enroll_reads_the_year_of_birth_and_consent_date_under_chinese_keys(
+    world: World, lang: str, command: str
+) -> None:
+    coord = await coordinator(world, lang)
+    summary = await world.say(coord, command)
+    assert (
+        "Born: 1984 (age 42 at day 0)" if lang == EN else "出生年份：1984（第 0 天时 42 岁）"
+    ) in summary.shown, summary.shown
+    await confirm(world, coord, summary)
+    patient = patient_or_none(world, "P01")
+    assert patient is not None
+    assert (patient.birth_year, patient.consent_date) == (1984, date(2026, 11, 28))
 
 
 @LANGS
@@ -234,7 +268,9 @@ async def test_enroll_cancel_stores_nothing_and_late_presses_change_nothing(
 async def test_a_past_day0_records_the_past_reminders_as_missed(world: World, lang: str) -> None:
     coord = await coordinator(world, lang)
     day0 = START.astimezone(SHANGHAI).date() - timedelta(weeks=10)
-    summary = await world.say(coord, f"/enroll P02 mt_only {day0.isoformat()} M 70 kg en")
+    summary = await world.say(
+        coord, f"/enroll P02 mt_only {day0.isoformat()} M 70 kg en born=1970 consent={day0}"
+    )
     done = await confirm(world, coord, summary)
     await world.reply(coord)  # the link
     patient = patient_or_none(world, "P02")
@@ -250,6 +286,7 @@ async def test_a_past_day0_records_the_past_reminders_as_missed(world: World, la
     assert ("never sent late" if lang == EN else "不会补发") in done.shown
 
 
+BORN_CONSENT = "born=1984 consent=2026-11-28"
 ENROLL_REFUSALS = [
     # (words, what the English refusal names, what the Chinese one names)
     ("P01 belimumab_mt 2026-12-01 F 62kg zh", "already enrolled", "已经入组"),
@@ -263,6 +300,34 @@ ENROLL_REFUSALS = [
     ("P02 belimumab_mt 2026-12-01 F 62kg", "six words", "六项"),
     ("P02 belimumab_mt 01.12.2026 F 62kg zh", "YYYY-MM-DD", "YYYY-MM-DD"),
 ]
+# The year of birth and the consent date: missing, unreadable, implausible, too late.
+# The day 0 is 2026-12-01 and today is 2026-11-30 (Shanghai).
+BORN_CONSENT_REFUSALS = [
+    (
+        "",
+        "needs the year of birth (born=) and the informed-consent date (consent=)",
+        "需要出生年份（born= 或 出生=）和知情同意日期（consent= 或 知情同意=）",
+    ),
+    ("consent=2026-11-28", "needs the year of birth (born=)", "需要出生年份（born= 或 出生=）"),
+    ("出生=1984", "needs the informed-consent date (consent=)", "需要知情同意日期"),
+    ("born=84 consent=2026-11-28", "84 is not a year of birth", "84 不是出生年份"),
+    ("born=198x consent=2026-11-28", "four digits", "四位数字"),
+    (
+        "born=2010 consent=2026-11-28",
+        "the patient would be 16 at day 0; the age at day 0 must be between 18 and 100",
+        "患者在第 0 天时为 16 岁；第 0 天时的年龄须在 18 到 100 岁之间",
+    ),
+    ("born=1920 consent=2026-11-28", "would be 106 at day 0", "第 0 天时为 106 岁"),
+    ("born=1984 consent=2026-11-31", "not a date in the calendar", "不是日历上存在的日期"),
+    ("born=1984 consent=soon", '"soon" is not a date', "“soon”不是日期"),
+    (
+        "born=1984 consent=2026-12-02",
+        "The consent date 2026-12-02 is after day 0 (2026-12-01)",
+        "知情同意日期 2026-12-02 晚于第 0 天（2026-12-01）",
+    ),
+    ("born=1984 consent=2026-12-01", "in the future", "在将来"),
+    ("born=1984 consent=2026-11-28 age=42", '"age" is not a known field', "age"),
+]
 
 
 @LANGS
@@ -273,21 +338,40 @@ async def test_enroll_refusals_say_what_was_expected_and_store_nothing(
     coord = await coordinator(world, lang)
     for words, english, chinese in ENROLL_REFUSALS:
         with Unchanged(world):
-            answer = await world.say(coord, f"/enroll {words}")
+            answer = await world.say(coord, f"/enroll {words} {BORN_CONSENT}")
         assert (english if lang == EN else chinese) in answer.shown, (words, answer.shown)
         assert "/enroll P01 belimumab_mt 2026-12-01 F 62kg zh" in answer.shown  # the usage
         assert not answer.buttons()
     assert len(rows(world, Patient)) == 1
 
 
+@LANGS
+async def test_enroll_refuses_a_missing_or_bad_year_of_birth_or_consent_date(
+    world: World, lang: str
+) -> None:
+    coord = await coordinator(world, lang)
+    for words, english, chinese in BORN_CONSENT_REFUSALS:
+        with Unchanged(world):
+            answer = await world.say(
+                coord, f"/enroll P02 belimumab_mt 2026-12-01 F 62kg zh {words}"
+            )
+        assert (english if lang == EN else chinese) in answer.shown, (words, answer.shown)
+        # The usage names both and shows them in its example.
+        assert "born=1984 consent=2026-11-28" in answer.shown
+        assert not answer.buttons()
+    assert rows(world, Patient) == []
+
+
 async def test_day0_limits_are_inclusive(world: World) -> None:
     coord = await coordinator(world, EN)
     today = START.astimezone(SHANGHAI).date()
-    for study_id, day0 in (
-        ("B26", today - timedelta(weeks=26)),
-        ("A8", today + timedelta(weeks=8)),
+    for study_id, day0, consent in (
+        ("B26", today - timedelta(weeks=26), today - timedelta(weeks=26)),
+        ("A8", today + timedelta(weeks=8), today),
     ):
-        summary = await world.say(coord, f"/enroll {study_id} mt_only {day0} M 70kg en")
+        summary = await world.say(
+            coord, f"/enroll {study_id} mt_only {day0} M 70kg en born=1970 consent={consent}"
+        )
         assert summary.buttons(), summary.shown
 
 
@@ -304,14 +388,22 @@ async def test_enroll_guided_flow_with_buttons(world: World, lang: str) -> None:
     ask = await world.say(coord, "58.5公斤")
     await choose(world, coord, ask, ":zh")
     ask = await world.reply(coord)
+    assert ("year of birth" if lang == EN else "出生年份") in ask.shown
+    ask = await world.say(coord, "1990")
+    assert ("informed consent" if lang == EN else "知情同意") in ask.shown
+    ask = await world.say(coord, "2026-11-29")
     await choose(world, coord, ask, ":yes")
     summary = await world.reply(coord)
     assert "P07" in summary.shown and "58.5" in summary.shown
+    assert ("Born: 1990 (age 36 at day 0)" if lang == EN else "1990（第 0 天时 36 岁）") in (
+        summary.shown
+    )
     await confirm(world, coord, summary)
     patient = patient_or_none(world, "P07")
     assert patient is not None
     assert (patient.weight_kg, patient.daily_dose_reminders) == ("58.5", True)
     assert patient.day0 == date(2026, 12, 3)
+    assert (patient.birth_year, patient.consent_date) == (1990, date(2026, 11, 29))
 
 
 # --- /invite ------------------------------------------------------------------------------

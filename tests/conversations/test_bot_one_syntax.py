@@ -138,7 +138,7 @@ DATED_COMMANDS = [
     ("nurse", "/labs P01 w0 alb=39g/L date={date}"),
     ("investigator", "/cd20 P01 w4 120/uL date={date}"),
     ("coordinator", "/reschedule P01 infusion 3 {date}"),
-    ("coordinator", "/enroll P02 belimumab_mt {date} F 62kg zh"),
+    ("coordinator", "/enroll P02 belimumab_mt {date} F 62kg zh born=1984 consent=2026-11-28"),
 ]
 
 

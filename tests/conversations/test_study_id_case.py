@@ -103,7 +103,9 @@ async def test_enrolling_p01_when_p01_exists_is_refused_as_a_duplicate(
     chat: tuple[MemoryChannel, Services],
 ) -> None:
     memory, services = chat
-    answer = await _answer(memory, "/enroll p01 belimumab_mt 2026-12-01 F 62kg zh")
+    answer = await _answer(
+        memory, "/enroll p01 belimumab_mt 2026-12-01 F 62kg zh born=1984 consent=2026-11-28"
+    )
     assert "already enrolled" in answer, answer
     with read_session(services.engine) as session:
         assert patient_by_study_id(session, "p01") is not None

@@ -116,7 +116,9 @@ def test_a_wechat_patient_joins_by_qr_code_gets_templates_and_answers_on_the_pag
 ) -> None:
     text, _ = played
     typed = _lines(text, re.escape("coordinator (中文)"))
-    assert _any(typed, "/enroll P05 belimumab_mt 2026-12-01 F 55kg zh wechat")
+    assert _any(
+        typed, "/enroll P05 belimumab_mt 2026-12-01 F 55kg zh 出生=1988 知情同意=2026-11-28 wechat"
+    )
     to_coordinator = _lines(text, re.escape("bot -> coordinator (中文)"))
     assert _any(to_coordinator, "[picture] P05 通过微信加入的一次性二维码")
     to_p05 = _lines(text, re.escape("bot -> P05 (中文)"))

@@ -22,7 +22,7 @@ LANGS = pytest.mark.parametrize("lang", ["en", "zh"])
 TG_LANGUAGE = {"en": "en", "zh": "zh-hans"}
 WX_LANGUAGE = {"en": "en", "zh": "zh_CN"}
 CHOICE = {"en": "English", "zh": "中文"}
-ENROLL = "/enroll P05 belimumab_mt 2026-12-01 F 55kg zh wechat"
+ENROLL = "/enroll P05 belimumab_mt 2026-12-01 F 55kg zh born=1988 consent=2026-11-28 wechat"
 
 ASK_LANGUAGE = "请选择语言。\nPlease choose your language."
 JOINED = {

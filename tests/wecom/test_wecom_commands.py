@@ -30,8 +30,8 @@ LABS = (
 # command: (as typed on Telegram, as typed on WeCom)
 CASES = {
     "enroll": (
-        "/enroll P09 belimumab_mt 2026-12-01 F 62kg zh",
-        "enroll P09 belimumab_mt 2026-12-01 F 62kg zh",
+        "/enroll P09 belimumab_mt 2026-12-01 F 62kg zh born=1984 consent=2026-11-28",
+        "enroll P09 belimumab_mt 2026-12-01 F 62kg zh 出生=1984 知情同意=2026-11-28",
     ),
     "invite": ("/invite nurse", "invite nurse"),
     "withdraw": ("/withdraw P02 consent withdrawn", "/withdraw P02 consent withdrawn"),

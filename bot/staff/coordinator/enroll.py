@@ -1,7 +1,8 @@
 """/enroll: a new patient, their plan, and their one-time way to join.
 
 The words are read by :mod:`core.enrollment` (study ID, arm, day 0 within its
-limits, sex, weight, language, daily dose reminders); what was understood is
+limits, sex, weight, language, year of birth, informed-consent date, daily dose
+reminders); what was understood is
 shown with Confirm / Cancel and stored only on Confirm. The last word may
 name the channel the patient joins on: ``telegram`` (the default) gives a
 join link, ``wechat`` a QR code to scan (:mod:`bot.staff.coordinator.joins`).
@@ -24,15 +25,18 @@ from bot.staff.coordinator.joins import channel_name, channel_word, give_invitat
 from bot.staff.coordinator.shared import event_title
 from bot.views.plan import arm_name, dose_line
 from core.enrollment import (
+    age_at_day0,
+    check_consent_date,
     check_day0,
     check_study_id,
     parse_arm,
+    parse_birth_year,
     parse_language,
     parse_sex,
     parse_weight,
     parse_yes_no,
 )
-from core.entry_syntax import parse_date
+from core.entry_syntax import parse_date, parse_options
 from core.messages import N_, RuleError
 from core.schedule import Enrollment, EventKind, plan, trial_today
 from core.store.coordination import event_rows
@@ -44,12 +48,31 @@ from core.store.uow import UnitOfWork
 from core.vocabulary import Language, Sex
 
 ENROLL_USAGE = N_(
-    "/enroll <study ID> <arm> <day 0 as YYYY-MM-DD> <F|M> <weight in kg> <zh|en> [doses=yes]"
-    " [telegram|wechat]  e.g. /enroll P01 belimumab_mt 2026-12-01 F 62kg zh"
+    "/enroll <study ID> <arm> <day 0 as YYYY-MM-DD> <F|M> <weight in kg> <zh|en>"
+    " born=<year of birth> consent=<consent date> [doses=yes] [telegram|wechat]"
+    "  e.g. /enroll P01 belimumab_mt 2026-12-01 F 62kg zh born=1984 consent=2026-11-28"
 )
 
-# Words that begin the optional parts of a one-message command.
-_DOSES_PREFIXES = ("doses=", "服药提醒=")
+# The key=value words of /enroll, in either language.
+_OPTIONS = {
+    "doses": "doses",
+    "服药提醒": "doses",
+    "born": "born",
+    "出生": "born",
+    "出生年": "born",
+    "consent": "consent",
+    "知情同意": "consent",
+    "同意": "consent",
+}
+_MISSING = {
+    ("born", "consent"): N_(
+        "/enroll needs the year of birth (born=) and the informed-consent date (consent=)."
+    ),
+    ("born",): N_("/enroll needs the year of birth (born=), for example born=1984."),
+    ("consent",): N_(
+        "/enroll needs the informed-consent date (consent=), for example consent=2026-11-28."
+    ),
+}
 _WEIGHT_UNITS = frozenset({"kg", "公斤"})
 
 _SEX_NAMES: dict[str, str] = {Sex.F: N_("female"), Sex.M: N_("male")}
@@ -72,23 +95,25 @@ class EnrollRequest:
     weight: Decimal
     language: str
     doses: bool
+    birth_year: int
+    consent_date: date
     channel: Channel = Channel.TELEGRAM
 
 
 def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
-    """The six words of /enroll, the optional ``doses=yes`` and, last, the optional channel,
-    each checked by core (the channel here: it is the bot's, not the protocol's)."""
+    """The six words of /enroll, ``born=`` and ``consent=`` (required), the optional
+    ``doses=yes`` and, last, the optional channel, each checked by core (the channel
+    here: it is the bot's, not the protocol's)."""
     words: list[str] = []
-    doses = False
+    keyed: list[str] = []
     for word in args:
-        lowered = word.casefold()
-        prefix = next((p for p in _DOSES_PREFIXES if lowered.startswith(p)), None)
-        if prefix is not None:
-            doses = parse_yes_no(word[len(prefix) :])
-        elif lowered in _WEIGHT_UNITS and len(words) == 5:
+        if "=" in word:
+            keyed.append(word)
+        elif word.casefold() in _WEIGHT_UNITS and len(words) == 5:
             words[4] += word  # "62 kg" typed with a space is one weight
         else:
             words.append(word)
+    options = parse_options(keyed, _OPTIONS)
     channel = Channel.TELEGRAM
     if len(words) == 7 and channel_word(words[-1]) is not None:
         channel = parse_channel(ctx, words.pop())
@@ -104,16 +129,25 @@ def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
         raise RuleError(
             N_("/enroll takes six words; these are extra: {words}"), words=" ".join(words[6:])
         )
+    missing = tuple(key for key in ("born", "consent") if key not in options)
+    if missing:
+        raise RuleError(_MISSING[missing])
+    today = ctx.today()
     study_id = check_study_id(words[0])
     arm = parse_arm(words[1], list(ctx.services.protocol.arms))
-    day0 = check_day0(parse_date(words[2], today=ctx.today()), ctx.today())
+    day0 = check_day0(parse_date(words[2], today=today), today)
     sex = parse_sex(words[3])
     weight = parse_weight(words[4])
     language = parse_language(words[5])
+    birth_year = parse_birth_year(options["born"][0], day0)
+    consent = check_consent_date(parse_date(options["consent"][0], today=today), day0, today)
+    doses = parse_yes_no(options["doses"][0]) if "doses" in options else False
     with read_session(ctx.services.engine) as session:
         if patient_by_study_id(session, study_id) is not None:
             raise RuleError(N_("Study ID {study_id} is already enrolled."), study_id=study_id)
-    return EnrollRequest(study_id, arm, day0, sex, weight, language, doses, channel)
+    return EnrollRequest(
+        study_id, arm, day0, sex, weight, language, doses, birth_year, consent, channel
+    )
 
 
 def _enrollment(ctx: Ctx, request: EnrollRequest) -> Enrollment:
@@ -132,6 +166,12 @@ async def run_enroll(ctx: Ctx, args: list[str]) -> None:
         t._("Enroll {study_id}?", study_id=request.study_id),
         t._("Arm: {arm}", arm=arm_name(t, request.arm)),
         t._("Day 0: {day}", day=t.date(request.day0)),
+        t._(
+            "Born: {year} (age {age} at day 0)",
+            year=request.birth_year,
+            age=age_at_day0(request.birth_year, request.day0),
+        ),
+        t._("Informed consent: {day}", day=t.date(request.consent_date)),
         t._("Sex: {sex}", sex=t._(_SEX_NAMES[request.sex])),
         t._("Weight: {weight} kg", weight=t.number(request.weight)),
         t._("Language: {language}", language=_LANGUAGE_NAMES[request.language]),
@@ -183,6 +223,8 @@ def store_enroll(ctx: Ctx, uow: UnitOfWork, request: EnrollRequest) -> Enrolled:
         language=request.language,
         timezone=ctx.services.zone.key,
         daily_dose_reminders=request.doses,
+        birth_year=request.birth_year,
+        consent_date=request.consent_date,
         now=uow.now,
     )
     assert patient.id is not None
@@ -267,6 +309,16 @@ ENROLL = StaffCommand(
         Field("sex", N_("Sex?"), choices=_sex_choices),
         Field("weight", N_("Weight in kg, e.g. 62:")),
         Field("language", N_("The patient's language?"), choices=_language_choices),
+        Field(
+            "born",
+            N_("The patient's year of birth, four digits, e.g. 1984:"),
+            template="born={value}",
+        ),
+        Field(
+            "consent",
+            N_("The date informed consent was signed, as YYYY-MM-DD:"),
+            template="consent={value}",
+        ),
         Field(
             "doses",
             N_("Daily medication reminders for this patient?"),
