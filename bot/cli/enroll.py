@@ -3,7 +3,9 @@
 For a site that brings patients already on study (a paper log, a REDCap
 export) to the bot: one CSV row per patient, read with the very rules of
 ``/enroll`` (:mod:`core.enrollment`: study ID, arm, day 0 within 26 weeks back
-and 8 weeks ahead, sex, weight, language, daily dose reminders), then every
+and 8 weeks ahead, sex, weight, language, daily dose reminders, year of birth
+giving an age of 18 to 100 at day 0, informed-consent date on or before day 0
+and today), then every
 patient enrolled in one transaction by
 :func:`core.store.services.enroll_patients`. A file with any bad row enrolls
 nobody and names every bad line. The audit trail records the actor
@@ -20,8 +22,8 @@ code WeChat does not make enrolls nobody.
 Columns (a header row; extra columns are ignored; ``channel`` may be left
 out, or blank, for Telegram)::
 
-    study_id,arm,day0,sex,weight_kg,language,daily_doses,channel
-    NJ-P01,belimumab_mt,2026-11-02,F,58.5,zh,yes,wechat
+    study_id,arm,day0,sex,weight_kg,language,daily_doses,born,consent,channel
+    NJ-P01,belimumab_mt,2026-11-02,F,58.5,zh,yes,1984,2026-10-30,wechat
 
 Exit codes: 0 enrolled; 1 the database refused (nothing was written);
 2 a bad file or a study ID already enrolled (nothing was written).
@@ -42,9 +44,11 @@ from typing import TYPE_CHECKING
 from bot.i18n import Translator
 from bot.settings import SettingError, Settings, WeChatSettings
 from core.enrollment import (
+    check_consent_date,
     check_day0,
     check_study_id,
     parse_arm,
+    parse_birth_year,
     parse_language,
     parse_sex,
     parse_weight,
@@ -61,8 +65,20 @@ if TYPE_CHECKING:
     from core.store.services import Newcomer
 
 OK, FAILED, USAGE = 0, 1, 2
-COLUMNS = ("study_id", "arm", "day0", "sex", "weight_kg", "language", "daily_doses")
+COLUMNS = (
+    "study_id",
+    "arm",
+    "day0",
+    "sex",
+    "weight_kg",
+    "language",
+    "daily_doses",
+    "born",
+    "consent",
+)
 CHANNEL_COLUMN = "channel"
+# Columns a new enrollment may not leave blank, with what they hold, for the refusal.
+_REQUIRED = {"born": "year of birth", "consent": "informed-consent date"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +153,27 @@ def read_cohort(
             return Cohort([], {}), [BadLine(1, f"missing columns: {', '.join(missing)}")]
         for row in reader:
             line = reader.line_num
+            values = {c: (row.get(c) or "").strip() for c in COLUMNS}
+            empty = [f"{c} ({_REQUIRED[c]})" for c in _REQUIRED if not values[c]]
+            if empty:
+                bad.append(BadLine(line, f"no {' and no '.join(empty)} given"))
+                continue
             try:
-                values = {c: (row.get(c) or "").strip() for c in COLUMNS}
                 study_id = check_study_id(values["study_id"])
+                day0 = check_day0(parse_date(values["day0"], today=today), today)
                 newcomer = Newcomer(
                     study_id=study_id,
                     arm=parse_arm(values["arm"], list(protocol.arms)),
-                    day0=check_day0(parse_date(values["day0"], today=today), today),
+                    day0=day0,
                     sex=parse_sex(values["sex"]),
                     weight_kg=str(parse_weight(values["weight_kg"])),
                     language=parse_language(values["language"]),
                     timezone=timezone,
                     daily_dose_reminders=parse_yes_no(values["daily_doses"]),
+                    birth_year=parse_birth_year(values["born"], day0),
+                    consent_date=check_consent_date(
+                        parse_date(values["consent"], today=today), day0, today
+                    ),
                 )
                 channel = _channel((row.get(CHANNEL_COLUMN) or "").strip())
             except RuleError as exc:

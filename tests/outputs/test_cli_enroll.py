@@ -34,7 +34,9 @@ from tests.support.store_fixtures import count, enroll, url_text
 
 NOW = datetime(2026, 12, 3, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 TODAY = date(2026, 12, 3)
-HEADER = "study_id,arm,day0,sex,weight_kg,language,daily_doses\n"
+HEADER = "study_id,arm,day0,sex,weight_kg,language,daily_doses,born,consent\n"
+# Year of birth and informed-consent date: before every day 0 of these files.
+BORN_CONSENT = "1984,2026-10-20"
 
 
 def _argv(path: Path, *, reason: str = "r", bot_username: str = "b") -> list[str]:
@@ -77,8 +79,8 @@ def test_a_cohort_file_enrolls_every_patient_with_their_plan(
         db_url,
         tmp_path,
         monkeypatch,
-        f"NJ-P01,belimumab_mt,{started},F,58.5,zh,yes\n"
-        f"NJ-P02,mt_only,{TODAY + timedelta(days=3)},男,71kg,English,no\n",
+        f"NJ-P01,belimumab_mt,{started},F,58.5,zh,yes,{BORN_CONSENT}\n"
+        f"NJ-P02,mt_only,{TODAY + timedelta(days=3)},男,71kg,English,no,{BORN_CONSENT}\n",
     )
     assert code == 0, capsys.readouterr().err
     out = capsys.readouterr().out
@@ -106,6 +108,8 @@ def test_a_cohort_file_enrolls_every_patient_with_their_plan(
                 "en",
                 False,
             )
+            for p in (p1, p2):
+                assert (p.birth_year, p.consent_date) == (1984, date(2026, 10, 20))
             first = services.reminders_of_patient(session, p1.id)
             second = services.reminders_of_patient(session, p2.id)
             records = session.exec(select(AuditRecord)).all()
@@ -139,13 +143,13 @@ def test_a_file_with_bad_lines_enrolls_nobody_and_names_every_line(
         db_url,
         tmp_path,
         monkeypatch,
-        f"P01,belimumab_mt,{TODAY},F,60,zh,yes\n"
-        f"P02,placebo,{TODAY},F,60,zh,yes\n"
-        f"P03,mt_only,2026-13-01,F,60,zh,yes\n"
-        f"P04,mt_only,{TODAY},F,sixty,zh,yes\n"
-        f"P05,mt_only,{TODAY - timedelta(weeks=30)},F,60,zh,yes\n"
-        f"P01,mt_only,{TODAY},F,60,zh,yes\n"
-        f"P 06,mt_only,{TODAY},F,60,zh,yes\n",
+        f"P01,belimumab_mt,{TODAY},F,60,zh,yes,{BORN_CONSENT}\n"
+        f"P02,placebo,{TODAY},F,60,zh,yes,{BORN_CONSENT}\n"
+        f"P03,mt_only,2026-13-01,F,60,zh,yes,{BORN_CONSENT}\n"
+        f"P04,mt_only,{TODAY},F,sixty,zh,yes,{BORN_CONSENT}\n"
+        f"P05,mt_only,{TODAY - timedelta(weeks=30)},F,60,zh,yes,{BORN_CONSENT}\n"
+        f"P01,mt_only,{TODAY},F,60,zh,yes,{BORN_CONSENT}\n"
+        f"P 06,mt_only,{TODAY},F,60,zh,yes,{BORN_CONSENT}\n",
     )
     err = capsys.readouterr().err
     assert code == 2
@@ -169,6 +173,50 @@ def test_a_file_with_bad_lines_enrolls_nobody_and_names_every_line(
         engine.dispose()
 
 
+def test_the_year_of_birth_and_consent_date_are_checked_as_enroll_checks_them(
+    db_url: URL,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each bad line is named with its number and what is wrong; nobody is enrolled."""
+    code = _run(
+        db_url,
+        tmp_path,
+        monkeypatch,
+        f"P01,mt_only,{TODAY},F,60,zh,no,1984,2026-12-01\n"
+        f"P02,mt_only,{TODAY},F,60,zh,no,,2026-12-01\n"
+        f"P03,mt_only,{TODAY},F,60,zh,no,1984,\n"
+        f"P04,mt_only,{TODAY},F,60,zh,no,84,2026-12-01\n"
+        f"P05,mt_only,{TODAY},F,60,zh,no,2010,2026-12-01\n"
+        f"P06,mt_only,{TODAY},F,60,zh,no,1984,2026-12-04\n"
+        f"P07,mt_only,{TODAY + timedelta(days=5)},F,60,zh,no,1984,{TODAY + timedelta(days=1)}\n"
+        f"P08,mt_only,{TODAY},F,60,zh,no,1984,2026-02-30\n",
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = {
+        line.split(": line ")[1].split(":")[0]: line
+        for line in err.splitlines()
+        if ": line " in line
+    }
+    assert sorted(lines) == ["3", "4", "5", "6", "7", "8", "9"]
+    assert "no born (year of birth) given" in lines["3"]
+    assert "no consent (informed-consent date) given" in lines["4"]
+    assert "84 is not a year of birth: write four digits" in lines["5"]
+    assert "would be 16 at day 0; the age at day 0 must be between 18 and 100" in lines["6"]
+    assert "The consent date 2026-12-04 is after day 0 (2026-12-03)" in lines["7"]
+    assert "The consent date 2026-12-04 is in the future" in lines["8"]
+    assert "2026-02-30 is not a date in the calendar" in lines["9"]
+    assert "nobody was enrolled" in err
+    migrate(db_url)
+    engine = make_engine(db_url)
+    try:
+        assert count(engine, Patient) == 0
+    finally:
+        engine.dispose()
+
+
 def test_a_study_id_already_enrolled_refuses_the_whole_file(
     db_url: URL,
     tmp_path: Path,
@@ -185,7 +233,7 @@ def test_a_study_id_already_enrolled_refuses_the_whole_file(
             db_url,
             tmp_path,
             monkeypatch,
-            f"P06,belimumab_mt,{TODAY},F,60,zh,yes\nP07,mt_only,{TODAY},M,70,en,no\n",
+            f"P06,belimumab_mt,{TODAY},F,60,zh,yes,{BORN_CONSENT}\nP07,mt_only,{TODAY},M,70,en,no,{BORN_CONSENT}\n",
         )
         assert code == 2
         err = capsys.readouterr().err
@@ -204,7 +252,7 @@ def test_a_study_id_already_enrolled_refuses_the_whole_file(
     ("body", "message"),
     [
         ("", "no patients in the file"),
-        (None, "missing columns: daily_doses"),
+        (None, "missing columns: daily_doses, born, consent"),
     ],
 )
 def test_an_empty_file_or_missing_columns_are_refused(
@@ -234,7 +282,7 @@ def test_without_the_bots_name_nobody_is_enrolled(
     monkeypatch.setenv("DATABASE_URL", url_text(db_url))
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     path = tmp_path / "cohort.csv"
-    path.write_text(HEADER + f"P01,mt_only,{TODAY},F,60,zh,yes\n", encoding="utf-8")
+    path.write_text(HEADER + f"P01,mt_only,{TODAY},F,60,zh,yes,{BORN_CONSENT}\n", encoding="utf-8")
     code = cli.main(["enroll", "--file", str(path), "--reason", "r", "--now", NOW.isoformat()])
     assert code == 2
     assert "--bot-username" in capsys.readouterr().err
@@ -316,7 +364,7 @@ def test_a_channel_column_gives_wechat_patients_a_qr_code_file(
     path = tmp_path / "cohort.csv"
     path.write_text(
         HEADER.replace("\n", ",channel\n")
-        + f"NJ-P01,mt_only,{TODAY},F,60,zh,no,wechat\nNJ-P02,mt_only,{TODAY},M,70,en,no,\n",
+        + f"NJ-P01,mt_only,{TODAY},F,60,zh,no,{BORN_CONSENT},wechat\nNJ-P02,mt_only,{TODAY},M,70,en,no,{BORN_CONSENT},\n",
         encoding="utf-8",
     )
     with wechat_in_a_thread() as wechat:
@@ -365,7 +413,7 @@ def test_a_wechat_row_without_wechat_or_an_unknown_channel_enrolls_nobody(
         db_url,
         tmp_path,
         monkeypatch,
-        f"P01,mt_only,{TODAY},F,60,zh,no,{channel}\n",
+        f"P01,mt_only,{TODAY},F,60,zh,no,{BORN_CONSENT},{channel}\n",
         header=HEADER.replace("\n", ",channel\n"),
     )
     assert code == 2
