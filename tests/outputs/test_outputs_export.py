@@ -142,6 +142,9 @@ def test_workbook_keeps_values_as_entered(exported: Exported) -> None:
     patients = list(book["patients"].iter_rows(min_row=2, values_only=True))
     assert [p[0] for p in patients] == ["P01", "P02", "P03", "P04", "P05", "P06", "P07"]
     assert patients[0][2] == datetime(2026, 6, 1, 0, 0)
+    # Year of birth, age at day 0 and consent date as enrolled; none for P06 (never asked).
+    assert patients[0][7:10] == (1984, 42, datetime(2026, 5, 28, 0, 0))
+    assert patients[5][0] == "P06" and patients[5][7:10] == (None, None, None)
     responses = list(book["responses"].iter_rows(min_row=2, values_only=True))
     assert responses[0][:4] == ("P01", "belimumab_mt", 12, "CR")
     endpoints = {row[0]: row for row in book["endpoints"].iter_rows(min_row=2, values_only=True)}
@@ -237,6 +240,24 @@ def test_sdtm_values(exported: Exported) -> None:
     assert dm["P04"]["ARMCD"] == "MT_ONLY"
     assert dm["P04"]["ARM"] == "Multi-target therapy only"
     assert dm["P03"]["SEX"] == "M"
+    # The year of birth and consent date /enroll stored: AGE at day 0 and RFICDTC.
+    assert (dm["P01"]["AGE"], dm["P01"]["AGEU"], dm["P01"]["RFICDTC"]) == (
+        "42",
+        "YEARS",
+        "2026-05-28",
+    )
+    assert (dm["P03"]["AGE"], dm["P03"]["RFICDTC"]) == ("51", "2026-05-25")
+    assert (dm["P06"]["AGE"], dm["P06"]["AGEU"], dm["P06"]["RFICDTC"]) == ("", "", "")
+    ds = csv_rows(exported.files, "ds.csv")
+    consents = {
+        r["USUBJID"]: (r["DSSTDTC"], r["DSSTDY"])
+        for r in ds
+        if r["DSDECOD"] == "INFORMED CONSENT OBTAINED"
+    }
+    # Consent 4 days before day 0 (study day 1): study day -4, SDTM having no day 0.
+    assert consents["NCT05863936-P01"] == ("2026-05-28", "-4")
+    assert "NCT05863936-P06" not in consents
+    assert len(consents) == 6
     ae = csv_rows(exported.files, "ae.csv")
     lung = next(r for r in ae if r["AETERM"] == "lung infection")
     assert (lung["AEDECOD"], lung["AEBODSYS"], lung["AETOXGR"], lung["AESER"], lung["AESHOSP"]) == (

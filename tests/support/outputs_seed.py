@@ -61,6 +61,17 @@ PATIENTS = {
     "P06": ("mt_only", LATE, "F"),
 }
 
+# Year of birth and informed-consent date, as /enroll asks them; P06 has neither
+# (enrolled before they were asked: its AGE and RFICDTC stay empty).
+BORN_CONSENT: dict[str, tuple[int, date]] = {
+    "P01": (1984, date(2026, 5, 28)),
+    "P02": (1990, date(2026, 5, 29)),
+    "P03": (1975, date(2026, 5, 25)),
+    "P07": (2001, date(2026, 6, 1)),
+    "P04": (1968, date(2026, 5, 30)),
+    "P05": (1995, date(2026, 5, 31)),
+}
+
 # (protein g/24h, rbc /hpf, wbc /hpf, casts, albumin g/L, creatinine µmol/L); None = not entered.
 Panel = tuple[
     str | None, str | None, str | None, frozenset[CastKind] | None, str | None, str | None
@@ -163,6 +174,8 @@ def seed_trial(engine: Engine, protocol: Protocol, now: datetime = NOW) -> dict[
                 language="zh_Hans",
                 timezone="Asia/Shanghai",
                 daily_dose_reminders=False,
+                birth_year=BORN_CONSENT.get(study_id, (None, None))[0],
+                consent_date=BORN_CONSENT.get(study_id, (None, None))[1],
                 now=now,
             )
             assert patient.id is not None
