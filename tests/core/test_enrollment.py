@@ -1,4 +1,5 @@
-"""The words of /enroll: study ID, arm, day 0 and its limits, sex, weight, language."""
+"""The words of /enroll: study ID, arm, day 0 and its limits, sex, weight, language, year of
+birth and informed-consent date."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.enrollment import (
+    AGE_AT_DAY0,
+    AgeRange,
     Day0Limits,
+    age_at_day0,
+    check_consent_date,
     check_day0,
     check_study_id,
     parse_arm,
+    parse_birth_year,
     parse_language,
     parse_sex,
     parse_weight,
@@ -198,3 +204,66 @@ def test_yes_no(text: str, expected: bool) -> None:
 def test_yes_no_refused() -> None:
     with pytest.raises(RuleError, match="yes or no"):
         parse_yes_no("maybe")
+
+
+DAY0 = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1984", 1984), ("１９８４", 1984), (" 2008 ", 2008), ("1926", 1926)],
+)
+def test_birth_years(text: str, expected: int) -> None:
+    assert parse_birth_year(text, DAY0) == expected
+
+
+@pytest.mark.parametrize("text", ["84", "19840", "1984年", "198x", "", "-1984", "1984.0"])
+def test_a_birth_year_that_is_not_four_digits_is_refused(text: str) -> None:
+    with pytest.raises(RuleError) as refused:
+        parse_birth_year(text, DAY0)
+    assert refused.value.msgid.startswith("{text} is not a year of birth")
+
+
+@pytest.mark.parametrize(
+    ("year", "accepted"), [(2008, True), (2009, False), (1926, True), (1925, False)]
+)
+def test_the_age_at_day0_is_18_to_100_inclusive(year: int, accepted: bool) -> None:
+    """The age is day 0's year minus the year of birth: 2026 - 2008 = 18, 2026 - 1926 = 100."""
+    assert (AGE_AT_DAY0.youngest, AGE_AT_DAY0.oldest) == (18, 100)
+    if accepted:
+        assert parse_birth_year(str(year), DAY0) == year
+    else:
+        with pytest.raises(RuleError) as refused:
+            parse_birth_year(str(year), DAY0)
+        assert refused.value.params["age"] == age_at_day0(year, DAY0)
+        assert (refused.value.params["youngest"], refused.value.params["oldest"]) == (18, 100)
+
+
+def test_the_age_range_is_an_option() -> None:
+    assert parse_birth_year("2012", DAY0, AgeRange(youngest=12, oldest=80)) == 2012
+
+
+@pytest.mark.parametrize(
+    ("consent", "today", "accepted"),
+    [
+        (date(2026, 11, 28), TODAY, True),
+        (TODAY, TODAY, True),  # consent today, day 0 tomorrow
+        (DAY0, DAY0, True),  # consent on day 0 itself
+        (date(2026, 12, 2), date(2026, 12, 5), False),  # after day 0
+        (DAY0, TODAY, False),  # on day 0, but day 0 is tomorrow: not yet obtained
+    ],
+)
+def test_the_consent_date_is_on_or_before_day0_and_today(
+    consent: date, today: date, accepted: bool
+) -> None:
+    if accepted:
+        assert check_consent_date(consent, DAY0, today) == consent
+    else:
+        with pytest.raises(RuleError):
+            check_consent_date(consent, DAY0, today)
+
+
+def test_a_consent_after_day0_says_so_before_the_future() -> None:
+    with pytest.raises(RuleError) as refused:
+        check_consent_date(date(2026, 12, 3), DAY0, TODAY)
+    assert "after day 0" in refused.value.msgid
