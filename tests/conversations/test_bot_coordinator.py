@@ -315,7 +315,7 @@ BORN_CONSENT_REFUSALS = [
     (
         "born=2010 consent=2026-11-28",
         "the patient would be 16 at day 0; the age at day 0 must be between 18 and 100",
-        "患者在第 0 天时为 16 岁；第 0 天时的年龄须在 18 到 100 岁之间",
+        "受试者在第 0 天时为 16 岁；第 0 天时的年龄须在 18 到 100 岁之间",
     ),
     ("born=1920 consent=2026-11-28", "would be 106 at day 0", "第 0 天时为 106 岁"),
     ("born=1984 consent=2026-11-31", "not a date in the calendar", "不是日历上存在的日期"),
