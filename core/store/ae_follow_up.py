@@ -98,6 +98,6 @@ def follow_up_adverse_event(
     columns = follow_up_columns(event, follow_up, today)
     if not columns:
         raise RuleError(NOTHING_NEW)
-    uow.update(event, FOLLOWED_UP, **columns)
+    uow.update(event, FOLLOWED_UP, reason=None, **columns)
     log.info("AE%s followed up (%s)", ae_id, ", ".join(sorted(columns)))
     return event
