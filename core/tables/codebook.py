@@ -343,6 +343,10 @@ CODEBOOK: Final[Mapping[str, Mapping[str, ColumnDoc]]] = MappingProxyType(
             "outcome": ColumnDoc(
                 "The event's outcome as recorded (ae.csv AEOUT); empty when not recorded", Kind.CODE
             ),
+            "open_at_week_24": _flag(
+                "The event had begun and had not ended by day 0 + 24 weeks (no end date, "
+                "or a later one); empty while that day is after the data cut-off"
+            ),
             "action": ColumnDoc(
                 "Action taken with the study treatment as recorded (ae.csv "
                 "AEACN); empty when not recorded",

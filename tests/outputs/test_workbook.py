@@ -28,7 +28,7 @@ from core.store.db import read_session
 from core.store.trial_data import load_trial_data
 from core.tables.codebook import CODEBOOK
 from core.tables.lab_file import derive_trial_endpoints
-from core.tables.workbook import WORKBOOK_SHEETS
+from core.tables.workbook import WORKBOOK_SHEETS, adverse_events_sheet
 from core.trial_records import (
     AdverseEventRecord,
     DoseRecord,
@@ -313,3 +313,15 @@ def test_same_data_and_time_give_the_same_bytes(protocol: Protocol) -> None:
     assert later.archive == first.archive
     changed = replace(DATA, patients=(replace(P01, weight_kg="58.50"), P02))
     assert export(changed, protocol).workbook != first.workbook
+
+
+def test_an_adverse_event_still_open_at_week_24_is_reported_as_open(book: Any) -> None:
+    """Day 0 + 24 weeks is 2026-11-16, before the cut-off: the rash had ended (07-09), the
+    headache has no end date, so it was still open."""
+    rash, headache = rows(book, "adverse_events")
+    assert (rash["open_at_week_24"], headache["open_at_week_24"]) == ("no", "yes")
+    # Before week 24 has come, whether it will be open then is not known yet.
+    patients = {p.id: p for p in DATA.patients}
+    early = adverse_events_sheet(DATA, patients, date(2026, 11, 15))
+    at = early.columns.index("open_at_week_24")
+    assert [row[at] for row in early.rows] == [None, None]
