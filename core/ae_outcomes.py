@@ -7,8 +7,8 @@ RECOVERED/NOT RESOLVED, RECOVERED/RESOLVED WITH SEQUELAE, FATAL, UNKNOWN; ACN,
 C66767: DOSE NOT CHANGED, DOSE REDUCED, DRUG INTERRUPTED, DRUG WITHDRAWN, NOT
 APPLICABLE, UNKNOWN), stored as lower-case keys (``recovered``,
 ``drug_interrupted``); :mod:`core.tables.sdtm.events` writes them back in CT.
-The study drugs are those of docs/registry-record.txt (belimumab, mycophenolate
-mofetil, tacrolimus, methylprednisolone).
+The study drugs a relatedness is judged against are :class:`core.vocabulary.Drug`
+(docs/registry-record.txt).
 
 Rules on the end date and on death (:func:`check_follow_up`) are our choices,
 listed in README ("Following an adverse event to its end"): CTCAE v5.0 defines
@@ -29,7 +29,6 @@ __all__ = [
     "ONGOING_OUTCOMES",
     "Action",
     "Outcome",
-    "StudyDrug",
     "check_follow_up",
     "is_open",
     "open_at",
@@ -59,15 +58,6 @@ class Action(StrEnum):
     DRUG_WITHDRAWN = "drug_withdrawn"
     NOT_APPLICABLE = "not_applicable"
     UNKNOWN = "unknown"
-
-
-class StudyDrug(StrEnum):
-    """The study drugs a relatedness is judged against (docs/registry-record.txt)."""
-
-    BELIMUMAB = "belimumab"
-    MMF = "mmf"
-    TACROLIMUS = "tacrolimus"
-    METHYLPREDNISOLONE = "methylprednisolone"
 
 
 #: Outcomes that say the event is over: an end date is required.

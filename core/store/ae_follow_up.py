@@ -19,11 +19,12 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 
-from core.ae_outcomes import Action, Outcome, StudyDrug, check_follow_up
+from core.ae_outcomes import Action, Outcome, check_follow_up
 from core.entry_syntax import Relatedness
 from core.messages import N_, RuleError
 from core.store.models import AdverseEvent
 from core.store.uow import UnitOfWork
+from core.vocabulary import Drug
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,14 @@ FOLLOWED_UP = "adverse_event.followed_up"
 
 NOTHING_NEW = N_("The follow-up changes nothing: the stored values are already these.")
 
-#: The column holding each study drug's relatedness.
-DRUG_COLUMNS: dict[StudyDrug, str] = {drug: f"related_{drug.value}" for drug in StudyDrug}
+#: The column holding each study drug's relatedness; after ``related_`` is the drug's
+#: code in the outputs (core.trial_records.AdverseEventRecord.related_to).
+DRUG_COLUMNS: dict[Drug, str] = {
+    Drug.BELIMUMAB: "related_belimumab",
+    Drug.MMF: "related_mmf",
+    Drug.TACROLIMUS: "related_tacrolimus",
+    Drug.MP: "related_methylprednisolone",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,7 @@ class AdverseEventFollowUp:
     outcome: Outcome | None = None
     action: Action | None = None
     end: date | None = None
-    related: tuple[tuple[StudyDrug, Relatedness], ...] = ()
+    related: tuple[tuple[Drug, Relatedness], ...] = ()
 
 
 def stored_outcome(event: AdverseEvent) -> Outcome | None:

@@ -199,8 +199,8 @@ def load_trial_data(
             end_date=a.end_date,
             related_to=tuple(
                 sorted(
-                    (drug.value, value)
-                    for drug, column in DRUG_COLUMNS.items()
+                    (column.removeprefix("related_"), value)
+                    for column in DRUG_COLUMNS.values()
                     if (value := getattr(a, column)) is not None
                 )
             ),

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.engine import Engine
 
-from core.ae_outcomes import Action, Outcome, StudyDrug
+from core.ae_outcomes import Action, Outcome
 from core.entry_syntax import Relatedness
 from core.protocol import Protocol
 from core.renal_panel import casts_row
@@ -39,6 +39,7 @@ from core.trial_records import (
     TrialData,
 )
 from core.units import Quantity, Unit, canonical
+from core.vocabulary import Drug
 from tests.support.store_fixtures import enroll
 
 DAY0 = date(2026, 6, 1)
@@ -572,8 +573,8 @@ def test_a_followed_up_event_reaches_ae_and_suppae_from_the_store(
             Action.DRUG_INTERRUPTED,
             date(2026, 12, 30),
             (
-                (StudyDrug.METHYLPREDNISOLONE, Relatedness.PROBABLE),
-                (StudyDrug.MMF, Relatedness.POSSIBLE),
+                (Drug.MP, Relatedness.PROBABLE),
+                (Drug.MMF, Relatedness.POSSIBLE),
             ),
         )
         follow_up_adverse_event(uow, ae_id, follow_up, date(2026, 12, 31))

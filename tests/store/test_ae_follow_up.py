@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from core.ae_outcomes import Action, Outcome, StudyDrug
+from core.ae_outcomes import Action, Outcome
 from core.entry_syntax import Relatedness
 from core.messages import RuleError
 from core.protocol import Protocol
@@ -21,6 +21,7 @@ from core.store.db import read_session
 from core.store.models import AdverseEvent, AuditRecord
 from core.store.reconcile import reconcile
 from core.store.uow import UnitOfWork
+from core.vocabulary import Drug
 from tests.support.db_state import changed_tables, snapshot
 from tests.support.store_fixtures import enroll
 
@@ -58,8 +59,8 @@ def test_an_event_followed_to_its_end_keeps_old_and_new_values_in_the_trail(
             outcome=Outcome.RECOVERED,
             end=date(2026, 12, 30),
             related=(
-                (StudyDrug.MMF, Relatedness.POSSIBLE),
-                (StudyDrug.BELIMUMAB, Relatedness.UNLIKELY),
+                (Drug.MMF, Relatedness.POSSIBLE),
+                (Drug.BELIMUMAB, Relatedness.UNLIKELY),
             ),
         )
         follow_up_adverse_event(uow, ae_id, follow_up, TODAY)
