@@ -112,6 +112,7 @@ def overview_blocks(ctx: Ctx) -> list[str]:
         arms = queries.enrollment_by_arm(session)
         groups = queries.week_event_groups(session, monday, sunday)
         open_total, open_serious = queries.open_adverse_event_count(session)
+        open_events = queries.open_adverse_events(session)
         serious = queries.serious_unacknowledged(session)
         unreachable = queries.unreachable_study_ids(session)
         not_joined = queries.not_joined_study_ids(session)
@@ -178,9 +179,22 @@ def overview_blocks(ctx: Ctx) -> list[str]:
             serious=open_serious,
         )
     ]
-    if serious:
-        lines.append(t._("Serious, not yet acknowledged:"))
     blocks.append("\n".join(lines))
+    # Each open event, until its outcome says it ended (/ae AE<n> outcome=...).
+    for event, study_id in open_events:
+        blocks.append(
+            "  "
+            + t._(
+                "AE{number} {study_id}: {term}, grade {grade}, onset {onset}",
+                number=event.id,
+                study_id=study_id,
+                term=term_name(t, event),
+                grade=event.grade,
+                onset=t.date(event.onset_date),
+            )
+        )
+    if serious:
+        blocks.append(t._("Serious, not yet acknowledged:"))
     for event in serious:
         clock = reporting_clock(event.awareness_at, now, hours)
         if clock.overdue:
