@@ -181,16 +181,16 @@ def overview_blocks(ctx: Ctx) -> list[str]:
     ]
     blocks.append("\n".join(lines))
     # Each open event, until its outcome says it ended (/ae AE<n> outcome=...).
-    for event, study_id in open_events:
+    for open_event, study_id in open_events:
         blocks.append(
             "  "
             + t._(
                 "AE{number} {study_id}: {term}, grade {grade}, onset {onset}",
-                number=event.id,
+                number=open_event.id,
                 study_id=study_id,
-                term=term_name(t, event),
-                grade=event.grade,
-                onset=t.date(event.onset_date),
+                term=term_name(t, open_event),
+                grade=open_event.grade,
+                onset=t.date(open_event.onset_date),
             )
         )
     if serious:
