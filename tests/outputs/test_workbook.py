@@ -209,6 +209,11 @@ def test_the_codebook_describes_every_column_of_every_sheet(book: Any) -> None:
     assert entry["adverse_events", "grade"]["codes"].startswith("1 = mild; 2 = moderate")
     assert "possible = possibly related" in entry["adverse_events", "related_mmf"]["codes"]
     assert entry["adverse_events", "hospitalization"]["codes"] == "yes = yes; no = no"
+    assert (
+        "recovered_with_sequelae = RECOVERED/RESOLVED WITH SEQUELAE"
+        in (entry["adverse_events", "outcome"]["codes"])
+    )
+    assert "drug_interrupted = DRUG INTERRUPTED" in entry["adverse_events", "action"]["codes"]
     assert "urine_protein_24h = 24-hour urine protein" in entry["labs", "analyte"]["codes"]
     assert "withdrawn = " in entry["endpoints", "category"]["codes"]
     assert "summary = " in entry["codebook", "sheet"]["codes"]
