@@ -142,6 +142,10 @@ async def test_an_event_recovering_stays_open_then_ends(world: World, lang: str)
     shown = (await world.say(coordinator, "/status")).shown
     assert "Open adverse events: 0 (0 serious)" in shown
     assert "AE1 P01" not in shown
+    # One patient's view keeps the event, with how and when it ended.
+    lines = [s.strip() for s in (await world.say(coordinator, "/status P01")).shown.splitlines()]
+    at = lines.index("AE1 Lung infection, grade 3, not serious")
+    assert lines[at + 1] == "Outcome: recovered/resolved, ended Mon, Dec 21, 2026"
 
 
 async def test_refusals_store_nothing(world: World) -> None:
