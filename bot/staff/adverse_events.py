@@ -327,8 +327,9 @@ class AePayload:
 
 async def run(ctx: Ctx, args: list[str]) -> None:
     ae_id = parse_ae_number(args[0]) if args else None
-    if ae_id is not None:
-        # /ae AE12 outcome=...: a stored event followed up, with its own usage.
+    # /ae AE12 outcome=...: a stored event followed up, with its own usage. A study ID may
+    # also read AE12 (core.enrollment.STUDY_ID_PATTERN): followed by a term, it is a new event.
+    if ae_id is not None and (len(args) == 1 or "=" in args[1]):
         try:
             await propose_follow_up(ctx, ae_id, args[1:])
         except RuleError as exc:

@@ -199,3 +199,14 @@ async def test_the_same_follow_up_twice_changes_nothing(world: World) -> None:
     answer = await world.say(nurse, "/ae AE1 outcome=未恢复")
     assert "The follow-up changes nothing" in answer.shown
     assert answer.buttons() == []
+
+
+async def test_a_study_id_that_reads_like_an_ae_number_still_gets_new_events(world: World) -> None:
+    world.enroll("AE7")
+    nurse = await member(world, "nurse", "en")
+    world.clock.set(NOW)
+    preview = await world.say(nurse, "/ae AE7 headache G1")
+    assert preview.shown.splitlines()[0] == "Adverse event for AE7:"
+    await confirm(world, nurse, preview)
+    answer = await world.say(nurse, "/ae AE7 outcome=recovering")
+    assert "There is no adverse event AE7." in answer.shown
