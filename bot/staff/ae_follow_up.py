@@ -12,7 +12,8 @@ drug_interrupted, drug_withdrawn, not_applicable, unknown, or 剂量不变, 减�
 (``rel_belimumab=``, ``rel_mmf=``, ``rel_tacrolimus=``, ``rel_mp=``, or
 贝利尤单抗相关性= etc.; the one scale of ``core.entry_syntax.parse_relatedness``).
 Any of them may be given, in any order, again later (recovering first, then
-recovered).
+recovered). Only ``key=value`` words after ``AE<n>`` make it a follow-up: a
+study ID may read ``AE7`` too, and ``/ae AE7 headache G1`` is a new event.
 
 The preview shows each field "old → new"; Confirm stores through
 :mod:`core.store.ae_follow_up`, whose audit record keeps the old and the new
