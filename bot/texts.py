@@ -6,9 +6,38 @@ holds the English sentence for each, which the catalogs translate.
 
 from __future__ import annotations
 
+from core.ae_outcomes import Action, Outcome
+from core.entry_syntax import Relatedness
 from core.messages import N_
 from core.schedule import EventKind, Slot
 from core.store.models import Channel
+
+# The one relatedness scale (core.entry_syntax.parse_relatedness), as readers see it.
+RELATEDNESS_NAMES: dict[Relatedness, str] = {
+    Relatedness.UNRELATED: N_("unrelated"),
+    Relatedness.UNLIKELY: N_("unlikely related"),
+    Relatedness.POSSIBLE: N_("possibly related"),
+    Relatedness.PROBABLE: N_("probably related"),
+    Relatedness.DEFINITE: N_("definitely related"),
+}
+
+# An adverse event's outcome (CDISC OUT) and the action taken with the study drugs (ACN).
+OUTCOME_NAMES: dict[Outcome, str] = {
+    Outcome.RECOVERED: N_("recovered/resolved"),
+    Outcome.RECOVERING: N_("recovering/resolving"),
+    Outcome.NOT_RECOVERED: N_("not recovered/not resolved"),
+    Outcome.RECOVERED_WITH_SEQUELAE: N_("recovered/resolved with sequelae"),
+    Outcome.FATAL: N_("fatal"),
+    Outcome.UNKNOWN: N_("unknown"),
+}
+ACTION_NAMES: dict[Action, str] = {
+    Action.DOSE_NOT_CHANGED: N_("dose not changed"),
+    Action.DOSE_REDUCED: N_("dose reduced"),
+    Action.DRUG_INTERRUPTED: N_("drug interrupted"),
+    Action.DRUG_WITHDRAWN: N_("drug withdrawn"),
+    Action.NOT_APPLICABLE: N_("not applicable"),
+    Action.UNKNOWN: N_("unknown"),
+}
 
 ARM_NAMES: dict[str, str] = {
     "belimumab_mt": N_("Belimumab plus multi-target therapy"),

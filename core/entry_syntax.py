@@ -30,6 +30,7 @@ __all__ = [
     "Relatedness",
     "fold_command_text",
     "fold_command_words",
+    "parse_ae_number",
     "parse_date",
     "parse_entry_date",
     "parse_grade_token",
@@ -40,6 +41,7 @@ __all__ = [
     "split_reason",
 ]
 
+_AE_NUMBER = re.compile(r"ae(\d+)")
 _WEEK = re.compile(r"(?:w|wk|week|第)?([0-9]{1,3})(?:周)?")
 _GRADE = re.compile(r"(?:g|grade)([0-9]{1,2})|([0-9]{1,2})级")
 _DATE = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})")
@@ -211,6 +213,16 @@ def parse_entry_date(text: str, *, today: date) -> date:
             today=today.isoformat(),
         )
     return day
+
+
+def parse_ae_number(word: str) -> int | None:
+    """The adverse event a word names (``AE12``, ``ae12``, ``ＡＥ１２``): its number, or None.
+
+    SOURCE: the staff command syntax (``/ack AE12``, ``/correct AE12 ...``,
+    ``/ae AE12 outcome=...``): staff name a stored event by AE and its row number.
+    """
+    match = _AE_NUMBER.fullmatch(_fold(word).casefold())
+    return None if match is None else int(match.group(1))
 
 
 def parse_grade_token(word: str) -> int | None:

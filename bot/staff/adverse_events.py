@@ -48,9 +48,13 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft
+from bot.staff.ae_follow_up import ACTION as FOLLOW_UP_ACTION
+from bot.staff.ae_follow_up import USAGE as FOLLOW_UP_USAGE
+from bot.staff.ae_follow_up import propose_follow_up
 from bot.staff.ae_questions import NOT_SERIOUS, Explained, Questions, Waiting
 from bot.staff.clinical import by_language, patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
+from bot.texts import RELATEDNESS_NAMES
 from core.adverse_events import (
     CTCAE_VERSION,
     CodedEvent,
@@ -67,6 +71,7 @@ from core.adverse_events import (
 )
 from core.entry_syntax import (
     Relatedness,
+    parse_ae_number,
     parse_entry_date,
     parse_grade_token,
     parse_options,
@@ -110,15 +115,6 @@ CRITERION_NAMES: dict[Seriousness, str] = {
     Seriousness.DISABILITY: N_("persistent or significant disability"),
     Seriousness.CONGENITAL_ANOMALY: N_("congenital anomaly or birth defect"),
     Seriousness.IMPORTANT_MEDICAL_EVENT: N_("important medical event"),
-}
-
-# The one relatedness scale (core.entry_syntax.parse_relatedness), as readers see it.
-RELATEDNESS_NAMES: dict[Relatedness, str] = {
-    Relatedness.UNRELATED: N_("unrelated"),
-    Relatedness.UNLIKELY: N_("unlikely related"),
-    Relatedness.POSSIBLE: N_("possibly related"),
-    Relatedness.PROBABLE: N_("probably related"),
-    Relatedness.DEFINITE: N_("definitely related"),
 }
 
 
@@ -330,6 +326,18 @@ class AePayload:
 
 
 async def run(ctx: Ctx, args: list[str]) -> None:
+    ae_id = parse_ae_number(args[0]) if args else None
+    # /ae AE12 outcome=...: a stored event followed up, with its own usage. A study ID may
+    # also read AE12 (core.enrollment.STUDY_ID_PATTERN): followed by a term, it is a new event.
+    if ae_id is not None and (len(args) == 1 or "=" in args[1]):
+        try:
+            await propose_follow_up(ctx, ae_id, args[1:])
+        except RuleError as exc:
+            t = ctx.t
+            await ctx.reply(
+                t._("{reason}\nExpected: {usage}", reason=t.error(exc), usage=t._(FOLLOW_UP_USAGE))
+            )
+        return
     patient = patient_for_entry(ctx, args)
     assert patient.id is not None
     understood = parse_adverse_event(
@@ -554,5 +562,6 @@ FEATURE = Feature(
     options=[QUESTIONS.option],
     actions=[
         ActionSpec(KIND, "ae", AePayload, store, after, stored_name),
+        FOLLOW_UP_ACTION,
     ],
 )

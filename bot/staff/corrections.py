@@ -20,7 +20,6 @@ reporting clock, so it is reported with ``/ae`` (our choice, README).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +41,7 @@ from bot.staff.labs import (
 )
 from core.adverse_events import code_event, onset_before_day0, term_by_key
 from core.entry_syntax import (
+    parse_ae_number,
     parse_entry_date,
     parse_grade_token,
     parse_options,
@@ -92,8 +92,6 @@ AE_KEYS = {
 # The longest reason kept, as for a protocol deviation's (core.entry_calendar).
 MAX_REASON = 500
 
-_AE = re.compile(r"ae(\d+)")
-
 
 def _reason(reason: str | None) -> str:
     """The reason given; refused when missing, empty or too long."""
@@ -113,11 +111,6 @@ def _reason(reason: str | None) -> str:
     return reason
 
 
-def _ae_number(word: str) -> int | None:
-    match = _AE.fullmatch(unicodedata.normalize("NFKC", word).strip().casefold())
-    return None if match is None else int(match.group(1))
-
-
 async def run(ctx: Ctx, args: list[str]) -> None:
     if not args:
         # The bare command has no guided flow: it says what it takes.
@@ -125,7 +118,7 @@ async def run(ctx: Ctx, args: list[str]) -> None:
         what = t._("Name what to correct: AE and its number, or a study ID and a week.")
         await ctx.reply(t._("{reason}\nExpected: {usage}", reason=what, usage=t._(USAGE)))
         return
-    ae_id = _ae_number(args[0])
+    ae_id = parse_ae_number(args[0])
     if ae_id is not None:
         await _propose_ae(ctx, ae_id, args[1:])
     else:

@@ -38,7 +38,7 @@ from bot.pagination import send_pages
 from bot.staff.clinical import outside_window_text
 from bot.staff.commands import StaffCommand
 from bot.staff.reports import category_name
-from bot.texts import ARM_NAMES, EVENT_TITLES
+from bot.texts import ARM_NAMES, EVENT_TITLES, OUTCOME_NAMES
 from bot.views.response import assessment_lines, class_name
 from bot.views.status import (
     MP_RANGE,
@@ -48,6 +48,7 @@ from bot.views.status import (
     id_lines,
     term_name,
 )
+from core.ae_outcomes import Outcome
 from core.dosing import mp_cumulative
 from core.intention_to_treat import (
     MissingReason,
@@ -112,6 +113,7 @@ def overview_blocks(ctx: Ctx) -> list[str]:
         arms = queries.enrollment_by_arm(session)
         groups = queries.week_event_groups(session, monday, sunday)
         open_total, open_serious = queries.open_adverse_event_count(session)
+        open_events = queries.open_adverse_events(session)
         serious = queries.serious_unacknowledged(session)
         unreachable = queries.unreachable_study_ids(session)
         not_joined = queries.not_joined_study_ids(session)
@@ -178,9 +180,22 @@ def overview_blocks(ctx: Ctx) -> list[str]:
             serious=open_serious,
         )
     ]
-    if serious:
-        lines.append(t._("Serious, not yet acknowledged:"))
     blocks.append("\n".join(lines))
+    # Each open event, until its outcome says it ended (/ae AE<n> outcome=...).
+    for open_event, study_id in open_events:
+        blocks.append(
+            "  "
+            + t._(
+                "AE{number} {study_id}: {term}, grade {grade}, onset {onset}",
+                number=open_event.id,
+                study_id=study_id,
+                term=term_name(t, open_event),
+                grade=open_event.grade,
+                onset=t.date(open_event.onset_date),
+            )
+        )
+    if serious:
+        blocks.append(t._("Serious, not yet acknowledged:"))
     for event in serious:
         clock = reporting_clock(event.awareness_at, now, hours)
         if clock.overdue:
@@ -372,6 +387,8 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         else:
             template = N_("AE{number} {term}, grade {grade}, serious, not yet acknowledged")
         lines.append("  " + t._(template, number=ae.id, term=term_name(t, ae), grade=ae.grade))
+        if ae.outcome is not None:
+            lines.append("    " + _outcome_text(ctx, ae.outcome, ae.end_date))
     if not adverse:
         lines.append("  " + t._("None recorded."))
     blocks.append("\n".join(lines))
@@ -394,6 +411,18 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
     blocks.append("\n".join(_deviation_lines(ctx, deviations, moved)))
     blocks.append(_delivery_line(ctx, patient, delivery))
     return blocks
+
+
+def _outcome_text(ctx: Ctx, outcome: str, end: date | None) -> str:
+    """An adverse event's recorded outcome (/ae AE<n> outcome=...), with its end date."""
+    t = ctx.t
+    try:
+        name = t._(OUTCOME_NAMES[Outcome(outcome)])
+    except ValueError:
+        name = outcome  # a word stored before the follow-up existed, shown as stored
+    if end is None:
+        return t._("Outcome: {outcome}", outcome=name)
+    return t._("Outcome: {outcome}, ended {end}", outcome=name, end=t.date(end))
 
 
 def _delivery_line(ctx: Ctx, patient: Patient, delivery: queries.ReminderDelivery) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from core.ae_outcomes import ONGOING_OUTCOMES
 from core.patient_response import RENAL_ANALYTES, LabRow
 from core.renal_panel import StoredResult
 from core.schedule import EventKind
@@ -92,6 +93,15 @@ def _seriousness() -> ColumnElement[bool]:
         col(AdverseEvent.disability),
         col(AdverseEvent.congenital_anomaly),
         col(AdverseEvent.important_medical_event),
+    )
+
+
+def _open() -> ColumnElement[bool]:
+    """An open adverse event (:func:`core.ae_outcomes.is_open`): no outcome yet, or one that
+    goes on."""
+    return or_(
+        col(AdverseEvent.outcome).is_(None),
+        col(AdverseEvent.outcome).in_(sorted(ONGOING_OUTCOMES)),
     )
 
 
@@ -184,12 +194,23 @@ def events_not_done(
 
 
 def open_adverse_event_count(session: Session) -> tuple[int, int]:
-    """Open adverse events (no outcome recorded yet), and how many of them are serious."""
+    """Open adverse events (no outcome recorded yet, or recovering or not recovered), and
+    how many of them are serious."""
     serious = func.sum(case((_seriousness(), 1), else_=0))
-    total, serious_count = session.exec(
-        select(func.count(), serious).where(col(AdverseEvent.outcome).is_(None))
-    ).one()
+    total, serious_count = session.exec(select(func.count(), serious).where(_open())).one()
     return int(total), int(serious_count or 0)
+
+
+def open_adverse_events(session: Session) -> list[tuple[AdverseEvent, str]]:
+    """The open adverse events (as :func:`open_adverse_event_count` counts them) with their
+    patient's study ID, earliest onset first."""
+    rows = session.exec(
+        select(AdverseEvent, Patient.study_id)
+        .join(Patient, col(Patient.id) == AdverseEvent.patient_id)
+        .where(_open())
+        .order_by(col(AdverseEvent.onset_date), col(AdverseEvent.id))
+    ).all()
+    return [(event, study_id) for event, study_id in rows]
 
 
 def serious_unacknowledged(session: Session) -> list[SeriousOpen]:

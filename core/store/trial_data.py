@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, true
 from sqlmodel import Session, col, select
 
 from core.schedule import EventKind
+from core.store.ae_follow_up import DRUG_COLUMNS
 from core.store.models import (
     AdverseEvent,
     Cd20Count,
@@ -197,6 +198,14 @@ def load_trial_data(
             relatedness=a.relatedness,
             action=a.action,
             outcome=a.outcome,
+            end_date=a.end_date,
+            related_to=tuple(
+                sorted(
+                    (column.removeprefix("related_"), value)
+                    for column in DRUG_COLUMNS.values()
+                    if (value := getattr(a, column)) is not None
+                )
+            ),
         )
         for a in session.exec(
             select(AdverseEvent)

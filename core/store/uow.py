@@ -183,11 +183,12 @@ class UnitOfWork:
         )
         return obj
 
-    def update(self, obj: M, action: str, *, reason: str | None = None, **changes: object) -> M:
+    def update(self, obj: M, action: str, /, *, reason: str | None = None, **changes: object) -> M:
         """Change some columns of a row; audit the old and new values of those that changed.
 
         A change to the value a column already has is not recorded; if nothing
-        changes, nothing is written.
+        changes, nothing is written. ``obj`` and ``action`` are positional only, so a
+        column named ``action`` (``adverse_event.action``) can be changed too.
         """
         columns = {c.key for c in table_of(type(obj)).columns}
         unknown = sorted(set(changes) - columns)

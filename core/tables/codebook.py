@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from core.ae_outcomes import Action, Outcome
 from core.entry_syntax import Relatedness
 from core.intention_to_treat import EndpointCategory
 from core.response import ClauseKey, ResponseClass
@@ -124,6 +125,22 @@ RELATEDNESS: Final[Codes] = (
     (Relatedness.POSSIBLE.value, "possibly related"),
     (Relatedness.PROBABLE.value, "probably related"),
     (Relatedness.DEFINITE.value, "definitely related"),
+)
+AE_OUTCOMES: Final[Codes] = (
+    (Outcome.RECOVERED.value, "RECOVERED/RESOLVED"),
+    (Outcome.RECOVERING.value, "RECOVERING/RESOLVING"),
+    (Outcome.NOT_RECOVERED.value, "NOT RECOVERED/NOT RESOLVED"),
+    (Outcome.RECOVERED_WITH_SEQUELAE.value, "RECOVERED/RESOLVED WITH SEQUELAE"),
+    (Outcome.FATAL.value, "FATAL"),
+    (Outcome.UNKNOWN.value, "UNKNOWN"),
+)
+AE_ACTIONS: Final[Codes] = (
+    (Action.DOSE_NOT_CHANGED.value, "DOSE NOT CHANGED"),
+    (Action.DOSE_REDUCED.value, "DOSE REDUCED"),
+    (Action.DRUG_INTERRUPTED.value, "DRUG INTERRUPTED"),
+    (Action.DRUG_WITHDRAWN.value, "DRUG WITHDRAWN"),
+    (Action.NOT_APPLICABLE.value, "NOT APPLICABLE"),
+    (Action.UNKNOWN.value, "UNKNOWN"),
 )
 RESPONSE_CLASSES: Final[Codes] = (
     (ResponseClass.CR.value, "complete renal response"),
@@ -341,12 +358,19 @@ CODEBOOK: Final[Mapping[str, Mapping[str, ColumnDoc]]] = MappingProxyType(
                 "The day the event ended; empty while ongoing or not recorded", Kind.DATE
             ),
             "outcome": ColumnDoc(
-                "The event's outcome as recorded (ae.csv AEOUT); empty when not recorded", Kind.CODE
+                "The event's outcome as recorded (ae.csv AEOUT); empty when not recorded",
+                Kind.CODE,
+                codes=AE_OUTCOMES,
+            ),
+            "open_at_week_24": _flag(
+                "The event had begun and had not ended by day 0 + 24 weeks (no end date, "
+                "or a later one); empty while that day is after the data cut-off"
             ),
             "action": ColumnDoc(
                 "Action taken with the study treatment as recorded (ae.csv "
                 "AEACN); empty when not recorded",
                 Kind.CODE,
+                codes=AE_ACTIONS,
             ),
             "relatedness": ColumnDoc(
                 "Relatedness to the study treatment overall", Kind.CODE, codes=RELATEDNESS

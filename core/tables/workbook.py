@@ -32,6 +32,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Final
 
+from core.ae_outcomes import open_at_week
 from core.endpoints import PatientEndpoints
 from core.intention_to_treat import MissingReason, endpoint_category
 from core.messages import RuleError
@@ -55,11 +56,22 @@ from core.trial_summary import GroupSummary, TrialSummary
 from core.units import Analyte, canonical, parse_quantity
 from core.visits import visit_outcome
 
-__all__ = ["RELATEDNESS_DRUGS", "WORKBOOK_SHEETS", "ExportInfo", "workbook_tables"]
+__all__ = [
+    "AE_OPEN_WEEK",
+    "RELATEDNESS_DRUGS",
+    "WORKBOOK_SHEETS",
+    "ExportInfo",
+    "adverse_events_sheet",
+    "workbook_tables",
+]
 
 #: The study drugs an adverse event's relatedness is judged against, one column each
 #: (:attr:`core.trial_records.AdverseEventRecord.related_to`).
 RELATEDNESS_DRUGS: Final = ("belimumab", "mmf", "tacrolimus", "methylprednisolone")
+
+#: The week an adverse event still open is reported at: the end of the 24-week induction
+#: (docs/clinical-facts.md §1-§2; the primary endpoint's week).
+AE_OPEN_WEEK: Final = 24
 
 
 WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
@@ -134,6 +146,7 @@ WORKBOOK_SHEETS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "onset_date",
             "end_date",
             "outcome",
+            "open_at_week_24",
             "action",
             "relatedness",
             *(f"related_{drug}" for drug in RELATEDNESS_DRUGS),
@@ -378,9 +391,13 @@ def cd20_sheet(data: TrialData, patients: Mapping[int, PatientRecord], zone: tzi
     return _table("cd20", rows)
 
 
-def adverse_events_sheet(data: TrialData, patients: Mapping[int, PatientRecord]) -> Table:
+def adverse_events_sheet(
+    data: TrialData, patients: Mapping[int, PatientRecord], cut_off: date
+) -> Table:
     """Every adverse event, its CTCAE term when coded, one column per seriousness criterion,
-    and its relatedness to the study treatment overall and to each study drug."""
+    whether it was still open at week 24 (:func:`core.ae_outcomes.open_at_week`: begun
+    and not ended by day 0 + 24 weeks; empty while that day is after ``cut_off``), and its
+    relatedness to the study treatment overall and to each study drug."""
     rows: list[Row] = []
     for ae in sorted(
         data.adverse_events,
@@ -403,6 +420,15 @@ def adverse_events_sheet(data: TrialData, patients: Mapping[int, PatientRecord])
                 ae.onset_date,
                 ae.end_date,
                 ae.outcome,
+                _flag(
+                    open_at_week(
+                        ae.onset_date,
+                        ae.end_date,
+                        patients[ae.patient_id].day0,
+                        AE_OPEN_WEEK,
+                        cut_off,
+                    )
+                ),
                 ae.action,
                 ae.relatedness,
                 *(per_drug.get(drug) for drug in RELATEDNESS_DRUGS),
@@ -588,7 +614,7 @@ def workbook_tables(
         labs_sheet(data, patients, zone),
         sledai_sheet(data, patients),
         cd20_sheet(data, patients, zone),
-        adverse_events_sheet(data, patients),
+        adverse_events_sheet(data, patients, info.cut_off),
         responses_sheet(data, endpoints),
         endpoints_sheet(data, endpoints, summary),
         summary_sheet(summary),

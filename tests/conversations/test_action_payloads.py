@@ -16,6 +16,7 @@ from bot.conversations.tables import Tables
 from bot.features import FEATURES
 from bot.staff.actions import ActionSpec
 from bot.staff.adverse_events import AePayload
+from bot.staff.ae_follow_up import FollowUpPayload
 from bot.staff.assessments import Cd20Payload, SledaiPayload
 from bot.staff.coordinator.enroll import EnrollRequest
 from bot.staff.coordinator.reschedule import RescheduleRequest
@@ -27,8 +28,10 @@ from bot.staff.labs import LabsPayload
 from bot.staff.reports import ClosePayload, TriageAePayload
 from bot.staff.weight import WeightPayload
 from core.adverse_events import Seriousness
+from core.ae_outcomes import Action, Outcome
 from core.entry_syntax import Relatedness
 from core.rescheduling import EventChoice
+from core.store.ae_follow_up import AdverseEventFollowUp
 from core.store.clinical import AdverseEventEntry, LabValue, SledaiItem
 from core.store.corrections import AdverseEventChange, LabFix
 from core.store.models import ActionStatus, Cd20Unit, Drug, Patient, PendingAction
@@ -111,6 +114,16 @@ EXAMPLES: dict[str, Any] = {
     "staff_remove": RemoveRequest(3, "left the unit"),
     "invite_revoke": RevokeRequest(7, "sent to the wrong person"),
     "reschedule": RescheduleRequest("P01", EventChoice.INFUSION, 3, date(2026, 12, 18), None),
+    "ae_follow_up": FollowUpPayload(
+        12,
+        "P01",
+        AdverseEventFollowUp(
+            Outcome.RECOVERED_WITH_SEQUELAE,
+            Action.DRUG_INTERRUPTED,
+            date(2026, 12, 30),
+            ((Drug.MP, Relatedness.PROBABLE), (Drug.MMF, Relatedness.UNRELATED)),
+        ),
+    ),
     "correct_ae": AeCorrection(
         12,
         "P01",

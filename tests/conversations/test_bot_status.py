@@ -57,8 +57,17 @@ async def test_trial_overview_in_english(world: World) -> None:
         line.startswith(f"AE{seeded.ae_p03} P03: 19 h left to report (by Thu, Dec 17, 2026, 05:00")
         for line in lines
     )
-    assert f"AE{seeded.ae_p01} " not in shown  # acknowledged: its clock stopped
-    assert f"AE{seeded.ae_p04} " not in shown  # not serious: no clock
+    # Acknowledged (P01): its clock stopped; not serious (P04): no clock.
+    assert not any(line.startswith(f"AE{seeded.ae_p01} P01: ") and " h" in line for line in lines)
+    assert not any(line.startswith(f"AE{seeded.ae_p04} P04: ") and " h" in line for line in lines)
+    # Every open event, earliest onset first, with its patient, term, grade and onset.
+    at = lines.index("Open adverse events: 4 (3 serious)")
+    assert lines[at + 1 : at + 5] == [
+        f"AE{seeded.ae_p01} P01: Shingles, grade 2, onset Fri, Nov 6, 2026",
+        f"AE{seeded.ae_p04} P04: Headache, grade 1, onset Sun, Dec 13, 2026",
+        f"AE{seeded.ae_p06} P06: fall at home, grade 3, onset Mon, Dec 14, 2026",
+        f"AE{seeded.ae_p03} P03: Lung infection, grade 3, onset Tue, Dec 15, 2026",
+    ]
     # Who cannot be reached, by study ID.
     assert lines[lines.index("Unreachable: 1") + 1] == "P02"
     assert lines[lines.index("Not yet joined: 1") + 1] == "P03"
@@ -96,6 +105,7 @@ async def test_trial_overview_in_chinese(world: World) -> None:
     assert "肾脏评估：已完成 2，待完成 1，已逾期 0" in lines
     assert "24 小时尿液收集：已完成 1，待完成 1，已逾期 1" in lines
     assert "未结束的不良事件：4 例（其中严重 3 例）" in lines
+    assert f"AE{seeded.ae_p04} P04：头痛，1 级，发生于 2026年12月13日周日" in lines
     assert f"AE{seeded.ae_p06} P06：报告已逾期 6 小时" in lines
     assert any(line.startswith(f"AE{seeded.ae_p03} P03：距报告截止还剩 19 小时") for line in lines)
     assert lines[lines.index("无法联系：1 例") + 1] == "P02"

@@ -13,12 +13,21 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from core.ae_outcomes import Action, Outcome
+from core.entry_syntax import Relatedness
+from core.protocol import Protocol
 from core.renal_panel import casts_row
 from core.schedule import EventKind
+from core.store.ae_follow_up import AdverseEventFollowUp, follow_up_adverse_event
+from core.store.clinical import AdverseEventEntry, record_adverse_event
+from core.store.db import read_session
+from core.store.trial_data import load_trial_data
+from core.store.uow import UnitOfWork
 from core.tables.cells import Table
 from core.tables.sdtm import SDTM_DOMAINS, SdtmOptions, sdtm_tables
-from core.tables.sdtm.events import withdrawal_term
+from core.tables.sdtm.events import AEACN_TERMS, AEOUT_TERMS, withdrawal_term
 from core.tables.sdtm.findings import normal_range_indicator, standard_precision
 from core.trial_records import (
     AdverseEventRecord,
@@ -30,6 +39,8 @@ from core.trial_records import (
     TrialData,
 )
 from core.units import Quantity, Unit, canonical
+from core.vocabulary import Drug
+from tests.support.store_fixtures import enroll
 
 DAY0 = date(2026, 6, 1)
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, written in UTC here
@@ -519,3 +530,63 @@ def test_rs_response_and_its_clauses_at_each_assessment() -> None:
     assert by_test["PRRBCFL"]["RSORRES"] == "NOT MET"
     assert all(r["RSGRPID"] == "WEEK 4" and r["RSDRVFL"] == "Y" for r in rs)
     assert by_test["OVRLRESP"]["RSDTC"].startswith("2026-06-29")
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_outcome_the_follow_up_stores_is_an_out_term(outcome: Outcome) -> None:
+    assert AEOUT_TERMS[outcome.value] in {
+        "RECOVERED/RESOLVED",
+        "RECOVERING/RESOLVING",
+        "NOT RECOVERED/NOT RESOLVED",
+        "RECOVERED/RESOLVED WITH SEQUELAE",
+        "FATAL",
+        "UNKNOWN",
+    }
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_every_action_the_follow_up_stores_is_an_acn_term(action: Action) -> None:
+    assert AEACN_TERMS[action.value] in {
+        "DOSE NOT CHANGED",
+        "DOSE REDUCED",
+        "DRUG INTERRUPTED",
+        "DRUG WITHDRAWN",
+        "NOT APPLICABLE",
+        "UNKNOWN",
+    }
+
+
+def test_a_followed_up_event_reaches_ae_and_suppae_from_the_store(
+    engine: Engine, protocol: Protocol
+) -> None:
+    """Stored with /ae's services, followed up to its end: AEOUT, AEACN, AEENDTC from the
+    follow-up, AEREL the strongest per-drug answer, SUPPAE one row per drug."""
+    pid = enroll(engine, protocol)
+    now = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)
+    with UnitOfWork(engine, "staff:1", now) as uow:
+        entry = AdverseEventEntry("lung infection", "lung_infection", 3, (), date(2026, 12, 20))
+        ae_id = record_adverse_event(uow, pid, "P01", entry).id
+    assert ae_id is not None
+    with UnitOfWork(engine, "staff:1", now) as uow:
+        follow_up = AdverseEventFollowUp(
+            Outcome.RECOVERED_WITH_SEQUELAE,
+            Action.DRUG_INTERRUPTED,
+            date(2026, 12, 30),
+            (
+                (Drug.MP, Relatedness.PROBABLE),
+                (Drug.MMF, Relatedness.POSSIBLE),
+            ),
+        )
+        follow_up_adverse_event(uow, ae_id, follow_up, date(2026, 12, 31))
+    with read_session(engine) as session:
+        data = load_trial_data(session, UTC)
+    produced = {t.name: t for t in sdtm_tables(data, SdtmOptions(STUDY), UTC)}
+    [ae] = as_dicts(produced["AE"])
+    assert (ae["AEOUT"], ae["AEACN"], ae["AEENDTC"], ae["AEREL"]) == (
+        "RECOVERED/RESOLVED WITH SEQUELAE",
+        "DRUG INTERRUPTED",
+        "2026-12-30",
+        "PROBABLY RELATED",
+    )
+    supp = [(r["QNAM"], r["QVAL"]) for r in as_dicts(produced["SUPPAE"])]
+    assert supp == [("AERELMP", "PROBABLY RELATED"), ("AERELMMF", "POSSIBLY RELATED")]

@@ -28,7 +28,7 @@ from core.store.db import read_session
 from core.store.trial_data import load_trial_data
 from core.tables.codebook import CODEBOOK
 from core.tables.lab_file import derive_trial_endpoints
-from core.tables.workbook import WORKBOOK_SHEETS
+from core.tables.workbook import WORKBOOK_SHEETS, adverse_events_sheet
 from core.trial_records import (
     AdverseEventRecord,
     DoseRecord,
@@ -209,6 +209,11 @@ def test_the_codebook_describes_every_column_of_every_sheet(book: Any) -> None:
     assert entry["adverse_events", "grade"]["codes"].startswith("1 = mild; 2 = moderate")
     assert "possible = possibly related" in entry["adverse_events", "related_mmf"]["codes"]
     assert entry["adverse_events", "hospitalization"]["codes"] == "yes = yes; no = no"
+    assert (
+        "recovered_with_sequelae = RECOVERED/RESOLVED WITH SEQUELAE"
+        in (entry["adverse_events", "outcome"]["codes"])
+    )
+    assert "drug_interrupted = DRUG INTERRUPTED" in entry["adverse_events", "action"]["codes"]
     assert "urine_protein_24h = 24-hour urine protein" in entry["labs", "analyte"]["codes"]
     assert "withdrawn = " in entry["endpoints", "category"]["codes"]
     assert "summary = " in entry["codebook", "sheet"]["codes"]
@@ -313,3 +318,15 @@ def test_same_data_and_time_give_the_same_bytes(protocol: Protocol) -> None:
     assert later.archive == first.archive
     changed = replace(DATA, patients=(replace(P01, weight_kg="58.50"), P02))
     assert export(changed, protocol).workbook != first.workbook
+
+
+def test_an_adverse_event_still_open_at_week_24_is_reported_as_open(book: Any) -> None:
+    """Day 0 + 24 weeks is 2026-11-16, before the cut-off: the rash had ended (07-09), the
+    headache has no end date, so it was still open."""
+    rash, headache = rows(book, "adverse_events")
+    assert (rash["open_at_week_24"], headache["open_at_week_24"]) == ("no", "yes")
+    # Before week 24 has come, whether it will be open then is not known yet.
+    patients = {p.id: p for p in DATA.patients}
+    early = adverse_events_sheet(DATA, patients, date(2026, 11, 15))
+    at = early.columns.index("open_at_week_24")
+    assert [row[at] for row in early.rows] == [None, None]

@@ -447,3 +447,48 @@ def test_0025_indexes_the_trail_by_actor_and_drops_the_index_on_the_way_down(
         assert "ix_audit_record_actor_at" not in names
     finally:
         engine.dispose()
+
+
+def test_0027_adds_the_follow_up_columns_and_will_not_drop_a_recorded_end(db_url: URL) -> None:
+    """Up: events stored before have no end date nor per-drug relatedness. Down: refused
+    while an event has an end date; allowed once none has."""
+    migrate(db_url, "0027")
+    engine = make_engine(db_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("adverse_event")}
+        assert {
+            "end_date",
+            "related_belimumab",
+            "related_mmf",
+            "related_tacrolimus",
+            "related_methylprednisolone",
+        } <= columns
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO patient (study_id, arm, day0, sex, weight_kg, language, "
+                    "status, created_at, timezone, daily_dose_reminders) VALUES "
+                    "('P01', 'belimumab_mt', '2026-12-01', 'F', 60, 'en', 'active', "
+                    "'2026-12-01 00:00:00+00:00', 'Asia/Shanghai', false)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO adverse_event (patient_id, ctcae_version, verbatim, coded, "
+                    "grade, death, life_threatening, hospitalization, disability, "
+                    "congenital_anomaly, important_medical_event, onset_date, awareness_at, "
+                    "reported_by, reported_at, outcome, end_date) SELECT id, '5.0', 'rash', "
+                    "false, 1, false, false, false, false, false, false, '2026-12-02', "
+                    "'2026-12-02 00:00:00+00:00', 'staff:1', '2026-12-02 00:00:00+00:00', "
+                    "'recovered', '2026-12-04' FROM patient"
+                )
+            )
+        with pytest.raises(RuntimeError, match="1 adverse events have an end date"):
+            migrate(db_url, "0025")
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE adverse_event SET end_date = NULL"))
+        migrate(db_url, "0025")
+        columns = {c["name"] for c in inspect(engine).get_columns("adverse_event")}
+        assert "end_date" not in columns
+    finally:
+        engine.dispose()

@@ -195,6 +195,13 @@ class AdverseEvent(SQLModel, table=True):
     relatedness: str | None = Field(default=None, sa_type=String(32))
     action: str | None = Field(default=None, sa_type=String(32))
     outcome: str | None = Field(default=None, sa_type=String(32))
+    # Follow-up to the end (/ae AE<n> ..., core.ae_outcomes): the day it ended and the
+    # relatedness to each study drug, on the one scale of core.entry_syntax.Relatedness.
+    end_date: date | None = None
+    related_belimumab: str | None = Field(default=None, sa_type=String(32))
+    related_mmf: str | None = Field(default=None, sa_type=String(32))
+    related_tacrolimus: str | None = Field(default=None, sa_type=String(32))
+    related_methylprednisolone: str | None = Field(default=None, sa_type=String(32))
     reported_by: str = Field(sa_type=actor_type())
     reported_at: datetime = Field(sa_type=UtcDateTime())
 
