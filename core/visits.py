@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Final
 
 from core.trial_records import EventRecord
 
-__all__ = ["VisitOutcome", "last_day_for", "visit_outcome"]
+__all__ = ["CONFIRMING_ANSWERS", "VisitOutcome", "last_day_for", "visit_outcome"]
+
+#: The answers to a reminder (stored in ``reminder.response``) by which the patient
+#: confirms the event: "I'll be there" to an infusion or visit reminder, and "Finished"
+#: to a urine collection's last reminder (the collection was made, as /status counts it).
+CONFIRMING_ANSWERS: Final = frozenset({"yes", "finished"})
 
 
 class VisitOutcome(StrEnum):
@@ -40,9 +46,15 @@ def last_day_for(event: EventRecord) -> date:
 def visit_outcome(event: EventRecord, today: date) -> VisitOutcome:
     """The visit's state as of ``today`` (the data cut-off for an export).
 
-    Stored states win (done -> attended, missed, cancelled); a planned visit is
-    *not done* once :func:`last_day_for` has passed, *overdue* after its booked
-    day while the window is still open, and *planned* before that.
+    Stored states win (done -> attended, missed, cancelled): a coordinator's
+    "missed" stands over the patient's earlier "I'll be there". A planned visit
+    the patient confirmed for its current booking counts as attended once its
+    booked day has come (a dose or lab panel stores "done" itself; a
+    confirmation is a patient's word, kept on the reminder, so it is read here
+    rather than written onto the event, and a confirmation for a booking that
+    was later moved does not count). Otherwise a planned visit is *not done*
+    once :func:`last_day_for` has passed, *overdue* after its booked day while
+    the window is still open, and *planned* before that.
     """
     if event.status == "done":
         return VisitOutcome.ATTENDED
@@ -50,6 +62,8 @@ def visit_outcome(event: EventRecord, today: date) -> VisitOutcome:
         return VisitOutcome.MISSED
     if event.status == "cancelled":
         return VisitOutcome.CANCELLED
+    if event.confirmed and today >= event.scheduled_date:
+        return VisitOutcome.ATTENDED
     if today > last_day_for(event):
         return VisitOutcome.NOT_DONE
     if today > event.scheduled_date:

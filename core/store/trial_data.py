@@ -9,9 +9,11 @@ Telegram ids, no actors (who entered what stays in the audit trail).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import tzinfo
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, exists, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core.schedule import EventKind
@@ -22,6 +24,7 @@ from core.store.models import (
     LabResult,
     Patient,
     PlannedEventRow,
+    Reminder,
     SledaiAssessment,
     study_id_is,
 )
@@ -36,6 +39,7 @@ from core.trial_records import (
     SledaiRecord,
     TrialData,
 )
+from core.visits import CONFIRMING_ANSWERS
 
 __all__ = ["load_trial_data"]
 
@@ -53,6 +57,31 @@ def _sledai_items(text: str) -> tuple[str, ...]:
         elif isinstance(entry, str):
             out.append(entry)
     return tuple(out)
+
+
+def _confirmed_events(session: Session, mine: Callable[[int], ColumnElement[bool]]) -> set[int]:
+    """The events the patient confirmed for their current booking (core.visits).
+
+    An answer counts when it is one of :data:`core.visits.CONFIRMING_ANSWERS` and its
+    reminder is the latest revision of its slot: once a sent reminder's event is moved, a
+    new revision reminds the patient of the new date (core.store.coordination), and an
+    "I'll be there" to the old date no longer says anything about the new one.
+    """
+    later = aliased(Reminder)
+    newer = exists().where(
+        col(later.event_id) == col(Reminder.event_id),
+        col(later.slot) == col(Reminder.slot),
+        col(later.revision) > col(Reminder.revision),
+    )
+    return {
+        event_id
+        for event_id in session.exec(
+            select(Reminder.event_id)
+            .where(mine(Reminder.patient_id))
+            .where(col(Reminder.response).in_(sorted(CONFIRMING_ANSWERS)))
+            .where(~newer)
+        )
+    }
 
 
 def load_trial_data(
@@ -98,6 +127,7 @@ def load_trial_data(
         if events
         else []
     )
+    confirmed = _confirmed_events(session, mine) if events else set()
     # The protocol week of the event a dose was given for (infusions, MP pulse days).
     event_week = {
         event_id: week
@@ -215,6 +245,8 @@ def load_trial_data(
             status=e.status.value,
             actual_date=e.actual_date,
             deviation_reason=e.deviation_reason,
+            missed_reason=e.missed_reason,
+            confirmed=e.id in confirmed,
         )
         for e in event_rows
     )
