@@ -41,7 +41,26 @@ from core.trial_records import (
 )
 from core.visits import CONFIRMING_ANSWERS
 
-__all__ = ["load_trial_data"]
+__all__ = ["event_record", "load_trial_data"]
+
+
+def event_record(e: PlannedEventRow, *, confirmed: bool = False) -> EventRecord:
+    """A planned event row as a record (``confirmed``: see :func:`_confirmed_events`)."""
+    return EventRecord(
+        patient_id=e.patient_id,
+        kind=EventKind(e.kind),
+        number=e.number,
+        week=e.week,
+        target_date=e.target_date,
+        scheduled_date=e.scheduled_date,
+        window_before=e.window_before,
+        window_after=e.window_after,
+        status=e.status.value,
+        actual_date=e.actual_date,
+        deviation_reason=e.deviation_reason,
+        missed_reason=e.missed_reason,
+        confirmed=confirmed,
+    )
 
 
 def _sledai_items(text: str) -> tuple[str, ...]:
@@ -232,24 +251,7 @@ def load_trial_data(
             .order_by(col(AdverseEvent.patient_id), col(AdverseEvent.id))
         )
     )
-    event_records = tuple(
-        EventRecord(
-            patient_id=e.patient_id,
-            kind=EventKind(e.kind),
-            number=e.number,
-            week=e.week,
-            target_date=e.target_date,
-            scheduled_date=e.scheduled_date,
-            window_before=e.window_before,
-            window_after=e.window_after,
-            status=e.status.value,
-            actual_date=e.actual_date,
-            deviation_reason=e.deviation_reason,
-            missed_reason=e.missed_reason,
-            confirmed=e.id in confirmed,
-        )
-        for e in event_rows
-    )
+    event_records = tuple(event_record(e, confirmed=e.id in confirmed) for e in event_rows)
     return TrialData(
         patients=patients,
         events=event_records,
