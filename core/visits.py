@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Final
 
 from core.messages import N_, RuleError
-from core.rescheduling import MAX_REASON_LENGTH, EventChoice
+from core.rescheduling import MAX_REASON_LENGTH, EventChoice, parse_event_choice
 from core.schedule import EventKind
 from core.trial_records import EventRecord
 
@@ -38,6 +38,7 @@ __all__ = [
     "check_visit_mark",
     "last_day_for",
     "missed_with",
+    "parse_visit_event",
     "parse_visit_mark",
     "visit_outcome",
 ]
@@ -111,6 +112,18 @@ _MARK_WORDS: Final[dict[str, VisitMark]] = {
 
 # Held at the renal assessment visit: missed with it (as they move with it).
 _SAME_VISIT: Final = (EventKind.SLEDAI, EventKind.CD20)
+
+
+def parse_visit_event(text: str) -> EventChoice:
+    """``infusion``/``输注`` or ``assessment``/``评估``, named as /reschedule names them
+    (:func:`core.rescheduling.parse_event_choice`), else refuse."""
+    try:
+        return parse_event_choice(text)
+    except RuleError:
+        raise RuleError(
+            N_("{text} is not a visit to record: write infusion (输注) or assessment (评估)."),
+            text=text,
+        ) from None
 
 
 def parse_visit_mark(text: str) -> VisitMark:

@@ -25,6 +25,7 @@ from bot.staff.corrections import AeCorrection, LabCorrection
 from bot.staff.doses import DosePayload, VialPlan
 from bot.staff.labs import LabsPayload
 from bot.staff.reports import ClosePayload, TriageAePayload
+from bot.staff.visits import VisitRequest
 from bot.staff.weight import WeightPayload
 from core.adverse_events import Seriousness
 from core.entry_syntax import Relatedness
@@ -33,6 +34,7 @@ from core.store.clinical import AdverseEventEntry, LabValue, SledaiItem
 from core.store.corrections import AdverseEventChange, LabFix
 from core.store.models import ActionStatus, Cd20Unit, Drug, Patient, PendingAction
 from core.store.uow import UnitOfWork
+from core.visits import VisitMark
 from tests.support.bot_harness import World
 from tests.support.clinical_world import NOW, member, press_data, rows
 
@@ -103,6 +105,7 @@ EXAMPLES: dict[str, Any] = {
     "staff_remove": RemoveRequest(3, "left the unit"),
     "invite_revoke": RevokeRequest(7, "sent to the wrong person"),
     "reschedule": RescheduleRequest("P01", EventChoice.INFUSION, 3, date(2026, 12, 18), None),
+    "visit": VisitRequest("P01", EventChoice.ASSESSMENT, 4, VisitMark.MISSED, "受试者在外院住院"),
     "correct_ae": AeCorrection(
         12,
         "P01",
