@@ -106,10 +106,11 @@ async def run(ctx: Ctx, args: list[str]) -> None:
             ),
             t._("Reason: {reason}", reason=change.reason),
         ]
-        lines += [
-            t._("Recorded missed with it: {event}.", event=event_title(t, e.kind, e.number))
-            for e in change.with_it
-        ]
+        if change.with_it:
+            events = t.join([event_title(t, e.kind, e.number) for e in change.with_it])
+            lines.append(
+                t._("Recorded missed with it, at the same visit: {events}.", events=events)
+            )
     else:
         lines = [
             t._(
