@@ -396,3 +396,19 @@ async def test_only_coordinators_record_visits(world: World) -> None:
             select(PlannedEventRow).where(PlannedEventRow.status == EventStatus.MISSED)
         ).all()
     assert missed == []
+
+
+async def test_a_missed_visit_booked_again_is_planned_again(world: World) -> None:
+    world.enroll("P01", day0=WEEK12_DAY0)
+    coordinator = await member(world, "coordinator", "en")
+    world.clock.set(NOW)
+    await confirm(world, coordinator, await world.say(coordinator, MISSED["en"]))
+    # Missed is decided: this week's overview does not count it as overdue.
+    overview = (await world.say(coordinator, "/status")).shown
+    assert "Renal assessments: 0 done, 0 due, 0 overdue" in overview
+
+    preview = await world.say(coordinator, "/reschedule P01 assessment 4 2026-12-23")
+    await confirm(world, coordinator, preview)
+    event = _events(world)[("renal_assessment", 4)]
+    assert (event.status, event.missed_reason, event.missed_at) == (EventStatus.PLANNED, None, None)
+    assert _visits(world, NOW.date())[("renal_assessment", 4)]["outcome"] == "planned"
