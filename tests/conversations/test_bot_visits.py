@@ -26,8 +26,10 @@ from tests.support.clinical_world import (
     NOW,
     WEEK12_DAY0,
     assert_refusals,
+    button_labels,
     confirm,
     member,
+    press_data,
     staff_id,
 )
 from tests.support.db_state import audit_since, changed_tables, last_audit_seq, snapshot
@@ -412,3 +414,24 @@ async def test_a_missed_visit_booked_again_is_planned_again(world: World) -> Non
     event = _events(world)[("renal_assessment", 4)]
     assert (event.status, event.missed_reason, event.missed_at) == (EventStatus.PLANNED, None, None)
     assert _visits(world, NOW.date())[("renal_assessment", 4)]["outcome"] == "planned"
+
+
+@LANGS
+async def test_the_bare_command_guides_with_buttons(world: World, lang: str) -> None:
+    world.enroll("P01", day0=WEEK12_DAY0)
+    coordinator = await member(world, "coordinator", lang)
+    world.clock.set(NOW)
+    ask = await world.say(coordinator, "/visit")
+    assert ask.shown == {"en": "Which patient?", "zh": "哪位受试者？"}[lang]
+    await press_data(world, coordinator, ask, ":P01")
+    ask = await world.reply(coordinator)
+    await press_data(world, coordinator, ask, ":assessment")
+    await world.reply(coordinator)
+    ask = await world.say(coordinator, "4")
+    assert button_labels(ask) == {"en": ["Missed", "Attended"], "zh": ["未到", "已到"]}[lang]
+    await press_data(world, coordinator, ask, ":missed")
+    await world.reply(coordinator)
+    preview = await world.say(coordinator, REASON[lang])
+    assert preview.shown.splitlines() == MISSED_PREVIEW[lang]
+    await confirm(world, coordinator, preview)
+    assert _events(world)[("renal_assessment", 4)].missed_reason == REASON[lang]
