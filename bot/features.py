@@ -25,6 +25,7 @@ from bot.staff import (
     link,
     reports,
     status,
+    visits,
 )
 from bot.staff.coordinator import (
     ack,
@@ -56,6 +57,7 @@ FEATURES: list[Feature] = [
     team.FEATURE,
     withdraw.FEATURE,
     reschedule.FEATURE,
+    visits.FEATURE,
     ack.FEATURE,
     adverse_events.FEATURE,
     labs.FEATURE,

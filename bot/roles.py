@@ -38,6 +38,8 @@ COMMANDS: Final[MappingProxyType[str, Audience]] = MappingProxyType(
         "invite": frozenset({Role.COORDINATOR}),
         "withdraw": frozenset({Role.COORDINATOR}),
         "reschedule": frozenset({Role.COORDINATOR}),
+        # What became of a visit: missed (with the reason) or attended.
+        "visit": frozenset({Role.COORDINATOR}),
         "ack": frozenset({Role.COORDINATOR}),
         # The study team: who has access; ending it; revoking an invitation.
         "staff": frozenset({Role.COORDINATOR}),

@@ -39,7 +39,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from core.messages import N_, RuleError
 from core.schedule import EventKind, PlannedEvent, move_event
@@ -145,6 +145,39 @@ class Reschedule:
         return self.anchor.window_end
 
 
+class Named(Protocol):
+    """An event as a coordinator names it: its kind and its number."""
+
+    @property
+    def kind(self) -> EventKind: ...
+
+    @property
+    def number(self) -> int: ...
+
+
+N = TypeVar("N", bound=Named)
+
+
+def named_event(events: Iterable[N], choice: EventChoice, number: int) -> N:
+    """The patient's event ``choice`` number ``number`` (``infusion 3``), else refuse, saying
+    how the plan numbers them. Source: the command syntax (module docstring)."""
+    kind = choice.kind
+    found = [e for e in events if e.kind == kind]
+    anchor = next((e for e in found if e.number == number), None)
+    if anchor is not None:
+        return anchor
+    available = sorted(e.number for e in found)
+    if not available:
+        raise RuleError(N_("This patient's arm has no belimumab infusions."))
+    raise RuleError(
+        N_("{item} {number} is not in this patient's plan; they are numbered {first} to {last}."),
+        item=choice.label,
+        number=number,
+        first=available[0],
+        last=available[-1],
+    )
+
+
 def plan_move(
     events: Sequence[PlannedEvent],
     choice: EventChoice,
@@ -167,21 +200,7 @@ def plan_move(
     Source: the module docstring.
     """
     kind = choice.kind
-    anchor = next((e for e in events if e.kind == kind and e.number == number), None)
-    if anchor is None:
-        available = sorted(e.number for e in events if e.kind == kind)
-        if not available:
-            raise RuleError(N_("This patient's arm has no belimumab infusions."))
-        raise RuleError(
-            N_(
-                "{item} {number} is not in this patient's plan; "
-                "they are numbered {first} to {last}."
-            ),
-            item=choice.label,
-            number=number,
-            first=available[0],
-            last=available[-1],
-        )
+    anchor = named_event(events, choice, number)
     if anchor.key in done:
         raise RuleError(
             N_("{item} {number} is already recorded as done; it cannot be moved."),

@@ -65,6 +65,9 @@ class EventRecord:
     deviation_reason: str | None = None
     #: Why a coordinator marked the visit missed (``status == "missed"``).
     missed_reason: str | None = None
+    #: The patient confirmed it for its current booking: "I'll be there" to one of its
+    #: reminders, or "Finished" for a urine collection (:data:`core.visits.CONFIRMING_ANSWERS`).
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ COMMAND_HELP: dict[str, str] = {
     "staff": N_("who is on the study team; end a member's access or revoke an invitation"),
     "withdraw": N_("withdraw a patient from the study"),
     "reschedule": N_("move a patient's infusion or assessment"),
+    "visit": N_("record a visit missed, with the reason, or attended"),
     "ack": N_("acknowledge a serious adverse event"),
     "link": N_("use the bot on Telegram and WeCom as one member"),
     "ae": N_("log an adverse event"),

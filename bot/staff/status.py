@@ -47,6 +47,7 @@ from bot.views.status import (
     endpoint_lines,
     id_lines,
     term_name,
+    visit_lines,
 )
 from core.ae_outcomes import Outcome
 from core.dosing import mp_cumulative
@@ -81,7 +82,9 @@ from core.store.models import (
     ProtocolDeviation,
 )
 from core.store.services import patient_by_study_id
+from core.store.trial_data import load_trial_data
 from core.units import Unit
+from core.visits import visit_outcome
 
 COMMAND = "status"
 USAGE = N_("/status for the whole trial, or /status <study ID> for one patient  e.g. /status P01")
@@ -314,6 +317,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         delivery = queries.reminder_delivery(session, patient.id)
         deviations = queries.deviations_of(session, patient.id)
         moved = queries.moved_outside_window(session, patient.id)
+        records = load_trial_data(session, ctx.services.zone, study_id=patient.study_id).events
 
     when = study_time(patient.day0, ctx.today())
     arm_name = ARM_NAMES.get(patient.arm)
@@ -408,6 +412,13 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
         lines.append("  " + t._("None open."))
     blocks.append("\n".join(lines))
 
+    today = ctx.today()
+    visits = [
+        (e, visit_outcome(e, today))
+        for e in records
+        if e.patient_id == patient.id and e.kind in queries.OVERVIEW_KINDS
+    ]
+    blocks.append("\n".join(visit_lines(t, visits)))
     blocks.append("\n".join(_deviation_lines(ctx, deviations, moved)))
     blocks.append(_delivery_line(ctx, patient, delivery))
     return blocks

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.i18n import Translator
+from bot.texts import EVENT_TITLES
 from core.adverse_events import term_by_key
 from core.dosing import RangeStatus
 from core.intention_to_treat import IntentionToTreat
@@ -17,6 +18,8 @@ from core.overview import count_classes
 from core.response import ResponseClass
 from core.schedule import EventKind
 from core.store.models import AdverseEvent, PatientStatus
+from core.trial_records import EventRecord
+from core.visits import VisitOutcome, last_day_for
 
 # Study IDs per line in the unreachable / not-joined lists (pages break between lines).
 IDS_PER_LINE = 12
@@ -142,4 +145,48 @@ def endpoint_lines(
                 ne=counts.ne + counts.none,
             )
         )
+    return lines
+
+
+def visit_lines(t: Translator, outcomes: Sequence[tuple[EventRecord, VisitOutcome]]) -> list[str]:
+    """The patient's visits so far (:func:`core.visits.visit_outcome` as of today): how
+    many were attended, missed, not done and overdue, then each one that was not
+    attended, by day, with the reason of a missed one."""
+    count = {o: sum(1 for _, x in outcomes if x is o) for o in VisitOutcome}
+    lines = [
+        t._(
+            "Visits so far: {attended} attended, {missed} missed, {not_done} not done, "
+            "{overdue} overdue",
+            attended=count[VisitOutcome.ATTENDED],
+            missed=count[VisitOutcome.MISSED],
+            not_done=count[VisitOutcome.NOT_DONE],
+            overdue=count[VisitOutcome.OVERDUE],
+        )
+    ]
+    for event, outcome in sorted(outcomes, key=lambda item: item[0].scheduled_date):
+        title = t._(EVENT_TITLES[event.kind], number=event.number)
+        day = t.date(event.scheduled_date)
+        if outcome is VisitOutcome.MISSED:
+            text = t._(
+                "{day}: {event}, missed: {reason}",
+                day=day,
+                event=title,
+                reason=event.missed_reason or "",
+            )
+        elif outcome is VisitOutcome.NOT_DONE:
+            text = t._(
+                "{day}: {event}, not done (its window closed with nothing recorded)",
+                day=day,
+                event=title,
+            )
+        elif outcome is VisitOutcome.OVERDUE:
+            text = t._(
+                "{day}: {event}, overdue (its window is open until {last})",
+                day=day,
+                event=title,
+                last=t.date(last_day_for(event)),
+            )
+        else:
+            continue
+        lines.append("  " + text)
     return lines

@@ -118,13 +118,18 @@ def mark_event_done(uow: UnitOfWork, event: PlannedEventRow, day: date) -> None:
     """
     if event.status != EventStatus.DONE or event.actual_date != day:
         uow.update(event, "event.done", status=EventStatus.DONE, actual_date=day)
+    skip_waiting_reminders(uow, event, "event done")
+
+
+def skip_waiting_reminders(uow: UnitOfWork, event: PlannedEventRow, why: str) -> None:
+    """The event's reminders still waiting are ``skipped`` (no longer relevant), with ``why``."""
     waiting = uow.session.exec(
         select(Reminder)
         .where(Reminder.event_id == event.id)
         .where(Reminder.status == ReminderStatus.PENDING)
     ).all()
     for reminder in waiting:
-        move(uow, reminder, ReminderStatus.SKIPPED, "reminder.skipped", last_error="event done")
+        move(uow, reminder, ReminderStatus.SKIPPED, "reminder.skipped", last_error=why)
 
 
 def assessment_entry(

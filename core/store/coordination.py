@@ -173,7 +173,9 @@ def apply_reschedule(
     visit_days: set[date] = set()
     for move in reschedule.moves:
         row = by_key[move.before.key]
-        status = EventStatus.PLANNED if row.status == EventStatus.MISSED else row.status
+        # A visit recorded missed and booked again is planned again: its missed reason
+        # goes (the audit record keeps it).
+        rebooked = row.status == EventStatus.MISSED
         uow.update(
             row,
             "event.rescheduled",
@@ -182,7 +184,9 @@ def apply_reschedule(
             starts_at=move.after.starts_at,
             ends_at=move.after.ends_at,
             deviation_reason=deviation_reason,
-            status=status,
+            status=EventStatus.PLANNED if rebooked else row.status,
+            missed_at=None if rebooked else row.missed_at,
+            missed_reason=None if rebooked else row.missed_reason,
             sequence=row.sequence + 1,
         )
         wanted = reminders_for_event(protocol, move.after, zone, new_lab_days, visit_days)

@@ -15,7 +15,7 @@ from core.store.db import make_engine, normalise_url, safe_url, sqlite_path
 
 # The newest file in migrations/versions. tests/store/test_store_migrations.py checks
 # it against Alembic's own head, so a new migration cannot be forgotten here.
-HEAD_REVISION = "0027"
+HEAD_REVISION = "0028"
 
 
 def stored_revision(url: str | URL) -> str | None:

@@ -139,7 +139,8 @@ def week_event_groups(
     kinds: Sequence[EventKind] = OVERVIEW_KINDS,
 ) -> list[EventGroup]:
     """Events of active patients booked from ``first`` to ``last`` (inclusive), grouped by
-    kind, day and whether they are done; cancelled events are left out.
+    kind, day and whether they are done; cancelled events and those recorded missed
+    (/visit) are left out.
 
     Done: the event is marked done; an infusion also when a belimumab dose is
     recorded against it; a urine collection also when the patient answered
@@ -158,7 +159,8 @@ def week_event_groups(
             col(event.kind).in_(list(kinds)),
             col(event.scheduled_date) >= first,
             col(event.scheduled_date) <= last,
-            event.status != EventStatus.CANCELLED,
+            # Cancelled and recorded-missed events are decided: neither due nor overdue.
+            col(event.status).not_in([EventStatus.CANCELLED, EventStatus.MISSED]),
             Patient.status == PatientStatus.ACTIVE,
         )
         .subquery()

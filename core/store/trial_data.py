@@ -9,9 +9,11 @@ Telegram ids, no actors (who entered what stays in the audit trail).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import tzinfo
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, exists, true
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core.schedule import EventKind
@@ -23,6 +25,7 @@ from core.store.models import (
     LabResult,
     Patient,
     PlannedEventRow,
+    Reminder,
     SledaiAssessment,
     study_id_is,
 )
@@ -37,8 +40,28 @@ from core.trial_records import (
     SledaiRecord,
     TrialData,
 )
+from core.visits import CONFIRMING_ANSWERS
 
-__all__ = ["load_trial_data"]
+__all__ = ["event_record", "load_trial_data"]
+
+
+def event_record(e: PlannedEventRow, *, confirmed: bool = False) -> EventRecord:
+    """A planned event row as a record (``confirmed``: see :func:`_confirmed_events`)."""
+    return EventRecord(
+        patient_id=e.patient_id,
+        kind=EventKind(e.kind),
+        number=e.number,
+        week=e.week,
+        target_date=e.target_date,
+        scheduled_date=e.scheduled_date,
+        window_before=e.window_before,
+        window_after=e.window_after,
+        status=e.status.value,
+        actual_date=e.actual_date,
+        deviation_reason=e.deviation_reason,
+        missed_reason=e.missed_reason,
+        confirmed=confirmed,
+    )
 
 
 def _sledai_items(text: str) -> tuple[str, ...]:
@@ -54,6 +77,31 @@ def _sledai_items(text: str) -> tuple[str, ...]:
         elif isinstance(entry, str):
             out.append(entry)
     return tuple(out)
+
+
+def _confirmed_events(session: Session, mine: Callable[[int], ColumnElement[bool]]) -> set[int]:
+    """The events the patient confirmed for their current booking (core.visits).
+
+    An answer counts when it is one of :data:`core.visits.CONFIRMING_ANSWERS` and its
+    reminder is the latest revision of its slot: once a sent reminder's event is moved, a
+    new revision reminds the patient of the new date (core.store.coordination), and an
+    "I'll be there" to the old date no longer says anything about the new one.
+    """
+    later = aliased(Reminder)
+    newer = exists().where(
+        col(later.event_id) == col(Reminder.event_id),
+        col(later.slot) == col(Reminder.slot),
+        col(later.revision) > col(Reminder.revision),
+    )
+    return {
+        event_id
+        for event_id in session.exec(
+            select(Reminder.event_id)
+            .where(mine(Reminder.patient_id))
+            .where(col(Reminder.response).in_(sorted(CONFIRMING_ANSWERS)))
+            .where(~newer)
+        )
+    }
 
 
 def load_trial_data(
@@ -101,6 +149,7 @@ def load_trial_data(
         if events
         else []
     )
+    confirmed = _confirmed_events(session, mine) if events else set()
     # The protocol week of the event a dose was given for (infusions, MP pulse days).
     event_week = {
         event_id: week
@@ -213,22 +262,7 @@ def load_trial_data(
             .order_by(col(AdverseEvent.patient_id), col(AdverseEvent.id))
         )
     )
-    event_records = tuple(
-        EventRecord(
-            patient_id=e.patient_id,
-            kind=EventKind(e.kind),
-            number=e.number,
-            week=e.week,
-            target_date=e.target_date,
-            scheduled_date=e.scheduled_date,
-            window_before=e.window_before,
-            window_after=e.window_after,
-            status=e.status.value,
-            actual_date=e.actual_date,
-            deviation_reason=e.deviation_reason,
-        )
-        for e in event_rows
-    )
+    event_records = tuple(event_record(e, confirmed=e.id in confirmed) for e in event_rows)
     return TrialData(
         patients=patients,
         events=event_records,

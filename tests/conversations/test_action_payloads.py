@@ -26,6 +26,7 @@ from bot.staff.corrections import AeCorrection, LabCorrection
 from bot.staff.doses import DosePayload, VialPlan
 from bot.staff.labs import LabsPayload
 from bot.staff.reports import ClosePayload, TriageAePayload
+from bot.staff.visits import VisitRequest
 from bot.staff.weight import WeightPayload
 from core.adverse_events import Seriousness
 from core.ae_outcomes import Action, Outcome
@@ -36,6 +37,7 @@ from core.store.clinical import AdverseEventEntry, LabValue, SledaiItem
 from core.store.corrections import AdverseEventChange, LabFix
 from core.store.models import ActionStatus, Cd20Unit, Drug, Patient, PendingAction
 from core.store.uow import UnitOfWork
+from core.visits import VisitMark
 from tests.support.bot_harness import World
 from tests.support.clinical_world import NOW, member, press_data, rows
 
@@ -124,6 +126,7 @@ EXAMPLES: dict[str, Any] = {
             ((Drug.MP, Relatedness.PROBABLE), (Drug.MMF, Relatedness.UNRELATED)),
         ),
     ),
+    "visit": VisitRequest("P01", EventChoice.ASSESSMENT, 4, VisitMark.MISSED, "受试者在外院住院"),
     "correct_ae": AeCorrection(
         12,
         "P01",

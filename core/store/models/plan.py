@@ -74,6 +74,9 @@ class PlannedEventRow(SQLModel, table=True):
     )
     actual_date: date | None = None
     deviation_reason: str | None = Field(default=None, sa_type=Text)
+    # When a coordinator recorded the visit missed (/visit), and why (core.visits).
+    missed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    missed_reason: str | None = Field(default=None, sa_type=Text)
     # One more each time the event is moved: the calendar file's SEQUENCE (RFC 5545).
     # 0 from the database itself, so the enrollment's bulk insert need not name it.
     sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
