@@ -7,8 +7,10 @@ Site operations choices, all instants from the protocol file's ``[escalation]``:
   the patient, with the Started / Something went wrong buttons;
 - a serious adverse event not acknowledged -> coordinators at 1, 4 and 12
   hours after awareness and at the 24-hour deadline;
-- every day at 08:30 -> coordinators get today's visits, overdue items and
-  open serious-event clocks; every Monday at 09:00 the response summary. An
+- every day at 08:30 -> coordinators get first what is new since the previous
+  digest (adverse events, patient reports, unconfirmed infusions), then today's
+  visits, overdue items and open serious-event clocks; every Monday at 09:00
+  the response summary (a few lines until a patient reaches week 24). An
   overdue item is on at most three daily digests, then once in the Monday
   summary (core.escalation.overdue_listing; listings in ``escalation_notice``).
 

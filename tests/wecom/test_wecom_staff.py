@@ -416,3 +416,21 @@ async def test_a_belimumab_dose_is_recorded_on_wecom_with_the_preparation_first(
     assert texts["stored"] in "\n".join(shown(m) for m in done)
     (dose,) = rows(world, DoseAdministration)
     assert dose.drug == "belimumab" and dose.event_id is not None
+
+
+async def test_a_new_weight_on_wecom_shows_the_preparation_first_then_its_confirm(
+    wc: WecomWorld,
+) -> None:
+    world = wc.tg
+    world.enroll("P01")
+    nurse = await wc.join(InviteRole.NURSE, "li.na")
+    await wc.write(nurse, "lang")
+    await wc.click(nurse, wc.sent(nurse)[-1], "en")
+    world.clock.set(NOW)
+    answer = await wc.write(nurse, "/weight P01 61.5kg")
+    texts = [shown(m) for m in answer]
+    assert texts[0].startswith("Preparation:")
+    assert "New weight for P01: 61.5 kg (was 62 kg)." in "\n".join(texts[1:])
+    assert answer[-1].body["msgtype"] == "template_card"
+    done = await wc.click(nurse, answer[-1], ":ok")
+    assert "The weight of P01 is now 61.5 kg." in "\n".join(shown(m) for m in done)
