@@ -7,8 +7,10 @@ Site operations choices, all instants from the protocol file's ``[escalation]``:
   the patient, with the Started / Something went wrong buttons;
 - a serious adverse event not acknowledged -> coordinators at 1, 4 and 12
   hours after awareness and at the 24-hour deadline;
-- every day at 08:30 -> coordinators get today's visits, overdue items and
-  open serious-event clocks; every Monday at 09:00 the response summary. An
+- every day at 08:30 -> coordinators get first what is new since the previous
+  digest (adverse events, patient reports, unconfirmed infusions), then today's
+  visits, overdue items and open serious-event clocks; every Monday at 09:00
+  the response summary (a few lines until a patient reaches week 24). An
   overdue item is on at most three daily digests, then once in the Monday
   summary (core.escalation.overdue_listing; listings in ``escalation_notice``).
 
@@ -30,10 +32,13 @@ from bot.context import Services
 from bot.i18n import Translator
 from bot.outputs.summary import send_weekly_digest
 from bot.routing import Pace, Router
+from bot.staff.reports import category_name
 from bot.texts import EVENT_TITLES
 from bot.views.reminder import Choice, callback_data, choice_label
+from bot.views.status import term_name
 from core.escalation import (
     DIGEST_KIND,
+    DIGEST_SENT,
     WEEKLY_STEP,
     Listing,
     Step,
@@ -49,7 +54,12 @@ from core.overview import ReportingClock, reporting_clock
 from core.schedule import EventKind, Slot, trial_today
 from core.store.anchor import current_anchor
 from core.store.db import read_session
-from core.store.escalation_notices import record_steps, sent_steps, steps_by_subject
+from core.store.escalation_notices import (
+    last_sent_at,
+    record_steps,
+    sent_steps,
+    steps_by_subject,
+)
 from core.store.identities import is_joined
 from core.store.models import (
     EventStatus,
@@ -60,7 +70,13 @@ from core.store.models import (
     ReminderStatus,
     StaffRole,
 )
-from core.store.status import SeriousOpen, events_not_done, serious_unacknowledged
+from core.store.status import (
+    NewSince,
+    SeriousOpen,
+    events_not_done,
+    new_since,
+    serious_unacknowledged,
+)
 from core.store.uow import UnitOfWork
 from scheduler.jobs import PeriodicJob, Schedule, daily_at, every, weekly_at
 
@@ -315,11 +331,59 @@ def _event_line(t: Translator, event: PlannedEventRow, study_id: str) -> str:
     )
 
 
+def _new_lines(t: Translator, new: NewSince, since: datetime) -> list[str]:
+    """What is new since the previous digest, first in the digest: adverse events recorded,
+    patient reports filed, infusions the patient did not confirm."""
+    if not new.count:
+        return [t._("Nothing new since the previous digest ({since}).", since=t.datetime(since))]
+    lines = [
+        t._(
+            "New since the previous digest ({since}): {count}.",
+            since=t.datetime(since),
+            count=new.count,
+        )
+    ]
+    for ae, study_id in new.adverse_events:
+        pattern = (
+            N_("  AE{id} {study_id}: {term}, grade {grade}, serious")
+            if ae.serious
+            else N_("  AE{id} {study_id}: {term}, grade {grade}")
+        )
+        lines.append(
+            t._(pattern, id=ae.id, study_id=study_id, term=term_name(t, ae), grade=ae.grade)
+        )
+    for report, study_id in new.reports:
+        lines.append(
+            t._(
+                "  R{id} {study_id}: patient report, {category}",
+                id=report.id,
+                study_id=study_id,
+                category=category_name(t, report),
+            )
+        )
+    for event, study_id in new.unconfirmed:
+        lines.append(
+            t._(
+                "  {study_id}: {event} on {day} not confirmed by the patient",
+                study_id=study_id,
+                event=t._(EVENT_TITLES[event.kind], number=event.number),
+                day=t.date(event.scheduled_date, "MMMd"),
+            )
+        )
+    return lines
+
+
 async def send_daily_digest(
     router: Router, services: Services, at: datetime, pace: Pace | None = None
 ) -> int:
-    """Coordinators' morning digest: today's visits, overdue items, open serious-event clocks,
-    and the audit trail's anchor (its record count and signed head, :mod:`core.store.anchor`).
+    """Coordinators' morning digest: first what is new since the previous digest (adverse
+    events recorded, patient reports filed, infusions escalated as not confirmed), then the
+    standing list: today's visits, overdue items, open serious-event clocks, and the audit
+    trail's anchor (its record count and signed head, :mod:`core.store.anchor`).
+
+    The previous digest is the latest one that reached a coordinator (recorded under
+    ``DIGEST_SENT``); before the first, the day before. Listing what is new first is a
+    site operations choice (README, choices table).
 
     An overdue item (not done: a urine collection the patient answered Finished
     is done) is listed on at most ``escalation.overdue_in_digests`` digests,
@@ -337,6 +401,9 @@ async def send_daily_digest(
         ]
         listing = _overdue_by_listing(session, services, today)
         serious = serious_unacknowledged(session)
+        previous = last_sent_at(session, DIGEST_KIND, DIGEST_SENT, daily_step(today))
+        since = previous if previous is not None and previous < at else at - timedelta(days=1)
+        new = new_since(session, since, at)
         key = services.audit_key
         anchor = current_anchor(session, key) if key is not None else None
     overdue = listing[Listing.DAILY]
@@ -344,6 +411,8 @@ async def send_daily_digest(
 
     def text(t: Translator) -> str:
         lines = [t._("Daily digest for {day}.", day=t.date(today))]
+        lines += _new_lines(t, new, since)
+        lines.append("")
         lines.append(t._("Today: {count}.", count=len(todays)))
         lines += [
             t._(
@@ -401,6 +470,8 @@ async def send_daily_digest(
         _record_listed(
             services, at, [e for e, _ in overdue], daily_step(today), "daily digest listed"
         )
+        with UnitOfWork(services.engine, "system", at, "daily digest sent") as uow:
+            record_steps(uow, DIGEST_KIND, DIGEST_SENT, [daily_step(today)], at)
     return reached
 
 

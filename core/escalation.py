@@ -34,6 +34,9 @@ from zoneinfo import ZoneInfo
 # the step of its one listing in the weekly summary.
 DIGEST_KIND: Final = "digest"
 WEEKLY_STEP: Final = "weekly"
+# The subject under DIGEST_KIND that records each daily digest sent (step
+# ``daily:<day>``): the previous one bounds what the next calls new.
+DIGEST_SENT: Final = "daily-digest"
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from core.cd20 import cd20_change
@@ -53,6 +53,7 @@ from core.intention_to_treat import (
 )
 from core.renal_panel import RENAL_ANALYTES
 from core.response import EndpointResult, ResponseOptions, week24_and_cumulative
+from core.schedule import EventKind
 from core.statistics import Proportion, Spread, proportion, spread
 from core.tables.lab_file import renal_weeks
 from core.trial_records import Cd20Record, PatientRecord, SledaiRecord, TrialData
@@ -64,6 +65,7 @@ __all__ = [
     "AeSummary",
     "Cd20Summary",
     "Completers",
+    "EarlyProgress",
     "GroupSummary",
     "IntentionToTreat",
     "Missing",
@@ -72,6 +74,7 @@ __all__ = [
     "SledaiSummary",
     "SummaryOptions",
     "TrialSummary",
+    "early_progress",
     "patient_progress",
     "reached_week",
     "summarize",
@@ -288,6 +291,72 @@ def summarize(
     groups = [group(arm) for arm in (*arms, *extra)]
     groups.append(group(None))
     return TrialSummary(end, tuple(groups), tuple(everyone), today, opts.confidence)
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyProgress:
+    """The trial while no patient has reached the endpoint week: what the Monday message
+    says instead of response tables that could only be empty.
+
+    ``enrolled`` holds each arm (protocol order, then any other arm of an enrolled
+    patient) with its patients (every status); ``assessments_due`` counts the renal
+    assessments booked up to today (not cancelled), ``assessments_done`` those of them
+    done; ``next_study_id`` reaches the endpoint week first, on ``next_date`` (None when
+    no patient is on study).
+    """
+
+    endpoint_week: int
+    enrolled: tuple[tuple[str, int], ...]
+    assessments_done: int
+    assessments_due: int
+    next_study_id: str | None
+    next_date: date | None
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.enrolled)
+
+
+def early_progress(
+    data: TrialData, arms: Sequence[str], today: date, endpoint_week: int = 24
+) -> EarlyProgress | None:
+    """Where the trial stands before its first endpoint, or None once any patient (withdrawn
+    or not) has reached ``endpoint_week``: from then on the full summary is sent.
+
+    Rule: weeks count from day 0 (docs/clinical-facts.md §1, as
+    :func:`core.intention_to_treat.reached_week`); the next milestone is the first
+    patient still on study to reach the endpoint week (day 0 + ``endpoint_week``
+    weeks; ties by study ID). Showing this short form while nobody can have a
+    response class is our choice (README, choices table), not the registry's.
+    ``data`` must carry the planned events (the assessments are counted from them).
+    """
+    if any(reached_week(p.day0, endpoint_week, today) for p in data.patients):
+        return None
+    present = {p.arm for p in data.patients}
+    ordered = [*arms, *sorted(present - set(arms))]
+    enrolled = tuple((arm, sum(1 for p in data.patients if p.arm == arm)) for arm in ordered)
+    due = [
+        e
+        for e in data.events
+        if e.kind == EventKind.RENAL_ASSESSMENT
+        and e.scheduled_date <= today
+        and e.status != "cancelled"
+    ]
+    done = sum(1 for e in due if e.status == "done")
+    on_study = sorted(
+        (p.day0 + timedelta(weeks=endpoint_week), p.study_id)
+        for p in data.patients
+        if not p.withdrawn
+    )
+    first = on_study[0] if on_study else None
+    return EarlyProgress(
+        endpoint_week=endpoint_week,
+        enrolled=enrolled,
+        assessments_done=done,
+        assessments_due=len(due),
+        next_study_id=first[1] if first else None,
+        next_date=first[0] if first else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)

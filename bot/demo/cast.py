@@ -31,6 +31,12 @@ class Script:
         return 4 if self.short else 24
 
     @property
+    def last_infusion_week(self) -> int:
+        """The last belimumab infusion the nurse records at the final stop (week 4 or 22:
+        registry weeks 2, 4, 6, then every 4 weeks through week 24)."""
+        return 4 if self.short else 22
+
+    @property
     def first_stop(self) -> datetime:
         """The end of the first fast stretch: week 0 done, the first infusion passed."""
         return datetime(2026, 12, 21, 12, 0, tzinfo=SHANGHAI)
@@ -64,6 +70,9 @@ ENROLMENT = {
 }
 # Every demo patient signed the informed consent on the demo's first day.
 CONSENT = T0.date()
+# The belimumab arm: the nurse records each one's infusions with /dose (the first at week 2).
+BELIMUMAB_PATIENTS = (P01, P02, P05)
+FIRST_INFUSION = DAY0 + timedelta(weeks=2)
 # Labs: docs/clinical-facts.md §3's example (P01 reaches CR) and a partial response (P03).
 BASELINE_LABS = {
     P01: "protein=4.2g/24h rbc=40/hpf wbc=12/hpf casts=rbc alb=2.4g/dL scr=0.90mg/dL",

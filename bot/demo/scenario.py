@@ -11,7 +11,9 @@ reach the patients, who press their buttons (P02 once asks for another day,
 P04 reports a red flag), and P05's template messages, which P05 answers on
 the page each one links to; the
 nurse logs a serious adverse event by one message and the coordinator
-acknowledges it; labs are entered; ``/status``, ``/summary``, two plots and
+acknowledges it; the nurse records the belimumab infusions given (``/dose``, then
+Confirm: the export's EX domain and the swimmer plot show them); labs are
+entered; ``/status``, ``/summary``, two plots and
 ``/export`` run. Everyone acts through the local server exactly as a Telegram
 user would; nothing is written to the database behind the bot's back except
 the first coordinator's invitation (as ``python -m bot invite`` would).
@@ -46,13 +48,16 @@ from typing import TextIO
 
 from bot.channels.wechat.callback import CALLBACK_PATH
 from bot.channels.wecom.callback import CALLBACK_PATH as WECOM_CALLBACK_PATH
+from bot.channels.wecom.pacing import PER_MINUTE as WECOM_PER_MINUTE
 from bot.demo.cast import (
     BASELINE_LABS,
+    BELIMUMAB_PATIENTS,
     CONSENT,
     COORDINATOR,
     DAY0,
     ENROLMENT,
     FINAL_LABS,
+    FIRST_INFUSION,
     NURSE,
     P02,
     P04,
@@ -88,6 +93,9 @@ SLOW = 600.0  # while people type: ten trial minutes per real second
 FAST = 240_000.0  # while the weeks pass: 24 weeks in about a minute
 STEP_TIMEOUT = 30.0  # real seconds to wait for one reply of the bot
 LATE = timedelta(hours=1)  # a reminder later than this after its time is marked in the transcript
+# WeCom messages one command of the nurse's and its answers may take (preview, card, result,
+# follow-ups): room kept in WeCom's per-minute window before she sends it.
+WECOM_ROOM = 8
 
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 _AE_ID = re.compile(r"AE(\d+)")
@@ -130,6 +138,8 @@ class Demo:
     # WeChat messages to P05 the script has read (the control interface counts from 0).
     wechat_read: int = 0
     wecom_read: int = 0
+    # When (real monotonic seconds) each WeCom message to the nurse arrived.
+    wecom_stamps: list[float] = field(default_factory=list)
     templates_answered: int = 0
 
     # --- acting ---------------------------------------------------------------------------
@@ -143,9 +153,22 @@ class Demo:
                 return
             await asyncio.sleep(0.01)  # the limits run in trial time: a moment of real time
 
+    async def wecom_room(self) -> None:
+        """Wait (real time) until the last real minute of WeCom messages to the nurse leaves
+        room for a command's answers. WeCom counts 30 a minute to one member and drops the
+        rest (bot.channels.wecom.pacing); the bot's pacer keeps to that within one process,
+        but the demo restarts the bot between stretches and a new process starts afresh."""
+        while True:
+            now = time.monotonic()
+            recent = [at for at in self.wecom_stamps if at > now - 60.0]
+            if len(recent) <= WECOM_PER_MINUTE - WECOM_ROOM:
+                return
+            await asyncio.sleep(recent[0] + 60.0 - now + 0.1)
+
     async def send(self, person: Person, text: str, answers: int = 2) -> None:
         self.bot.check_running()
         if person.userid is not None:
+            await self.wecom_room()
             self.transcript.user(person, text, self.clock.now())
             await self.office.call("POST", "text", {"userid": person.userid, "content": text})
             return
@@ -227,6 +250,7 @@ class Demo:
         while True:
             sent = await self.office.sent(person.userid, seen, timeout=1.0)
             seen += len(sent)
+            self.wecom_stamps += [time.monotonic()] * len(sent)
             for message in sent:
                 self.transcript.bot(person, wechat_shown(message), self.clock.now())
 
@@ -465,6 +489,13 @@ class Demo:
         await self.confirm(NURSE, f"{patient.label}'s week {week} labs")
         await self.wecom_expect(NURSE, f"the stored labs of {patient.label}")
 
+    async def dose(self, patient: Person, given: date) -> None:
+        """The nurse records a belimumab infusion given and confirms it (the dose comes from
+        the patient's weight; the infusion booked around ``given`` is marked done)."""
+        await self.send(NURSE, f"/dose {patient.label} belimumab date={given.isoformat()}")
+        await self.confirm(NURSE, f"{patient.label}'s belimumab dose of {given.isoformat()}")
+        await self.wecom_expect(NURSE, f"the recorded dose of {patient.label}")
+
     async def play(self, first_invite: str) -> None:
         t = self.transcript
         t.note(
@@ -506,6 +537,9 @@ class Demo:
         assert ae is not None
         await self.send(COORDINATOR, f"/ack AE{ae.group(1)}")
         await self.expect(COORDINATOR, "the acknowledgement", contains=f"AE{ae.group(1)}")
+        t.note("The nurse records the first belimumab infusions given (week 2)")
+        for patient in BELIMUMAB_PATIENTS:
+            await self.dose(patient, FIRST_INFUSION)
         t.note("The nurse enters the baseline (week 0) labs")
         for patient, values in BASELINE_LABS.items():
             await self.labs(patient, 0, values, DAY0)
@@ -519,6 +553,10 @@ class Demo:
             # Dated the assessment's own day: however late a busy machine lets the trial
             # clock run, the collection stays inside its window.
             await self.labs(patient, week, values, DAY0 + timedelta(weeks=week))
+        infusion = self.script.last_infusion_week
+        t.note(f"The nurse records the week-{infusion} belimumab infusions given")
+        for patient in BELIMUMAB_PATIENTS:
+            await self.dose(patient, DAY0 + timedelta(weeks=infusion))
         zh = Translator("zh_Hans", SHANGHAI)
         for command, msgid in (
             ("/status", "Trial status on {date}"),

@@ -14,8 +14,9 @@ from bot.context import Services
 from bot.i18n import Translator
 from bot.pagination import split_pages
 from bot.routing import Router
-from bot.views.summary import summary_blocks
+from bot.views.summary import early_lines, summary_blocks
 from core.endpoints import PatientEndpoints
+from core.intention_to_treat import reached_week
 from core.protocol import Protocol
 from core.schedule import trial_today
 from core.store.db import read_session
@@ -23,7 +24,13 @@ from core.store.models import StaffRole
 from core.store.trial_data import load_trial_data
 from core.tables.lab_file import derive_trial_endpoints
 from core.trial_records import TrialData
-from core.trial_summary import SummaryOptions, TrialSummary, summarize
+from core.trial_summary import (
+    EarlyProgress,
+    SummaryOptions,
+    TrialSummary,
+    early_progress,
+    summarize,
+)
 
 __all__ = [
     "load_outputs",
@@ -32,6 +39,7 @@ __all__ = [
     "summary_for",
     "summary_text",
     "trial_summary",
+    "weekly_content",
 ]
 
 
@@ -67,6 +75,25 @@ def summary_text(services: Services, t: Translator, at: datetime | None = None) 
     )
 
 
+def weekly_content(services: Services, at: datetime) -> TrialSummary | EarlyProgress:
+    """What the Monday message shows as of ``at``: the short progress while no patient has
+    reached the endpoint week (:func:`core.trial_summary.early_progress`), else the summary."""
+    data, endpoints = load_outputs(services)
+    today = trial_today(at, services.zone)
+    protocol = services.protocol
+    week = protocol.response_options().endpoint_week
+    if any(reached_week(p.day0, week, today) for p in data.patients):
+        return trial_summary(data, endpoints, protocol, today)
+    # Early in the trial only: the planned events are loaded to count the assessments.
+    with read_session(services.engine) as session:
+        data = load_trial_data(session, services.zone, events=True)
+    early = early_progress(data, list(protocol.arms), today, week)
+    if early is None:  # a patient enrolled meanwhile, with day 0 over 24 weeks back
+        endpoints = derive_trial_endpoints(data, protocol.response_options())
+        return trial_summary(data, endpoints, protocol, today)
+    return early
+
+
 async def send_weekly_digest(
     router: Router,
     services: Services,
@@ -78,13 +105,19 @@ async def send_weekly_digest(
 
     ``at`` is the instant the periodic job runs for (the summary's "today");
     ``after`` gives blocks to add at the end in the reader's language.
+    While no patient has reached the endpoint week the message is a few lines
+    (:func:`bot.views.summary.early_lines`) instead of empty response tables.
     A coordinator whose chat fails is logged by staff row id and skipped.
     """
-    summary = await asyncio.to_thread(summary_for, services, at)
-    today = trial_today(at or services.clock.now(), services.zone)
+    when = at or services.clock.now()
+    content = await asyncio.to_thread(weekly_content, services, when)
+    today = trial_today(when, services.zone)
     reached = 0
     for member in router.staff_to_alert([StaffRole.COORDINATOR]):
-        blocks = summary_blocks(member.t, summary, today)
+        if isinstance(content, EarlyProgress):
+            blocks = ["\n".join(early_lines(member.t, content, today))]
+        else:
+            blocks = summary_blocks(member.t, content, today)
         if after is not None:
             blocks += after(member.t)
         pages = split_pages(blocks)

@@ -7,9 +7,11 @@ preparation facts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from bot.i18n import Translator
+from bot.pagination import utf16_len
 from core.dosing import BELIMUMAB_PREPARATION, BelimumabPlan
 from core.protocol import Protocol
 
@@ -37,7 +39,12 @@ def vials_text(plan: BelimumabPlan) -> str:
 
 def plan_lines(t: Translator, plan: BelimumabPlan) -> list[str]:
     """Dose, vials, volume and the label's preparation facts, in the reader's language."""
-    lines = [
+    return dose_lines(t, plan) + preparation_lines(t)
+
+
+def dose_lines(t: Translator, plan: BelimumabPlan) -> list[str]:
+    """Dose, vials and volume, in the reader's language."""
+    return [
         t._(
             "Dose: {dose} mg = {per_kg} mg/kg × {weight} kg (latest weight).",
             dose=t.number(tidy(plan.dose_mg)),
@@ -55,10 +62,32 @@ def plan_lines(t: Translator, plan: BelimumabPlan) -> list[str]:
             volume=t.number(plan.volume_ml_display),
             concentration=t.number(tidy(plan.concentration_mg_per_ml)),
         ),
-        t._("Preparation:"),
     ]
-    lines += [f"- {t._(fact)}" for fact in BELIMUMAB_PREPARATION]
-    return lines
+
+
+def preparation_lines(t: Translator) -> list[str]:
+    """The label's preparation facts, under their heading."""
+    return [t._("Preparation:"), *(f"- {t._(fact)}" for fact in BELIMUMAB_PREPARATION)]
+
+
+def fit_preview(
+    t: Translator,
+    before: Sequence[str],
+    plan: BelimumabPlan,
+    after: Sequence[str],
+    limit: int,
+) -> tuple[list[str], list[str]]:
+    """A preview showing ``plan`` between ``before`` and ``after`` lines, fitted to a channel
+    whose message holds ``limit`` characters: ``([], preview)`` with the whole plan when it
+    fits, else ``(preparation, preview)``: the label's preparation facts as a message of
+    their own, sent first, and the preview with dose, vials and volume only. A preview
+    with Confirm cannot be split (:mod:`bot.conversations.guard`), and on WeCom (600
+    characters) the whole plan does not fit one message.
+    """
+    whole = [*before, *plan_lines(t, plan), *after]
+    if utf16_len("\n".join(whole)) <= limit:
+        return [], whole
+    return preparation_lines(t), [*before, *dose_lines(t, plan), *after]
 
 
 def current_plan(protocol: Protocol, weight_kg: str) -> BelimumabPlan:

@@ -38,7 +38,7 @@ from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.staff.actions import ActionSpec, Draft, propose
-from bot.staff.belimumab_plan import current_plan, plain, plan_lines, tidy
+from bot.staff.belimumab_plan import current_plan, fit_preview, plain, tidy
 from bot.staff.clinical import calendar_lines, local_date, patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from bot.staff.weight import WEIGHT_ACTION, WEIGHT_COMMAND
@@ -253,10 +253,12 @@ async def _propose_belimumab(
         reason=entry.reason,
     )
     given = t._("Given on {date}.", date=t.date(day))
-    summary = "\n".join([head, given, *plan_lines(t, plan)])
     infusion = (EventKind.BELIMUMAB_INFUSION, event.number) if event is not None else None
     warnings = calendar_lines(t, entry, infusion, confirmed=False)
-    await propose(ctx, DOSE_KIND, Draft(summary, payload, tuple(warnings)))
+    first, summary = fit_preview(t, [head, given], plan, warnings, ctx.out.limits.text)
+    if first:
+        await ctx.reply("\n".join(first))
+    await propose(ctx, DOSE_KIND, Draft("\n".join(summary), payload))
 
 
 def mp_line(t: Translator, status: MpStatus) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from bot.context import Ctx
 from bot.staff.actions import ActionSpec, Draft, propose
-from bot.staff.belimumab_plan import current_plan, plain, plan_lines
+from bot.staff.belimumab_plan import current_plan, fit_preview, plain, plan_lines
 from bot.staff.clinical import patient_for_entry
 from bot.staff.commands import Field, StaffCommand, patient_choices
 from core.dosing import BelimumabPlan
@@ -51,7 +51,10 @@ async def run_weight(ctx: Ctx, args: list[str]) -> None:
     ]
     if ctx.services.protocol.gets_belimumab(patient.arm):
         lines.append(t._("The next belimumab dose from this weight:"))
-        lines += plan_lines(t, current_plan(ctx.services.protocol, plain(weight.value)))
+        plan = current_plan(ctx.services.protocol, plain(weight.value))
+        first, lines = fit_preview(t, lines, plan, [], ctx.out.limits.text)
+        if first:
+            await ctx.reply("\n".join(first))
     assert patient.id is not None
     payload = WeightPayload(patient.id, patient.study_id, weight.value)
     await propose(ctx, WEIGHT_KIND, Draft("\n".join(lines), payload))

@@ -11,6 +11,10 @@ in the denominator; who counts as a non-responder for want of a week-24 class
 is listed by reason, and the figures are marked interim while some patients
 are not yet at week 24), then the completers-only figures under "Sensitivity
 analysis (completers only)" (rules: :mod:`core.intention_to_treat`).
+
+Until a patient reaches week 24 the Monday message is :func:`early_lines`
+instead: a few lines (enrolled per arm, renal assessments done of those due,
+the next milestone), since every response table would be empty.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from bot.views.plan import arm_name
 from core.intention_to_treat import Completers, IntentionToTreat, MissingReason
 from core.messages import N_
 from core.statistics import Proportion, Spread
-from core.trial_summary import GroupSummary, TrialSummary
+from core.trial_summary import EarlyProgress, GroupSummary, TrialSummary
 
 __all__ = [
     "completers_lines",
+    "early_lines",
     "group_block",
     "itt_lines",
     "proportion_text",
@@ -284,3 +289,41 @@ def summary_blocks(t: Translator, summary: TrialSummary, today: date) -> list[st
         level=t.number(_level(summary.confidence)),
     )
     return [heading] + ["\n" + group_block(t, g, summary.endpoint_week) for g in summary.groups]
+
+
+def early_lines(t: Translator, progress: EarlyProgress, today: date) -> list[str]:
+    """The Monday message before anyone reaches the endpoint week: at most four lines."""
+    week = progress.endpoint_week
+    arms = t.join(
+        [
+            t._("{arm}: {count}", arm=arm_name(t, arm), count=t.number(count))
+            for arm, count in progress.enrolled
+        ]
+    )
+    lines = [
+        t._(
+            "Weekly summary on {date}: no patient has reached week {week} yet, so there are "
+            "no response figures.",
+            date=t.date(today),
+            week=week,
+        ),
+        t._("Enrolled: {total} ({arms}).", total=t.number(progress.total), arms=arms)
+        if progress.enrolled
+        else t._("Enrolled: {total}.", total=t.number(0)),
+        t._(
+            "Renal assessments so far: {done} done of {due} due.",
+            done=t.number(progress.assessments_done),
+            due=t.number(progress.assessments_due),
+        ),
+    ]
+    if progress.next_study_id is not None and progress.next_date is not None:
+        lines.append(
+            t._(
+                "Next milestone: {study_id} reaches week {week} on {date}, the first "
+                "endpoint assessment.",
+                study_id=progress.next_study_id,
+                week=week,
+                date=t.date(progress.next_date),
+            )
+        )
+    return lines

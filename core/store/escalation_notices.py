@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from core.store.models import EscalationNotice
 from core.store.uow import UnitOfWork
 
-__all__ = ["record_steps", "sent_steps", "steps_by_subject"]
+__all__ = ["last_sent_at", "record_steps", "sent_steps", "steps_by_subject"]
 
 
 def sent_steps(session: Session, kind: str, subject: str) -> set[str]:
@@ -39,6 +39,20 @@ def steps_by_subject(session: Session, kind: str, subjects: Collection[str]) -> 
     for subject, step in rows:
         found.setdefault(subject, set()).add(step)
     return found
+
+
+def last_sent_at(session: Session, kind: str, subject: str, other_than: str) -> datetime | None:
+    """When the latest step of ``kind`` for ``subject`` other than ``other_than`` was sent
+    (the previous daily digest, seen from today's), or None."""
+    return session.exec(
+        select(EscalationNotice.sent_at)
+        .where(
+            EscalationNotice.kind == kind,
+            EscalationNotice.subject == subject,
+            EscalationNotice.step != other_than,
+        )
+        .order_by(col(EscalationNotice.sent_at).desc())
+    ).first()
 
 
 def record_steps(

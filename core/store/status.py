@@ -32,6 +32,7 @@ from core.store.models import (
     Cd20Count,
     DoseAdministration,
     Drug,
+    EscalationNotice,
     EventStatus,
     LabResult,
     Patient,
@@ -553,3 +554,62 @@ def report_with_study_id(session: Session, report_id: int) -> tuple[PatientRepor
         .where(PatientReport.id == report_id)
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+# --------------------------------------------------------------------------- new since
+
+
+@dataclass(frozen=True, slots=True)
+class NewSince:
+    """What happened between two digests: adverse events recorded, patient reports filed,
+    and infusions the nurses were told the patient had not confirmed (each with the
+    patient's study ID, in the order they happened)."""
+
+    adverse_events: list[tuple[AdverseEvent, str]]
+    reports: list[tuple[PatientReport, str]]
+    unconfirmed: list[tuple[PlannedEventRow, str]]
+
+    @property
+    def count(self) -> int:
+        return len(self.adverse_events) + len(self.reports) + len(self.unconfirmed)
+
+
+def new_since(session: Session, since: datetime, until: datetime) -> NewSince:
+    """Adverse events recorded, reports filed and unconfirmed infusions escalated (kind
+    ``infusion`` in ``escalation_notice``) after ``since`` and up to ``until``."""
+    events = session.exec(
+        select(AdverseEvent, Patient.study_id)
+        .join(Patient, col(Patient.id) == AdverseEvent.patient_id)
+        .where(col(AdverseEvent.reported_at) > since, col(AdverseEvent.reported_at) <= until)
+        .order_by(col(AdverseEvent.reported_at), col(AdverseEvent.id))
+    ).all()
+    reports = session.exec(
+        select(PatientReport, Patient.study_id)
+        .join(Patient, col(Patient.id) == PatientReport.patient_id)
+        .where(col(PatientReport.created_at) > since, col(PatientReport.created_at) <= until)
+        .order_by(col(PatientReport.created_at), col(PatientReport.id))
+    ).all()
+    subjects = session.exec(
+        select(EscalationNotice.subject)
+        .where(
+            EscalationNotice.kind == "infusion",
+            col(EscalationNotice.sent_at) > since,
+            col(EscalationNotice.sent_at) <= until,
+        )
+        .order_by(col(EscalationNotice.sent_at), col(EscalationNotice.id))
+    ).all()
+    ids = [int(s.removeprefix("event:")) for s in subjects if s.startswith("event:")]
+    found = {
+        event.id: (event, study_id)
+        for event, study_id in session.exec(
+            select(PlannedEventRow, Patient.study_id)
+            .join(Patient, col(Patient.id) == PlannedEventRow.patient_id)
+            .where(col(PlannedEventRow.id).in_(ids))
+        ).all()
+    }
+    unconfirmed = [found[i] for i in dict.fromkeys(ids) if i in found]
+    return NewSince(
+        adverse_events=[(ae, study_id) for ae, study_id in events],
+        reports=[(report, study_id) for report, study_id in reports],
+        unconfirmed=unconfirmed,
+    )

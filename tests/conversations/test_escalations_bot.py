@@ -31,6 +31,7 @@ from core.store.models import (
     Reminder,
     ReminderStatus,
 )
+from core.store.reports import file_patient_report
 from core.store.uow import UnitOfWork
 from scheduler.jobs import weekly_at
 from tests.support.bot_harness import START, World
@@ -462,3 +463,83 @@ async def test_the_daily_digest_carries_the_audit_anchor(world: World, lang: str
     lines = await digest_on(world, coordinator, date(2026, 12, 1))
     shown = AUDIT_ANCHORS[lang].format(count=count, anchor=anchor_of(key, count, head_hash))
     assert lines[-1] == shown
+
+
+NEW = {
+    "en": {
+        "first": "New since the previous digest (Mon, Nov 30, 2026, 08:30): 3.",
+        "ae": "  AE2 P02: Headache, grade 1",
+        "report": "  R1 P02: patient report, Fever or signs of infection",
+        "unconfirmed": "  P01: Belimumab infusion 1 on Dec 1 not confirmed by the patient",
+        "nothing": "Nothing new since the previous digest (Tue, Dec 1, 2026, 08:30).",
+        "today": "Today: ",
+    },
+    "zh": {
+        "first": "自上次简报（2026年11月30日周一 08:30）以来的新情况：3 项。",
+        "ae": "  AE2 P02：头痛，1 级",
+        "report": "  R1 P02：受试者报告，发热或感染迹象",
+        "unconfirmed": "  P01：12月1日 的贝利尤单抗输注 1，受试者未确认",
+        "nothing": "自上次简报（2026年12月1日周二 08:30）以来无新情况。",
+        "today": "今天：",
+    },
+}
+
+
+def add_headache(world: World, study_id: str, at: datetime) -> None:
+    patient = world.patient(study_id)
+    assert patient.id is not None
+    with UnitOfWork(world.services.engine, "system", at) as uow:
+        uow.add(
+            AdverseEvent(
+                patient_id=patient.id,
+                ctcae_version="5.0",
+                term="headache",
+                verbatim="headache",
+                coded=True,
+                grade=1,
+                onset_date=date(2026, 11, 30),
+                awareness_at=at,
+                reported_by="system",
+                reported_at=at,
+            ),
+            "adverse_event.reported",
+        )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_the_daily_digest_shows_what_is_new_since_the_previous_one_first(
+    world: World, lang: str
+) -> None:
+    world.enroll("P01", day0=date(2026, 11, 17))  # infusion 1 on 1 Dec, not confirmed
+    world.enroll("P02", day0=date(2026, 11, 10))  # infusion 1 long past
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, LANGUAGE_CODES[lang])
+    texts = NEW[lang]
+    # Before the first digest: a serious event (new on 30 Nov's digest, not on 1 Dec's).
+    add_serious_event(world, local(date(2026, 11, 30), 7))
+    first = await digest_on(world, coordinator, date(2026, 11, 30))
+    assert any("AE1 P01" in line for line in first[1:3]), first
+    # During the day: a headache recorded, a report filed, the infusion escalated.
+    add_headache(world, "P02", local(date(2026, 11, 30), 11))
+    with UnitOfWork(world.services.engine, "system", local(date(2026, 11, 30), 12)) as uow:
+        file_patient_report(
+            uow,
+            world.patient("P02").id or 0,
+            category="fever_infection",
+            severity="mild",
+            onset="today",
+            details=None,
+        )
+    evening = local(date(2026, 11, 30), 21)
+    assert await escalate_unconfirmed_infusions(bot(world), world.services, evening) == 1
+
+    lines = await digest_on(world, coordinator, date(2026, 12, 1))
+    assert lines[1] == texts["first"]
+    assert lines[2:5] == [texts["ae"], texts["report"], texts["unconfirmed"]]
+    today = next(i for i, line in enumerate(lines) if line.startswith(texts["today"]))
+    assert today > 5
+    assert not [line for line in lines[:today] if "AE1 " in line]
+
+    # The next morning nothing happened: one line says so, then the standing list.
+    lines = await digest_on(world, coordinator, date(2026, 12, 2))
+    assert lines[1] == texts["nothing"]
+    assert lines[3].startswith(texts["today"])

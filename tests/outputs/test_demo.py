@@ -9,6 +9,7 @@ the language of the person it concerns.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -187,6 +188,23 @@ def test_status_summary_plots_and_export(played: tuple[str, Path]) -> None:
     with zipfile.ZipFile(output / "csv.zip") as archive:
         assert "labs.csv" in [Path(n).name for n in archive.namelist()]
     assert list((output / "csv").rglob("labs.csv"))
+
+
+def test_belimumab_infusions_are_recorded_and_exported(played: tuple[str, Path]) -> None:
+    """The nurse records each belimumab infusion given (weeks 2 and 4 here) with /dose and
+    Confirm: the export's EX domain has them, and so does the swimmer plot's data."""
+    text, output = played
+    typed = _lines(text, re.escape("nurse (English)"))
+    for study_id in ("P01", "P02", "P05"):
+        assert _any(typed, f"/dose {study_id} belimumab date=2026-12-15")
+        assert _any(typed, f"/dose {study_id} belimumab date=2026-12-29")
+    (ex,) = list((output / "csv").rglob("ex.csv"))
+    with ex.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    belimumab = [r for r in rows if r["EXTRT"] == "BELIMUMAB"]
+    assert len(belimumab) == 6
+    assert {r["USUBJID"][-3:] for r in belimumab} == {"P01", "P02", "P05"}
+    assert {r["EXSTDTC"][:10] for r in belimumab} == {"2026-12-15", "2026-12-29"}
 
 
 def test_reminders_arrive_within_a_trial_hour_of_their_time_at_any_clock_speed(

@@ -25,7 +25,14 @@ from bot.i18n import Translator
 from bot.runner import web_routes
 from bot.settings import SettingError
 from bot.web.server import WebServer
-from core.store.models import AdverseEvent, Channel, InviteRole, Staff, StaffRole
+from core.store.models import (
+    AdverseEvent,
+    Channel,
+    DoseAdministration,
+    InviteRole,
+    Staff,
+    StaffRole,
+)
 from local_servers.wecom import LocalWecom
 from scheduler.clock import FakeMonotonic
 from tests.support.bot_harness import World
@@ -360,3 +367,70 @@ async def test_wrong_credentials_stop_the_start_naming_what_to_check(world: Worl
         await server.stop()
     finally:
         await wecom.stop()
+
+
+BELIMUMAB_ON_WECOM = {
+    "en": {
+        "first": "Preparation:",
+        "preview": "Belimumab for P01: Belimumab infusion 1, week 2, booked for Tue, Dec 15, 2026.",
+        "dose": "Dose: 620 mg = 10 mg/kg × 62 kg (latest weight).",
+        "stored": "Recorded: belimumab 620 mg for P01.",
+    },
+    "zh": {
+        # Chinese is shorter: the whole plan fits one message, preparation included.
+        "first": "P01 的贝利尤单抗：",
+        "preview": "P01 的贝利尤单抗：贝利尤单抗输注 1，第 2 周，预约于 2026年12月15日周二。",
+        "dose": "剂量：620 mg = 10 mg/kg × 62 kg（最近体重）。",
+        "stored": "已记录：P01 的贝利尤单抗 620 mg。",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+async def test_a_belimumab_dose_is_recorded_on_wecom_with_the_preparation_first(
+    wc: WecomWorld, lang: str
+) -> None:
+    """In English the whole plan does not fit one WeCom message (600 characters), and a
+    preview with Confirm cannot be split: the label's preparation facts come first on their
+    own, then the preview with the dose, vials and volume, whose Confirm records the dose."""
+    world = wc.tg
+    world.enroll("P01")  # day 0 on 1 Dec: infusion 1 on 15 Dec
+    nurse = await wc.join(InviteRole.NURSE, "li.na")
+    if lang == "en":
+        await wc.write(nurse, "lang")
+        card = wc.sent(nurse)[-1]
+        await wc.click(nurse, card, "en")
+    world.clock.set(NOW)
+    texts = BELIMUMAB_ON_WECOM[lang]
+    answer = await wc.write(nurse, "/dose P01 belimumab date=2026-12-15")
+    shown_all = [shown(m) for m in answer]
+    assert shown_all[0].startswith(texts["first"]), shown_all
+    assert all(len(s) <= 600 for s in shown_all)
+    preview = "\n".join(shown_all)
+    assert texts["preview"] in preview
+    assert texts["dose"] in preview
+    card = answer[-1]
+    assert card.body["msgtype"] == "template_card"
+    assert rows(world, DoseAdministration) == []
+    done = await wc.click(nurse, card, ":ok")
+    assert texts["stored"] in "\n".join(shown(m) for m in done)
+    (dose,) = rows(world, DoseAdministration)
+    assert dose.drug == "belimumab" and dose.event_id is not None
+
+
+async def test_a_new_weight_on_wecom_shows_the_preparation_first_then_its_confirm(
+    wc: WecomWorld,
+) -> None:
+    world = wc.tg
+    world.enroll("P01")
+    nurse = await wc.join(InviteRole.NURSE, "li.na")
+    await wc.write(nurse, "lang")
+    await wc.click(nurse, wc.sent(nurse)[-1], "en")
+    world.clock.set(NOW)
+    answer = await wc.write(nurse, "/weight P01 61.5kg")
+    texts = [shown(m) for m in answer]
+    assert texts[0].startswith("Preparation:")
+    assert "New weight for P01: 61.5 kg (was 62 kg)." in "\n".join(texts[1:])
+    assert answer[-1].body["msgtype"] == "template_card"
+    done = await wc.click(nurse, answer[-1], ":ok")
+    assert "The weight of P01 is now 61.5 kg." in "\n".join(shown(m) for m in done)
