@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -93,6 +94,32 @@ def g24(threshold_text: Decimal, unit: Unit) -> Decimal:
     from core.units import Quantity
 
     return to_unit(canonical(Quantity(threshold_text, unit)), Unit.G_PER_24H).value
+
+
+#: Room kept at the bottom of every figure for the data cut-off line, in inches.
+CUTOFF_ROOM = 0.3
+
+
+def cutoff_note(figure: Figure, t: Translator, cutoff: date) -> None:
+    """Write the data cut-off date in the figure's bottom right corner; lay the figure out
+    with room for it (call after drawing, instead of ``tight_layout``)."""
+    figure.text(
+        0.99,
+        0.005,
+        t._("Data cut-off: {date}", date=t.date(cutoff)),
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="#525252",
+    )
+    height = float(figure.get_size_inches()[1])
+    figure.tight_layout(rect=(0, min(0.08, CUTOFF_ROOM / height), 1, 1))
+
+
+def nan_gaps(points: Sequence[tuple[int, Decimal | None]]) -> tuple[list[int], list[float]]:
+    """Positions of a line's points; a missing week (None) is NaN, where matplotlib breaks
+    the line."""
+    return [w for w, _ in points], [float("nan") if v is None else position(v) for _, v in points]
 
 
 def week_axis(ax: Axes, t: Translator, weeks: Sequence[int], end: int) -> None:

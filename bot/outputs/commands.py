@@ -83,11 +83,14 @@ def chart_for(ctx: Ctx, what: str, t: Translator) -> Chart:
                 ),
                 name=what,
             )
-        return patient_chart(t, data, patient, options, protocol.renal_assessment.weeks)
-    data, endpoints = load_outputs(services)
+        return patient_chart(
+            t, data, patient, options, protocol.renal_assessment.weeks, ctx.today()
+        )
+    # The swimmer plot marks missed and overdue assessments: it reads the planned events.
+    data, endpoints = load_outputs(services, events=kind == SWIMMER)
     if kind == PROTEINURIA:
         return proteinuria_chart(
-            t, data, list(protocol.arms), options, protocol.renal_assessment.weeks
+            t, data, list(protocol.arms), options, protocol.renal_assessment.weeks, ctx.today()
         )
     return swimmer_chart(
         t,
