@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -88,6 +88,14 @@ def lines_with(ax: Axes, marker: str, colour: str | None = None) -> list[Line2D]
     ]
 
 
+def xs_of(line: Line2D) -> list[float]:
+    return [float(x) for x in cast(Any, line.get_xdata())]
+
+
+def ys_of(line: Line2D) -> list[float]:
+    return [float(y) for y in cast(Any, line.get_ydata())]
+
+
 def without_labs_of(data: TrialData, study_id: str) -> TrialData:
     p = data.by_study_id(study_id)
     assert p is not None
@@ -123,8 +131,7 @@ def test_swimmer_legend_gives_each_arm_with_its_lanes(data: TrialData, protocol:
 def test_proteinuria_line_breaks_at_the_missing_weeks(data: TrialData, protocol: Protocol) -> None:
     with drawn(EN, proteinuria(data, protocol)) as figure:
         p01 = next(line for line in figure.axes[0].get_lines() if line.get_label() == "P01")
-        xs = list(p01.get_xdata())
-        ys = [float(y) for y in p01.get_ydata()]
+        xs, ys = xs_of(p01), ys_of(p01)
     # P01 has results at weeks 0, 12 and 24: the planned weeks between are gaps (NaN), so
     # no segment joins week 0 to week 12 across weeks 4 and 8.
     assert xs == [0, 4, 8, 12, 16, 20, 24]
@@ -139,7 +146,7 @@ def test_patient_chart_lines_break_at_the_missing_weeks(
         for ax in figure.axes:
             values = [line for line in ax.get_lines() if line.get_marker() == "o"]
             assert len(values) == 1
-            ys = [float(y) for y in values[0].get_ydata()]
+            ys = ys_of(values[0])
             assert sum(math.isnan(y) for y in ys) == 4, ax.get_ylabel()
 
 
@@ -214,7 +221,7 @@ def lane_of(figure: Figure, study_id: str) -> int:
 
 
 def marks(lines: list[Line2D]) -> set[tuple[float, float]]:
-    return {(float(line.get_xdata()[0]), float(line.get_ydata()[0])) for line in lines}
+    return {(xs_of(line)[0], ys_of(line)[0]) for line in lines}
 
 
 def test_swimmer_marks_missed_assessments_but_not_those_with_results(
