@@ -50,10 +50,11 @@ class Chart:
 
 
 @contextmanager
-def figure(labels: Labels, width: float, height: float) -> Iterator[Figure]:
+def rendering(labels: Labels) -> Iterator[None]:
+    """Matplotlib's settings for the reader's labels, held (under the lock) while
+    figures are drawn and saved: fonts, and TrueType fonts embedded whole in a PDF so
+    its text can be searched and copied, Chinese included."""
     from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     families = [labels.family, "DejaVu Sans"] if labels.family else ["DejaVu Sans"]
     settings: dict[str, Any] = {
@@ -65,11 +66,27 @@ def figure(labels: Labels, width: float, height: float) -> Iterator[Figure]:
         "font.weight": "normal",
         "axes.titleweight": "bold",
         "figure.titleweight": "bold",
+        "pdf.fonttype": 42,
     }
     with _lock, rc_context(cast(Any, settings)):
-        figure = Figure(figsize=(width, height), dpi=DPI)
-        FigureCanvasAgg(figure)
-        yield figure
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure of ``width`` x ``height`` inches on the Agg canvas (inside :func:`rendering`)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+@contextmanager
+def figure(labels: Labels, width: float, height: float) -> Iterator[Figure]:
+    """One figure drawn with the reader's labels (:func:`rendering`)."""
+    with rendering(labels):
+        yield new_figure(width, height)
 
 
 def png(figure: Figure) -> tuple[bytes, int, int]:
