@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.i18n import Translator
+from bot.i18n import Lang, Translator
 from bot.outputs.report import SafetyReport, build_report
 from core.protocol import Protocol
 from core.schedule import EventKind
@@ -91,7 +91,7 @@ def data(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> TrialD
     return loaded
 
 
-def report(data: TrialData, protocol: Protocol, lang: str) -> SafetyReport:
+def report(data: TrialData, protocol: Protocol, lang: Lang) -> SafetyReport:
     endpoints = derive_trial_endpoints(data, protocol.response_options())
     return build_report(Translator(lang, SHANGHAI), data, endpoints, protocol, TODAY, NOW)
 
@@ -104,7 +104,7 @@ def reports(
     paths = {}
     for lang in ("en", "zh_Hans"):
         path = out / f"report-{lang}.pdf"
-        path.write_bytes(report(data, protocol, lang).pdf)
+        path.write_bytes(report(data, protocol, Lang(lang)).pdf)
         paths[lang] = path
     return paths
 
@@ -227,7 +227,7 @@ def test_a_recorded_outcome_and_recorded_deviations_are_reported(
         ("zh_Hans", ("已恢复/已缓解", "hospitalised elsewhere", "标记为缺失")),
     ):
         path = tmp_path / f"{lang}.pdf"
-        path.write_bytes(report(changed, protocol, lang).pdf)
+        path.write_bytes(report(changed, protocol, Lang(lang)).pdf)
         text = flat(pdf_text(path))
         for word in words:
             assert word in text, (lang, word)
