@@ -333,3 +333,23 @@ def test_cli_refuses_an_unreadable_database_and_an_unwritable_file(tmp_path: Pat
     missing = run_bot("report", database=bad)
     assert missing.returncode == 2
     assert "--pdf" in missing.stderr
+
+
+@pytest.mark.usefixtures("poppler")
+def test_a_large_trial_gets_its_swimmer_plot_over_several_pages(
+    data: TrialData, protocol: Protocol, tmp_path: Path
+) -> None:
+    template = data.patients[0]
+    many = tuple(
+        dataclasses.replace(template, id=1000 + i, study_id=f"X{i:02d}") for i in range(30)
+    )
+    big = dataclasses.replace(data, patients=data.patients + many)
+    built = report(big, protocol, Lang.EN)
+    path = tmp_path / "big.pdf"
+    path.write_bytes(built.pdf)
+    sizes = page_sizes(path)
+    assert len(sizes) == built.pages
+    # 37 lanes, at most 22 a page: two swimmer pages after the proteinuria chart.
+    assert sizes[-3:] == [A4_LANDSCAPE] * 3
+    last = flat(pdf_text(path, built.pages))
+    assert "X29" in last and "X00" not in last
