@@ -8,20 +8,31 @@ response rules read (:func:`core.tables.lab_file.renal_weeks`), converted
 exactly to one unit per chart (g/24h, g/L, µmol/L; docs/clinical-facts.md §4)
 so lines are comparable. Time on study is days since day 0 divided by 7
 (docs/clinical-facts.md §1: weeks count from day 0).
+
+A line is not drawn across a planned assessment week that has no result
+(:func:`with_gaps`), so a missing week is seen as missing, not interpolated.
+On the swimmer plot a renal assessment that was missed, not done or is
+overdue is marked where it was planned (:func:`core.visits.visit_outcome`, as
+of the data cut-off), and every recorded infusion of belimumab and of the
+methylprednisolone pulse is drawn (docs/registry-record.txt: both are given as
+infusions). These are presentation choices; the registry record does not
+specify charts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from core.endpoints import PatientEndpoints
 from core.response import ResponseClass, ResponseOptions
+from core.schedule import EventKind
 from core.tables.lab_file import renal_weeks
 from core.trial_records import PatientRecord, TrialData
 from core.units import Quantity, Unit, canonical, to_unit
+from core.visits import VisitOutcome, visit_outcome
 
 __all__ = [
     "Lane",
@@ -31,9 +42,17 @@ __all__ = [
     "protein_series",
     "swimmer_lanes",
     "weeks_since",
+    "with_gaps",
 ]
 
 Point = tuple[int, Decimal]
+#: A point of a drawn line; None is a planned week without a result (the line breaks).
+GapPoint = tuple[int, Decimal | None]
+
+#: The visit outcomes the swimmer plot marks on a lane (an assessment that did not happen).
+UNMET: frozenset[VisitOutcome] = frozenset(
+    {VisitOutcome.MISSED, VisitOutcome.NOT_DONE, VisitOutcome.OVERDUE}
+)
 
 
 def weeks_since(day0: date, day: date) -> Decimal:
@@ -43,6 +62,22 @@ def weeks_since(day0: date, day: date) -> Decimal:
 
 def _in(q: Quantity | None, unit: Unit) -> Decimal | None:
     return None if q is None else to_unit(canonical(q), unit).value
+
+
+def with_gaps(points: Sequence[Point], planned: Sequence[int]) -> tuple[GapPoint, ...]:
+    """``points`` with a None at every planned week between two results that has none.
+
+    Rule: a planned assessment week (the protocol's renal assessment weeks)
+    after the first result and before the last one, without a result of its
+    own, breaks the line there; weeks before the first or after the last
+    result are not drawn at all (not yet reached, or not started).
+    """
+    if not points:
+        return ()
+    have = {week for week, _ in points}
+    first, last = min(have), max(have)
+    gaps: list[GapPoint] = [(w, None) for w in planned if first < w < last and w not in have]
+    return tuple(sorted([*points, *gaps], key=lambda point: point[0]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +174,9 @@ class Lane:
     ``length`` is time on study in weeks (up to the endpoint week; 0 before
     day 0); ``infusions`` the weeks of belimumab doses; ``assessments`` each
     renal assessment's week and class (week 0 is the baseline, class None);
-    ``adverse_events`` each event's onset week, grade and seriousness.
+    ``adverse_events`` each event's onset week, grade and seriousness;
+    ``pulses`` the weeks of methylprednisolone doses; ``unmet`` each planned
+    renal assessment without a result that was missed, not done or is overdue.
     """
 
     study_id: str
@@ -149,6 +186,8 @@ class Lane:
     infusions: tuple[Decimal, ...] = field(default=())
     assessments: tuple[tuple[int, ResponseClass | None], ...] = field(default=())
     adverse_events: tuple[tuple[Decimal, int, bool], ...] = field(default=())
+    pulses: tuple[Decimal, ...] = field(default=())
+    unmet: tuple[tuple[int, VisitOutcome], ...] = field(default=())
 
 
 def swimmer_lanes(
@@ -160,30 +199,58 @@ def swimmer_lanes(
     """One lane per patient (sorted by arm, then study ID) over the induction.
 
     Rule: a lane runs from day 0 to today, at most to the endpoint week;
-    infusions are recorded belimumab doses; assessments are the weeks with a
-    renal panel, each classed against week 0 (core.response); adverse events
-    sit at their onset with their CTCAE grade and ICH E2A seriousness.
+    infusions are recorded belimumab doses, pulses recorded methylprednisolone
+    doses; assessments are the weeks with a renal panel, each classed against
+    week 0 (core.response); a planned renal assessment (``data.events``) up to
+    the endpoint week with no panel that week is unmet when its outcome as of
+    ``today`` (the data cut-off) is missed, not done or overdue
+    (core.visits.visit_outcome); adverse events sit at their onset with their
+    CTCAE grade and ICH E2A seriousness.
     """
     end = Decimal(endpoint_week)
-    baselines = {w.patient_id for w in renal_weeks(data.labs) if w.week == 0}
+    weeks = renal_weeks(data.labs)
+    baselines = {w.patient_id for w in weeks if w.week == 0}
+    panel_weeks: dict[int, set[int]] = {}
+    for w in weeks:
+        panel_weeks.setdefault(w.patient_id, set()).add(w.week)
     lanes: list[Lane] = []
     for p in sorted(data.patients, key=lambda p: (p.arm, p.study_id)):
         length = min(max(weeks_since(p.day0, today), Decimal(0)), end)
-        infusions = tuple(
-            weeks_since(p.day0, d.day)
-            for d in data.doses
-            if d.patient_id == p.id and d.drug == "belimumab"
-        )
+        doses = [d for d in data.doses if d.patient_id == p.id]
+        infusions = tuple(weeks_since(p.day0, d.day) for d in doses if d.drug == "belimumab")
+        pulses = tuple(weeks_since(p.day0, d.day) for d in doses if d.drug == "mp")
         e = endpoints.get(p.study_id)
         assessed: list[tuple[int, ResponseClass | None]] = [(0, None)] if p.id in baselines else []
         if e is not None:
             assessed += [(w, a.cls) for w, a in sorted(e.assessments.items()) if w <= endpoint_week]
+        with_panel = panel_weeks.get(p.id, set())
+        unmet = tuple(
+            sorted(
+                (event.week, outcome)
+                for event in data.events
+                if event.patient_id == p.id
+                and event.kind == EventKind.RENAL_ASSESSMENT
+                and event.week <= endpoint_week
+                and event.week not in with_panel
+                and (outcome := visit_outcome(event, today)) in UNMET
+            )
+        )
         events = tuple(
             (weeks_since(p.day0, ae.onset_date), ae.grade, ae.serious)
             for ae in data.adverse_events
             if ae.patient_id == p.id
         )
         lanes.append(
-            Lane(p.study_id, p.arm, p.withdrawn, length, infusions, tuple(assessed), events)
+            Lane(
+                p.study_id,
+                p.arm,
+                p.withdrawn,
+                length,
+                infusions,
+                tuple(assessed),
+                events,
+                pulses,
+                unmet,
+            )
         )
     return lanes

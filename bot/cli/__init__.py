@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import demo, enroll, export, offline, run, store
+from bot.cli import demo, enroll, export, offline, report, run, store
 from bot.cli.common import Command, CommandError, database_refusal
 from bot.i18n import Lang, Translator
 from bot.settings import Settings
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Every sub-command, in the order ``--help`` lists them."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (offline, run, demo, store, enroll, export):
+    for module in (offline, run, demo, store, enroll, export, report):
         module.register(sub)
     return parser
 

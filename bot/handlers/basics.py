@@ -46,7 +46,9 @@ COMMAND_HELP: dict[str, str] = {
     "triage": N_("turn a patient report into an adverse event, or close it"),
     "summary": N_("the trial's endpoints per arm and overall"),
     "plot": N_("a chart: /plot proteinuria, /plot swimmer or /plot P01"),
-    "export": N_("the trial's data as an Excel workbook and CSV files"),
+    "export": N_(
+        "the trial's data as an Excel workbook and CSV files; /export pdf: the safety report"
+    ),
 }
 
 # Daily doses and the pulse days are not appointments the patient plans around.

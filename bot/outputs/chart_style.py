@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,10 +50,11 @@ class Chart:
 
 
 @contextmanager
-def figure(labels: Labels, width: float, height: float) -> Iterator[Figure]:
+def rendering(labels: Labels) -> Iterator[None]:
+    """Matplotlib's settings for the reader's labels, held (under the lock) while
+    figures are drawn and saved: fonts, and TrueType fonts embedded whole in a PDF so
+    its text can be searched and copied, Chinese included."""
     from matplotlib import rc_context
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     families = [labels.family, "DejaVu Sans"] if labels.family else ["DejaVu Sans"]
     settings: dict[str, Any] = {
@@ -64,11 +66,27 @@ def figure(labels: Labels, width: float, height: float) -> Iterator[Figure]:
         "font.weight": "normal",
         "axes.titleweight": "bold",
         "figure.titleweight": "bold",
+        "pdf.fonttype": 42,
     }
     with _lock, rc_context(cast(Any, settings)):
-        figure = Figure(figsize=(width, height), dpi=DPI)
-        FigureCanvasAgg(figure)
-        yield figure
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure of ``width`` x ``height`` inches on the Agg canvas (inside :func:`rendering`)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+@contextmanager
+def figure(labels: Labels, width: float, height: float) -> Iterator[Figure]:
+    """One figure drawn with the reader's labels (:func:`rendering`)."""
+    with rendering(labels):
+        yield new_figure(width, height)
 
 
 def png(figure: Figure) -> tuple[bytes, int, int]:
@@ -93,6 +111,32 @@ def g24(threshold_text: Decimal, unit: Unit) -> Decimal:
     from core.units import Quantity
 
     return to_unit(canonical(Quantity(threshold_text, unit)), Unit.G_PER_24H).value
+
+
+#: Room kept at the bottom of every figure for the data cut-off line, in inches.
+CUTOFF_ROOM = 0.3
+
+
+def cutoff_note(figure: Figure, t: Translator, cutoff: date) -> None:
+    """Write the data cut-off date in the figure's bottom right corner; lay the figure out
+    with room for it (call after drawing, instead of ``tight_layout``)."""
+    figure.text(
+        0.99,
+        0.005,
+        t._("Data cut-off: {date}", date=t.date(cutoff)),
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="#525252",
+    )
+    height = float(figure.get_size_inches()[1])
+    figure.tight_layout(rect=(0, min(0.08, CUTOFF_ROOM / height), 1, 1))
+
+
+def nan_gaps(points: Sequence[tuple[int, Decimal | None]]) -> tuple[list[int], list[float]]:
+    """Positions of a line's points; a missing week (None) is NaN, where matplotlib breaks
+    the line."""
+    return [w for w, _ in points], [float("nan") if v is None else position(v) for _, v in points]
 
 
 def week_axis(ax: Axes, t: Translator, weeks: Sequence[int], end: int) -> None:

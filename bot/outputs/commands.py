@@ -8,6 +8,10 @@
 - ``/export``: ``trial-<date>.xlsx`` and ``trial-csv-<date>.zip`` sent as
   documents. Coordinators only; each export is recorded in the audit trail
   (who, when, and the files' SHA-256), since it discloses the trial's data.
+- ``/export pdf``: the safety-review report for the statistician and the DSMB,
+  ``safety-report-<date>.pdf`` on A4 in the reader's language
+  (:mod:`bot.outputs.report`), sent as a document and audited the same way.
+  (``/report`` is the patients' symptom report, so the PDF is an export.)
 
 Reading the database, drawing and writing the files run in a worker thread,
 so the bot keeps answering others meanwhile.
@@ -24,6 +28,7 @@ from bot.conversations.feature import Feature
 from bot.i18n import Translator
 from bot.outputs.export import build_export
 from bot.outputs.plots import Chart, patient_chart, proteinuria_chart, swimmer_chart
+from bot.outputs.report import build_report, report_name
 from bot.outputs.summary import load_outputs, summary_for
 from bot.pagination import send_pages
 from bot.staff.commands import Field, StaffCommand
@@ -36,7 +41,11 @@ log = logging.getLogger(__name__)
 
 PLOT_USAGE = N_("/plot proteinuria | swimmer | <study ID>  e.g. /plot proteinuria, /plot P01")
 SUMMARY_USAGE = N_("/summary  (no arguments)")
-EXPORT_USAGE = N_("/export  (no arguments)")
+EXPORT_USAGE = N_(
+    "/export for the workbook and CSV files, /export pdf for the safety-review report"
+)
+# The word that asks /export for the PDF report, in either language.
+_PDF_WORDS = frozenset({"pdf", "报告", "安全性报告"})
 
 PROTEINURIA = "proteinuria"
 SWIMMER = "swimmer"
@@ -83,11 +92,14 @@ def chart_for(ctx: Ctx, what: str, t: Translator) -> Chart:
                 ),
                 name=what,
             )
-        return patient_chart(t, data, patient, options, protocol.renal_assessment.weeks)
-    data, endpoints = load_outputs(services)
+        return patient_chart(
+            t, data, patient, options, protocol.renal_assessment.weeks, ctx.today()
+        )
+    # The swimmer plot marks missed and overdue assessments: it reads the planned events.
+    data, endpoints = load_outputs(services, events=kind == SWIMMER)
     if kind == PROTEINURIA:
         return proteinuria_chart(
-            t, data, list(protocol.arms), options, protocol.renal_assessment.weeks
+            t, data, list(protocol.arms), options, protocol.renal_assessment.weeks, ctx.today()
         )
     return swimmer_chart(
         t,
@@ -118,8 +130,11 @@ def plot_choices(ctx: Ctx) -> list[tuple[str, str]]:
 
 
 async def run_export(ctx: Ctx, args: list[str]) -> None:
+    if len(args) == 1 and args[0].strip().casefold() in _PDF_WORDS:
+        await run_report_pdf(ctx)
+        return
     if args:
-        raise RuleError(N_("/export takes no arguments."))
+        raise RuleError(N_('/export takes no arguments, or "pdf" for the safety-review report.'))
     services = ctx.services
     now = ctx.now()
     today = ctx.today()
@@ -167,6 +182,36 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
             "reads) and the SDTM-style datasets DM, DS, SV, EX, AE, SUPPAE, LB, QS and RS."
         ),
     )
+
+
+async def run_report_pdf(ctx: Ctx) -> None:
+    """The safety-review PDF as of today (the data cut-off) in the reader's language, sent
+    as a document; the audit trail keeps who, when, the file and its SHA-256."""
+    services = ctx.services
+    t = ctx.t
+    now = ctx.now()
+    today = ctx.today()
+
+    def build() -> tuple[bytes, str, int]:
+        data, endpoints = load_outputs(services, events=True)
+        report = build_report(t, data, endpoints, services.protocol, today, now)
+        return report.pdf, report.caption, len(data.patients)
+
+    pdf, caption, patients = await asyncio.to_thread(build)
+    name = report_name(today)
+    with ctx.uow() as uow:
+        uow.audit(
+            "export.sent",
+            "export",
+            today.isoformat(),
+            after={
+                "files": [name],
+                "patients": patients,
+                "sha256": [hashlib.sha256(pdf).hexdigest()],
+            },
+        )
+    log.info("safety report of %d patients sent to %s", patients, ctx.person.label)
+    await ctx.send_file(pdf, name, caption)
 
 
 SUMMARY = StaffCommand("summary", SUMMARY_USAGE, run_summary)

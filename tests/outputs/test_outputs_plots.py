@@ -39,7 +39,7 @@ def png_size(png: bytes) -> tuple[int, int]:
 def data(tmp_path_factory: pytest.TempPathFactory, protocol: Protocol) -> TrialData:
     engine = seeded_engine(tmp_path_factory.mktemp("plots") / "trial.db", protocol)
     with read_session(engine) as session:
-        loaded = load_trial_data(session, SHANGHAI)
+        loaded = load_trial_data(session, SHANGHAI, events=True)
     engine.dispose()
     return loaded
 
@@ -52,9 +52,9 @@ def renderers(data: TrialData, protocol: Protocol) -> dict[str, Render]:
     p01 = data.by_study_id("P01")
     assert p01 is not None
     return {
-        "proteinuria": lambda t: proteinuria_chart(t, data, arms, options, weeks),
+        "proteinuria": lambda t: proteinuria_chart(t, data, arms, options, weeks, TODAY),
         "swimmer": lambda t: swimmer_chart(t, data, endpoints, arms, TODAY, 24),
-        "patient": lambda t: patient_chart(t, data, p01, options, weeks),
+        "patient": lambda t: patient_chart(t, data, p01, options, weeks, TODAY),
     }
 
 
@@ -116,7 +116,7 @@ def test_charts_of_an_empty_trial_still_render(protocol: Protocol) -> None:
     for lang in ("en", "zh_Hans"):
         t = Translator(lang, SHANGHAI)
         for chart in (
-            proteinuria_chart(t, empty, list(protocol.arms), options, [0, 4, 8]),
+            proteinuria_chart(t, empty, list(protocol.arms), options, [0, 4, 8], TODAY),
             swimmer_chart(t, empty, {}, list(protocol.arms), TODAY, 24),
         ):
             assert png_size(chart.png)[0] >= 600
