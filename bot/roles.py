@@ -28,7 +28,9 @@ COMMANDS: Final[MappingProxyType[str, Audience]] = MappingProxyType(
         # The patient's own data: only the patient.
         "schedule": frozenset({Role.PATIENT}),
         "calendar": frozenset({Role.PATIENT}),
-        "report": frozenset({Role.PATIENT}),
+        # A patient reports a symptom; a coordinator asks for the safety-review report
+        # (/report pdf). One word, two meanings, each for its own role only.
+        "report": frozenset({Role.PATIENT, Role.COORDINATOR}),
         # Whom to call: the site's contacts, for patients (WeChat's menu offers it too).
         "contacts": frozenset({Role.PATIENT}),
         # Enrolling, inviting, withdrawing, moving events, acknowledging serious AEs,

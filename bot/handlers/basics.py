@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from bot.context import Ctx
 from bot.conversations.feature import Feature
 from bot.handlers.report import NOT_EMERGENCY
-from bot.roles import commands_for
+from bot.roles import Role, commands_for
 from bot.texts import EVENT_TITLES
 from bot.views.outsider import outsider_text
 from bot.views.reminder import contact_entries
@@ -50,6 +50,18 @@ COMMAND_HELP: dict[str, str] = {
         "the trial's data as an Excel workbook and CSV files; /export pdf: the safety report"
     ),
 }
+# What a command means for staff where it means something else for patients.
+STAFF_COMMAND_HELP: dict[str, str] = {
+    "report": N_("the safety-review report as a PDF: /report pdf"),
+}
+
+
+def command_help(command: str, role: Role | None) -> str:
+    """The msgid describing ``command`` to someone with ``role``."""
+    if role is not None and role != Role.PATIENT and command in STAFF_COMMAND_HELP:
+        return STAFF_COMMAND_HELP[command]
+    return COMMAND_HELP[command]
+
 
 # Daily doses and the pulse days are not appointments the patient plans around.
 _NOT_SHOWN = (EventKind.ORAL_DOSE, EventKind.MP_PULSE)
@@ -66,7 +78,7 @@ async def show_help(ctx: Ctx) -> None:
         ctx.t._(
             "/{command}: {description}",
             command=command,
-            description=ctx.t._(COMMAND_HELP[command]),
+            description=ctx.t._(command_help(command, ctx.person.role)),
         )
         for command in commands_for(ctx.person.role)
     ]

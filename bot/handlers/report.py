@@ -41,6 +41,7 @@ from bot.conversations import flows
 from bot.conversations.events import FileRef
 from bot.conversations.feature import Feature
 from bot.i18n import Translator
+from bot.outputs.commands import run_report_for_staff
 from bot.roles import Role
 from bot.texts import CONTACT_ROLES, OTHER_CONTACT
 from core.messages import N_
@@ -230,10 +231,14 @@ async def _ask(
 
 
 async def start_report(ctx: Ctx) -> None:
-    """/report (patients only, by the authorization table): ask about red flags first.
+    """/report from a patient: ask about red flags first.
 
-    A /report while a report is open starts it over.
+    A /report while a report is open starts it over. A coordinator's /report is the
+    safety-review report instead (the one command the table gives two roles).
     """
+    if ctx.person.role == Role.COORDINATOR:
+        await run_report_for_staff(ctx)
+        return
     t = ctx.t
     buttons: list[list[tuple[str, str]]] = [
         [(t._(label), _data("flag", flag.value))] for flag, label in RED_FLAG_BUTTONS.items()

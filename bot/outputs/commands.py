@@ -184,6 +184,24 @@ async def run_export(ctx: Ctx, args: list[str]) -> None:
     )
 
 
+REPORT_USAGE = N_("/report pdf for the safety-review report (the same as /export pdf)")
+
+
+async def run_report_for_staff(ctx: Ctx) -> None:
+    """/report from a coordinator: the safety-review report, bare or with "pdf".
+
+    Patients use /report to tell the team about a symptom (bot.handlers.report);
+    the authorization table lets no other member of staff use it.
+    """
+    args = ctx.args
+    if not args or (len(args) == 1 and args[0].strip().casefold() in _PDF_WORDS):
+        await run_report_pdf(ctx)
+        return
+    t = ctx.t
+    reason = t._('/report takes only "pdf": it sends the safety-review report.')
+    await ctx.reply(t._("{reason}\nExpected: {usage}", reason=reason, usage=t._(REPORT_USAGE)))
+
+
 async def run_report_pdf(ctx: Ctx) -> None:
     """The safety-review PDF as of today (the data cut-off) in the reader's language, sent
     as a document; the audit trail keeps who, when, the file and its SHA-256."""

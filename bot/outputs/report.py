@@ -36,10 +36,11 @@ from bot.outputs import chart_style as style
 from bot.outputs.chart_fonts import labels_for
 from bot.outputs.plots import draw_proteinuria, draw_swimmer
 from bot.outputs.summary import trial_summary
-from bot.texts import EVENT_TITLES
+from bot.texts import EVENT_TITLES, OUTCOME_NAMES
 from bot.views.plan import arm_name
 from bot.views.summary import summary_blocks
 from core.adverse_events import Seriousness, term_by_key
+from core.ae_outcomes import Outcome
 from core.endpoints import PatientEndpoints
 from core.messages import N_
 from core.protocol import Protocol
@@ -53,7 +54,6 @@ from core.safety import (
     serious_events,
 )
 from core.statistics import proportion
-from core.tables.sdtm.events import AEOUT_TERMS
 from core.trial_records import AdverseEventRecord, TrialData
 
 if TYPE_CHECKING:
@@ -76,15 +76,6 @@ HEADER_WIDTH: Final = 24
 LANES_PER_PAGE: Final = 22
 
 TITLE = N_("Safety review report")
-
-OUTCOME_NAMES: Mapping[str, str] = {
-    "RECOVERED/RESOLVED": N_("recovered/resolved"),
-    "RECOVERING/RESOLVING": N_("recovering/resolving"),
-    "NOT RECOVERED/NOT RESOLVED": N_("not recovered/not resolved"),
-    "RECOVERED/RESOLVED WITH SEQUELAE": N_("recovered/resolved with sequelae"),
-    "FATAL": N_("fatal"),
-    "UNKNOWN": N_("unknown"),
-}
 
 
 def report_name(cutoff: date) -> str:
@@ -330,8 +321,10 @@ def _criteria(t: Translator, ae: AdverseEventRecord) -> str:
 def _outcome(t: Translator, ae: AdverseEventRecord) -> str:
     if not ae.outcome:
         return t._("not recorded")
-    name = OUTCOME_NAMES.get(AEOUT_TERMS.get(ae.outcome, ""))
-    return t._(name) if name is not None else ae.outcome
+    try:
+        return t._(OUTCOME_NAMES[Outcome(ae.outcome)])
+    except ValueError:  # a value from before the outcome vocabulary: shown as stored
+        return ae.outcome
 
 
 def _grade_table(flow: _Flow, t: Translator, rows: Sequence[ArmSafety]) -> None:

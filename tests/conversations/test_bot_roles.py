@@ -76,10 +76,15 @@ EXPECTED_AUDIENCE: dict[str, frozenset[Role | None]] = {
     "lang": frozenset(Role),
     "schedule": frozenset({Role.PATIENT}),
     "contacts": frozenset({Role.PATIENT}),
+    "report": frozenset({Role.PATIENT, Role.COORDINATOR}),
     "channel": frozenset({Role.COORDINATOR}),
 }
-# Commands that show or change one patient's own data: that patient only.
-PATIENT_DATA_COMMANDS = frozenset({"schedule", "calendar", "report"})
+# Commands that show or change one patient's own data: that patient only. /report is a
+# patient's symptom report and, for a coordinator, the safety-review PDF (written out in
+# EXPECTED_AUDIENCE; tests/outputs/test_report_pdf.py shows each gets their own).
+PATIENT_DATA_COMMANDS = frozenset({"schedule", "calendar"})
+# A patient's own report to the team (a coordinator's /report is the trial's PDF).
+PATIENT_REPORTS = frozenset({"report"})
 # The site's contacts: written in the protocol file, shown to patients (not to strangers).
 PATIENT_BASICS = frozenset({"lang", "contacts"})
 # The only commands someone without a role may use: they explain how to join.
@@ -113,7 +118,9 @@ def test_patients_may_use_only_the_basics_and_their_own_data(command: str) -> No
     A new patient command must be added to PATIENT_DATA_COMMANDS on purpose.
     """
     if may(Role.PATIENT, command):
-        assert command in OPEN_TO_STRANGERS | PATIENT_BASICS | PATIENT_DATA_COMMANDS
+        assert command in (
+            OPEN_TO_STRANGERS | PATIENT_BASICS | PATIENT_DATA_COMMANDS | PATIENT_REPORTS
+        )
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

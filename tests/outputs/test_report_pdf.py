@@ -224,7 +224,7 @@ def test_a_recorded_outcome_and_recorded_deviations_are_reported(
     changed = dataclasses.replace(data, events=tuple(events), adverse_events=tuple(aes))
     for lang, words in (
         ("en", ("recovered/ resolved", "patient abroad", "moved outside its window")),
-        ("zh_Hans", ("已恢复/已缓解", "hospitalised elsewhere", "标记为缺失")),
+        ("zh_Hans", ("痊愈", "hospitalised elsewhere", "标记为缺失")),
     ):
         path = tmp_path / f"{lang}.pdf"
         path.write_bytes(report(changed, protocol, Lang(lang)).pdf)
@@ -286,6 +286,52 @@ async def test_export_pdf_in_chinese_and_its_refusals(
     wrong = await world.say(english, "/export word")
     assert '/export takes no arguments, or "pdf" for the safety-review report.' in wrong.shown
     assert "Expected: /export for the workbook and CSV files, /export pdf" in wrong.shown
+
+
+# --- /report pdf: the same report under the name, for coordinators only ----------
+
+
+async def test_report_pdf_sends_the_report_to_a_coordinator(
+    world: World, protocol: Protocol
+) -> None:
+    seed_trial(world.services.engine, protocol, world.clock.now())
+    user = await world.join_staff(InviteRole.COORDINATOR, language_code="en")
+    await world.api.user_sends(user, "/report pdf")
+    sent = await world.api.wait_for_message(user, lambda m: m.document is not None, timeout=60)
+    assert sent.document is not None and sent.document.data is not None
+    assert sent.document.file_name == "safety-report-2026-11-30.pdf"
+    assert sent.document.data.startswith(PDF_MAGIC)
+    assert (sent.visible_caption or "").startswith("Safety review report as of Mon, Nov 30, 2026")
+    wrong = await world.say(user, "/report word")
+    assert '/report takes only "pdf": it sends the safety-review report.' in wrong.shown
+    assert "Expected: /report pdf for the safety-review report" in wrong.shown
+    assert wrong.document is None
+    help_text = (await world.say(user, "/help")).shown
+    assert "/report: the safety-review report as a PDF: /report pdf" in help_text
+    assert "symptom" not in help_text
+
+
+async def test_report_pdf_in_chinese_and_who_may_not(world: World, protocol: Protocol) -> None:
+    seed_trial(world.services.engine, protocol, world.clock.now())
+    coordinator = await world.join_staff(InviteRole.COORDINATOR, language_code="zh-hans")
+    await world.api.user_sends(coordinator, "/report 报告")
+    sent = await world.api.wait_for_message(
+        coordinator, lambda m: m.document is not None, timeout=60
+    )
+    assert "截至 2026年11月30日周一 的安全性审查报告" in (sent.visible_caption or "")
+    wrong = await world.say(coordinator, "/report 全部")
+    assert "/report 只带“pdf”：发送安全性审查报告。" in wrong.shown
+    assert "/report pdf 获取安全性审查报告" in wrong.shown
+    for role in (InviteRole.INVESTIGATOR, InviteRole.NURSE):
+        member = await world.join_staff(role, language_code="zh-hans")
+        refused = await world.say(member, "/report pdf")
+        assert refused.document is None
+        assert "安全性审查报告" not in (refused.visible_caption or "")
+    with read_session(world.services.engine) as session:
+        sent_files = session.exec(
+            select(AuditRecord).where(AuditRecord.action == "export.sent")
+        ).all()
+    assert len(sent_files) == 1  # the coordinator's, nobody else's
 
 
 # --- python -m bot report --pdf ---------------------------------------------------------
