@@ -34,7 +34,7 @@ COMMAND_HELP: dict[str, str] = {
     "visit": N_("record a visit missed, with the reason, or attended"),
     "ack": N_("acknowledge a serious adverse event"),
     "link": N_("use the bot on Telegram and WeCom as one member"),
-    "ae": N_("log an adverse event"),
+    "ae": N_("log an adverse event, or follow one to its end: /ae AE12 outcome=recovered end=…"),
     "labs": N_("enter renal lab results"),
     "dose": N_("record a dose of belimumab, methylprednisolone, MMF or tacrolimus"),
     "weight": N_("update a patient's weight"),

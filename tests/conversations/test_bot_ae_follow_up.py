@@ -98,6 +98,18 @@ async def test_an_adverse_event_is_followed_to_its_end_with_old_and_new_values_a
     }
 
 
+HELP = {
+    "en": "/ae: log an adverse event, or follow one to its end: /ae AE12 outcome=recovered end=…",
+    "zh": "/ae：记录不良事件，或随访至结束：/ae AE12 转归=痊愈 结束日期=…",
+}
+
+
+@LANGS
+async def test_help_shows_how_to_follow_an_event_up(world: World, lang: str) -> None:
+    nurse = await member(world, "nurse", lang)
+    assert HELP[lang] in (await world.say(nurse, "/help")).shown.splitlines()
+
+
 @LANGS
 async def test_an_event_recovering_stays_open_then_ends(world: World, lang: str) -> None:
     world.enroll("P01")
