@@ -38,8 +38,10 @@ LEVELS: Mapping[str, int] = {
 DEFAULT_LEVEL = logging.INFO
 # httpx and httpcore: their request lines carry the token. APScheduler: one
 # INFO line per wake-up of the reminder engine (27,000 in one demo) would
-# drown the bot's own lines; its warnings and errors still show.
-QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
+# drown the bot's own lines; its warnings and errors still show. Alembic's plugin
+# set-up: six INFO lines each time it loads, saying nothing about the database (its
+# "Running upgrade" lines stay).
+QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "alembic.runtime.plugins")
 
 
 class LogLevelError(ValueError):
