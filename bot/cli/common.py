@@ -5,20 +5,31 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from bot.i18n import Lang, parse_language
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from core.endpoints import PatientEndpoints
+    from core.protocol import Protocol
+    from core.trial_records import TrialData
+
 __all__ = [
     "Command",
     "CommandError",
+    "TrialRead",
     "database_refusal",
     "day_arg",
     "instant_arg",
     "kg_arg",
     "lang_arg",
+    "read_trial",
     "speed_arg",
 ]
 
@@ -116,3 +127,44 @@ def speed_arg(text: str) -> float:
     if not (value > 0 and value != float("inf")):
         raise argparse.ArgumentTypeError(f"expected a positive number such as 3600, got {text!r}")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class TrialRead:
+    """The trial as the output commands (export, report) read it, with its cut-off."""
+
+    protocol: Protocol
+    zone: ZoneInfo
+    data: TrialData
+    endpoints: dict[str, PatientEndpoints]
+    now: datetime
+    today: date
+
+
+def read_trial(settings: Settings, today: date | None) -> TrialRead | None:
+    """The whole trial (planned events included) and its endpoints, as of ``today`` (the
+    trial's today when None); None after printing why, when the database cannot be read."""
+    from sqlalchemy.exc import DBAPIError
+
+    from core.schedule import trial_today, trial_zone
+    from core.store.db import make_engine, read_session, safe_url
+    from core.store.trial_data import load_trial_data
+    from core.tables.lab_file import derive_trial_endpoints
+
+    protocol = settings.protocol()
+    zone = trial_zone(settings.trial_timezone)
+    engine = make_engine(settings.database_url)
+    try:
+        with read_session(engine) as session:
+            data = load_trial_data(session, zone, events=True)
+    except DBAPIError as exc:
+        print(
+            f"error: cannot read the database {safe_url(settings.database_url)}: {exc.orig}",
+            file=sys.stderr,
+        )
+        return None
+    finally:
+        engine.dispose()
+    endpoints = derive_trial_endpoints(data, protocol.response_options())
+    now = datetime.now(UTC)
+    return TrialRead(protocol, zone, data, endpoints, now, today or trial_today(now, zone))

@@ -16,11 +16,9 @@ Exit codes: 0 written; 1 the database cannot be read.
 from __future__ import annotations
 
 import argparse
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.cli.common import day_arg
+from bot.cli.common import day_arg, read_trial
 from bot.settings import Settings
 
 OK, FAILED = 0, 1
@@ -28,32 +26,14 @@ OK, FAILED = 0, 1
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the workbook, the archive and the CSV files into ``args.directory``."""
-    from sqlalchemy.exc import DBAPIError
-
     from bot.outputs.export import build_export, write_export
-    from core.schedule import trial_today, trial_zone
-    from core.store.db import make_engine, read_session, safe_url
-    from core.store.trial_data import load_trial_data
-    from core.tables.lab_file import derive_trial_endpoints
 
-    protocol = settings.protocol()
-    zone = trial_zone(settings.trial_timezone)
-    engine = make_engine(settings.database_url)
-    try:
-        with read_session(engine) as session:
-            data = load_trial_data(session, zone, events=True)
-    except DBAPIError as exc:
-        print(
-            f"error: cannot read the database {safe_url(settings.database_url)}: {exc.orig}",
-            file=sys.stderr,
-        )
+    trial = read_trial(settings, args.today)
+    if trial is None:
         return FAILED
-    finally:
-        engine.dispose()
-    endpoints = derive_trial_endpoints(data, protocol.response_options())
-    now = datetime.now(UTC)
-    today = args.today or trial_today(now, zone)
-    files = build_export(data, endpoints, protocol, zone, today, now)
+    files = build_export(
+        trial.data, trial.endpoints, trial.protocol, trial.zone, trial.today, trial.now
+    )
     directory: Path = args.directory
     for path in write_export(directory, files):
         print(path)

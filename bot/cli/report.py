@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.cli.common import day_arg, lang_arg
+from bot.cli.common import day_arg, lang_arg, read_trial
 from bot.settings import Settings
 
 OK, FAILED = 0, 1
@@ -23,33 +22,20 @@ OK, FAILED = 0, 1
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     """Write the safety-review PDF to ``args.pdf``; print its path and page count."""
-    from sqlalchemy.exc import DBAPIError
-
     from bot.i18n import Translator
     from bot.outputs.report import build_report
-    from core.schedule import trial_today, trial_zone
-    from core.store.db import make_engine, read_session, safe_url
-    from core.store.trial_data import load_trial_data
-    from core.tables.lab_file import derive_trial_endpoints
 
-    protocol = settings.protocol()
-    zone = trial_zone(settings.trial_timezone)
-    engine = make_engine(settings.database_url)
-    try:
-        with read_session(engine) as session:
-            data = load_trial_data(session, zone, events=True)
-    except DBAPIError as exc:
-        print(
-            f"error: cannot read the database {safe_url(settings.database_url)}: {exc.orig}",
-            file=sys.stderr,
-        )
+    trial = read_trial(settings, args.today)
+    if trial is None:
         return FAILED
-    finally:
-        engine.dispose()
-    endpoints = derive_trial_endpoints(data, protocol.response_options())
-    now = datetime.now(UTC)
-    today = args.today or trial_today(now, zone)
-    report = build_report(Translator(args.lang, zone), data, endpoints, protocol, today, now)
+    report = build_report(
+        Translator(args.lang, trial.zone),
+        trial.data,
+        trial.endpoints,
+        trial.protocol,
+        trial.today,
+        trial.now,
+    )
     path: Path = args.pdf
     try:
         path.write_bytes(report.pdf)
