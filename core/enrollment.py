@@ -20,7 +20,7 @@ Choices (the facts are silent; the lead may move them to the protocol file):
   (25-250 kg, inclusive) and is checked again by
   :func:`core.dosing.check_weight`.
 - The year of birth must give an age at day 0 of 18 to 100 years, inclusive
-  (:data:`AGE_AT_DAY0`): docs/registry-record.txt and docs/clinical-facts.md
+  (protocol file ``[enrollment]``, :class:`AgeRange`): docs/registry-record.txt and docs/clinical-facts.md
   state no age range, so these bounds only catch typos (an adult trial, and
   no one over 100); a site with a stated range sets it here.
 - The informed-consent date may not lie after day 0 (consent comes before any
@@ -39,6 +39,7 @@ from typing import Final
 
 from core.dosing import check_weight
 from core.messages import N_, RuleError
+from core.protocol import Protocol
 from core.units import DEFAULT_RANGES, Analyte, Unit, parse_quantity
 from core.vocabulary import Language, Sex, language_from_word, sex_from_word
 
@@ -118,13 +119,15 @@ def check_day0(day0: date, today: date, limits: Day0Limits = Day0Limits()) -> da
 
 @dataclass(frozen=True, slots=True)
 class AgeRange:
-    """The ages at day 0 (in whole years, both inclusive) a year of birth may give."""
+    """The ages at day 0 (in whole years, both inclusive) a year of birth may give:
+    the protocol file's ``enrollment`` section (:meth:`from_protocol`)."""
 
-    youngest: int = 18
-    oldest: int = 100
+    youngest: int
+    oldest: int
 
-
-AGE_AT_DAY0: Final = AgeRange()
+    @classmethod
+    def from_protocol(cls, protocol: Protocol) -> AgeRange:
+        return cls(protocol.enrollment.age_at_day0_min, protocol.enrollment.age_at_day0_max)
 
 
 def age_at_day0(birth_year: int, day0: date) -> int:
@@ -134,8 +137,9 @@ def age_at_day0(birth_year: int, day0: date) -> int:
     return day0.year - birth_year
 
 
-def parse_birth_year(text: str, day0: date, ages: AgeRange = AGE_AT_DAY0) -> int:
-    """A year of birth, four digits, giving an age at day 0 within ``ages`` (18-100).
+def parse_birth_year(text: str, day0: date, ages: AgeRange) -> int:
+    """A year of birth, four digits, giving an age at day 0 within ``ages`` (the
+    protocol file's, 18-100 as shipped).
 
     The age is day 0's year minus the year of birth, as
     :attr:`core.trial_records.PatientRecord.age` computes it. Rule (a choice, see

@@ -65,6 +65,19 @@ class Arm(_Section):
     belimumab: bool
 
 
+class Enrollment(_Section):
+    """The ages at day 0 a year of birth may give (whole years, both inclusive)."""
+
+    age_at_day0_min: Annotated[int, Field(ge=0, le=120)]
+    age_at_day0_max: Annotated[int, Field(ge=0, le=120)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.age_at_day0_min > self.age_at_day0_max:
+            raise ValueError("age_at_day0_min must not be above age_at_day0_max")
+        return self
+
+
 class MpPulse(_Section):
     days: Annotated[int, Field(ge=1, le=7)]
     time: time
@@ -293,6 +306,7 @@ class Protocol(_Section):
     version: str
     trial: Trial
     arms: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Arm] = Field(min_length=1)
+    enrollment: Enrollment
     mp_pulse: MpPulse
     belimumab: Belimumab
     renal_assessment: RenalAssessment

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 from bot.i18n import Translator
 from bot.settings import SettingError, Settings, WeChatSettings
 from core.enrollment import (
+    AgeRange,
     check_consent_date,
     check_day0,
     check_study_id,
@@ -138,6 +139,7 @@ def read_cohort(
     from core.store.services import Newcomer
 
     english = Translator("en", trial_zone(timezone))
+    ages = AgeRange.from_protocol(protocol)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -170,7 +172,7 @@ def read_cohort(
                     language=parse_language(values["language"]),
                     timezone=timezone,
                     daily_dose_reminders=parse_yes_no(values["daily_doses"]),
-                    birth_year=parse_birth_year(values["born"], day0),
+                    birth_year=parse_birth_year(values["born"], day0, ages),
                     consent_date=check_consent_date(
                         parse_date(values["consent"], today=today), day0, today
                     ),

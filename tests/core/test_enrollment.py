@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.enrollment import (
-    AGE_AT_DAY0,
     AgeRange,
     Day0Limits,
     age_at_day0,
@@ -27,6 +26,7 @@ from core.enrollment import (
 )
 from core.entry_syntax import parse_date
 from core.messages import RuleError
+from core.protocol import load_protocol
 
 TODAY = date(2026, 11, 30)
 ARMS = ("belimumab_mt", "mt_only")
@@ -207,6 +207,8 @@ def test_yes_no_refused() -> None:
 
 
 DAY0 = date(2026, 12, 1)
+# The shipped protocol file's range (a choice: the registry states none).
+AGES = AgeRange.from_protocol(load_protocol())
 
 
 @pytest.mark.parametrize(
@@ -214,13 +216,13 @@ DAY0 = date(2026, 12, 1)
     [("1984", 1984), ("１９８４", 1984), (" 2008 ", 2008), ("1926", 1926)],
 )
 def test_birth_years(text: str, expected: int) -> None:
-    assert parse_birth_year(text, DAY0) == expected
+    assert parse_birth_year(text, DAY0, AGES) == expected
 
 
 @pytest.mark.parametrize("text", ["84", "19840", "1984年", "198x", "", "-1984", "1984.0"])
 def test_a_birth_year_that_is_not_four_digits_is_refused(text: str) -> None:
     with pytest.raises(RuleError) as refused:
-        parse_birth_year(text, DAY0)
+        parse_birth_year(text, DAY0, AGES)
     assert refused.value.msgid.startswith("{text} is not a year of birth")
 
 
@@ -229,18 +231,21 @@ def test_a_birth_year_that_is_not_four_digits_is_refused(text: str) -> None:
 )
 def test_the_age_at_day0_is_18_to_100_inclusive(year: int, accepted: bool) -> None:
     """The age is day 0's year minus the year of birth: 2026 - 2008 = 18, 2026 - 1926 = 100."""
-    assert (AGE_AT_DAY0.youngest, AGE_AT_DAY0.oldest) == (18, 100)
+    assert (AGES.youngest, AGES.oldest) == (18, 100)
     if accepted:
-        assert parse_birth_year(str(year), DAY0) == year
+        assert parse_birth_year(str(year), DAY0, AGES) == year
     else:
         with pytest.raises(RuleError) as refused:
-            parse_birth_year(str(year), DAY0)
+            parse_birth_year(str(year), DAY0, AGES)
         assert refused.value.params["age"] == age_at_day0(year, DAY0)
         assert (refused.value.params["youngest"], refused.value.params["oldest"]) == (18, 100)
 
 
-def test_the_age_range_is_an_option() -> None:
+def test_the_age_range_is_the_protocol_files() -> None:
+    """A site with a stated range sets it in the protocol file's [enrollment] section."""
     assert parse_birth_year("2012", DAY0, AgeRange(youngest=12, oldest=80)) == 2012
+    with pytest.raises(RuleError):
+        parse_birth_year("2012", DAY0, AGES)
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,11 @@ def test_published_variant_is_expressible_without_code() -> None:
         ),
         ("link_days = 7", "link_days = 0", ["pages.link_days", "greater than or equal to 1"]),
         (
+            "age_at_day0_min = 18",
+            "age_at_day0_min = 101",
+            ["enrollment", "age_at_day0_min must not be above age_at_day0_max"],
+        ),
+        (
             'creatinine_uln_source = "WS/T 404.5-2015"',
             'creatinine_uln_source = ""',
             ["reference_ranges.creatinine_uln_source", "at least 1 character"],

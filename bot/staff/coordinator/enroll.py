@@ -25,6 +25,7 @@ from bot.staff.coordinator.joins import channel_name, channel_word, give_invitat
 from bot.staff.coordinator.shared import event_title
 from bot.views.plan import arm_name, dose_line
 from core.enrollment import (
+    AgeRange,
     age_at_day0,
     check_consent_date,
     check_day0,
@@ -139,7 +140,9 @@ def parse_enroll(ctx: Ctx, args: Sequence[str]) -> EnrollRequest:
     sex = parse_sex(words[3])
     weight = parse_weight(words[4])
     language = parse_language(words[5])
-    birth_year = parse_birth_year(options["born"][0], day0)
+    birth_year = parse_birth_year(
+        options["born"][0], day0, AgeRange.from_protocol(ctx.services.protocol)
+    )
     consent = check_consent_date(parse_date(options["consent"][0], today=today), day0, today)
     doses = parse_yes_no(options["doses"][0]) if "doses" in options else False
     with read_session(ctx.services.engine) as session:
