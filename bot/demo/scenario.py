@@ -598,6 +598,15 @@ class Demo:
             (self.output / name).write_bytes(document.document.data)
         with zipfile.ZipFile(self.output / "csv.zip") as archive:
             archive.extractall(self.output / "csv")
+        await self.send(COORDINATOR, "/report pdf")
+        report = await self.expect(
+            COORDINATOR,
+            "the safety-review report",
+            lambda m: m.document is not None and (m.document.file_name or "").endswith(".pdf"),
+        )
+        assert report.document is not None
+        assert report.document.data is not None
+        (self.output / "safety-report.pdf").write_bytes(report.document.data)
         await self.bot.stop()
 
 
@@ -732,6 +741,7 @@ async def run_demo(output: Path, *, short: bool = False, out: TextIO | None = No
         f"  trial.xlsx       the export workbook\n"
         f"  csv.zip, csv/    the CSV files (labs.csv, SDTM DM to RS)\n"
         f"  plots/           proteinuria.png, swimmer.png\n"
+        f"  safety-report.pdf  the safety-review report (/report pdf)\n"
         f"  bot.log          the bot's own log\n"
         f"  wechat.log       the local WeChat server's log\n"
         f"  wecom.log        the local WeCom server's log",

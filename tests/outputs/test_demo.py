@@ -175,7 +175,7 @@ def test_labs_give_a_response_class(played: tuple[str, Path]) -> None:
 def test_status_summary_plots_and_export(played: tuple[str, Path]) -> None:
     text, output = played
     typed = _lines(text, re.escape("coordinator (中文)"))
-    for command in ("/status", "/summary", "/plot proteinuria", "/export"):
+    for command in ("/status", "/summary", "/plot proteinuria", "/export", "/report pdf"):
         assert _any(typed, command)
     to_coordinator = _lines(text, re.escape("bot -> coordinator (中文)"))
     assert _any(to_coordinator, "试验概况")
@@ -185,6 +185,8 @@ def test_status_summary_plots_and_export(played: tuple[str, Path]) -> None:
     for name in ("trial.xlsx", "csv.zip", "plots/proteinuria.png", "plots/swimmer.png"):
         assert (output / name).stat().st_size > 0, name
     assert (output / "plots/proteinuria.png").read_bytes().startswith(b"\x89PNG")
+    assert _any(to_coordinator, "[file safety-report-", ".pdf]")
+    assert (output / "safety-report.pdf").read_bytes().startswith(b"%PDF-")
     with zipfile.ZipFile(output / "csv.zip") as archive:
         assert "labs.csv" in [Path(n).name for n in archive.namelist()]
     assert list((output / "csv").rglob("labs.csv"))
