@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from core.ae_outcomes import open_at_week
 from core.schedule import EventKind
 from core.trial_records import AdverseEventRecord, EventRecord, PatientRecord, TrialData
 from core.visits import VisitOutcome, visit_outcome
@@ -32,11 +33,12 @@ __all__ = [
     "GRADES",
     "ArmSafety",
     "Deviation",
-    "SeriousEvent",
+    "PatientEvent",
     "TermCounts",
     "deviations",
     "events_by_term",
     "not_done_visits",
+    "open_at_week_events",
     "patients_by_worst_grade",
     "serious_events",
 ]
@@ -117,20 +119,33 @@ def events_by_term(data: TrialData, arms: Sequence[str]) -> list[TermCounts]:
 
 
 @dataclass(frozen=True, slots=True)
-class SeriousEvent:
-    """A serious adverse event and its patient."""
+class PatientEvent:
+    """An adverse event and its patient."""
 
     patient: PatientRecord
     event: AdverseEventRecord
 
 
-def serious_events(data: TrialData) -> list[SeriousEvent]:
+def serious_events(data: TrialData) -> list[PatientEvent]:
     """Every serious event (ICH E2A), by onset, then study ID."""
-    rows = [SeriousEvent(data.patient(ae.patient_id), ae) for ae in data.adverse_events]
+    rows = [PatientEvent(data.patient(ae.patient_id), ae) for ae in data.adverse_events]
     return sorted(
         (row for row in rows if row.event.serious),
         key=lambda row: (row.event.onset_date, row.patient.study_id, row.event.id),
     )
+
+
+def open_at_week_events(data: TrialData, week: int, cutoff: date) -> list[PatientEvent]:
+    """Every adverse event still open on its patient's day 0 + ``week`` weeks (begun and
+    not ended: :func:`core.ae_outcomes.open_at_week`), by onset then study ID; a patient
+    whose week falls after ``cutoff`` is not counted yet. The safety review reports
+    these as open at the end of induction (week 24, docs/registry-record.txt)."""
+    rows = []
+    for ae in data.adverse_events:
+        patient = data.patient(ae.patient_id)
+        if open_at_week(ae.onset_date, ae.end_date, patient.day0, week, cutoff):
+            rows.append(PatientEvent(patient, ae))
+    return sorted(rows, key=lambda r: (r.event.onset_date, r.patient.study_id, r.event.id))
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ from core.safety import (
     deviations,
     events_by_term,
     not_done_visits,
+    open_at_week_events,
     patients_by_worst_grade,
     serious_events,
 )
@@ -403,6 +404,35 @@ def _serious_table(flow: _Flow, t: Translator, data: TrialData) -> None:
     flow.table(header, body, [False, False, False, True, False, False, False])
 
 
+def _open_at_week_table(
+    flow: _Flow, t: Translator, data: TrialData, week: int, cutoff: date
+) -> None:
+    rows = open_at_week_events(data, week, cutoff)
+    if not rows:
+        flow.text(t._("No adverse event was open at week {week}.", week=t.number(week)))
+        return
+    header = [
+        t._("Study ID"),
+        t._("Arm"),
+        t._("Event"),
+        t._("Grade"),
+        t._("Onset"),
+        t._("Outcome"),
+    ]
+    body = [
+        [
+            row.patient.study_id,
+            arm_name(t, row.patient.arm),
+            _term(t, row.event.term or row.event.verbatim, row.event.coded),
+            t.number(row.event.grade),
+            t.date(row.event.onset_date, "yMd"),
+            _outcome(t, row.event),
+        ]
+        for row in rows
+    ]
+    flow.table(header, body, [False, False, False, True, False, False])
+
+
 def _deviation_table(flow: _Flow, t: Translator, data: TrialData, cutoff: date) -> None:
     rows = deviations(data, cutoff)
     if rows:
@@ -469,6 +499,14 @@ def _text_pages(
     _term_tables(flow, t, data, arms)
     flow.heading(t._("Serious adverse events"))
     _serious_table(flow, t, data)
+    week = protocol.trial.induction_weeks
+    flow.heading(
+        t._(
+            "Adverse events still open at week {week} (end of induction)",
+            week=t.number(week),
+        )
+    )
+    _open_at_week_table(flow, t, data, week, cutoff)
     flow.heading(t._("Protocol deviations"))
     _deviation_table(flow, t, data, cutoff)
     return flow.pages

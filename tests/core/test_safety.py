@@ -3,6 +3,7 @@ chart's line breaks, on records built by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from core.safety import (
     deviations,
     events_by_term,
     not_done_visits,
+    open_at_week_events,
     patients_by_worst_grade,
     serious_events,
 )
@@ -103,3 +105,24 @@ def test_a_line_breaks_at_each_planned_week_between_results() -> None:
         (16, Decimal("0.5")),
     )
     assert with_gaps([], [0, 4]) == ()
+
+
+def test_the_events_open_at_week_24_are_those_begun_and_not_ended_by_that_day() -> None:
+    """Week 24 is day 0 + 168 days; an event ending that day is closed, one ending the day
+    after is open, one without an end is open; a patient not yet at week 24 is not counted."""
+    week24 = DAY0 + timedelta(weeks=24)
+    late = replace(patient(3, "mt_only"), day0=DAY0 + timedelta(weeks=10))
+    data = TrialData(
+        patients=(patient(1, "belimumab_mt"), patient(2, "belimumab_mt"), late),
+        adverse_events=(
+            replace(ae(1, 1, 1), end_date=week24),  # ended on the day: closed
+            replace(ae(2, 1, 3), end_date=week24 + timedelta(days=1)),  # still open
+            ae(3, 2, 2),  # no end date: open
+            replace(ae(4, 2, 1), onset_date=week24 + timedelta(days=1)),  # not begun
+            ae(5, 3, 2),  # its patient's week 24 is after the cut-off
+        ),
+    )
+    cutoff = week24 + timedelta(days=7)
+    open_rows = open_at_week_events(data, 24, cutoff)
+    assert [(r.patient.study_id, r.event.id) for r in open_rows] == [("P01", 2), ("P02", 3)]
+    assert open_at_week_events(data, 24, week24 - timedelta(days=1)) == []

@@ -203,6 +203,43 @@ def test_adverse_events_serious_events_and_deviations_in_both_languages(
 
 
 @pytest.mark.usefixtures("poppler")
+@pytest.mark.usefixtures("poppler")
+def test_the_events_still_open_at_week_24_are_listed(
+    data: TrialData, protocol: Protocol, tmp_path: Path
+) -> None:
+    """The seeded events have no end date; the patients started on 2026-06-01, so their
+    week 24 (2026-11-16) is before the cut-off: every event is open then, in a table.
+    Ended before week 24, none is, and the report says so."""
+    for lang, heading, empty in (
+        (
+            "en",
+            "Adverse events still open at week 24 (end of induction)",
+            "No adverse event was open at week 24.",
+        ),
+        (
+            "zh_Hans",
+            "第 24 周（诱导期结束）时仍未结束的不良事件",
+            "第 24 周时没有未结束的不良事件。",
+        ),
+    ):
+        path = tmp_path / f"{lang}.pdf"
+        path.write_bytes(report(data, protocol, Lang(lang)).pdf)
+        text = flat(pdf_text(path))
+        assert heading in text
+        assert empty not in text
+        ended = dataclasses.replace(
+            data,
+            adverse_events=tuple(
+                dataclasses.replace(ae, outcome="recovered", end_date=ae.onset_date)
+                for ae in data.adverse_events
+            ),
+        )
+        path.write_bytes(report(ended, protocol, Lang(lang)).pdf)
+        text = flat(pdf_text(path))
+        assert heading in text and empty in text
+
+
+@pytest.mark.usefixtures("poppler")
 def test_a_recorded_outcome_and_recorded_deviations_are_reported(
     data: TrialData, protocol: Protocol, tmp_path: Path
 ) -> None:
