@@ -4,8 +4,9 @@ the protocol deviations recorded (the PDF report, :mod:`bot.outputs.report`).
 Pure: takes the records and returns counts and rows; the words are the bot's.
 
 - The safety population is every enrolled patient, by the arm they were
-  randomised to (a choice: the registry record, docs/registry-record.txt, does
-  not define one; the response figures count every enrolled patient too).
+  assigned to (allocation "NA": the control group is concurrent patients, not a
+  randomised arm, docs/registry-record.txt; the record does not define a safety
+  population, so this is a choice; the response figures count every enrolled patient too).
 - A patient counts once per table row, at the highest CTCAE grade of their
   events (CTCAE v5.0 grades 1-5, docs/clinical-facts.md §6); events are also
   counted one by one per term and grade.

@@ -484,7 +484,7 @@ def _text_pages(
     flow.text(
         t._(
             "Patients: {patients}. Study IDs only. The safety population is every enrolled "
-            "patient, by the arm they were randomised to.",
+            "patient, by the arm they were assigned to (allocation is not randomised).",
             patients=t.number(len(data.patients)),
         )
     )
