@@ -47,6 +47,7 @@ from core.protocol import Protocol
 from core.safety import (
     GRADES,
     ArmSafety,
+    PatientEvent,
     deviations,
     events_by_term,
     not_done_visits,
@@ -375,20 +376,13 @@ def _term_tables(flow: _Flow, t: Translator, data: TrialData, arms: Sequence[str
         flow.table(header, rows, [False] + [True] * (len(GRADES) + 1))
 
 
-def _serious_table(flow: _Flow, t: Translator, data: TrialData) -> None:
-    rows = serious_events(data)
-    if not rows:
-        flow.text(t._("No serious adverse events recorded."))
-        return
-    header = [
-        t._("Study ID"),
-        t._("Arm"),
-        t._("Event"),
-        t._("Grade"),
-        t._("Onset"),
-        t._("Seriousness criteria"),
-        t._("Outcome"),
-    ]
+def _event_table(
+    flow: _Flow, t: Translator, rows: Sequence[PatientEvent], *, criteria: bool
+) -> None:
+    """One line per event: patient, arm, term, grade, onset, (criteria,) outcome."""
+    header = [t._("Study ID"), t._("Arm"), t._("Event"), t._("Grade"), t._("Onset")]
+    header += [t._("Seriousness criteria")] if criteria else []
+    header.append(t._("Outcome"))
     body = [
         [
             row.patient.study_id,
@@ -396,41 +390,30 @@ def _serious_table(flow: _Flow, t: Translator, data: TrialData) -> None:
             _term(t, row.event.term or row.event.verbatim, row.event.coded),
             t.number(row.event.grade),
             t.date(row.event.onset_date, "yMd"),
-            _criteria(t, row.event),
+            *([_criteria(t, row.event)] if criteria else []),
             _outcome(t, row.event),
         ]
         for row in rows
     ]
-    flow.table(header, body, [False, False, False, True, False, False, False])
+    flow.table(header, body, [column == t._("Grade") for column in header])
+
+
+def _serious_table(flow: _Flow, t: Translator, data: TrialData) -> None:
+    rows = serious_events(data)
+    if rows:
+        _event_table(flow, t, rows, criteria=True)
+    else:
+        flow.text(t._("No serious adverse events recorded."))
 
 
 def _open_at_week_table(
     flow: _Flow, t: Translator, data: TrialData, week: int, cutoff: date
 ) -> None:
     rows = open_at_week_events(data, week, cutoff)
-    if not rows:
+    if rows:
+        _event_table(flow, t, rows, criteria=False)
+    else:
         flow.text(t._("No adverse event was open at week {week}.", week=t.number(week)))
-        return
-    header = [
-        t._("Study ID"),
-        t._("Arm"),
-        t._("Event"),
-        t._("Grade"),
-        t._("Onset"),
-        t._("Outcome"),
-    ]
-    body = [
-        [
-            row.patient.study_id,
-            arm_name(t, row.patient.arm),
-            _term(t, row.event.term or row.event.verbatim, row.event.coded),
-            t.number(row.event.grade),
-            t.date(row.event.onset_date, "yMd"),
-            _outcome(t, row.event),
-        ]
-        for row in rows
-    ]
-    flow.table(header, body, [False, False, False, True, False, False])
 
 
 def _deviation_table(flow: _Flow, t: Translator, data: TrialData, cutoff: date) -> None:
