@@ -7,10 +7,7 @@ import codecs
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -39,9 +36,9 @@ from core.trial_records import TrialData
 from core.trial_summary import TrialSummary, summarize
 from core.units import Analyte, parse_quantity
 from tests.support.bot_harness import World
+from tests.support.cli_runs import run_bot
 from tests.support.outputs_seed import NOW, SHANGHAI, TODAY, seed_trial, seeded_engine
 
-ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_USER = 987_654_321_0
 
 
@@ -379,19 +376,6 @@ def sheet_values(workbook: bytes) -> dict[str, list[tuple[object, ...]]]:
     return {
         name: list(book[name].iter_rows(min_row=2, values_only=True)) for name in book.sheetnames
     }
-
-
-def run_bot(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TRIAL_TIMEZONE": "Asia/Shanghai"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 # Two `python -m bot` subprocesses, over 2 s.

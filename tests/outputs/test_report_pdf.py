@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,9 +31,9 @@ from core.store.trial_data import load_trial_data
 from core.tables.lab_file import derive_trial_endpoints
 from core.trial_records import TrialData
 from tests.support.bot_harness import World
+from tests.support.cli_runs import run_bot
 from tests.support.outputs_seed import NOW, SHANGHAI, TODAY, seed_trial, seeded_engine
 
-ROOT = Path(__file__).resolve().parents[2]
 PDF_MAGIC = b"%PDF-"
 # ISO 216 A4 in PostScript points, as pdfinfo prints it.
 A4_PORTRAIT = "595.276 x 841.89 pts (A4)"
@@ -372,19 +371,6 @@ async def test_report_pdf_in_chinese_and_who_may_not(world: World, protocol: Pro
 
 
 # --- python -m bot report --pdf ---------------------------------------------------------
-
-
-def run_bot(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TRIAL_TIMEZONE": "Asia/Shanghai"}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.e2e
