@@ -18,11 +18,12 @@ grade 5 as death related to the adverse event, so FATAL goes with grade 5 only.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from enum import StrEnum
 
 from core.messages import N_, RuleError
+from core.vocabulary import Drug
 
 __all__ = [
     "ENDED_OUTCOMES",
@@ -30,6 +31,7 @@ __all__ = [
     "Action",
     "Outcome",
     "check_follow_up",
+    "check_related_drugs",
     "is_open",
     "open_at",
     "open_at_week",
@@ -176,6 +178,19 @@ def is_open(outcome: str | None) -> bool:
     """An adverse event is open while no outcome is recorded, or it is recovering or not
     recovered (our choice: UNKNOWN closes the follow-up, as the site can learn no more)."""
     return outcome is None or outcome in ONGOING_OUTCOMES
+
+
+def check_related_drugs(drugs: Iterable[Drug], gets_belimumab: bool, study_id: str) -> None:
+    """A relatedness is judged only against a drug the patient's arm gets: the control arm
+    gets no belimumab (docs/registry-record.txt), so a relatedness to it is refused."""
+    if not gets_belimumab and Drug.BELIMUMAB in drugs:
+        raise RuleError(
+            N_(
+                "{study_id} is in an arm without belimumab: there is no relatedness to "
+                "belimumab to record."
+            ),
+            study_id=study_id,
+        )
 
 
 def check_follow_up(

@@ -36,11 +36,11 @@ from bot.outputs import chart_style as style
 from bot.outputs.chart_fonts import labels_for
 from bot.outputs.plots import draw_proteinuria, draw_swimmer
 from bot.outputs.summary import trial_summary
-from bot.texts import EVENT_TITLES, OUTCOME_NAMES
+from bot.texts import EVENT_TITLES
 from bot.views.plan import arm_name
+from bot.views.status import outcome_name
 from bot.views.summary import summary_blocks
 from core.adverse_events import Seriousness, term_by_key
-from core.ae_outcomes import Outcome
 from core.endpoints import PatientEndpoints
 from core.messages import N_
 from core.protocol import Protocol
@@ -320,15 +320,6 @@ def _criteria(t: Translator, ae: AdverseEventRecord) -> str:
     return t.join(names)
 
 
-def _outcome(t: Translator, ae: AdverseEventRecord) -> str:
-    if not ae.outcome:
-        return t._("not recorded")
-    try:
-        return t._(OUTCOME_NAMES[Outcome(ae.outcome)])
-    except ValueError:  # a value from before the outcome vocabulary: shown as stored
-        return ae.outcome
-
-
 def _grade_table(flow: _Flow, t: Translator, rows: Sequence[ArmSafety]) -> None:
     total = ArmSafety(
         "",
@@ -391,7 +382,7 @@ def _event_table(
             t.number(row.event.grade),
             t.date(row.event.onset_date, "yMd"),
             *([_criteria(t, row.event)] if criteria else []),
-            _outcome(t, row.event),
+            outcome_name(t, row.event.outcome),
         ]
         for row in rows
     ]

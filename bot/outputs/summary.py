@@ -16,7 +16,6 @@ from bot.pagination import split_pages
 from bot.routing import Router
 from bot.views.summary import early_lines, summary_blocks
 from core.endpoints import PatientEndpoints
-from core.intention_to_treat import reached_week
 from core.protocol import Protocol
 from core.schedule import trial_today
 from core.store.db import read_session
@@ -78,20 +77,12 @@ def summary_text(services: Services, t: Translator, at: datetime | None = None) 
 def weekly_content(services: Services, at: datetime) -> TrialSummary | EarlyProgress:
     """What the Monday message shows as of ``at``: the short progress while no patient has
     reached the endpoint week (:func:`core.trial_summary.early_progress`), else the summary."""
-    data, endpoints = load_outputs(services)
+    data, endpoints = load_outputs(services, events=True)
     today = trial_today(at, services.zone)
     protocol = services.protocol
     week = protocol.response_options().endpoint_week
-    if any(reached_week(p.day0, week, today) for p in data.patients):
-        return trial_summary(data, endpoints, protocol, today)
-    # Early in the trial only: the planned events are loaded to count the assessments.
-    with read_session(services.engine) as session:
-        data = load_trial_data(session, services.zone, events=True)
     early = early_progress(data, list(protocol.arms), today, week)
-    if early is None:  # a patient enrolled meanwhile, with day 0 over 24 weeks back
-        endpoints = derive_trial_endpoints(data, protocol.response_options())
-        return trial_summary(data, endpoints, protocol, today)
-    return early
+    return early if early is not None else trial_summary(data, endpoints, protocol, today)
 
 
 async def send_weekly_digest(

@@ -38,7 +38,14 @@ from bot.staff.actions import ActionSpec, Draft, propose
 from bot.staff.doses import DRUG_NAMES
 from bot.texts import ACTION_NAMES, OUTCOME_NAMES, RELATEDNESS_NAMES
 from bot.views.status import term_name
-from core.ae_outcomes import Action, Outcome, is_open, parse_action, parse_outcome
+from core.ae_outcomes import (
+    Action,
+    Outcome,
+    check_related_drugs,
+    is_open,
+    parse_action,
+    parse_outcome,
+)
 from core.entry_syntax import Relatedness, parse_entry_date, parse_options, parse_relatedness
 from core.messages import N_, RuleError
 from core.store.ae_follow_up import (
@@ -126,16 +133,11 @@ def _read(ctx: Ctx, patient: Patient, args: list[str]) -> AdverseEventFollowUp:
     for key, drug in _REL_KEYS.items():
         if key in options:
             related.append((drug, parse_relatedness(options[key][0])))
-    if any(drug is Drug.BELIMUMAB for drug, _ in related) and not (
-        ctx.services.protocol.gets_belimumab(patient.arm)
-    ):
-        raise RuleError(
-            N_(
-                "{study_id} is in an arm without belimumab: there is no relatedness to "
-                "belimumab to record."
-            ),
-            study_id=patient.study_id,
-        )
+    check_related_drugs(
+        [drug for drug, _ in related],
+        ctx.services.protocol.gets_belimumab(patient.arm),
+        patient.study_id,
+    )
     return AdverseEventFollowUp(
         outcome=parse_outcome(options["outcome"][0]) if "outcome" in options else None,
         action=parse_action(options["action"][0]) if "action" in options else None,

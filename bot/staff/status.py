@@ -38,7 +38,7 @@ from bot.pagination import send_pages
 from bot.staff.clinical import outside_window_text
 from bot.staff.commands import StaffCommand
 from bot.staff.reports import category_name
-from bot.texts import ARM_NAMES, EVENT_TITLES, OUTCOME_NAMES
+from bot.texts import ARM_NAMES, EVENT_TITLES
 from bot.views.response import assessment_lines, class_name
 from bot.views.status import (
     MP_RANGE,
@@ -46,10 +46,10 @@ from bot.views.status import (
     WEEK_LINES,
     endpoint_lines,
     id_lines,
+    outcome_name,
     term_name,
     visit_lines,
 )
-from core.ae_outcomes import Outcome
 from core.dosing import mp_cumulative
 from core.intention_to_treat import (
     MissingReason,
@@ -427,10 +427,7 @@ def patient_blocks(ctx: Ctx, study_id: str) -> list[str]:
 def _outcome_text(ctx: Ctx, outcome: str, end: date | None) -> str:
     """An adverse event's recorded outcome (/ae AE<n> outcome=...), with its end date."""
     t = ctx.t
-    try:
-        name = t._(OUTCOME_NAMES[Outcome(outcome)])
-    except ValueError:
-        name = outcome  # a word stored before the follow-up existed, shown as stored
+    name = outcome_name(t, outcome)
     if end is None:
         return t._("Outcome: {outcome}", outcome=name)
     return t._("Outcome: {outcome}, ended {end}", outcome=name, end=t.date(end))

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.i18n import Translator
-from bot.texts import EVENT_TITLES
+from bot.texts import EVENT_TITLES, OUTCOME_NAMES
 from core.adverse_events import term_by_key
+from core.ae_outcomes import Outcome
 from core.dosing import RangeStatus
 from core.intention_to_treat import IntentionToTreat
 from core.messages import N_
@@ -190,3 +191,14 @@ def visit_lines(t: Translator, outcomes: Sequence[tuple[EventRecord, VisitOutcom
             continue
         lines.append("  " + text)
     return lines
+
+
+def outcome_name(t: Translator, outcome: str | None) -> str:
+    """An adverse event's stored outcome (CDISC OUT) in the reader's words; "not recorded"
+    for none, and a word stored before the outcome vocabulary existed as it was stored."""
+    if not outcome:
+        return t._("not recorded")
+    try:
+        return t._(OUTCOME_NAMES[Outcome(outcome)])
+    except ValueError:
+        return outcome
